@@ -1,0 +1,430 @@
+"""The conversation and event store: conversations, messages, feedback events.
+
+SQLAlchemy Core over SQLite by default (``settings.events_db_url``); a Postgres URL
+(``postgresql+psycopg://...``) works the same. Tables are created on first use.
+One engine per store; every public method opens its own short transaction, so a
+store may be shared by the chat threads of a web server.
+
+Example::
+
+    >>> s = ConversationStore("sqlite://")
+    >>> cid = s.start_conversation("u1")
+    >>> s.add_message(cid, "user", "a quiet blender")
+    1
+    >>> [m.text for m in s.messages(cid)]
+    ['a quiet blender']
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.pool import StaticPool
+
+ROLES = ("user", "assistant", "agent", "system")
+EVENT_KINDS = (
+    "impression",
+    "click",
+    "thumb_up",
+    "thumb_down",
+    "add_to_cart",
+    "buy",
+    "more_like_this",
+    "compare",
+    "handoff",
+    "takeover",
+    "handback",
+    "pin",
+)
+
+_meta = sa.MetaData()
+
+conversations = sa.Table(
+    "conversations",
+    _meta,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("user_id", sa.String(200), nullable=True),
+    sa.Column("surface", sa.String(40), nullable=False, default="chat"),
+    sa.Column("handoff", sa.Boolean, nullable=False, default=False),
+    sa.Column("handoff_reason", sa.Text, nullable=False, default=""),
+    sa.Column("taken_over_by", sa.String(200), nullable=True),
+    sa.Column("pinned", sa.JSON, nullable=False, default=list),
+    sa.Column("candidates", sa.JSON, nullable=False, default=list),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+messages_t = sa.Table(
+    "messages",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("conversation_id", sa.String(32), sa.ForeignKey("conversations.id"), nullable=False, index=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("cards", sa.JSON, nullable=True),
+    sa.Column("meta", sa.JSON, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+events_t = sa.Table(
+    "events",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(32), nullable=False, index=True),
+    sa.Column("conversation_id", sa.String(32), nullable=True, index=True),
+    sa.Column("user_id", sa.String(200), nullable=True),
+    sa.Column("product_id", sa.String(200), nullable=True),
+    sa.Column("payload", sa.JSON, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(slots=True)
+class Message:
+    id: int
+    conversation_id: str
+    role: str
+    text: str
+    cards: list[dict] | None
+    meta: dict | None
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class EventRow:
+    id: int
+    kind: str
+    conversation_id: str | None
+    user_id: str | None
+    product_id: str | None
+    payload: dict | None
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class ConversationSummary:
+    id: str
+    user_id: str | None
+    surface: str
+    handoff: bool
+    taken_over_by: str | None
+    last_message: str
+    updated_at: datetime
+    n_messages: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class UnknownConversation(KeyError):
+    """A conversation id that the store has never seen: the caller's mistake."""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(t: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything we write is UTC.
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+class ConversationStore:
+    """Conversations, messages and events behind one SQLAlchemy engine."""
+
+    def __init__(self, url: str):
+        self.url = url
+        kwargs: dict[str, Any] = {"future": True}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            if url in ("sqlite://", "sqlite:///:memory:"):
+                # one shared in-memory database for every thread
+                kwargs["poolclass"] = StaticPool
+            else:
+                from pathlib import Path
+
+                path = url.split("///", 1)[-1]
+                if path:
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = sa.create_engine(url, **kwargs)
+        # SQLite allows one writer; serialising writes in-process avoids "database is locked".
+        self._write_lock = threading.RLock()
+        self._ready = False
+
+    # -- plumbing ------------------------------------------------------------------
+    def _ensure(self) -> None:
+        if not self._ready:
+            with self._write_lock:
+                if not self._ready:
+                    _meta.create_all(self.engine)
+                    self._ready = True
+
+    def _write(self):
+        self._ensure()
+        return _Tx(self)
+
+    def _read(self):
+        self._ensure()
+        return self.engine.connect()
+
+    def _touch(self, conn, conversation_id: str, **values) -> None:
+        res = conn.execute(
+            conversations.update().where(conversations.c.id == conversation_id).values(updated_at=_now(), **values)
+        )
+        if res.rowcount == 0:
+            raise UnknownConversation(conversation_id)
+
+    def _get(self, conversation_id: str):
+        with self._read() as conn:
+            row = conn.execute(sa.select(conversations).where(conversations.c.id == conversation_id)).first()
+        if row is None:
+            raise UnknownConversation(conversation_id)
+        return row
+
+    def has_conversation(self, conversation_id: str) -> bool:
+        try:
+            self._get(conversation_id)
+            return True
+        except UnknownConversation:
+            return False
+
+    # -- conversations and messages ------------------------------------------------------
+    def start_conversation(self, user_id: str | None, surface: str = "chat") -> str:
+        """Open a conversation and return its id (uuid4 hex)."""
+        cid = uuid.uuid4().hex
+        now = _now()
+        with self._write() as conn:
+            conn.execute(
+                conversations.insert().values(
+                    id=cid,
+                    user_id=user_id,
+                    surface=surface,
+                    handoff=False,
+                    handoff_reason="",
+                    taken_over_by=None,
+                    pinned=[],
+                    candidates=[],
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        return cid
+
+    def add_message(
+        self,
+        conversation_id: str,
+        role: str,
+        text: str,
+        cards: list[dict] | None = None,
+        meta: dict | None = None,
+    ) -> int:
+        """Append a message; returns its id (increasing across the store)."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, not {role!r}")
+        with self._write() as conn:
+            self._touch(conn, conversation_id)
+            res = conn.execute(
+                messages_t.insert().values(
+                    conversation_id=conversation_id, role=role, text=text, cards=cards, meta=meta, created_at=_now()
+                )
+            )
+            return int(res.inserted_primary_key[0])
+
+    def messages(self, conversation_id: str, since_id: int = 0) -> list[Message]:
+        """Messages of a conversation with id > since_id, oldest first."""
+        q = (
+            sa.select(messages_t)
+            .where(messages_t.c.conversation_id == conversation_id, messages_t.c.id > since_id)
+            .order_by(messages_t.c.id)
+        )
+        with self._read() as conn:
+            rows = conn.execute(q).all()
+        return [
+            Message(r.id, r.conversation_id, r.role, r.text, r.cards, r.meta, _aware(r.created_at)) for r in rows
+        ]
+
+    def conversation_user(self, conversation_id: str) -> str | None:
+        return self._get(conversation_id).user_id
+
+    # -- events -----------------------------------------------------------------------
+    def log_event(
+        self,
+        kind: str,
+        conversation_id: str | None,
+        user_id: str | None,
+        product_id: str | None = None,
+        payload: dict | None = None,
+    ) -> int:
+        """Record a feedback/console event; returns its id."""
+        if kind not in EVENT_KINDS:
+            raise ValueError(f"event kind must be one of {EVENT_KINDS}, not {kind!r}")
+        with self._write() as conn:
+            res = conn.execute(
+                events_t.insert().values(
+                    kind=kind,
+                    conversation_id=conversation_id,
+                    user_id=user_id,
+                    product_id=product_id,
+                    payload=payload,
+                    created_at=_now(),
+                )
+            )
+            if conversation_id is not None:
+                conn.execute(
+                    conversations.update().where(conversations.c.id == conversation_id).values(updated_at=_now())
+                )
+            return int(res.inserted_primary_key[0])
+
+    def events(self, kind: str | None = None, conversation_id: str | None = None) -> list[EventRow]:
+        q = sa.select(events_t).order_by(events_t.c.id)
+        if kind is not None:
+            q = q.where(events_t.c.kind == kind)
+        if conversation_id is not None:
+            q = q.where(events_t.c.conversation_id == conversation_id)
+        with self._read() as conn:
+            rows = conn.execute(q).all()
+        return [
+            EventRow(r.id, r.kind, r.conversation_id, r.user_id, r.product_id, r.payload, _aware(r.created_at))
+            for r in rows
+        ]
+
+    # -- handoff and takeover ----------------------------------------------------------
+    def request_handoff(self, conversation_id: str, reason: str = "") -> None:
+        """Flag the conversation for a person (the agent console's queue shows it first)."""
+        user = self.conversation_user(conversation_id)
+        with self._write() as conn:
+            self._touch(conn, conversation_id, handoff=True, handoff_reason=reason)
+        self.log_event("handoff", conversation_id, user, payload={"reason": reason})
+
+    def handoff_requested(self, conversation_id: str) -> bool:
+        return bool(self._get(conversation_id).handoff)
+
+    def take_over(self, conversation_id: str, agent: str) -> None:
+        """A person answers from now on; the bot stays quiet until hand_back."""
+        user = self.conversation_user(conversation_id)
+        with self._write() as conn:
+            self._touch(conn, conversation_id, taken_over_by=agent)
+        self.log_event("takeover", conversation_id, user, payload={"agent": agent})
+
+    def hand_back(self, conversation_id: str) -> None:
+        """Return the conversation to the bot and clear the handoff flag."""
+        row = self._get(conversation_id)
+        with self._write() as conn:
+            self._touch(conn, conversation_id, taken_over_by=None, handoff=False, handoff_reason="")
+        self.log_event("handback", conversation_id, row.user_id, payload={"agent": row.taken_over_by})
+
+    def taken_over_by(self, conversation_id: str) -> str | None:
+        return self._get(conversation_id).taken_over_by
+
+    # -- pins and candidates -----------------------------------------------------------
+    def pin_product(self, conversation_id: str, product_id: str) -> None:
+        """An agent pins a product: it is shown first in the next answers."""
+        row = self._get(conversation_id)
+        pins = [p for p in (row.pinned or []) if p != product_id] + [product_id]
+        with self._write() as conn:
+            self._touch(conn, conversation_id, pinned=pins)
+        self.log_event("pin", conversation_id, row.user_id, product_id=product_id)
+
+    def pinned(self, conversation_id: str) -> list[str]:
+        return list(self._get(conversation_id).pinned or [])
+
+    def save_candidates(self, conversation_id: str, rows: list[dict]) -> None:
+        """Keep the last turn's candidates (product_id, title, score, stars, explanation)."""
+        with self._write() as conn:
+            self._touch(conn, conversation_id, candidates=list(rows))
+
+    def candidates(self, conversation_id: str) -> list[dict]:
+        return list(self._get(conversation_id).candidates or [])
+
+    # -- console views -------------------------------------------------------------------
+    def queue(self) -> list[ConversationSummary]:
+        """All conversations: handoff requests first, then most recent activity."""
+        n = (
+            sa.select(messages_t.c.conversation_id, sa.func.count().label("n"), sa.func.max(messages_t.c.id).label("last"))
+            .group_by(messages_t.c.conversation_id)
+            .subquery()
+        )
+        q = (
+            sa.select(conversations, n.c.n, messages_t.c.text.label("last_text"))
+            .select_from(
+                conversations.outerjoin(n, n.c.conversation_id == conversations.c.id).outerjoin(
+                    messages_t, messages_t.c.id == n.c.last
+                )
+            )
+            .order_by(conversations.c.handoff.desc(), conversations.c.updated_at.desc())
+        )
+        with self._read() as conn:
+            rows = conn.execute(q).all()
+        return [
+            ConversationSummary(
+                id=r.id,
+                user_id=r.user_id,
+                surface=r.surface,
+                handoff=bool(r.handoff),
+                taken_over_by=r.taken_over_by,
+                last_message=r.last_text or "",
+                updated_at=_aware(r.updated_at),
+                n_messages=int(r.n or 0),
+                extra={"handoff_reason": r.handoff_reason},
+            )
+            for r in rows
+        ]
+
+    def engagement(self, now: datetime | None = None) -> dict:
+        """Dashboard numbers over the last 24 hours of conversations and all events.
+
+        - conversations_per_hour: [(hour ISO, conversations started that hour)] for 24 hours
+        - thumbs_up_rate = thumb_up / (thumb_up + thumb_down)
+        - card_ctr = click / impression
+        - handoff_rate = conversations with a handoff event / conversations
+        - add_to_cart_per_conversation = add_to_cart events / conversations
+        """
+        now = now or _now()
+        now = _aware(now)
+        start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
+        with self._read() as conn:
+            created = [_aware(t) for (t,) in conn.execute(sa.select(conversations.c.created_at))]
+            counts = dict(conn.execute(sa.select(events_t.c.kind, sa.func.count()).group_by(events_t.c.kind)).all())
+            handoff_convs = conn.execute(
+                sa.select(sa.func.count(sa.distinct(events_t.c.conversation_id))).where(events_t.c.kind == "handoff")
+            ).scalar_one()
+        hours = [start + timedelta(hours=i) for i in range(24)]
+        per_hour = {h: 0 for h in hours}
+        for t in created:
+            h = t.replace(minute=0, second=0, microsecond=0)
+            if h in per_hour:
+                per_hour[h] += 1
+        n_conv = len(created)
+
+        def rate(a: float, b: float) -> float:
+            return round(a / b, 4) if b else 0.0
+
+        up, down = counts.get("thumb_up", 0), counts.get("thumb_down", 0)
+        return {
+            "conversations_per_hour": [(h.isoformat(), per_hour[h]) for h in hours],
+            "thumbs_up_rate": rate(up, up + down),
+            "card_ctr": rate(counts.get("click", 0), counts.get("impression", 0)),
+            "handoff_rate": rate(handoff_convs, n_conv),
+            "add_to_cart_per_conversation": rate(counts.get("add_to_cart", 0), n_conv),
+        }
+
+
+class _Tx:
+    """A write transaction under the store's in-process write lock."""
+
+    def __init__(self, store: ConversationStore):
+        self.store = store
+
+    def __enter__(self):
+        self.store._write_lock.acquire()
+        self._cm = self.store.engine.begin()
+        return self._cm.__enter__()
+
+    def __exit__(self, *exc):
+        try:
+            return self._cm.__exit__(*exc)
+        finally:
+            self.store._write_lock.release()

@@ -1,0 +1,136 @@
+"""ConversationStore against a real SQLite file in tmp_path."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from assistant.store import ConversationStore, UnknownConversation
+
+
+@pytest.fixture
+def store(tmp_path):
+    return ConversationStore(f"sqlite:///{tmp_path / 'events.sqlite'}")
+
+
+def test_messages_round_trip_and_since(store):
+    cid = store.start_conversation("u1")
+    assert len(cid) == 32
+    a = store.add_message(cid, "user", "a quiet blender")
+    b = store.add_message(cid, "assistant", "Here are two.", cards=[{"product_id": "p1"}], meta={"grounded": True})
+    assert b > a
+    msgs = store.messages(cid)
+    assert [(m.role, m.text) for m in msgs] == [("user", "a quiet blender"), ("assistant", "Here are two.")]
+    assert msgs[1].cards == [{"product_id": "p1"}] and msgs[1].meta == {"grounded": True}
+    assert msgs[0].created_at.tzinfo is not None
+    assert [m.id for m in store.messages(cid, since_id=a)] == [b]
+
+
+def test_bad_role_and_unknown_conversation(store):
+    cid = store.start_conversation(None)
+    with pytest.raises(ValueError):
+        store.add_message(cid, "robot", "hi")
+    with pytest.raises(UnknownConversation):
+        store.add_message("nope", "user", "hi")
+    with pytest.raises(ValueError):
+        store.log_event("dance", cid, None)
+
+
+def test_events_filter(store):
+    c1, c2 = store.start_conversation("u1"), store.start_conversation("u2")
+    store.log_event("impression", c1, "u1", "p1")
+    store.log_event("click", c1, "u1", "p1", payload={"rank": 1})
+    store.log_event("impression", c2, "u2", "p2")
+    assert [e.product_id for e in store.events(kind="impression")] == ["p1", "p2"]
+    clicks = store.events(conversation_id=c1, kind="click")
+    assert len(clicks) == 1 and clicks[0].payload == {"rank": 1} and clicks[0].user_id == "u1"
+
+
+def test_handoff_takeover_handback(store):
+    cid = store.start_conversation("u1")
+    assert not store.handoff_requested(cid)
+    store.request_handoff(cid, "asked for a human")
+    assert store.handoff_requested(cid)
+    store.take_over(cid, "alice")
+    assert store.taken_over_by(cid) == "alice"
+    store.hand_back(cid)
+    assert store.taken_over_by(cid) is None and not store.handoff_requested(cid)
+    assert [e.kind for e in store.events(conversation_id=cid)] == ["handoff", "takeover", "handback"]
+
+
+def test_pins_and_candidates(store):
+    cid = store.start_conversation("u1")
+    store.pin_product(cid, "p1")
+    store.pin_product(cid, "p2")
+    store.pin_product(cid, "p1")
+    assert store.pinned(cid) == ["p2", "p1"]
+    rows = [{"product_id": "p1", "title": "A", "score": 0.5, "stars": 4.2, "explanation": ["x"]}]
+    store.save_candidates(cid, rows)
+    assert store.candidates(cid) == rows
+
+
+def test_queue_puts_handoffs_first_then_recent(store):
+    old = store.start_conversation("u1")
+    store.add_message(old, "user", "hello")
+    mid = store.start_conversation("u2")
+    store.add_message(mid, "user", "need help")
+    new = store.start_conversation("u3")
+    store.add_message(new, "user", "blender")
+    store.add_message(new, "assistant", "here")
+    store.request_handoff(mid)
+    q = store.queue()
+    assert [s.id for s in q][:1] == [mid] and q[0].handoff
+    assert [s.id for s in q][1:] == [new, old]
+    assert q[1].n_messages == 2 and q[1].last_message == "here"
+
+
+def test_engagement_rates(store):
+    c1, c2 = store.start_conversation("u1"), store.start_conversation("u2")
+    for _ in range(4):
+        store.log_event("impression", c1, "u1", "p1")
+    store.log_event("click", c1, "u1", "p1")
+    store.log_event("thumb_up", c1, "u1", "p1")
+    store.log_event("thumb_up", c1, "u1", "p1")
+    store.log_event("thumb_down", c2, "u2", "p2")
+    store.log_event("add_to_cart", c2, "u2", "p2")
+    store.request_handoff(c2)
+    e = store.engagement()
+    assert e["card_ctr"] == 0.25
+    assert e["thumbs_up_rate"] == round(2 / 3, 4)
+    assert e["handoff_rate"] == 0.5
+    assert e["add_to_cart_per_conversation"] == 0.5
+    assert len(e["conversations_per_hour"]) == 24 and e["conversations_per_hour"][-1][1] == 2
+    later = store.engagement(now=datetime.now(timezone.utc) + timedelta(days=2))
+    assert sum(n for _, n in later["conversations_per_hour"]) == 0
+
+
+def test_concurrent_writers(store):
+    cid = store.start_conversation("u1")
+    errors = []
+
+    def work(i):
+        try:
+            for j in range(20):
+                store.add_message(cid, "user", f"{i}-{j}")
+        except Exception as e:  # collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    ids = [m.id for m in store.messages(cid)]
+    assert len(ids) == 80 and ids == sorted(ids)
+
+
+def test_in_memory_url_shared_across_threads():
+    store = ConversationStore("sqlite://")
+    cid = store.start_conversation("u")
+    t = threading.Thread(target=lambda: store.add_message(cid, "user", "hi"))
+    t.start()
+    t.join()
+    assert store.messages(cid)[0].text == "hi"
