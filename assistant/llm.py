@@ -18,6 +18,8 @@ the turn then shows a short retry notice while the cards still render.
 
 Example::
 
+    >>> ScriptedLLM().complete([{"role": "user", "content": "[1] Acme Blender costs $1,049.00, brand Acme."}])
+    "I'd suggest Acme Blender at $1,049.00 [1]."
     >>> llm = ScriptedLLM(replies=["Hello there."])
     >>> llm.complete([{"role": "user", "content": "hi"}])
     'Hello there.'
@@ -222,13 +224,13 @@ class OpenAICompatibleLLM(ChatModel):
 
 # -- scripted: deterministic, for orchestration tests -------------------------------------------
 
-_CANDIDATE = re.compile(r"^\[(\d+)\] (.+?) \| price: ([^|]+?) \|", re.M)
+_CANDIDATE = re.compile(r"^\[(\d+)\] (.+?) costs ([^,]+(?:,\d{3})*(?:\.\d+)?[^,]*),", re.M)
 
 
 class ScriptedLLM(ChatModel):
     """A deterministic model. With ``replies`` it replays them in order (the last one
     repeats); without, it writes a short grounded answer from the numbered candidate
-    lines of the prompt (``[n] title | price: ... |``), like a well-behaved model would.
+    lines of the prompt (``[n] title costs $x, ...``), like a well-behaved model would.
     """
 
     name = "scripted"

@@ -1,0 +1,183 @@
+"""Answer building blocks that need no LLM: fencing, prompts, templates, tables, review evidence.
+
+Everything here is built from catalog data only, so a template answer is grounded by
+construction; the LLM (when its text passes the validator) only rephrases.
+
+Example::
+
+    >>> clean("<b>Great</b> blender<script>x</script>")
+    'Great blender'
+    >>> fmt_price(49.0, "USD")
+    '$49.00'
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+from pathlib import Path
+
+PROMPTS = Path(__file__).parent / "prompts"
+_TAG = re.compile(r"<(script|style)[^>]*>.*?</\1>|<[^>]+>", re.S | re.I)
+_FENCE = re.compile(r"<<<|>>>")
+_SYMBOL = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+
+@lru_cache(maxsize=None)
+def prompt(name: str) -> str:
+    """A prompt template from assistant/prompts/<name>.txt."""
+    return (PROMPTS / f"{name}.txt").read_text(encoding="utf-8")
+
+
+def clean(text: str, limit: int | None = None) -> str:
+    """Untrusted text made safe to show and to fence: tags and fence markers removed,
+    entities decoded, whitespace collapsed, optionally truncated."""
+    text = html.unescape(_TAG.sub(" ", text or ""))
+    text = _TAG.sub(" ", text)  # entity-encoded tags decode to tags: strip again
+    text = _FENCE.sub(" ", text)
+    text = re.sub(r"\s+", " ", text).strip()
+    if limit and len(text) > limit:
+        text = text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return text
+
+
+def fmt_price(price: float | None, currency: str = "USD") -> str:
+    if price is None:
+        return "price not listed"
+    sym = _SYMBOL.get(currency)
+    return f"{sym}{price:,.2f}" if sym else f"{price:,.2f} {currency}"
+
+
+def fmt_rating(p) -> str:
+    if p.average_rating is None:
+        return "no ratings yet"
+    n = f" ({p.rating_count} reviews)" if p.rating_count else ""
+    return f"{p.average_rating:.1f}/5{n}"
+
+
+def candidate_line(n: int, p) -> str:
+    """One fenced candidate line, in prose a small model can safely repeat.
+
+    >>> from retrieval.catalog import Product
+    >>> candidate_line(1, Product(id="1", title="Acme Blender", price=49.0, brand="Acme"))
+    '[1] Acme Blender costs $49.00, has no ratings yet, brand Acme.'
+    """
+    specs = ", ".join(f"{clean(k, 30)} {clean(v, 40)}" for k, v in list(p.attributes.items())[:5])
+    rating = f"is rated {p.average_rating:.1f} out of 5" if p.average_rating is not None else "has no ratings yet"
+    if p.average_rating is not None and p.rating_count:
+        rating += f" by {p.rating_count} reviewers"
+    line = f"[{n}] {clean(p.title, 120)} costs {fmt_price(p.price, p.currency)}, {rating}"
+    if p.brand:
+        line += f", brand {clean(p.brand, 40)}"
+    if specs:
+        line += f", {specs}"
+    return line + "."
+
+
+def answer_messages(question: str, products: list, context: str = "") -> list[dict]:
+    """The chat messages for a grounded answer about exactly these products."""
+    cands = "\n".join(candidate_line(i + 1, p) for i, p in enumerate(products))
+    user = prompt("answer").format(question=clean(question, 300), context=context, candidates=cands)
+    return [{"role": "system", "content": prompt("system")}, {"role": "user", "content": user}]
+
+
+def short_title(p, words: int = 8) -> str:
+    t = clean(p.title)
+    w = t.split()
+    return t if len(w) <= words else " ".join(w[:words]) + "…"
+
+
+def template_answer(products: list, why: dict[str, list[str]], changes: list[str] | None = None) -> str:
+    """A grounded answer built from catalog data alone (the fallback)."""
+    if not products:
+        return "I couldn't find anything in the catalog matching that. Could you try different words or loosen a filter?"
+    lead = "Here is what I found" if not changes else "Updated (" + "; ".join(changes) + ")"
+    lines = [f"{lead}:"]
+    for i, p in enumerate(products):
+        reason = (why.get(p.id) or [""])[0]
+        tail = f" — {reason}" if reason else ""
+        lines.append(f"[{i + 1}] {short_title(p)}, {fmt_price(p.price, p.currency)}, rated {fmt_rating(p)}{tail}")
+    return "\n".join(lines)
+
+
+def comparison_table(products: list) -> list[list[str]]:
+    """Rows of a comparison table from catalog attributes (header row first).
+
+    Rows: price, rating, brand, then every attribute at least two of the products share.
+    """
+    header = ["", *[f"[{i + 1}] {short_title(p, 6)}" for i, p in enumerate(products)]]
+    rows = [
+        header,
+        ["price", *[fmt_price(p.price, p.currency) for p in products]],
+        ["rating", *[fmt_rating(p) for p in products]],
+        ["brand", *[clean(p.brand or "—") for p in products]],
+    ]
+    keys: dict[str, int] = {}
+    for p in products:
+        for k in p.attributes:
+            keys[k.lower()] = keys.get(k.lower(), 0) + 1
+    for key, n in keys.items():
+        if n < 2 or len(rows) >= 14:
+            continue
+        vals = []
+        for p in products:
+            v = next((v for k, v in p.attributes.items() if k.lower() == key), "—")
+            vals.append(clean(str(v), 40))
+        rows.append([clean(key, 30), *vals])
+    return rows
+
+
+def table_text(rows: list[list[str]]) -> str:
+    """A Markdown table."""
+    out = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    out += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+    return "\n".join(out)
+
+
+def comparison_summary(products: list) -> str:
+    """One grounded sentence over the table: the cheapest and the best rated."""
+    priced = [(p.price, i) for i, p in enumerate(products) if p.price is not None]
+    rated = [(p.average_rating, i) for i, p in enumerate(products) if p.average_rating is not None]
+    bits = []
+    if priced:
+        price, i = min(priced)
+        bits.append(f"[{i + 1}] is the cheapest at {fmt_price(price, products[i].currency)}")
+    if rated:
+        r, i = max(rated)
+        bits.append(f"[{i + 1}] has the best rating ({r:.1f}/5)")
+    return ("Side by side: " + " and ".join(bits) + ".") if bits else "Side by side:"
+
+
+_SENT = re.compile(r"(?<=[.!?])\s+")
+_QSTOP = set(
+    "a an the is it this that does do did how what which are was were be of to in on for and or with my i you "
+    "can will would should could any there its it's about have has they them their one".split()
+)
+
+
+def review_sentences(reviews, limit_per_review: int = 12) -> list[tuple[str, object]]:
+    """(sentence, review) pairs from cleaned review text and titles."""
+    out = []
+    for r in reviews:
+        text = clean(f"{r.title}. {r.text}" if r.title else r.text)
+        for s in _SENT.split(text)[:limit_per_review]:
+            s = s.strip()
+            if 12 <= len(s) <= 300:
+                out.append((s, r))
+    return out
+
+
+def question_terms(question: str) -> list[str]:
+    words = re.findall(r"[a-z0-9]+", question.lower())
+    return [w for w in words if w not in _QSTOP and len(w) > 2]
+
+
+def spec_answer(question: str, product) -> str | None:
+    """An attribute that answers the question directly, e.g. 'colour: black'."""
+    terms = set(question_terms(question))
+    for k, v in product.attributes.items():
+        kt = set(re.findall(r"[a-z]+", k.lower()))
+        if kt & terms or (("color" in terms or "colour" in terms) and kt & {"color", "colour"}):
+            return f"{clean(k, 40)}: {clean(str(v), 80)}"
+    return None

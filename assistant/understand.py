@@ -1,0 +1,256 @@
+"""Understanding one message in the context of the conversation so far.
+
+Retrieval's ``parse_query`` reads prices, brands, categories and sort orders out
+of one message; this module adds what only the conversation knows:
+
+- the intent (find, refine, compare, ask, reviews, handoff, chitchat, out_of_scope);
+- filters that carry over and are modified ("cheaper" lowers the cap below the
+  cheapest shown, "in black", "not that brand", "under $50");
+- references to shown items ("the second one", "that blender", "the Acme one", "it").
+
+The state is a plain dict stored in the assistant message's ``meta`` so any process
+can pick the conversation up (web workers, the agent console).
+
+Example::
+
+    >>> detect_intent("I want to talk to a human", has_state=False, has_refs=False)
+    'handoff'
+    >>> ordinal_refs("compare the first and the third one", 4)
+    [0, 2]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+COLOURS = (
+    "black white red blue green yellow orange purple pink brown grey gray silver gold beige "
+    "navy teal turquoise cream ivory bronze copper rose violet maroon khaki olive"
+).split()
+
+_ORDINALS = {
+    "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
+    "fifth": 4, "5th": 4, "sixth": 5, "6th": 5,
+}  # fmt: skip
+
+HANDOFF = re.compile(
+    r"\b(human|real person|a person|live (agent|chat|person)|an? agent|customer (service|support)|"
+    r"representative|talk to (someone|somebody|a person|staff)|speak (to|with) (someone|somebody|a|an|staff))\b",
+    re.I,
+)
+GREETING = re.compile(
+    r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|thanks|thank you|thx|cheers|ok(ay)?|bye|goodbye|"
+    r"how are you|who are you|what can you do)\b[\s!.?,]*",
+    re.I,
+)
+OFF_TOPIC = re.compile(
+    r"\b(weather|forecast|president|election|politic\w*|news|joke|poem|song lyrics|homework|"
+    r"capital of|stock price|bitcoin|crypto|football|soccer score|recipe for|translate|"
+    r"write (me )?(a |an )?(essay|story|code|program|script)|python code|meaning of life|horoscope)\b",
+    re.I,
+)
+COMPARE = re.compile(r"\b(compare|comparison|versus|vs\.?|difference between|differences|which is better|side by side)\b", re.I)
+REVIEWS = re.compile(
+    r"\b(reviews?|reviewers?)\b.*\b(say|said|think|mention|summar\w*)\b|"
+    r"\bwhat (do|did) (people|customers|buyers|others|users) (say|think)\b|\bsummar(y|ise|ize) (the )?reviews\b|"
+    r"\bpros and cons\b",
+    re.I,
+)
+QUESTION = re.compile(
+    r"\?\s*$|^\s*(does|do|is|are|can|could|will|would|how|what|which|why|has|have|was|were)\b", re.I
+)
+CHEAPER = re.compile(r"\b(cheaper|less expensive|lower price|more affordable|too (expensive|pricey)|budget)\b", re.I)
+PRICIER = re.compile(r"\b(more expensive|pricier|higher end|premium|fancier|better quality)\b", re.I)
+NOT_THAT_BRAND = re.compile(
+    r"\b(not (that|this) brand|(another|other|different) brands?|no more \w+ brand|a different make)\b", re.I
+)
+ANOTHER = re.compile(r"\b(something else|other options|more options|show me more|anything else|different ones?)\b", re.I)
+PRONOUN = re.compile(r"\b(it|this one|that one|this|that|its)\b", re.I)
+ALL_SHOWN = re.compile(r"\b(both|these|those|them|all (of )?(them|these|those)|the two|the three)\b", re.I)
+_ORDINAL = re.compile(
+    r"\b(?P<word>first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|6th)\b|\b(?P<last>last)\b|"
+    r"(?:#|number |option |no\. ?|item )(?P<num>\d)\b|\b(?P<a>\d) and (?P<b>\d)\b",
+    re.I,
+)
+STOP = set(
+    "a an the and or of for to in on with without my me i you it is are be this that one ones some any "
+    "show find want need looking look get give buy please can could would like about under over below above "
+    "less more than cheaper cheap best good great new which what how does do not no yes".split()
+)
+
+
+@dataclass(slots=True)
+class State:
+    """What the conversation has established: the topic, its filters and what was shown."""
+
+    text: str = ""  # the search text of the current topic, e.g. "quiet blender"
+    price_min: float | None = None
+    price_max: float | None = None
+    brands: list[str] = field(default_factory=list)
+    exclude_brands: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    min_rating: float | None = None
+    sort: str = "relevance"
+    colours: list[str] = field(default_factory=list)  # post-filter: must appear in the product's text
+    exclude_ids: list[str] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)  # ids of the cards shown last, in order
+    focus: str | None = None  # the product last talked about ("it")
+    liked: list[str] = field(default_factory=list)  # product ids liked in this session
+    disliked: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "State":
+        d = d or {}
+        return cls(**{k: d[k] for k in cls.__slots__ if k in d})
+
+    @property
+    def active(self) -> bool:
+        return bool(self.text or self.categories or self.brands or self.shown)
+
+
+@dataclass(slots=True)
+class Understood:
+    intent: str  # find | refine | compare | ask | reviews | handoff | chitchat | out_of_scope
+    state: State  # the state after this message
+    refs: list[str] = field(default_factory=list)  # product ids the message refers to
+    changes: list[str] = field(default_factory=list)  # human-readable filter changes
+
+
+def detect_intent(message: str, has_state: bool, has_refs: bool) -> str:
+    """Classify one message; rules first (they are cheap and predictable).
+
+    >>> detect_intent("compare the first two", True, True)
+    'compare'
+    >>> detect_intent("what's the weather in Paris?", False, False)
+    'out_of_scope'
+    >>> detect_intent("cheaper", True, False)
+    'refine'
+    """
+    m = message.strip()
+    if HANDOFF.search(m):
+        return "handoff"
+    if OFF_TOPIC.search(m):
+        return "out_of_scope"
+    g = GREETING.match(m)
+    if g and len(m[g.end() :].split()) <= 2:
+        return "chitchat"
+    if COMPARE.search(m) and (has_refs or has_state):
+        return "compare"
+    if REVIEWS.search(m):
+        return "reviews"
+    if has_refs and QUESTION.search(m):
+        return "ask"
+    if has_state and (
+        CHEAPER.search(m)
+        or PRICIER.search(m)
+        or NOT_THAT_BRAND.search(m)
+        or ANOTHER.search(m)
+        or _colour_words(m)
+        or re.match(r"^\s*(in|with|without|under|below|over|above|between|only|from|not|no|less|more|and)\b", m, re.I)
+    ):
+        return "refine"
+    return "find"
+
+
+def _colour_words(text: str) -> list[str]:
+    words = re.findall(r"[a-z]+", text.lower())
+    out = ["grey" if w == "gray" else w for w in words if w in COLOURS]
+    return list(dict.fromkeys(out))
+
+
+def ordinal_refs(message: str, n_shown: int) -> list[int]:
+    """Indexes (0-based) of shown items a message names by position.
+
+    >>> ordinal_refs("the last one", 3)
+    [2]
+    >>> ordinal_refs("is number 2 quiet?", 4)
+    [1]
+    """
+    out: list[int] = []
+    for m in _ORDINAL.finditer(message):
+        if m["word"]:
+            out.append(_ORDINALS[m["word"].lower()])
+        elif m["last"]:
+            out.append(n_shown - 1)
+        elif m["num"]:
+            out.append(int(m["num"]) - 1)
+        elif m["a"]:
+            out += [int(m["a"]) - 1, int(m["b"]) - 1]
+    if re.search(r"\b(first|top) (two|2)\b", message, re.I):
+        out += [0, 1]
+    if re.search(r"\b(first|top) (three|3)\b", message, re.I):
+        out += [0, 1, 2]
+    return [i for i in dict.fromkeys(out) if 0 <= i < n_shown]
+
+
+def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
+    """Product ids the message refers to, among the shown products (Product objects).
+
+    Order of evidence: positions ("the second one"), brand or title words
+    ("the Acme one", "that blender"), "both/these", then a bare pronoun ("it").
+    """
+    if not shown:
+        return []
+    ids = [p.id for p in shown]
+    idx = ordinal_refs(message, len(shown))
+    if idx:
+        return [ids[i] for i in idx]
+    low = message.lower()
+    # brand mentions
+    by_brand = [p.id for p in shown if p.brand and re.search(rf"\b{re.escape(p.brand.lower())}\b", low)]
+    if by_brand and len(by_brand) < len(shown):
+        return by_brand
+    # "that blender" / "the kettle": a title word after a determiner, matching some but not all shown
+    for m in re.finditer(r"\b(that|the|this|those|these)\s+(\w+)(?:\s+(\w+))?", low):
+        plural = m.group(1) in ("those", "these")
+        for word in (w for w in m.groups()[1:] if w):
+            if len(word) < 3 or word in STOP or word in COLOURS:
+                continue
+            stem = word[:-1] if word.endswith("s") and len(word) > 4 else word
+            hits = [p.id for p in shown if re.search(rf"\b{re.escape(stem)}", p.title.lower())]
+            if not hits or (len(hits) == len(shown) and not plural and focus not in hits):
+                continue
+            if plural:
+                return hits
+            return [focus] if focus in hits else hits[:1]
+    if ALL_SHOWN.search(low):
+        return ids
+    if PRONOUN.search(low):
+        return [focus] if focus in ids else [ids[0]]
+    return []
+
+
+def brand_mentions(message: str, brands: list[str]) -> list[str]:
+    """Catalog brands named in the message (case-insensitive, whole words)."""
+    low = message.lower()
+    return [b for b in brands if b and re.search(rf"(?<!\w){re.escape(b.lower())}(?!\w)", low)]
+
+
+def negated_brands(message: str, brands: list[str]) -> list[str]:
+    """Brands the shopper rules out: "not Acme", "no Acme", "except Acme", "other than Acme"."""
+    low = message.lower()
+    out = []
+    for b in brands:
+        if b and re.search(rf"\b(not|no|except|without|other than|anything but|but not)\s+(?:from\s+)?{re.escape(b.lower())}\b", low):
+            out.append(b)
+    return out
+
+
+def is_superlative(message: str) -> str | None:
+    """The whole-catalog sort a superlative asks for, if any.
+
+    >>> is_superlative("what's your most expensive blender")
+    'price_desc'
+    """
+    low = message.lower()
+    if re.search(r"\b(cheapest|least expensive|lowest price[d]?|most affordable)\b", low):
+        return "price_asc"
+    if re.search(r"\b(most expensive|priciest|highest price[d]?|dearest)\b", low):
+        return "price_desc"
+    if re.search(r"\b(best|highest|top)[- ]rated\b|\bbest reviewed\b", low):
+        return "rating_desc"
+    return None

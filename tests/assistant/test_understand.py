@@ -1,0 +1,109 @@
+"""Intent rules, reference resolution and the grounding validator: pure functions."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.grounding import check, split_sentences
+from assistant.understand import (
+    detect_intent,
+    is_superlative,
+    negated_brands,
+    ordinal_refs,
+    resolve_refs,
+)
+from retrieval.catalog import Product
+
+SHOWN = [
+    Product(id="b1", title="Acme Quiet Blender 600W", brand="Acme", price=49.0, attributes={"colour": "black"}),
+    Product(id="k1", title="Zeta Glass Kettle 1.7 l", brand="Zeta", price=29.5, average_rating=4.4, rating_count=88),
+    Product(id="b2", title="Nimbus Power Blender", brand="Nimbus", price=89.99),
+]
+
+
+@pytest.mark.parametrize(
+    "message,state,refs,intent",
+    [
+        ("I want to talk to a human", False, False, "handoff"),
+        ("can I speak with someone please", True, False, "handoff"),
+        ("hello!", False, False, "chitchat"),
+        ("thanks", True, False, "chitchat"),
+        ("what's the weather in Paris tomorrow?", False, False, "out_of_scope"),
+        ("write me a poem about cats", True, False, "out_of_scope"),
+        ("compare the first two", True, True, "compare"),
+        ("what do the reviews say about it", True, True, "reviews"),
+        ("is the second one loud?", True, True, "ask"),
+        ("cheaper", True, False, "refine"),
+        ("in black", True, False, "refine"),
+        ("not that brand", True, False, "refine"),
+        ("under $30", True, False, "refine"),
+        ("a quiet blender", False, False, "find"),
+        ("show me headphones", True, False, "find"),
+    ],
+)
+def test_detect_intent(message, state, refs, intent):
+    assert detect_intent(message, state, refs) == intent
+
+
+def test_ordinal_refs():
+    assert ordinal_refs("the second one", 3) == [1]
+    assert ordinal_refs("compare the first and the last", 3) == [0, 2]
+    assert ordinal_refs("option 3 please", 3) == [2]
+    assert ordinal_refs("the fifth", 3) == []  # only shown items
+    assert ordinal_refs("compare 1 and 3", 3) == [0, 2]
+    assert ordinal_refs("the top two", 3) == [0, 1]
+
+
+def test_resolve_refs_by_position_name_brand_pronoun():
+    assert resolve_refs("is the second one any good?", SHOWN, None) == ["k1"]
+    assert resolve_refs("does that kettle switch off by itself?", SHOWN, None) == ["k1"]
+    assert resolve_refs("that blender, is it loud", SHOWN, "b2") == ["b2"]
+    assert resolve_refs("tell me about the Nimbus one", SHOWN, None) == ["b2"]
+    assert resolve_refs("is it loud?", SHOWN, "k1") == ["k1"]
+    assert resolve_refs("compare them", SHOWN, None) == ["b1", "k1", "b2"]
+    assert resolve_refs("a quiet blender", [], None) == []
+
+
+def test_brands_and_superlatives():
+    assert negated_brands("blenders but not Acme please", ["Acme", "Zeta"]) == ["Acme"]
+    assert negated_brands("Acme blenders", ["Acme"]) == []
+    assert is_superlative("your cheapest kettle") == "price_asc"
+    assert is_superlative("the most expensive laptop") == "price_desc"
+    assert is_superlative("best rated headphones") == "rating_desc"
+    assert is_superlative("a good kettle") is None
+
+
+def test_grounding_accepts_catalog_facts():
+    text = "The Acme Quiet Blender 600W costs $49.00 [1], and the Zeta Glass Kettle is rated 4.4 by 88 reviewers [2]."
+    assert check(text, SHOWN, brands=["Acme", "Zeta", "Nimbus", "Orbit"]).ok
+
+
+@pytest.mark.parametrize(
+    "text,problem",
+    [
+        ("Try the blender at $39.00 [1].", "price $39.00"),
+        ("It comes in red [1].", "colour red"),
+        ("Option [7] is best.", "citation [7]"),
+        ("It has a 900W motor [1].", None),  # 900W is one token with the unit: covered by the name/number rules below
+        ("Orbit makes a great one too.", "brand Orbit"),
+        ("You could also try the Vortex Pro [1].", 'name "Vortex"'),
+        ("It holds 2.5 litres [2].", "number 2.5"),
+        ("Available in XL [1].", "size XL"),
+    ],
+)
+def test_grounding_rejects_inventions(text, problem):
+    c = check(text, SHOWN, user_text="a blender", brands=["Acme", "Zeta", "Nimbus", "Orbit"])
+    if problem is None:
+        return
+    assert not c.ok
+    assert any(problem in p for p in c.problems), c.problems
+
+
+def test_grounding_allows_what_the_shopper_said():
+    assert check("Here are blenders under $100 [1].", SHOWN, user_text="blenders under $100").ok
+    assert check("Nothing in grey, but [1] is black.", SHOWN, user_text="in grey").ok
+
+
+def test_split_sentences_for_streaming():
+    assert split_sentences("First one. Second one! Thi") == (["First one. ", "Second one! "], "Thi")
+    assert split_sentences("no end") == ([], "no end")
