@@ -65,6 +65,22 @@ PAUSED_TEXT = "A member of our team ({agent}) is replying to you in this convers
 RETRY_TEXT = "Our answer writer is slow to respond right now, so here are the products on their own. Please try again in a moment."
 
 
+def _contract(name: str):
+    """A contract type from retrieval/ranker, or its stop-gap in assistant.adapters."""
+    try:
+        if name == "StructuredQuery":
+            from retrieval.query import StructuredQuery as obj
+        else:
+            import ranker.scoring as scoring
+
+            obj = getattr(scoring, name)
+        return obj
+    except (ImportError, AttributeError):
+        from assistant import adapters
+
+        return getattr(adapters, name)
+
+
 @dataclass(slots=True)
 class Turn:
     conversation_id: str
@@ -97,14 +113,21 @@ class Assistant:
     @classmethod
     def from_settings(cls, settings: Settings, llm: ChatModel | None = None) -> "Assistant":
         """Open the catalog, the ranker, the LLM backend and the store named by settings."""
-        from ranker.serve import load_ranker
         from retrieval.search import open_catalog
 
-        catalog = open_catalog(settings)
+        try:
+            from ranker.serve import load_ranker
+
+            ranker = load_ranker(settings)
+        except ImportError:  # the ranker package has not landed: the contract's rating prior
+            from assistant.adapters import PriorRanker
+
+            log.warning("ranker.serve not available: ranking by the catalog's rating prior")
+            ranker = PriorRanker()
         return cls(
             settings,
-            catalog,
-            load_ranker(settings),
+            open_catalog(settings),
+            ranker,
             llm or load_llm(settings),
             ConversationStore(settings.events_db_url),
         )
@@ -275,8 +298,7 @@ class Assistant:
 
     # -- retrieve and rank ----------------------------------------------------------------
     def _query(self, state: State):
-        from retrieval.query import StructuredQuery
-
+        StructuredQuery = _contract("StructuredQuery")
         text = " ".join([state.text, *state.colours]).strip()
         return StructuredQuery(
             text=text,
@@ -305,6 +327,10 @@ class Assistant:
             return False
         if state.min_rating is not None and (p.average_rating or 0) < state.min_rating:
             return False
+        if state.categories:
+            cats = {c.lower() for c in p.categories}
+            if not cats & {c.lower() for c in state.categories}:
+                return False
         if state.colours:
             facts = facts_text(p)
             if not all(re.search(rf"\b{c}\b", facts) or (c == "grey" and "gray" in facts) for c in state.colours):
@@ -329,8 +355,7 @@ class Assistant:
 
     def user_context(self, user_id: str | None, state: State, conversation_id: str | None = None):
         """The ranker's view of the shopper: their catalog history plus this session's thumbs."""
-        from ranker.scoring import UserContext
-
+        UserContext = _contract("UserContext")
         base = None
         if user_id:
             with self._lock:
@@ -359,8 +384,7 @@ class Assistant:
         )
 
     def rank(self, hits: list, user, state: State) -> list[_Ranked]:
-        from ranker.scoring import fuse
-
+        fuse = _contract("fuse")
         if not hits:
             return []
         preds = {p.product_id: p for p in self.ranker.score(user, [h.product for h in hits])}
@@ -434,8 +458,8 @@ class Assistant:
     def _handoff(self, turn: Turn, message: str, u: Understood, timings: dict, t0: float) -> Iterator[Event]:
         self.store.request_handoff(turn.conversation_id, reason=message[:200])
         yield Handoff(turn.conversation_id)
+        self._finish(turn.conversation_id, HANDOFF_TEXT, u, timings, t0)
         yield Notice(HANDOFF_TEXT, kind="handoff")
-        yield self._finish(turn.conversation_id, HANDOFF_TEXT, u, timings, t0)
 
     def _chitchat(self, turn, message, u, timings, t0) -> Iterator[Event]:
         low = message.lower()
@@ -448,8 +472,8 @@ class Assistant:
         yield self._finish(turn.conversation_id, text, u, timings, t0)
 
     def _redirect(self, turn, message, u, timings, t0) -> Iterator[Event]:
-        yield Notice(REDIRECT_TEXT, kind="info")
-        yield self._finish(turn.conversation_id, REDIRECT_TEXT, u, timings, t0)
+        self._finish(turn.conversation_id, REDIRECT_TEXT, u, timings, t0)
+        yield Notice(REDIRECT_TEXT, kind="redirect")
 
     def _find(self, turn: Turn, message: str, u: Understood, timings: dict, t0: float) -> Iterator[Event]:
         cid, state = turn.conversation_id, u.state
@@ -467,8 +491,12 @@ class Assistant:
         top = ranked[: self.settings.cards_per_turn]
         timings["rank"] = time.perf_counter() - t
         cards = [self._card(r, state) for r in top]
-        state.shown = [c.product_id for c in cards]
-        state.focus = state.shown[0] if state.shown else None
+        if cards:
+            state.shown = [c.product_id for c in cards]
+            state.focus = state.shown[0]
+        else:  # nothing matched: the earlier cards stay on screen, so references still point at them
+            prev = self.state(cid)
+            state.shown, state.focus = prev.shown, prev.focus
         timings["first_card"] = time.perf_counter() - t0
         yield Cards(cards)
         self.store.save_candidates(

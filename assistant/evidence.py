@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from assistant.answers import clean, fmt_rating, question_terms, review_sentences, short_title, spec_answer
 
@@ -108,6 +109,6 @@ def summarise_reviews(product, reviews: list) -> str:
 
 
 def _first(r) -> str:
-    sents = review_sentences([r], limit_per_review=4)
+    sents = review_sentences([replace(r, title="")], limit_per_review=4) or review_sentences([r], limit_per_review=4)
     s = sents[0][0] if sents else clean(r.text, 160)
     return clean(s, 160)
