@@ -35,6 +35,7 @@ from assistant.understand import (
     CHEAPER,
     NOT_THAT_BRAND,
     PRICIER,
+    QUESTION,
     State,
     Understood,
     _colour_words,
@@ -63,6 +64,13 @@ REDIRECT_TEXT = (
 HANDOFF_TEXT = "I've asked a member of our team to join this conversation; they'll reply here shortly."
 PAUSED_TEXT = "A member of our team ({agent}) is replying to you in this conversation."
 RETRY_TEXT = "Our answer writer is slow to respond right now, so here are the products on their own. Please try again in a moment."
+
+
+FINDISH = re.compile(
+    r"\b(show|find|looking for|look for|recommend|suggest|need|want|do you (have|sell|stock|carry)|any \w+s?\b|"
+    r"which \w+ (is|are|should)|what \w+ (is|are|should)|best|cheapest|most)\b",
+    re.I,
+)
 
 
 def _contract(name: str):
@@ -216,6 +224,11 @@ class Assistant:
         if intent == "find" and refs and not brand_mentions(message, self.brands()) and len(message.split()) <= 6:
             # "the second one" on its own: talk about that product
             intent = "ask"
+        if intent == "find" and state.focus and QUESTION.search(message) and not FINDISH.search(message):
+            q = self.catalog.parse(message)
+            if not q.categories and not q.brands:
+                # "does the lid leak?" right after a product was shown: a question about it
+                intent, refs = "ask", [state.focus]
         changes: list[str] = []
         if intent == "find":
             new = self._fresh_state(message, state)

@@ -1,0 +1,179 @@
+"""Whole turns through the pipeline with the scripted backend over a real small catalog."""
+
+from __future__ import annotations
+
+from assistant.chat import Turn
+from assistant.events import Answer, Cards, Handoff, Notice, TextDelta
+from assistant.llm import ScriptedLLM
+
+
+def run(a, cid, message, user="u-anna"):
+    return list(a.respond(Turn(cid, user, message)))
+
+
+def cards_of(events):
+    return next(e.cards for e in events if isinstance(e, Cards))
+
+
+def answer_of(events):
+    return next(e for e in events if isinstance(e, Answer))
+
+
+def test_find_streams_cards_then_text_then_answer(assistant):
+    cid = assistant.start("u-anna")
+    events = run(assistant, cid, "a quiet blender under $100")
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[0] == "Cards" and kinds[-1] == "Answer" and "TextDelta" in kinds
+    cards = cards_of(events)
+    assert 1 <= len(cards) <= assistant.settings.cards_per_turn
+    assert all(c.price <= 100 for c in cards)
+    assert all("blender" in c.title.lower() for c in cards)
+    ans = answer_of(events)
+    assert ans.grounded and ans.citations[: len(cards)] == [c.product_id for c in cards]
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)).strip() == ans.text
+    assert {"parse", "retrieve", "rank", "generate", "validate", "first_card", "total"} <= set(ans.timings)
+    stored = assistant.store.messages(cid)
+    assert [m.role for m in stored] == ["user", "assistant"] and stored[1].cards
+    assert len(assistant.store.events(kind="impression", conversation_id=cid)) == len(cards)
+    assert assistant.store.candidates(cid)[0]["product_id"] == cards[0].product_id
+
+
+def test_cheaper_colour_and_not_that_brand_carry_over(assistant):
+    cid = assistant.start(None)
+    first = cards_of(run(assistant, cid, "a blender"))
+    cheaper = cards_of(run(assistant, cid, "cheaper"))
+    assert cheaper and max(c.price for c in cheaper) < min(c.price for c in first)
+    assert all("blender" in c.title.lower() for c in cheaper)
+    cid = assistant.start(None)
+    run(assistant, cid, "a blender")
+    black = cards_of(run(assistant, cid, "in black"))
+    assert black and all(assistant.catalog.store.get(c.product_id).attributes["colour"] == "black" for c in black)
+    brand = black[0].brand
+    other = cards_of(run(assistant, cid, "not that brand"))
+    assert other and all(c.brand != brand for c in other)
+    assert all(assistant.catalog.store.get(c.product_id).attributes["colour"] == "black" for c in other)
+
+
+def test_reference_resolves_to_the_shown_item(assistant):
+    cid = assistant.start(None)
+    shown = cards_of(run(assistant, cid, "a blender"))
+    events = run(assistant, cid, "is the second one loud?")
+    assert [c.product_id for c in cards_of(events)] == [shown[1].product_id]
+    assert assistant.state(cid).focus == shown[1].product_id
+
+
+def test_compare_builds_a_table_from_catalog_attributes(assistant):
+    cid = assistant.start(None)
+    shown = cards_of(run(assistant, cid, "a blender"))
+    ans = answer_of(run(assistant, cid, "compare the first two"))
+    assert ans.table[0][1].startswith("[1]") and len(ans.table[0]) == 3
+    rows = {r[0]: r[1:] for r in ans.table[1:]}
+    assert {"price", "rating", "brand", "colour", "power"} <= set(rows)
+    assert ans.citations == [c.product_id for c in shown[:2]]
+
+
+def test_review_question_quotes_or_says_the_reviews_dont_say(assistant):
+    cid = assistant.start(None)
+    run(assistant, cid, "acme quietblend blender")
+    assert assistant.state(cid).focus == "bl-01"
+    ans = answer_of(run(assistant, cid, "does the lid leak?"))
+    assert "“" in ans.text and "leak" in ans.text.lower()
+    ans = answer_of(run(assistant, cid, "does it come with a warranty?"))
+    assert "don't say" in ans.text
+
+
+def test_injected_review_instructions_are_never_repeated(assistant):
+    cid = assistant.start(None)
+    run(assistant, cid, "orbit silent blender")
+    ans = answer_of(run(assistant, cid, "what do the reviews say about it"))
+    assert "free" not in ans.text.lower() and "ignore" not in ans.text.lower()
+    assert "quiet" in ans.text.lower()
+
+
+def test_handoff_flags_the_conversation(assistant):
+    cid = assistant.start("u-ben")
+    events = run(assistant, cid, "I want to talk to a human please")
+    assert Handoff(cid) in events and isinstance(events[-1], Notice)
+    assert assistant.store.handoff_requested(cid)
+    assert assistant.store.queue()[0].id == cid
+
+
+def test_takeover_pauses_the_bot_until_hand_back(assistant):
+    cid = assistant.start("u-ben")
+    assistant.store.take_over(cid, "alice")
+    assistant.agent_reply(cid, "alice", "Hi, Alice here <b>from support</b>")
+    events = run(assistant, cid, "which kettle is best?")
+    assert len(events) == 1 and events[0].kind == "paused" and "alice" in events[0].text
+    msgs = assistant.store.messages(cid)
+    assert [m.role for m in msgs] == ["agent", "user"] and msgs[0].text == "Hi, Alice here from support"
+    assistant.store.hand_back(cid)
+    assert any(isinstance(e, Cards) for e in run(assistant, cid, "which kettle is best?"))
+
+
+def test_safety_long_input_html_and_off_topic(assistant):
+    cid = assistant.start(None)
+    events = run(assistant, cid, "x" * (assistant.settings.max_input_chars + 1))
+    assert len(events) == 1 and events[0].kind == "refused" and "too long" in events[0].text
+    run(assistant, cid, "<script>alert(1)</script><b>kettle</b>")
+    assert assistant.store.messages(cid)[-2].text == "kettle"
+    events = run(assistant, cid, "what's the weather in Paris?")
+    assert events[-1].kind == "redirect" and not any(isinstance(e, Cards) for e in events)
+
+
+def test_llm_down_shows_retry_notice_and_cards(make_assistant):
+    a = make_assistant(llm=ScriptedLLM(fail=True))
+    cid = a.start(None)
+    events = run(a, cid, "a kettle")
+    assert isinstance(events[0], Cards) and events[0].cards
+    assert any(isinstance(e, Notice) and e.kind == "retry" for e in events)
+    ans = answer_of(events)
+    assert ans.text.startswith("Here is what I found") and "[1]" in ans.text
+
+
+def test_ungrounded_text_is_regenerated_then_replaced(make_assistant):
+    bad = "Try the Vortex 3000 blender for $12.00 in purple."
+    a = make_assistant(llm=ScriptedLLM(replies=[bad, bad]))
+    cid = a.start(None)
+    events = run(a, cid, "a blender")
+    assert not any(isinstance(e, TextDelta) for e in events)
+    ans = answer_of(events)
+    assert "Vortex" not in ans.text and "$12.00" not in ans.text and ans.text.startswith("Here is what I found")
+    assert a.store.messages(cid)[-1].meta["source"] == "template"
+    good = "The first one [1] is a solid choice."
+    a = make_assistant(llm=ScriptedLLM(replies=[bad, good]))
+    cid = a.start(None)
+    ans = answer_of(run(a, cid, "a blender"))
+    assert ans.text == good and a.store.messages(cid)[-1].meta["source"] == "llm_retry"
+
+
+def test_feedback_personalises_and_pins_come_first(assistant):
+    cid = assistant.start("u-eli")
+    shown = cards_of(run(assistant, cid, "a kettle", user="u-eli"))
+    assistant.feedback(cid, "u-eli", "thumb_up", shown[-1].product_id)
+    ctx = assistant.user_context("u-eli", assistant.state(cid), cid)
+    assert (assistant.catalog.store.get(shown[-1].product_id).title, 5.0) in ctx.history
+    assistant.store.pin_product(cid, "kt-03")
+    again = cards_of(run(assistant, cid, "a kettle", user="u-eli"))
+    assert again[0].product_id == "kt-03" and "recommended by our team" in again[0].why
+
+
+def test_superlative_searches_the_whole_catalog(assistant):
+    cid = assistant.start(None)
+    top = cards_of(run(assistant, cid, "what is your most expensive blender"))[0]
+    blenders = [p for p in assistant.catalog.store.iter_products() if "Blenders" in p.categories]
+    assert top.price == max(p.price for p in blenders)
+    cheapest = cards_of(run(assistant, cid, "the cheapest kettle"))[0]
+    kettles = [p for p in assistant.catalog.store.iter_products() if "Kettles" in p.categories]
+    assert cheapest.price == min(p.price for p in kettles)
+
+
+def test_console_helpers(assistant):
+    cid = assistant.start("u-anna")
+    run(assistant, cid, "a kettle")
+    draft = assistant.suggest_reply(cid)
+    first = assistant.store.candidates(cid)[0]["title"]
+    assert first.split()[0] in draft and "[1]" in draft
+    prof = assistant.profile("u-anna")
+    assert prof["user_id"] == "u-anna" and prof["history"]
+    users = assistant.demo_users()
+    assert users and {"id", "name", "persona"} <= set(users[0])
