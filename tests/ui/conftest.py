@@ -1,0 +1,161 @@
+"""UI fixtures: the real app over a real catalog in a tmp dir, served by uvicorn on a
+free loopback port, and a real headless Chromium (Debian's, never ``playwright install``).
+
+The catalog is the bundled demo catalog plus one product whose title carries a
+``<script>`` (tests/ui/data/products.jsonl), ingested once per session with
+``retrieval.ingest``; the LLM is the deterministic ``scripted`` backend.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from shopassist.settings import Settings
+from tests.conftest import free_port
+
+DATA = Path(__file__).parent / "data"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+AGENT = ("agent", "test-agent-secret")
+
+
+def open_catalog_for(settings: Settings):
+    """The demo catalog + the hostile product, through retrieval's real ingest when it exists,
+    else (before retrieval lands) the contract stop-gap over the assistant's test shop."""
+    try:
+        from retrieval.demo import DEMO_DIR
+        from retrieval.ingest import ingest
+        from retrieval.search import open_catalog
+    except ImportError:
+        from assistant.adapters import MemoryCatalog, MemoryStore
+        from retrieval.catalog import Product, Review
+
+        shop = Path(__file__).parents[1] / "assistant" / "data"
+
+        def rows(path):
+            return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+
+        products = [Product.from_dict(d) for d in rows(shop / "products.jsonl") + rows(DATA / "products.jsonl")]
+        reviews = [Review.from_dict(d) for d in rows(shop / "reviews.jsonl")]
+        return MemoryCatalog(MemoryStore(products, reviews))
+    ingest(settings, DEMO_DIR)
+    ingest(settings, DATA / "products.jsonl")
+    return open_catalog(settings)
+
+
+def make_assistant(settings: Settings, catalog):
+    from assistant.chat import Assistant
+    from assistant.llm import load_llm
+    from assistant.store import ConversationStore
+
+    try:
+        from ranker.serve import load_ranker
+
+        ranker = load_ranker(settings)
+    except ImportError:
+        from assistant.adapters import PriorRanker
+
+        ranker = PriorRanker()
+    return Assistant(settings, catalog, ranker, load_llm(settings), ConversationStore(settings.events_db_url))
+
+
+class Server:
+    """uvicorn serving ``app`` on a free loopback port in a daemon thread."""
+
+    def __init__(self, app):
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the app did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def ui_settings(tmp_path_factory) -> Settings:
+    root = tmp_path_factory.mktemp("ui")
+    return Settings(
+        data_dir=root / "data",
+        llm_backend="scripted",
+        agent_user=AGENT[0],
+        agent_password=AGENT[1],
+        concurrency=4,
+    )
+
+
+@pytest.fixture(scope="session")
+def ui_assistant(ui_settings):
+    return make_assistant(ui_settings, open_catalog_for(ui_settings))
+
+
+@pytest.fixture(scope="session")
+def live_app(ui_settings, ui_assistant):
+    """The real app on loopback: ``.url``, ``.assistant``."""
+    from ui.app import build_app
+
+    app = build_app(ui_settings, ui_assistant)
+    with Server(app) as srv:
+        srv.assistant = ui_assistant
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    p = ctx.new_page()
+    p.set_default_timeout(30_000)
+    yield p
+    ctx.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch):
+    # loopback requests must never go through a proxy the environment may set
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
+
+
+def chromium_available() -> bool:
+    return shutil.which("chromium") is not None or Path(CHROMIUM).exists()

@@ -1,0 +1,128 @@
+"""The web app: customer chat at ``/``, the agent console at ``/agent`` (login), the
+widget at ``/widget``, all Gradio 6 Blocks mounted in one FastAPI app.
+
+``build_app(settings)`` only builds (tests serve it with uvicorn on a loopback port);
+``launch(settings)`` serves it, and with ``share=True`` asks Gradio for a public share
+link, failing fast with a clear message when the share server cannot be reached.
+
+Example::
+
+    app = build_app(Settings(llm_backend="scripted"))
+    uvicorn.run(app, host="127.0.0.1", port=7860)
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import socket
+import threading
+import time
+
+from shopassist.settings import Settings
+
+log = logging.getLogger("ui")
+
+SHARE_HOST = ("api.gradio.app", 443)  # Gradio's tunnel broker: share links need it
+
+
+class ShareUnavailable(RuntimeError):
+    """The share server cannot be reached (offline, or blocked): the network's fault, not the app's."""
+
+
+def build_app(settings: Settings, assistant=None):
+    """The FastAPI app serving the three surfaces over one assistant.
+
+    ``assistant`` defaults to ``Assistant.from_settings(settings)``; the agent login is
+    ``settings.agent_user`` / ``settings.agent_secret`` (raises ConfigError in production
+    mode without a password, so a misconfigured server never starts).
+    """
+    import gradio as gr
+    from fastapi import FastAPI
+    from fastapi.responses import PlainTextResponse
+
+    from assistant.chat import Assistant
+    from ui.chat import ChatSurface, build_chat
+    from ui.console import build_console
+    from ui.render import CSS
+
+    credentials = (settings.agent_user, settings.agent_secret)  # fail before building anything
+    assistant = assistant or Assistant.from_settings(settings)
+    surface = ChatSurface(assistant)
+    pages = {
+        "/agent": build_console(assistant),
+        "/widget": build_chat(surface, compact=True),
+        "/": build_chat(surface),  # last: "/" would otherwise shadow the others
+    }
+    app = FastAPI(title="shopassist", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/healthz", response_class=PlainTextResponse)
+    def healthz() -> str:
+        return "ok"
+
+    for path, blocks in pages.items():
+        # several turns at once (Gradio's default is one); polls and clicks are cheap
+        blocks.queue(default_concurrency_limit=settings.concurrency)
+        gr.mount_gradio_app(
+            app,
+            blocks,
+            path=path,
+            auth=credentials if path == "/agent" else None,
+            auth_message="Agent console: sign in with your agent account." if path == "/agent" else None,
+            css=CSS,
+            ssr_mode=False,
+            footer_links=["api"] if path == "/" else [],
+            show_error=True,
+        )
+    app.state.assistant = assistant
+    return app
+
+
+def check_share_reachable(timeout_s: float = 3.0) -> None:
+    """Raise ShareUnavailable quickly when Gradio's share server cannot be reached."""
+    try:
+        with socket.create_connection(SHARE_HOST, timeout=timeout_s):
+            return
+    except OSError as e:
+        raise ShareUnavailable(
+            f"--share needs internet access to {SHARE_HOST[0]} ({e.__class__.__name__}: {e}); "
+            "serve without --share, or put the app behind your own reverse proxy"
+        ) from e
+
+
+def _share_link(host: str, port: int) -> str:
+    from gradio import networking
+
+    return networking.setup_tunnel(
+        "127.0.0.1" if host in ("0.0.0.0", "") else host, port, secrets.token_urlsafe(32), None, None
+    )
+
+
+def launch(settings: Settings, assistant=None) -> None:
+    """Serve the app until interrupted; ``settings.share`` also prints a public link."""
+    import uvicorn
+
+    if settings.share:
+        check_share_reachable()  # before loading any model: offline fails in seconds
+    app = build_app(settings, assistant)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+    server = uvicorn.Server(config)
+    if not settings.share:
+        print(f"shopassist: chat http://{settings.host}:{settings.port}/  agent console /agent  widget /widget")
+        server.run()
+        return
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        time.sleep(0.1)
+    try:
+        url = _share_link(settings.host, settings.port)
+    except Exception as e:  # the tunnel broker answered but would not give a link
+        server.should_exit = True
+        raise ShareUnavailable(f"could not create a share link: {e}") from e
+    print(f"shopassist: public share link {url} (anyone with it can use the app; it expires in about a week)")
+    try:
+        thread.join()
+    except KeyboardInterrupt:
+        server.should_exit = True
+        thread.join(timeout=5)

@@ -1,0 +1,320 @@
+"""The customer chat (``/``) and the compact widget (``/widget``): one Blocks builder.
+
+The page only renders and captures events. A turn streams ``assistant.respond``'s
+events into one HTML transcript (cards first, then text); every card click, thumb,
+"add to cart", "more like this" and "compare" goes back through the assistant
+(``Assistant.feedback`` → store events with conversation, user, product and time).
+A ``gr.Timer`` polls the store so an agent's reply appears while the shopper waits.
+
+Each browser session has its own ``gr.State`` (conversation id, user, votes), so two
+shoppers never share a transcript.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+
+import gradio as gr
+
+from assistant.chat import Assistant, Turn
+from assistant.events import Answer, Cards, Handoff, Notice, TextDelta
+from ui.render import ORDINALS, TRANSCRIPT_JS, transcript_html
+
+log = logging.getLogger("ui")
+
+GUEST = "guest"
+STARTERS = (
+    "A quiet blender under $80",
+    "Wireless headphones with good battery life",
+    "A gift for someone who loves cooking",
+    "What do reviewers say about the first one?",
+)
+WELCOME = "Hi! Ask me for a product, e.g. “a quiet blender under $80”. I answer from this shop's catalog only."
+ERROR_TEXT = "Sorry, something went wrong on our side while answering. Please try again in a moment."
+POLL_S = 1.5  # how often the page looks for an agent's reply
+
+
+def new_state(surface: str = "chat") -> dict:
+    """Per-session state: conversation id, user, last seen message, votes, local notices."""
+    return {"cid": None, "user": GUEST, "surface": surface, "seen": 0, "voted": {}, "notices": [], "compare": None}
+
+
+class ChatSurface:
+    """Event handlers shared by the chat page, the widget and the ``chat`` API endpoint."""
+
+    def __init__(self, assistant: Assistant):
+        self.assistant = assistant
+        self._busy: set[str] = set()  # conversations with a turn streaming right now
+        self._lock = threading.Lock()
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _user_id(self, state: dict) -> str | None:
+        return None if state["user"] in (None, "", GUEST) else state["user"]
+
+    def _stored(self, cid: str | None) -> list[dict]:
+        if not cid:
+            return []
+        return [
+            {"id": m.id, "role": m.role, "text": m.text, "cards": m.cards, "meta": m.meta}
+            for m in self.assistant.store.messages(cid)
+        ]
+
+    def render(self, state: dict, pending: list[dict] | None = None) -> str:
+        """Stored messages, this session's notices (after the message they followed), in-flight parts."""
+        items = [((m["id"], 0, i), m) for i, m in enumerate(self._stored(state["cid"]))]
+        items += [((n["after"], 1, i), n) for i, n in enumerate(state["notices"])]
+        ordered = [m for _, m in sorted(items, key=lambda t: t[0])] + list(pending or [])
+        return transcript_html(ordered, state["voted"], empty=WELCOME)
+
+    def _ensure_conversation(self, state: dict) -> str:
+        if not state["cid"]:
+            state["cid"] = self.assistant.start(self._user_id(state), surface=state["surface"])
+            state["seen"] = 0
+        return state["cid"]
+
+    def _last_id(self, cid: str) -> int:
+        msgs = self.assistant.store.messages(cid, since_id=0)
+        return msgs[-1].id if msgs else 0
+
+    # -- a turn ----------------------------------------------------------------------------------
+    def turn(self, message: str, state: dict) -> Iterator[tuple[dict, list[dict]]]:
+        """Run one turn; yields (state, in-flight messages) after every event."""
+        cid = self._ensure_conversation(state)
+        user_msg = {"role": "user", "text": message}
+        bot = {"role": "assistant", "text": "", "cards": [], "pending": True, "meta": {}}
+        before = self._last_id(cid)
+        notices: list[dict] = []
+        yield state, [user_msg, bot]
+        with self._lock:
+            self._busy.add(cid)
+        final: Answer | None = None
+        try:
+            for ev in self.assistant.respond(Turn(cid, self._user_id(state), message)):
+                if isinstance(ev, Cards):
+                    bot["cards"] = [c.to_dict() for c in ev.cards]
+                elif isinstance(ev, TextDelta):
+                    bot["text"] += ev.text
+                elif isinstance(ev, Notice):
+                    notices.append({"role": "notice", "text": ev.text, "meta": {"kind": ev.kind}})
+                elif isinstance(ev, Answer):
+                    final = ev
+                elif isinstance(ev, Handoff):
+                    pass  # the store has flagged the conversation; the Notice says so
+                # the user message is stored by now: render from the store plus what is in flight
+                yield state, [*notices, *([bot] if (bot["cards"] or bot["text"]) and final is None else [])]
+        except Exception:  # a program error must not reach the shopper as a traceback
+            log.exception("chat turn failed (conversation %s)", cid)
+            notices.append({"role": "notice", "text": ERROR_TEXT, "meta": {"kind": "error"}})
+        finally:
+            with self._lock:
+                self._busy.discard(cid)
+        stored_texts = {m["text"] for m in self._stored(cid) if m["role"] == "assistant" and m["id"] > before}
+        after = self._last_id(cid)
+        if after == before:  # nothing stored (e.g. an empty message): show the user text locally
+            state["notices"].append({"role": "user", "text": message, "after": after, "meta": {}})
+        for n in notices:
+            if n["text"] not in stored_texts:
+                state["notices"].append({**n, "after": after})
+        state["seen"] = after
+        yield state, []
+
+    def send(self, message: str, state: dict):
+        """The Send button / Enter: stream a turn into the transcript."""
+        message = (message or "").strip()
+        if not message:
+            yield gr.skip(), gr.skip(), state
+            return
+        for st, pending in self.turn(message, state):
+            yield self.render(st, pending), "", st
+
+    # -- polling for a person's reply --------------------------------------------------------------
+    def poll(self, state: dict):
+        cid = state.get("cid")
+        if not cid or cid in self._busy:
+            return gr.skip(), state
+        new = self.assistant.store.messages(cid, since_id=state["seen"])
+        if not new:
+            return gr.skip(), state
+        state["seen"] = new[-1].id
+        return self.render(state), state
+
+    # -- card and answer actions ---------------------------------------------------------------------
+    def _card(self, state: dict, mid: str, pid: str) -> tuple[dict | None, int | None]:
+        for m in self._stored(state["cid"]):
+            if str(m["id"]) == str(mid):
+                for i, c in enumerate(m.get("cards") or []):
+                    if c.get("product_id") == pid:
+                        return c, i
+        return None, None
+
+    def _latest_cards_mid(self, state: dict) -> str | None:
+        for m in reversed(self._stored(state["cid"])):
+            if m["role"] == "assistant" and m.get("cards"):
+                return str(m["id"])
+        return None
+
+    def action(self, state: dict, evt: gr.EventData):
+        """A click inside the transcript: ``evt._data`` = {action, pid, mid, pos}."""
+        data = evt._data or {}
+        act, pid, mid = data.get("action", ""), data.get("pid") or None, data.get("mid", "")
+        cid, user = state.get("cid"), self._user_id(state)
+        if not cid or not act:
+            yield gr.skip(), gr.skip(), state
+            return
+        try:
+            if act in ("answer_up", "answer_down"):
+                kind = "thumb_up" if act == "answer_up" else "thumb_down"
+                self.assistant.store.log_event(kind, cid, user, None, {"message_id": mid, "target": "answer"})
+                state["voted"][str(mid)] = "👍" if kind == "thumb_up" else "👎"
+                yield self.render(state), gr.skip(), state
+                return
+            card, pos = self._card(state, mid, pid)
+            title = (card or {}).get("title") or "this product"
+            if act in ("click", "thumb_up", "thumb_down", "add_to_cart"):
+                self.assistant.feedback(cid, user, act, pid)
+                if act == "add_to_cart":
+                    gr.Info(f"Added to your cart: {title[:80]}")
+                elif act == "thumb_up":
+                    gr.Info("Thanks! I'll favour products like this one.")
+                elif act == "thumb_down":
+                    gr.Info("Thanks! I'll show fewer products like this one.")
+                yield gr.skip(), gr.skip(), state
+                return
+            if act == "more_like_this":
+                self.assistant.feedback(cid, user, "more_like_this", pid)
+                yield from self.send(f"More like {title[:120]}", state)
+                return
+            if act == "compare":
+                latest = self._latest_cards_mid(state)
+                prev = state.get("compare")
+                if pos is None or str(mid) != latest:
+                    gr.Info("Compare works on the products in the latest answer.")
+                    yield gr.skip(), gr.skip(), state
+                    return
+                if prev is None or prev[0] != str(mid) or prev[1] == pos:
+                    state["compare"] = (str(mid), pos)
+                    gr.Info(f"Pick one more product to compare with {title[:60]}.")
+                    yield gr.skip(), gr.skip(), state
+                    return
+                state["compare"] = None
+                a, b = sorted((prev[1], pos))
+                yield from self.send(f"Compare the {ORDINALS[a]} and the {ORDINALS[b]} one", state)
+                return
+        except Exception:
+            log.exception("card action %s failed", act)
+            gr.Warning("Sorry, that didn't work. Please try again.")
+        yield gr.skip(), gr.skip(), state
+
+    def switch_user(self, user: str, state: dict):
+        """A different shopper (or guest): a fresh conversation so personalisation is visible."""
+        fresh = new_state(state.get("surface", "chat"))
+        fresh["user"] = user or GUEST
+        return self.render(fresh), fresh
+
+    def new_chat(self, state: dict):
+        return self.switch_user(state.get("user", GUEST), state)
+
+    # -- the chat as an API ----------------------------------------------------------------------------
+    def api_chat(self, message: str, user_id: str = GUEST, conversation_id: str = "") -> dict:
+        """One turn as JSON (for ``gradio_client``): pass back ``conversation_id`` to continue.
+
+        Returns {"conversation_id", "text", "cards", "notices", "grounded", "timings"}.
+        """
+        state = new_state("api")
+        state["user"] = user_id or GUEST
+        if conversation_id:
+            if not self.assistant.store.has_conversation(conversation_id):
+                raise gr.Error("unknown conversation_id: start without one to open a new conversation")
+            state["cid"] = conversation_id
+        message = (message or "").strip()
+        if not message:
+            raise gr.Error("message is empty")
+        cid = self._ensure_conversation(state)
+        out = {"conversation_id": cid, "text": "", "cards": [], "notices": [], "grounded": True, "timings": {}}
+        for ev in self.assistant.respond(Turn(cid, self._user_id(state), message)):
+            if isinstance(ev, Cards):
+                out["cards"] = [c.to_dict() for c in ev.cards]
+            elif isinstance(ev, Notice):
+                out["notices"].append(ev.text)
+            elif isinstance(ev, Answer):
+                out.update(text=ev.text, grounded=ev.grounded, timings=ev.timings)
+        return out
+
+
+def user_choices(assistant: Assistant) -> list[tuple[str, str]]:
+    """Dropdown choices: guest first, then the demo shoppers (hidden in production)."""
+    choices = [("Guest (no history)", GUEST)]
+    if assistant.settings.production:
+        return choices
+    try:
+        users = assistant.demo_users()
+    except Exception:  # no demo users is not an error worth failing the page for
+        log.warning("demo users unavailable", exc_info=True)
+        users = []
+    for u in users:
+        label = u.get("name") or u["id"]
+        if u.get("persona"):
+            label = f"{label} — {u['persona']}"
+        choices.append((label[:80], u["id"]))
+    return choices
+
+
+def build_chat(surface: ChatSurface, compact: bool = False) -> gr.Blocks:
+    """The customer chat page, or (``compact``) the widget for an iframe."""
+    kind = "widget" if compact else "chat"
+    with gr.Blocks(title="Shop assistant" if not compact else "Shop assistant widget", fill_height=compact) as page:
+        state = gr.State(new_state(kind))
+        if not compact:
+            gr.Markdown("### 🛍️ Shop assistant\nFind products from this shop's catalog, compare them and read what reviewers say.")
+            with gr.Row(equal_height=True):
+                who = gr.Dropdown(
+                    user_choices(surface.assistant),
+                    value=GUEST,
+                    label="Shopping as",
+                    info="Pick a demo shopper to see personalised predicted stars.",
+                    scale=3,
+                    elem_id="user-picker",
+                )
+                new = gr.Button("New chat", scale=1, size="sm", elem_id="new-chat")
+        transcript = gr.HTML(
+            transcript_html([], empty=WELCOME),
+            js_on_load=TRANSCRIPT_JS,
+            elem_id="transcript",
+            autoscroll=True,
+            min_height=240 if compact else 360,
+            max_height=None if compact else 640,
+            scale=1 if compact else None,
+            padding=True,
+        )
+        with gr.Row(equal_height=True):
+            box = gr.Textbox(
+                placeholder="Ask for a product…",
+                show_label=False,
+                lines=1,
+                max_lines=4,
+                scale=5,
+                elem_id="chat-input",
+                autofocus=not compact,
+            )
+            send = gr.Button("Send", variant="primary", scale=1, min_width=70, elem_id="chat-send")
+        with gr.Row(elem_id="starters"):
+            for s in STARTERS[: 2 if compact else len(STARTERS)]:
+                b = gr.Button(s, size="sm", variant="secondary")
+                b.click(surface.send, [gr.State(s), state], [transcript, box, state], api_visibility="private")
+        timer = gr.Timer(POLL_S)
+
+        box.submit(surface.send, [box, state], [transcript, box, state], api_visibility="private")
+        send.click(surface.send, [box, state], [transcript, box, state], api_visibility="private")
+        transcript.click(surface.action, [state], [transcript, box, state], api_visibility="private")
+        # polling is one quick store read: never let it wait behind slow turns in the queue
+        timer.tick(
+            surface.poll, [state], [transcript, state], api_visibility="private", show_progress="hidden",
+            concurrency_limit=None, queue=False,
+        )  # fmt: skip
+        if not compact:
+            who.change(surface.switch_user, [who, state], [transcript, state], api_visibility="private")
+            new.click(surface.new_chat, [state], [transcript, state], api_visibility="private")
+            gr.api(surface.api_chat, api_name="chat")
+    return page
