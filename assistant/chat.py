@@ -52,6 +52,13 @@ log = logging.getLogger("assistant")
 STAGES = ("parse", "retrieve", "rank", "generate", "validate")
 # the answer is one or two sentences beside the cards; stopping early keeps turns fast
 MAX_SENTENCES = 2
+# a superlative without a category ranks hits scoring at least this share of the best one
+SUPERLATIVE_FLOOR = 0.5
+_SUPERLATIVE_WORDS = re.compile(
+    r"\b(the |your |our )?(cheapest|least expensive|lowest[- ]priced?|most affordable|most expensive|priciest|"
+    r"highest[- ]priced?|best[- ]rated|highest[- ]rated|top[- ]rated|best reviewed)\b|\b(you have|do you have|what'?s|what is|show me)\b",
+    re.I,
+)
 
 GREETING_TEXT = (
     "Hi! I can help you find products from our catalog, compare them and tell you what reviewers say. "
@@ -244,7 +251,7 @@ class Assistant:
         q = self.catalog.parse(message)
         excluded = list(dict.fromkeys([*q.exclude_brands, *negated_brands(message, self.brands())]))
         return State(
-            text=q.text.strip() or message,
+            text=_SUPERLATIVE_WORDS.sub(" ", q.text).strip(" ?!.,") or q.text.strip() or message,
             price_min=q.price_min,
             price_max=q.price_max,
             brands=[b for b in q.brands if b not in excluded],
@@ -269,8 +276,7 @@ class Assistant:
         elif CHEAPER.search(message) and prices:
             cap = round(min(prices) - 0.01, 2)
             new.price_max = cap if new.price_max is None else min(new.price_max, cap)
-            if new.price_min is not None and new.price_min > new.price_max:
-                new.price_min = None
+            new.price_min = None  # "cheaper" overrides an earlier floor
             changes.append(f"cheaper than {A.fmt_price(min(prices))}")
         if q.price_min is not None:
             new.price_min = q.price_min
@@ -356,8 +362,10 @@ class Assistant:
         hits = self.catalog.search(self._query(state), k=200 if sorted_ else 50)
         hits = [h for h in hits if self._allowed(h.product, state)]
         if sorted_ and hits:
-            top = max(h.score for h in hits)
-            hits = [h for h in hits if h.score >= 0.5 * top]
+            if not state.categories:
+                # no category to scope the superlative: keep the clearly relevant hits only
+                top = max(h.score for h in hits)
+                hits = [h for h in hits if h.score >= SUPERLATIVE_FLOOR * top]
             if state.sort == "price_asc":
                 hits.sort(key=lambda h: (h.product.price is None, h.product.price or 0))
             elif state.sort == "price_desc":
@@ -616,7 +624,7 @@ class Assistant:
                            citations=[p.id for p in products], table=rows)  # fmt: skip
 
     def _ask(self, turn, message, u, timings, t0) -> Iterator[Event]:
-        from assistant.evidence import answer_question
+        from assistant.evidence import answer_question, describe
 
         product = self._products(u.refs[:1])[0]
         u.state.focus = product.id
@@ -624,7 +632,11 @@ class Assistant:
         yield Cards([card])
         timings["first_card"] = time.perf_counter() - t0
         t = time.perf_counter()
-        text = answer_question(message, product, self.catalog.store.reviews_for(product.id, limit=200), self._embed)
+        reviews = self.catalog.store.reviews_for(product.id, limit=200)
+        if QUESTION.search(message):
+            text = answer_question(message, product, reviews, self._embed)
+        else:
+            text = describe(product, reviews)
         timings["retrieve"] = time.perf_counter() - t
         yield self._finish(turn.conversation_id, text, u, timings, t0, cards=[card], citations=[product.id])
 

@@ -112,3 +112,13 @@ def _first(r) -> str:
     sents = review_sentences([replace(r, title="")], limit_per_review=4) or review_sentences([r], limit_per_review=4)
     s = sents[0][0] if sents else clean(r.text, 160)
     return clean(s, 160)
+
+
+def describe(product, reviews: list) -> str:
+    """What the catalog says about one product, then what its reviews say."""
+    lines = [f"{short_title(product)}: {clean(product.description, 300)}" if product.description else short_title(product)]
+    specs = "; ".join(f"{clean(k, 30)}: {clean(str(v), 40)}" for k, v in list(product.attributes.items())[:8])
+    if specs:
+        lines.append(f"Details: {specs}.")
+    lines.append(summarise_reviews(product, reviews))
+    return "\n".join(lines)

@@ -66,6 +66,11 @@ NOT_THAT_BRAND = re.compile(
     r"\b(not (that|this) brand|(another|other|different) brands?|no more \w+ brand|a different make)\b", re.I
 )
 ANOTHER = re.compile(r"\b(something else|other options|more options|show me more|anything else|different ones?)\b", re.I)
+ABOUT = re.compile(
+    r"\b(tell me (more )?about|more (info|information|details) (on|about)|details (on|of|about)|describe|"
+    r"what about|how about|specs (of|for))\b",
+    re.I,
+)
 PRONOUN = re.compile(r"\b(it|this one|that one|this|that|its)\b", re.I)
 ALL_SHOWN = re.compile(r"\b(both|these|those|them|all (of )?(them|these|those)|the two|the three)\b", re.I)
 _ORDINAL = re.compile(
@@ -142,7 +147,7 @@ def detect_intent(message: str, has_state: bool, has_refs: bool) -> str:
         return "compare"
     if REVIEWS.search(m):
         return "reviews"
-    if has_refs and QUESTION.search(m):
+    if has_refs and (QUESTION.search(m) or ABOUT.search(m)):
         return "ask"
     if has_state and (
         CHEAPER.search(m)

@@ -1,5 +1,210 @@
-"""CLI commands of the assistant area (filled in by the assistant work)."""
+"""CLI commands of the assistant area: ``chat``, ``eval conversations``, ``bench assistant``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+DEFAULT_SUITES = ("tests/assistant/suites",)
+BACKENDS = ("local", "transformers", "openai", "scripted")
 
 
 def register(sub, groups) -> None:
     """Add this area's subcommands to the parser."""
+    from shopassist.cli import group
+
+    p = sub.add_parser("chat", help="Talk to the assistant in the terminal.", description="Talk to the assistant in the terminal.")
+    p.add_argument("--user", default=None, help="Shopper id (e.g. a demo user) for personalised ranking.")
+    p.add_argument("--llm", choices=BACKENDS, default=None, help="LLM backend (default: settings.llm_backend).")
+    p.add_argument("-m", "--message", action="append", default=None, help="Say this and exit (repeatable).")
+    p.set_defaults(func=cmd_chat)
+
+    ev = group(sub, groups, "eval", "Evaluate an area against data (prints JSON).")
+    p = ev.add_parser("conversations", help="Run a conversation suite and report pass rates per gate.")
+    p.add_argument("--suite", type=Path, action="append", required=True, help="Suite YAML/JSON file (repeatable).")
+    p.add_argument("--llm", choices=BACKENDS, default="scripted", help="LLM backend (default: scripted).")
+    p.add_argument("--json", action="store_true", help="Print only the one-line JSON summary on stdout.")
+    p.set_defaults(func=cmd_eval_conversations)
+
+    be = group(sub, groups, "bench", "Benchmark an area (prints JSON).")
+    p = be.add_parser("assistant", help="Turn latency (first card, whole turn, per stage) and peak RSS over the suites.")
+    p.add_argument("--suite", type=Path, action="append", default=None, help="Suite file(s); default: every suite in tests/assistant/suites.")
+    p.add_argument("--llm", choices=BACKENDS, default=None, help="LLM backend (default: settings.llm_backend, i.e. local).")
+    p.set_defaults(func=cmd_bench_assistant)
+
+
+def _with_llm(settings, llm: str | None):
+    return settings if not llm else settings.model_copy(update={"llm_backend": llm})
+
+
+def _print_event(ev, out=sys.stdout) -> None:
+    from assistant.answers import fmt_price
+    from assistant.events import Answer, Cards, Handoff, Notice, TextDelta
+
+    if isinstance(ev, Cards):
+        for i, c in enumerate(ev.cards):
+            stars = f", predicted {c.stars_predicted:.1f}★" if c.stars_predicted is not None else ""
+            why = f"  ({'; '.join(c.why[:2])})" if c.why else ""
+            print(f"  [{i + 1}] {c.title} — {fmt_price(c.price, c.currency)}{stars}{why}", file=out)
+    elif isinstance(ev, TextDelta):
+        print(ev.text, end="", file=out, flush=True)
+    elif isinstance(ev, Answer):
+        print(file=out)
+        if ev.table or not ev.text.strip():
+            print(ev.text, file=out)
+    elif isinstance(ev, Notice):
+        print(f"  ({ev.text})", file=out)
+    elif isinstance(ev, Handoff):
+        print("  [handoff requested]", file=out)
+
+
+def cmd_chat(args, settings) -> int:
+    from assistant.chat import Assistant, Turn
+    from assistant.events import Answer, TextDelta
+
+    a = Assistant.from_settings(_with_llm(settings, args.llm))
+    cid = a.start(args.user, surface="cli")
+    messages = args.message
+    interactive = messages is None
+    if interactive:
+        print("shopassist chat — ask for products; Ctrl-D to quit.")
+    while True:
+        if interactive:
+            try:
+                msg = input("you> ")
+            except EOFError:
+                print()
+                return 0
+        else:
+            if not messages:
+                return 0
+            msg = messages.pop(0)
+            print(f"you> {msg}")
+        streamed = False
+        for ev in a.respond(Turn(cid, args.user, msg)):
+            if isinstance(ev, TextDelta):
+                if not streamed:
+                    print("bot> ", end="")
+                streamed = True
+            if isinstance(ev, Answer) and not streamed and not ev.table:
+                print("bot> " + ev.text)
+                continue
+            _print_event(ev)
+
+
+def _suite_files(paths) -> list[Path]:
+    if paths:
+        return list(paths)
+    root = Path(__file__).resolve().parents[2]
+    return sorted(p for d in DEFAULT_SUITES for p in (root / d).glob("*.y*ml"))
+
+
+def run_suites(settings, files: list[Path], log=None) -> list[dict]:
+    """Run each suite on its own scratch catalog; reports in file order."""
+    from assistant.chat import Assistant
+    from assistant.llm import load_llm
+    from assistant.store import ConversationStore
+    from assistant.suite import build_catalog, load_suite, run_suite
+
+    llm = load_llm(settings)
+    llm.warm()
+    reports = []
+    for f in files:
+        suite = load_suite(f)
+        with tempfile.TemporaryDirectory(prefix="shopassist-suite-") as tmp:
+            s = settings.model_copy(update={"data_dir": Path(tmp) / "data", "events_url": ""})
+            s.data_dir.mkdir(parents=True)
+            catalog = build_catalog(suite, s)
+            try:
+                from ranker.serve import load_ranker
+
+                ranker = load_ranker(s)
+            except ImportError:
+                from assistant.adapters import PriorRanker
+
+                ranker = PriorRanker()
+            a = Assistant(s, catalog, ranker, llm, ConversationStore(s.events_db_url))
+            reports.append(run_suite(suite, a, progress=log))
+    return reports
+
+
+def merge(reports: list[dict]) -> dict:
+    gates: dict[str, dict] = {}
+    for r in reports:
+        for g, v in r["gates"].items():
+            acc = gates.setdefault(g, {"passed": 0, "total": 0})
+            acc["passed"] += v["passed"]
+            acc["total"] += v["total"]
+    passed = sum(v["passed"] for v in gates.values())
+    total = sum(v["total"] for v in gates.values())
+    return {
+        "conversations": sum(r["conversations"] for r in reports),
+        "gates": gates,
+        "pass_rate": round(passed / total, 4) if total else 0.0,
+    }
+
+
+def _quiet(args) -> None:
+    # the per-turn timing lines are for serving logs; a suite run reports them in aggregate
+    if not getattr(args, "verbose", False):
+        logging.getLogger("assistant").setLevel(logging.WARNING)
+
+
+def cmd_eval_conversations(args, settings) -> int:
+    _quiet(args)
+    settings = _with_llm(settings, args.llm)
+    log = (lambda m: print(m, file=sys.stderr)) if args.json else print
+    reports = run_suites(settings, list(args.suite), log=log)
+    if not args.json:
+        for r in reports:
+            print(f"\nsuite {r['suite']}: {r['conversations_passed']}/{r['conversations']} conversations fully passed")
+            for g, v in r["gates"].items():
+                print(f"  {g:22s} {v['passed']:3d}/{v['total']:<3d}")
+            for f in r["failures"]:
+                print(f"  FAIL [{f['gate']}] {f['conversation']}: {f['say']!r}: {f['why']}")
+    print(json.dumps(merge(reports)))
+    return 0
+
+
+def _pct(xs: list[float], q: float) -> float | None:
+    if not xs:
+        return None
+    xs = sorted(xs)
+    i = min(len(xs) - 1, max(0, int(round(q * (len(xs) - 1)))))
+    return round(xs[i], 4)
+
+
+def cmd_bench_assistant(args, settings) -> int:
+    import resource
+    import time
+
+    _quiet(args)
+    settings = _with_llm(settings, args.llm)
+    t0 = time.perf_counter()
+    reports = run_suites(settings, _suite_files(args.suite), log=lambda m: print(m, file=sys.stderr))
+    turns = [x for r in reports for x in r["turn_seconds"]]
+    first = [x for r in reports for x in r["first_card_seconds"]]
+    stages: dict[str, list[float]] = {}
+    for r in reports:
+        for k, v in r["stage_seconds"].items():
+            stages.setdefault(k, []).extend(v)
+    out = {
+        "llm_backend": settings.llm_backend,
+        "llm_threads": settings.llm_threads,
+        "suites": [r["suite"] for r in reports],
+        "turns": len(turns),
+        "first_card_p50_s": _pct(first, 0.5),
+        "first_card_p95_s": _pct(first, 0.95),
+        "turn_p50_s": _pct(turns, 0.5),
+        "turn_p95_s": _pct(turns, 0.95),
+        "stages_p50_s": {k: _pct(v, 0.5) for k, v in stages.items() if k not in ("total", "first_card")},
+        "stages_p95_s": {k: _pct(v, 0.95) for k, v in stages.items() if k not in ("total", "first_card")},
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "wall_s": round(time.perf_counter() - t0, 1),
+        **merge(reports),
+    }
+    print(json.dumps(out))
+    return 0
