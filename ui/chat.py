@@ -167,7 +167,7 @@ class ChatSurface:
             if act in ("answer_up", "answer_down"):
                 kind = "thumb_up" if act == "answer_up" else "thumb_down"
                 self.assistant.store.log_event(kind, cid, user, None, {"message_id": mid, "target": "answer"})
-                state["voted"][str(mid)] = "👍" if kind == "thumb_up" else "👎"
+                state["voted"][str(mid)] = "helpful" if kind == "thumb_up" else "not helpful"
                 yield self.render(state), gr.skip(), state
                 return
             card, pos = self._card(state, mid, pid)
@@ -267,8 +267,8 @@ def build_chat(surface: ChatSurface, compact: bool = False) -> gr.Blocks:
     with gr.Blocks(title="Shop assistant" if not compact else "Shop assistant widget", fill_height=compact) as page:
         state = gr.State(new_state(kind))
         if not compact:
-            gr.Markdown("### 🛍️ Shop assistant\nFind products from this shop's catalog, compare them and read what reviewers say.")
-            with gr.Row(equal_height=True):
+            gr.Markdown("### Shop assistant\nFind products from this shop's catalog, compare them and read what reviewers say.")
+            with gr.Row(equal_height=False):
                 who = gr.Dropdown(
                     user_choices(surface.assistant),
                     value=GUEST,
@@ -277,7 +277,7 @@ def build_chat(surface: ChatSurface, compact: bool = False) -> gr.Blocks:
                     scale=3,
                     elem_id="user-picker",
                 )
-                new = gr.Button("New chat", scale=1, size="sm", elem_id="new-chat")
+                new = gr.Button("New chat", scale=0, min_width=100, size="sm", elem_id="new-chat")
         transcript = gr.HTML(
             transcript_html([], empty=WELCOME),
             js_on_load=TRANSCRIPT_JS,

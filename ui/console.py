@@ -40,15 +40,15 @@ class Console:
         rows, choices = [], []
         for c in self.store.queue():
             if c.taken_over_by:
-                status = f"🟢 {c.taken_over_by}"
+                status = f"agent: {c.taken_over_by}"
             elif c.handoff:
-                status = "🔴 handoff"
+                status = "HANDOFF"
             else:
                 status = "bot"
             user = c.user_id or "guest"
             last = (c.last_message or "").replace("\n", " ")[:80]
             rows.append([status, user, c.surface, last, c.n_messages, c.updated_at.strftime("%H:%M:%S")])
-            choices.append((f"{status} · {user} · {last[:40] or '(empty)'}", c.id))
+            choices.append((f"{status} · {user} · #{c.id[:6]} · {last[:40] or '(empty)'}", c.id))
         table = pd.DataFrame(rows, columns=QUEUE_HEADERS)
         ids = [v for _, v in choices]
         return table, gr.update(choices=choices, value=selected if selected in ids else None)
@@ -74,7 +74,7 @@ class Console:
         agent = self.store.taken_over_by(cid)
         status = f"**Taken over by {agent}** — the bot is paused." if agent else "The bot is answering."
         if self.store.handoff_requested(cid):
-            status = "🔴 **The shopper asked for a person.** " + status
+            status = "**HANDOFF: the shopper asked for a person.** " + status
         pins = self.store.pinned(cid)
         if pins:
             status += f" Pinned: {', '.join(pins)}."
@@ -112,7 +112,7 @@ class Console:
         return (
             f'<div class="sa-profile"><div><b>{esc(p.get("name") or user_id)}</b> ({esc(user_id)})</div>{persona}'
             f"<div>Rated {len(hist)} products; latest:</div><ul>{items or '<li>none</li>'}</ul>"
-            f"<div>👍 likes: {likes}</div><div>👎 dislikes: {dislikes}</div></div>"
+            f"<div>Likes: {likes}</div><div>Dislikes: {dislikes}</div></div>"
         )
 
     # -- actions ----------------------------------------------------------------------------------------
@@ -175,7 +175,7 @@ class Console:
 def build_console(assistant: Assistant) -> gr.Blocks:
     con = Console(assistant)
     with gr.Blocks(title="Agent console") as page:
-        gr.Markdown("### 🎧 Agent console")
+        gr.Markdown("### Agent console")
         with gr.Tabs():
             with gr.Tab("Conversations"):
                 with gr.Row():

@@ -134,8 +134,8 @@ def card_html(card: dict, pos: int, mid: int | str = "") -> str:
         f'<button data-action="more_like_this" {attrs}>More like this</button>'
         f'<button data-action="compare" {attrs}>Compare</button>'
         f'<button class="sa-cart" data-action="add_to_cart" {attrs}>Add to cart</button>'
-        f'<button data-action="thumb_up" {attrs} title="Good suggestion" aria-label="thumbs up">👍</button>'
-        f'<button data-action="thumb_down" {attrs} title="Not for me" aria-label="thumbs down">👎</button>'
+        f'<button data-action="thumb_up" {attrs} title="Good suggestion" aria-label="thumbs up">Like</button>'
+        f'<button data-action="thumb_down" {attrs} title="Not for me" aria-label="thumbs down">Not for me</button>'
         f"</div></div>"
     )
 
@@ -159,8 +159,8 @@ def thumbs_html(mid, voted: str | None = None) -> str:
     if voted:
         return f'<div class="sa-thumbs"><span class="sa-done">Thanks for the feedback ({esc(voted)})</span></div>'
     return (
-        f'<div class="sa-thumbs"><button data-action="answer_up" data-mid="{esc(mid)}" aria-label="answer helpful">👍</button>'
-        f'<button data-action="answer_down" data-mid="{esc(mid)}" aria-label="answer not helpful">👎</button></div>'
+        f'<div class="sa-thumbs"><button data-action="answer_up" data-mid="{esc(mid)}" aria-label="answer helpful">Helpful</button>'
+        f'<button data-action="answer_down" data-mid="{esc(mid)}" aria-label="answer not helpful">Not helpful</button></div>'
     )
 
 
@@ -174,7 +174,7 @@ def message_html(msg: dict, voted: dict | None = None) -> str:
     if role == "agent":
         who = meta.get("agent") or "our team"
         return (
-            f'<div class="sa-msg sa-agent" data-testid="agent-msg"><div class="sa-who">👤 {esc(who)} · a person from our team</div>'
+            f'<div class="sa-msg sa-agent" data-testid="agent-msg"><div class="sa-who">{esc(who)} · a person from our team</div>'
             f"{esc(text)}</div>"
         )
     if role == "notice":

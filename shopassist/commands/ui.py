@@ -1,5 +1,67 @@
-"""CLI commands of the ui area (filled in by the ui work)."""
+"""CLI commands of the ui area: ``shopassist serve`` and ``shopassist bench ui``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+class _Override(argparse.Action):
+    """Store a flag into ``args.overrides`` (applied to Settings by the CLI)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        overrides = dict(getattr(namespace, "overrides", None) or {})
+        overrides[self.dest] = values if self.nargs != 0 else True
+        namespace.overrides = overrides
 
 
 def register(sub, groups) -> None:
-    """Add this area's subcommands to the parser."""
+    """Add ``serve`` and ``bench ui`` to the parser."""
+    from shopassist.cli import group
+
+    p = sub.add_parser(
+        "serve",
+        help="Serve the customer chat (/), agent console (/agent) and widget (/widget).",
+        description="Serve the web app. Share links (--share) are public and expire; they need internet access.",
+    )
+    p.add_argument("--host", action=_Override, dest="host", help="Interface to bind (default 127.0.0.1).")
+    p.add_argument("--port", action=_Override, dest="port", type=int, help="Port (default 7860).")
+    p.add_argument("--share", action=_Override, dest="share", nargs=0, help="Also print a public Gradio share link.")
+    p.add_argument("--llm-backend", action=_Override, dest="llm_backend", help="local | transformers | openai | scripted.")
+    p.set_defaults(func=serve)
+
+    b = group(sub, groups, "bench", "Benchmarks that print JSON.").add_parser(
+        "ui", help="Load check of the chat API: concurrent sessions through gradio_client on loopback."
+    )
+    b.add_argument("--sessions", type=int, default=20, help="Concurrent shoppers.")
+    b.add_argument("--turns", type=int, default=5, help="Turns per shopper.")
+    b.add_argument("--url", default=None, help="Bench a running app instead of starting one on loopback.")
+    b.add_argument("--llm-backend", action=_Override, dest="llm_backend", help="local | transformers | openai | scripted.")
+    b.add_argument("--json", action="store_true", help="Print the report as JSON (the default is a summary).")
+    b.set_defaults(func=bench_ui)
+
+
+def serve(args, settings) -> int:
+    from shopassist.cli import UserError
+    from ui.app import ShareUnavailable, launch
+
+    try:
+        launch(settings)
+    except ShareUnavailable as e:
+        raise UserError(str(e)) from e
+    return 0
+
+
+def bench_ui(args, settings) -> int:
+    from ui.bench import run_bench
+
+    report = run_bench(settings, sessions=args.sessions, turns=args.turns, url=args.url)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        lat = report["latency_s"]
+        print(
+            f"{report['turns']} turns, {report['errors']} errors, {report['leaks']} leaks, "
+            f"p50 {lat['p50']}s p95 {lat['p95']}s, {report['turns_per_s']} turns/s"
+        )
+    return 0 if report["errors"] == 0 and report["leaks"] == 0 else 1
