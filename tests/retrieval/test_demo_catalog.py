@@ -1,0 +1,154 @@
+"""The bundled demo catalog is well-formed and tells a consistent story.
+
+Checks the shipped files in retrieval/demo as data: every row loads into the catalog model,
+ids are unique and joined, the stored aggregates equal what the reviews give, and the demo
+users' reviews carry their tastes (both praise and pans) so personalisation is visible.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+
+import pytest
+
+from retrieval.catalog import Product, Review
+from retrieval.demo import DEMO_DIR
+
+DEMO_USERS = {"alice", "bob", "carmen", "dev", "emma", "frank"}
+T_2023, T_2026 = 1672531200, 1767225600  # 2023-01-01, 2026-01-01 (UTC)
+
+
+def _jsonl(name: str) -> list[dict]:
+    with open(DEMO_DIR / name, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def products() -> list[Product]:
+    rows = _jsonl("products.jsonl")
+    out = [Product.from_dict(r) for r in rows]
+    # from_dict silently drops unknown keys: the file must hold exactly the model's fields
+    assert all(set(r) == set(Product.__slots__) for r in rows)
+    return out
+
+
+@pytest.fixture(scope="module")
+def reviews() -> list[Review]:
+    rows = _jsonl("reviews.jsonl")
+    assert all(set(r) == set(Review.__slots__) for r in rows)
+    return [Review.from_dict(r) for r in rows]
+
+
+@pytest.fixture(scope="module")
+def users() -> list[dict]:
+    return json.loads((DEMO_DIR / "users.json").read_text(encoding="utf-8"))
+
+
+def test_products_are_many_varied_and_priced(products):
+    assert len(products) >= 150
+    ids = [p.id for p in products]
+    assert len(set(ids)) == len(ids)
+    assert all(i.startswith("demo-") for i in ids)
+    tops = Counter(p.categories[0] for p in products)
+    assert len(tops) >= 5 and min(tops.values()) >= 10, tops
+    for p in products:
+        assert p.title and p.brand and p.description
+        assert 3 <= len(p.features) <= 6, p.id
+        assert 2 <= len(p.categories) <= 3, p.id
+        assert p.price is not None and p.price > 0 and p.currency == "USD"
+        assert p.attributes and all(isinstance(v, str) for v in p.attributes.values())
+        assert all(u.startswith("https://example.com/img/") for u in p.image_urls)
+    prices = [p.price for p in products]
+    assert min(prices) < 20 and max(prices) > 400  # cheap -> premium
+
+
+def test_colour_variants_share_model_and_price(products):
+    by_model = defaultdict(list)
+    for p in products:
+        if "colour" in p.attributes and ", " in p.title:
+            by_model[p.title.rsplit(", ", 1)[0]].append(p)
+    families = [ps for ps in by_model.values() if len(ps) >= 2]
+    assert len(families) >= 10
+    for ps in families:
+        assert len({p.price for p in ps}) == 1
+        assert len({p.attributes["colour"] for p in ps}) == len(ps)
+
+
+def test_reviews_are_unique_joined_and_plausible(products, reviews):
+    ids = [r.id for r in reviews]
+    assert len(set(ids)) == len(ids)
+    assert 1000 <= len(reviews) <= 1500
+    known = {p.id for p in products}
+    for r in reviews:
+        assert r.product_id in known, r.id
+        assert r.rating in {1.0, 2.0, 3.0, 4.0, 5.0}
+        assert T_2023 <= r.timestamp < T_2026
+        assert r.text and r.title and r.helpful_votes >= 0
+    stars = Counter(int(r.rating) for r in reviews)
+    assert stars[4] + stars[5] > len(reviews) / 2  # the usual skew to 4-5
+    assert stars[1] > 0 and stars[2] > 0
+
+
+def test_aggregates_equal_the_reviews(products, reviews):
+    given = defaultdict(list)
+    for r in reviews:
+        given[r.product_id].append(r.rating)
+    cold = 0
+    for p in products:
+        rs = given.get(p.id, [])
+        assert p.rating_count == len(rs), p.id
+        if rs:
+            assert p.average_rating == pytest.approx(sum(rs) / len(rs), abs=0.005), p.id
+        else:
+            assert p.average_rating is None
+            cold += 1
+    assert cold >= 3  # cold-start items with no reviews
+
+
+def test_demo_users_have_consistent_tastes(users, reviews):
+    assert {u["id"] for u in users} == DEMO_USERS
+    assert all(u["name"] and u["persona"] for u in users)
+    per_user = defaultdict(list)
+    for r in reviews:
+        per_user[r.user_id].append(r.rating)
+    for u in DEMO_USERS:
+        assert 15 <= len(per_user[u]) <= 30, u
+        # tastes cut both ways: loved and panned products
+        assert max(per_user[u]) >= 4 and min(per_user[u]) <= 2, u
+    others = {u: rs for u, rs in per_user.items() if u not in DEMO_USERS}
+    assert 140 <= len(others) <= 160
+    assert all(u[0] == "u" and 3 <= len(rs) <= 10 for u, rs in others.items())
+
+
+def test_alice_pans_loud_kitchen_gear(products, reviews):
+    """A concrete taste: alice (hates noise) pans loud kitchen gear and rates quiet gear higher."""
+    by_id = {p.id: p for p in products}
+
+    def db(p: Product) -> float:
+        return float(p.attributes["noise"].split()[0])
+
+    mine = [(by_id[r.product_id], r.rating) for r in reviews
+            if r.user_id == "alice" and "noise" in by_id[r.product_id].attributes]
+    loud = [s for p, s in mine if db(p) >= 85]
+    quiet = [s for p, s in mine if db(p) <= 65]
+    assert loud and quiet
+    assert sum(quiet) / len(quiet) - sum(loud) / len(loud) >= 1.5
+    assert max(loud) <= 2
+
+
+def test_exactly_two_hostile_reviews_for_the_safety_tests(products, reviews):
+    by_id = {p.id: p for p in products}
+    injection = [r for r in reviews if "Ignore all previous instructions" in r.text]
+    script = [r for r in reviews if "<script>" in r.text]
+    assert len(injection) == 1 and len(script) == 1
+    assert by_id[injection[0].product_id].category == "Blenders"
+    assert by_id[script[0].product_id].category == "Kettles"
+    assert script[0].text == "<script>alert('x')</script> great kettle"
+    hostile = [r for r in reviews if "<" in r.text or "ignore all" in r.text.lower()]
+    assert len(hostile) == 2
+
+
+def test_demo_catalog_stays_small():
+    size = sum(f.stat().st_size for f in DEMO_DIR.iterdir() if f.is_file())
+    assert size < 1_500_000
