@@ -119,14 +119,30 @@ class MemoryCatalog:
         self._idf = {t: math.log(1 + n / c) for t, c in df.items()}
 
     @classmethod
-    def from_jsonl(cls, products_path: Path, reviews_path: Path | None = None) -> "MemoryCatalog":
+    def from_files(cls, *paths: Path, drop: set[str] | None = None, limit: int | None = None) -> "MemoryCatalog":
+        """Products and reviews from JSONL files in any format retrieval's readers know."""
         from retrieval.catalog import Product, Review
 
-        ps = [Product.from_dict(json.loads(line)) for line in Path(products_path).read_text().splitlines() if line.strip()]
-        rs = []
-        if reviews_path and Path(reviews_path).exists():
-            rs = [Review.from_dict(json.loads(line)) for line in Path(reviews_path).read_text().splitlines() if line.strip()]
+        try:
+            from retrieval.sources import read_jsonl
+        except ImportError:
+            read_jsonl = None
+        ps, rs = [], []
+        for path in paths:
+            if read_jsonl is not None:
+                items = [r.item for r in read_jsonl(Path(path)) if r.item is not None]
+            else:
+                rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+                items = [Review.from_dict(d) if "product_id" in d else Product.from_dict(d) for d in rows]
+            for it in items:
+                (rs if isinstance(it, Review) else ps).append(it)
+        drop = drop or set()
+        ps = [p for p in ps if p.id not in drop][:limit]
         return cls(MemoryStore(ps, rs))
+
+    @classmethod
+    def from_jsonl(cls, products_path: Path, reviews_path: Path | None = None) -> "MemoryCatalog":
+        return cls.from_files(*[p for p in (products_path, reviews_path) if p and Path(p).exists()])
 
     def parse(self, text: str) -> StructuredQuery:
         low = text.lower()

@@ -80,6 +80,19 @@ FINDISH = re.compile(
 )
 
 
+def _in_categories(p, categories: list[str]) -> bool:
+    """In one of the categories, or named like one in its title (catalogs often
+    categorise only some products: an uncategorised "Intel ... processor" is a Processor)."""
+    mine = {c.lower() for c in p.categories}
+    title = p.title.lower()
+    for c in categories:
+        c = c.lower()
+        stem = c[:-1] if c.endswith("s") and len(c) > 4 else c
+        if c in mine or re.search(rf"\b{re.escape(stem)}", title):
+            return True
+    return False
+
+
 def _contract(name: str):
     """A contract type from retrieval/ranker, or its stop-gap in assistant.adapters."""
     try:
@@ -318,14 +331,17 @@ class Assistant:
     # -- retrieve and rank ----------------------------------------------------------------
     def _query(self, state: State):
         StructuredQuery = _contract("StructuredQuery")
-        text = " ".join([state.text, *state.colours]).strip()
+        # categories go into the text, not the filter: catalogs often categorise only some
+        # products; _allowed enforces them by category or title (see _in_categories)
+        words = [c for c in state.categories if c.lower().rstrip("s") not in state.text.lower()]
+        text = " ".join([state.text, *words, *state.colours]).strip()
         return StructuredQuery(
             text=text,
             price_min=state.price_min,
             price_max=state.price_max,
             brands=list(state.brands),
             exclude_brands=list(state.exclude_brands),
-            categories=list(state.categories),
+            categories=[],
             min_rating=state.min_rating,
             sort=state.sort,
             exclude_ids=list(state.exclude_ids),
@@ -346,10 +362,8 @@ class Assistant:
             return False
         if state.min_rating is not None and (p.average_rating or 0) < state.min_rating:
             return False
-        if state.categories:
-            cats = {c.lower() for c in p.categories}
-            if not cats & {c.lower() for c in state.categories}:
-                return False
+        if state.categories and not _in_categories(p, state.categories):
+            return False
         if state.colours:
             facts = facts_text(p)
             if not all(re.search(rf"\b{c}\b", facts) or (c == "grey" and "gray" in facts) for c in state.colours):

@@ -8,7 +8,8 @@ conversation through ``Assistant.respond`` and scores each check under its gate:
 gate                        passes when
 ==========================  ====================================================================
 superlatives                the first card is the extreme (price/rating) over every catalog
-                            product matching the stated words, not just the top hits
+                            product of the stated category / with the stated title words,
+                            not just over the top hits
 price_range                 every card's price is within the stated range
 cheaper                     every card is cheaper than the cheapest card of the previous turn
 no_invented_facts           every card matches the catalog and the answer text passes the
@@ -142,32 +143,40 @@ def _slice(src: Path, dest: Path, limit: int | None, drop: set[str]) -> Path:
 def build_catalog(suite: Suite, settings: Settings):
     """Ingest the suite's catalog into ``settings.data_dir`` and open it.
 
-    ``catalog: {source, reviews?, limit?, delete?: [ids]}``: with ``delete``, the source
-    is ingested whole, then re-ingested without those ids with ``full_sync=True`` — the
-    deleted products must then never be shown.
+    ``catalog: {source, reviews?, extra?: [files], limit?, delete?: [ids]}``: ``source``
+    is ``demo`` (the bundled demo catalog) or a file/folder path relative to the suite
+    file; ``limit`` keeps the first N products of a big file; ``extra`` files (more
+    products or reviews, e.g. planted injections) are ingested after it. With ``delete``
+    the source is ingested whole, then re-ingested without those ids with
+    ``full_sync=True``: the deleted products must then never be shown.
     """
     spec = suite.catalog
     src = _resolve(spec.get("source", "demo"), suite)
-    reviews = _resolve(spec["reviews"], suite) if spec.get("reviews") else None
+    extra = [_resolve(x, suite) for x in ([spec["reviews"]] if spec.get("reviews") else []) + spec.get("extra", [])]
     limit, drop = spec.get("limit"), {str(x) for x in spec.get("delete", [])}
+    files = sorted(src.glob("*.jsonl*")) if src.is_dir() else [src]
+    try:
+        from retrieval.ingest import ingest
+        from retrieval.search import open_catalog
+    except ImportError:
+        from assistant.adapters import MemoryCatalog
+
+        return MemoryCatalog.from_files(*files, *extra, drop=drop, limit=limit)
     scratch = Path(tempfile.mkdtemp(prefix="suite-src-", dir=settings.data_dir.parent))
     try:
-        try:
-            from retrieval.ingest import ingest
-            from retrieval.search import open_catalog
-        except ImportError:
-            from assistant.adapters import MemoryCatalog
-
-            products = _slice(src, scratch, limit, drop) if src.is_file() else src / "products.jsonl"
-            return MemoryCatalog.from_jsonl(products, reviews)
-        first = _slice(src, scratch, limit, set()) if src.is_file() and (limit or drop) else src
+        first = _slice(src, scratch, limit, set()) if src.is_file() and limit else src
         ingest(settings, first)
         if drop:
             sub = scratch / "synced"
             sub.mkdir()
-            ingest(settings, _slice(src, sub, limit, drop), full_sync=True)
-        if reviews:
-            ingest(settings, reviews)
+            if src.is_dir():
+                for f in files:
+                    _slice(f, sub, None, drop)
+                ingest(settings, sub, full_sync=True)
+            else:
+                ingest(settings, _slice(src, sub, limit, drop), full_sync=True)
+        for x in extra:
+            ingest(settings, x)
         return open_catalog(settings)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -241,7 +250,7 @@ def _c_superlative(ctx, spec):
     pool = [
         p
         for p in ctx.assistant.catalog.store.iter_products()
-        if all(re.search(rf"\b{re.escape(w)}", facts_text(p)) for w in words)
+        if all(re.search(rf"\b{re.escape(w)}", p.title.lower()) for w in words)
         and (not spec.get("category") or spec["category"] in p.categories)
     ]
     key = {
