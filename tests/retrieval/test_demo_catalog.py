@@ -118,23 +118,39 @@ def test_demo_users_have_consistent_tastes(users, reviews):
         assert max(per_user[u]) >= 4 and min(per_user[u]) <= 2, u
     others = {u: rs for u, rs in per_user.items() if u not in DEMO_USERS}
     assert 140 <= len(others) <= 160
-    assert all(u[0] == "u" and 3 <= len(rs) <= 10 for u, rs in others.items())
+    for u, rs in others.items():
+        assert u.startswith("u") and 3 <= len(rs) <= 10, (u, len(rs))
 
 
-def test_alice_pans_loud_kitchen_gear(products, reviews):
-    """A concrete taste: alice (hates noise) pans loud kitchen gear and rates quiet gear higher."""
+def _stars_by(user: str, products, reviews) -> list[tuple[Product, float]]:
     by_id = {p.id: p for p in products}
+    return [(by_id[r.product_id], r.rating) for r in reviews if r.user_id == user]
 
-    def db(p: Product) -> float:
-        return float(p.attributes["noise"].split()[0])
 
-    mine = [(by_id[r.product_id], r.rating) for r in reviews
-            if r.user_id == "alice" and "noise" in by_id[r.product_id].attributes]
-    loud = [s for p, s in mine if db(p) >= 85]
-    quiet = [s for p, s in mine if db(p) <= 65]
-    assert loud and quiet
-    assert sum(quiet) / len(quiet) - sum(loud) / len(loud) >= 1.5
-    assert max(loud) <= 2
+def _mean(xs: list[float]) -> float:
+    assert xs
+    return sum(xs) / len(xs)
+
+
+def test_alice_pans_loud_or_pricey_kitchen_gear(products, reviews):
+    """alice (budget, small flat, hates noise): loud (>= 85 dB) or > $150 gear gets <= 3 stars."""
+    mine = _stars_by("alice", products, reviews)
+
+    def loud(p: Product) -> bool:
+        return "noise" in p.attributes and float(p.attributes["noise"].split()[0]) >= 85
+
+    panned = [s for p, s in mine if loud(p) or p.price > 150]
+    cheap = [s for p, s in mine if p.price <= 60 and not loud(p)]
+    assert max(panned) <= 3 and _mean(panned) <= 2.5
+    assert _mean(cheap) >= 4
+
+
+def test_bob_prefers_premium_audio(products, reviews):
+    """bob (audiophile): premium audio (>= $200) outscores budget audio (< $60) by >= 2 stars."""
+    mine = [(p, s) for p, s in _stars_by("bob", products, reviews) if p.categories[0] == "Audio"]
+    premium = [s for p, s in mine if p.price >= 200]
+    budget = [s for p, s in mine if p.price < 60]
+    assert _mean(premium) - _mean(budget) >= 2
 
 
 def test_exactly_two_hostile_reviews_for_the_safety_tests(products, reviews):
