@@ -1,0 +1,63 @@
+"""Contract types of the ranker and the pure fusion of relevance with predicted stars.
+
+Other packages (the assistant) only need these names: ``UserContext`` (who is
+shopping), ``Prediction`` (predicted stars plus why) and ``fuse`` (the final rank
+score). No torch, no I/O here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class UserContext:
+    """What the ranker knows about a shopper.
+
+    history: (product title, stars) pairs, oldest first; empty for a new user.
+    likes / dislikes: short aspects taken from the user's review text by the
+    review-sentiment model (e.g. "sound quality", "cheap strap").
+    """
+
+    user_id: str | None
+    history: list[tuple[str, float]] = field(default_factory=list)
+    likes: list[str] = field(default_factory=list)
+    dislikes: list[str] = field(default_factory=list)
+
+    @property
+    def is_cold(self) -> bool:
+        return not self.history and not self.likes and not self.dislikes
+
+
+@dataclass(slots=True)
+class Prediction:
+    """Predicted stars (1..5) for one product, and short reasons taken from the model."""
+
+    product_id: str
+    stars: float
+    explanation: list[str] = field(default_factory=list)
+
+
+def fuse(relevance: float, stars: float | None, weight: float) -> float:
+    """Final rank score from retrieval relevance and predicted stars.
+
+    score = (1 - w) * relevance + w * (clip(stars, 1, 5) - 1) / 4,  relevance alone if stars is None.
+
+    Both terms live in [0, 1], so with w <= 1/3 a rating gap (at most w) can never
+    outweigh a relevance gap larger than w / (1 - w): a 5-star product with relevance
+    0.2 loses to a 1-star product with relevance 0.7 at the default w = 0.25
+    (0.75*0.2 + 0.25*1 = 0.40 < 0.75*0.7 + 0 = 0.525).
+
+    >>> fuse(0.8, 5.0, 0.25)
+    0.85
+    >>> fuse(0.8, None, 0.25)
+    0.8
+    >>> round(fuse(0.5, 3.0, 0.5), 3)
+    0.5
+    """
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"fusion weight must be in [0, 1], got {weight}")
+    if stars is None:
+        return relevance
+    s = (min(max(float(stars), 1.0), 5.0) - 1.0) / 4.0
+    return round((1.0 - weight) * relevance + weight * s, 10)
