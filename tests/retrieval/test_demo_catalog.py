@@ -168,3 +168,13 @@ def test_exactly_two_hostile_reviews_for_the_safety_tests(products, reviews):
 def test_demo_catalog_stays_small():
     size = sum(f.stat().st_size for f in DEMO_DIR.iterdir() if f.is_file())
     assert size < 1_500_000
+
+
+def test_the_ingest_reader_takes_every_row():
+    """The real source reader (the one `ingest` uses) quarantines nothing from the demo folder."""
+    from retrieval.sources import read_source
+
+    records = list(read_source(DEMO_DIR))
+    assert [r.reason for r in records if r.item is None] == []
+    kinds = Counter(type(r.item).__name__ for r in records)
+    assert kinds["Product"] >= 150 and kinds["Review"] >= 1000
