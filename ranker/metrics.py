@@ -1,0 +1,78 @@
+"""Rating and ranking metrics: pure array math, no torch, no I/O.
+
+All ratings are in stars. Each function states its formula and a worked example.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def rmse(pred: Sequence[float], true: Sequence[float]) -> float:
+    """Root mean squared error: sqrt(mean((p - t)^2)).
+
+    >>> rmse([4, 5, 3], [5, 5, 1])   # errors -1, 0, 2 -> sqrt((1 + 0 + 4) / 3)
+    1.2909944487358056
+    """
+    p, t = np.asarray(pred, float), np.asarray(true, float)
+    if p.size == 0:
+        return float("nan")
+    return float(np.sqrt(np.mean((p - t) ** 2)))
+
+
+def mae(pred: Sequence[float], true: Sequence[float]) -> float:
+    """Mean absolute error: mean(|p - t|).
+
+    >>> mae([4, 5, 3], [5, 5, 1])     # (1 + 0 + 2) / 3
+    1.0
+    """
+    p, t = np.asarray(pred, float), np.asarray(true, float)
+    if p.size == 0:
+        return float("nan")
+    return float(np.mean(np.abs(p - t)))
+
+
+def dcg(relevances: Sequence[float], k: int) -> float:
+    """DCG@k = sum_{r=1..k} rel_r / log2(r + 1)  (rel_r: relevance at rank r, 1-based).
+
+    >>> round(dcg([3, 2, 0, 1], 4), 4)   # 3/1 + 2/log2(3) + 0 + 1/log2(5)
+    4.6925
+    """
+    return float(sum(rel / math.log2(r + 2) for r, rel in enumerate(list(relevances)[:k])))
+
+
+def ndcg_at_k(scores: Sequence[float], relevances: Sequence[float], k: int = 10) -> float:
+    """NDCG@k = DCG@k(items sorted by score) / DCG@k(items sorted by relevance).
+
+    Ties in score are broken pessimistically (a relevant item ranks after equal-score
+    irrelevant ones), so a constant predictor gets no credit from input order.
+
+    >>> ndcg_at_k([0.9, 0.5, 0.7], [0, 1, 0], k=10)   # relevant item at rank 3: 1/log2(4)
+    0.5
+    """
+    s, rel = np.asarray(scores, float), np.asarray(relevances, float)
+    order = np.lexsort((rel, -s))  # primary: score desc; ties: lower relevance first
+    ideal = dcg(sorted(rel, reverse=True), k)
+    return dcg(rel[order], k) / ideal if ideal > 0 else 0.0
+
+
+def hit_rank(target_score: float, other_scores: Sequence[float]) -> int:
+    """1-based rank of the held-out item among sampled negatives (ties count against it).
+
+    >>> hit_rank(4.0, [4.5, 4.0, 3.0])
+    3
+    """
+    o = np.asarray(other_scores, float)
+    return int(1 + np.sum(o >= target_score))
+
+
+def ndcg_single(rank: int, k: int = 10) -> float:
+    """NDCG@k with one relevant item at ``rank``: 1 / log2(rank + 1) if rank <= k else 0.
+
+    >>> ndcg_single(1), ndcg_single(3), ndcg_single(11)
+    (1.0, 0.5, 0.0)
+    """
+    return 1.0 / math.log2(rank + 1) if rank <= k else 0.0
