@@ -27,9 +27,9 @@ log = logging.getLogger("ui")
 GUEST = "guest"
 STARTERS = (
     "A quiet blender under $80",
-    "Wireless headphones with good battery life",
-    "A gift for someone who loves cooking",
-    "What do reviewers say about the first one?",
+    "Wireless headphones with long battery life",
+    "A light tent for backpacking",
+    "An ergonomic office chair",
 )
 WELCOME = "Hi! Ask me for a product, e.g. “a quiet blender under $80”. I answer from this shop's catalog only."
 ERROR_TEXT = "Sorry, something went wrong on our side while answering. Please try again in a moment."
@@ -284,7 +284,7 @@ def build_chat(surface: ChatSurface, compact: bool = False) -> gr.Blocks:
             elem_id="transcript",
             autoscroll=True,
             min_height=240 if compact else 360,
-            max_height=None if compact else 640,
+            max_height=380 if compact else 640,  # the widget's input stays in view
             scale=1 if compact else None,
             padding=True,
         )

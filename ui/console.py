@@ -19,7 +19,7 @@ from ui.render import esc, transcript_html
 
 log = logging.getLogger("ui.console")
 
-QUEUE_HEADERS = ["status", "user", "surface", "last message", "messages", "updated (UTC)"]
+QUEUE_HEADERS = ["status", "user", "last message", "msgs", "where", "updated (UTC)"]
 CAND_HEADERS = ["product_id", "title", "retrieval score", "predicted stars", "final score", "explanation"]
 REFRESH_S = 3.0
 
@@ -47,7 +47,7 @@ class Console:
                 status = "bot"
             user = c.user_id or "guest"
             last = (c.last_message or "").replace("\n", " ")[:80]
-            rows.append([status, user, c.surface, last, c.n_messages, c.updated_at.strftime("%H:%M:%S")])
+            rows.append([status, user, last, c.n_messages, c.surface, c.updated_at.strftime("%H:%M:%S")])
             choices.append((f"{status} · {user} · #{c.id[:6]} · {last[:40] or '(empty)'}", c.id))
         table = pd.DataFrame(rows, columns=QUEUE_HEADERS)
         ids = [v for _, v in choices]

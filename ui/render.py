@@ -52,7 +52,7 @@ CSS = """
 .sa-stars {font-size:13px; color:#b45309}
 .sa-why {font-size:12px; color:#444}
 .sa-actions {display:flex; flex-wrap:wrap; gap:4px; margin-top:auto; padding-top:4px}
-.sa-actions button, .sa-thumbs button {font-size:12px; padding:3px 7px; border-radius:6px; border:1px solid #d1d5db;
+.sa-actions button, .sa-thumbs button {font-size:12px; padding:2px 6px; line-height:1.3; border-radius:6px; border:1px solid #d1d5db;
           background:#fff; color:#111; cursor:pointer}
 .sa-actions button:hover, .sa-thumbs button:hover {background:#e0e7ff}
 .sa-actions button.sa-cart {background:#16a34a; color:#fff; border-color:#16a34a}
@@ -62,9 +62,13 @@ CSS = """
 .sa-table td, .sa-table th {border:1px solid #d1d5db; padding:3px 6px; text-align:left; vertical-align:top}
 .sa-typing {color:#666; font-style:italic}
 @media (max-width: 600px) {
-  .sa-cards {grid-template-columns:repeat(2, minmax(0, 1fr))}
-  .sa-img, .sa-img img {height:80px}
+  .sa-cards {grid-template-columns:repeat(2, minmax(0, 1fr)); gap:6px}
+  .sa-img, .sa-img img {height:72px}
   .sa-msg {padding:6px 8px}
+  .sa-card {padding:6px}
+  .sa-actions {gap:3px}
+  .sa-actions button, .sa-thumbs button {font-size:11px; padding:1px 5px}
+  .sa-stars, .sa-why {font-size:11px}
 }
 """
 
