@@ -1,0 +1,259 @@
+"""The query parser: free text -> a StructuredQuery validated against the catalog's vocabulary.
+
+Pure functions, no I/O: the vocabulary (brands, categories, colours, price range) comes from
+``CatalogStore.vocabulary()``. The parser never invents a value: a brand, category or colour is
+set only when it is spelled in the vocabulary; anything it does not understand stays in
+``text``. Phrases that only express a filter ("under $80", "4 stars and up", "cheapest",
+"not Nike") are taken out of ``text``; brand and category words that are kept as filters also
+stay in ``text`` because they still help ranking ("brother toner" embeds better than "toner").
+
+Examples::
+
+    >>> v = Vocabulary(brands=["Nike", "Adidas"], categories=["Running Shoes", "Shoes"], colours=["black"])
+    >>> q = parse_query("black running shoes under $80 not Nike", v)
+    >>> (q.text, q.price_max, q.exclude_brands, q.categories, q.attributes)
+    ('black running shoes', 80.0, ['Nike'], ['Running Shoes'], {'colour': 'black'})
+    >>> q = parse_query("cheapest adidas between 20 and 50 dollars, 4 stars and up", v)
+    >>> (q.text, q.brands, q.price_min, q.price_max, q.min_rating, q.sort)
+    ('adidas', ['Adidas'], 20.0, 50.0, 4.0, 'price_asc')
+    >>> parse_query("puma sneakers", v).brands   # not in the catalog: never invented
+    []
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+Sort = Literal["relevance", "price_asc", "price_desc", "rating_desc"]
+
+
+@dataclass(slots=True)
+class StructuredQuery:
+    text: str = ""
+    price_min: float | None = None
+    price_max: float | None = None
+    brands: list[str] = field(default_factory=list)
+    exclude_brands: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    min_rating: float | None = None
+    sort: Sort = "relevance"
+    exclude_ids: list[str] = field(default_factory=list)
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    def filters(self) -> dict:
+        """The non-empty filters, for display (``shopassist search`` prints them)."""
+        out = {}
+        for name in ("price_min", "price_max", "brands", "exclude_brands", "categories", "min_rating",
+                     "exclude_ids", "attributes"):
+            value = getattr(self, name)
+            if value not in (None, [], {}):
+                out[name] = value
+        if self.sort != "relevance":
+            out["sort"] = self.sort
+        return out
+
+    @property
+    def has_filters(self) -> bool:
+        return bool(self.filters())
+
+
+@dataclass(slots=True)
+class Vocabulary:
+    """What the catalog really has: the parser validates every value against it."""
+
+    brands: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    colours: list[str] = field(default_factory=list)
+    price_min: float | None = None
+    price_max: float | None = None
+
+
+_NUM = r"\$?\s*(\d+(?:[.,]\d+)?)\s*(?:k\b)?\s*(?:dollars?|usd|bucks|\$)?"
+_PRICE_PATTERNS: list[tuple[str, str]] = [
+    # (regex, what it sets); order matters: ranges first
+    (rf"\b(?:between|from)\s+{_NUM}\s+(?:and|to|-)\s+{_NUM}", "range"),
+    (rf"(?<![\w.])\$\s*(\d+(?:\.\d+)?)\s*(?:-|to)\s*\$\s*(\d+(?:\.\d+)?)", "range"),
+    (rf"\b(?:under|below|less than|cheaper than|at most|no more than|max(?:imum)?|up to|within|for less than|<)\s*{_NUM}", "max"),
+    (rf"{_NUM}\s+(?:or|and)\s+(?:less|under|below|cheaper)\b", "max"),
+    (rf"\b(?:over|above|more than|at least|min(?:imum)?|starting at|>)\s*{_NUM}(?!\s*(?:\+\s*)?stars?)", "min"),
+    (rf"{_NUM}\s+(?:or|and)\s+(?:more|up|above|over)\b(?!\s*stars?)", "min_loose"),
+    (rf"\b(?:around|about|roughly|approximately|~)\s*{_NUM}", "around"),
+]
+_RATING_PATTERNS = [
+    r"\b(\d(?:\.\d)?)\s*\+\s*stars?\b",
+    r"\b(\d(?:\.\d)?)\s*stars?\s*(?:and|or)\s*(?:up|above|more|higher|better)\b",
+    r"\b(?:at least|minimum|min|over|above)\s*(\d(?:\.\d)?)\s*stars?\b",
+    r"\brated\s*(?:at least\s*)?(\d(?:\.\d)?)\s*(?:stars?)?\s*(?:or|and)\s*(?:up|above|more|higher|better)\b",
+    r"\b(\d(?:\.\d)?)\s*stars?\b",
+]
+_SORTS: list[tuple[str, Sort]] = [
+    (r"\b(?:cheapest|least expensive|lowest[- ]priced?|lowest price|most affordable|lowest cost)\b", "price_asc"),
+    (r"\b(?:most expensive|priciest|highest[- ]priced?|highest price|most premium)\b", "price_desc"),
+    (r"\b(?:best[- ]rated|top[- ]rated|highest[- ]rated|best[- ]reviewed|most loved|best reviews?)\b", "rating_desc"),
+]
+_NEGATION = r"(?:not|no|except|excluding|without|other than|anything but|but not|avoid|never)"
+# filler left behind once filter phrases are cut out
+_FILLER = re.compile(r"\b(?:and|or|with|that|is|are|which|the|a|an|for|me|show|find|please|one|ones|something|some)\b")
+_SPACES = re.compile(r"\s+")
+
+
+def _money(s: str) -> float:
+    return float(s.replace(",", "."))
+
+
+def _phrase(term: str) -> str:
+    """A regex for a vocabulary term as a whole phrase, tolerant to plural 's' and spacing.
+
+    >>> bool(re.search(_phrase("Running Shoe"), "red running  shoes"))
+    True
+    """
+    words = [re.escape(w) for w in term.lower().split()]
+    body = r"\s+".join(words)
+    if re.search(r"[a-z]$", term.lower()):
+        body += r"(?:s|es)?"
+    elif term.lower().endswith("s"):
+        pass
+    return rf"(?<![\w-]){body}(?![\w-])"
+
+
+def _singular(term: str) -> str:
+    t = term.lower()
+    return t[:-1] if t.endswith("s") and not t.endswith("ss") else t
+
+
+def _remove(text: str, span: tuple[int, int]) -> str:
+    return text[: span[0]] + " " * (span[1] - span[0]) + text[span[1] :]
+
+
+def _tidy(text: str) -> str:
+    text = re.sub(r"[,;]+", " ", text)
+    words = _SPACES.sub(" ", text).strip()
+    # drop filler only at the edges ("show me ... please"): inside a phrase it may carry meaning
+    parts = words.split(" ")
+    while parts and _FILLER.fullmatch(parts[0]):
+        parts.pop(0)
+    while parts and _FILLER.fullmatch(parts[-1]):
+        parts.pop()
+    return " ".join(parts)
+
+
+def parse_price(low: str) -> tuple[float | None, float | None, list[tuple[int, int]]]:
+    """``(min, max, spans)`` of the price phrases in lower-cased text.
+
+    >>> parse_price("shoes under $80")[:2]
+    (None, 80.0)
+    >>> parse_price("between 20 and 50 dollars")[:2]
+    (20.0, 50.0)
+    >>> parse_price("around 100 bucks")[:2]
+    (80.0, 120.0)
+    >>> parse_price("a 2 in 1 laptop")[:2]   # a bare number is not a price
+    (None, None)
+    """
+    pmin = pmax = None
+    spans: list[tuple[int, int]] = []
+    for pattern, kind in _PRICE_PATTERNS:
+        for m in re.finditer(pattern, low):
+            if any(s[0] <= m.start() < s[1] for s in spans):
+                continue
+            k_mult = 1000.0 if re.search(r"\d\s*k\b", m.group(0)) else 1.0
+            if kind == "range":
+                a, b = sorted((_money(m.group(1)) * k_mult, _money(m.group(2)) * k_mult))
+                pmin, pmax = a, b
+            elif kind == "max":
+                pmax = _money(m.group(1)) * k_mult
+            elif kind in ("min", "min_loose"):
+                if kind == "min_loose" and "$" not in m.group(0) and not re.search(r"dollar|usd|buck", m.group(0)):
+                    continue  # "2 or more" is not a price without a currency word
+                pmin = _money(m.group(1)) * k_mult
+            elif kind == "around":
+                v = _money(m.group(1)) * k_mult
+                pmin, pmax = round(v * 0.8, 2), round(v * 1.2, 2)
+            spans.append(m.span())
+    return pmin, pmax, spans
+
+
+def parse_rating(low: str) -> tuple[float | None, tuple[int, int] | None]:
+    """The minimum star rating asked for, and its span.
+
+    >>> parse_rating("4 stars and up")[0], parse_rating("at least 4.5 stars")[0], parse_rating("4+ stars")[0]
+    (4.0, 4.5, 4.0)
+    """
+    for pattern in _RATING_PATTERNS:
+        m = re.search(pattern, low)
+        if m:
+            value = float(m.group(1))
+            if 0 < value <= 5:
+                return value, m.span()
+    return None, None
+
+
+def parse_sort(low: str) -> tuple[Sort, tuple[int, int] | None]:
+    """The sort a superlative asks for, and its span.
+
+    >>> parse_sort("the cheapest toaster")
+    ('price_asc', (4, 12))
+    """
+    for pattern, sort in _SORTS:
+        m = re.search(pattern, low)
+        if m:
+            return sort, m.span()
+    return "relevance", None
+
+
+def _match_terms(low: str, terms: list[str], min_len: int = 2) -> list[tuple[str, tuple[int, int]]]:
+    """Vocabulary terms found in text as whole phrases, longest first, non-overlapping."""
+    found: list[tuple[str, tuple[int, int]]] = []
+    taken: list[tuple[int, int]] = []
+    for term in sorted({t for t in terms if t and len(t.strip()) >= min_len}, key=len, reverse=True):
+        if term.lower() not in low and _singular(term) not in low:
+            continue  # cheap pre-check: most of a big vocabulary is not in a short query
+        for m in re.finditer(_phrase(term), low):
+            if not any(a < m.end() and m.start() < b for a, b in taken):
+                found.append((term, m.span()))
+                taken.append(m.span())
+                break
+    return found
+
+
+def parse_query(text: str, vocabulary: Vocabulary | None = None) -> StructuredQuery:
+    """Parse shopper text into a StructuredQuery; see the module docstring for examples."""
+    vocab = vocabulary or Vocabulary()
+    low = text.lower().replace("’", "'")
+    q = StructuredQuery(text=text)
+    work = low  # filter phrases are blanked out of this copy; what is left becomes q.text
+
+    q.price_min, q.price_max, spans = parse_price(work)
+    for s in spans:
+        work = _remove(work, s)
+    q.min_rating, span = parse_rating(work)
+    if span:
+        work = _remove(work, span)
+    q.sort, span = parse_sort(work)
+    if span:
+        work = _remove(work, span)
+
+    # negated brands: "not nike", "no adidas or puma"
+    for term, (a, b) in _match_terms(work, vocab.brands):
+        before = work[max(0, a - 30) : a]
+        if re.search(rf"\b{_NEGATION}\s+(?:\w+\s+(?:or|and|nor)\s+)?$", before) or re.search(
+            rf"\b{_NEGATION}\s+$", before
+        ):
+            q.exclude_brands.append(term)
+            neg = re.search(rf"\b{_NEGATION}\s+(?:\w+\s+(?:or|and|nor)\s+)?$", before) or re.search(
+                rf"\b{_NEGATION}\s+$", before
+            )
+            work = _remove(work, (a - len(before) + neg.start(), b))  # type: ignore[union-attr]
+        else:
+            q.brands.append(term)
+    for term, _ in _match_terms(work, vocab.categories, min_len=3):
+        q.categories.append(term)
+    for term, _ in _match_terms(work, vocab.colours, min_len=3):
+        q.attributes.setdefault("colour", term)
+    q.text = _tidy(work)
+    # keep the shopper's own spelling where the work copy only lower-cased it
+    if q.text and q.text in low:
+        start = low.index(q.text)
+        q.text = text[start : start + len(q.text)]
+    return q

@@ -1,0 +1,478 @@
+"""Hybrid product search: hard filters in SQLite, then BM25 + dense, fused; superlatives over
+the whole filtered catalog.
+
+``open_catalog(settings)`` opens the store, the vector store and the BM25 index once;
+``Catalog.search(query, k)`` is what the assistant, the CLI and the eval all call:
+
+1. parse the text against the catalog vocabulary (unless a StructuredQuery is given);
+2. hard filters (price, brand, category, rating, exclusions, colour) -> allowed rows, in SQLite;
+3. BM25 (``bm25s``, field-weighted text, persisted in ``data_dir/bm25`` and rebuilt when the
+   catalog version changes) scores the allowed rows; dense (MiniLM) retrieves from Chroma when
+   unfiltered, or scores the allowed rows exactly from a cached matrix when filtered;
+4. fuse (``retrieval.fusion``; method and weight in ``FUSION``, chosen by measurement);
+5. collapse near-duplicate variants, optionally diversify with MMR;
+6. a superlative ("cheapest") re-orders the *whole* filtered set of text matches, not the top k.
+
+Example::
+
+    >>> cat = open_catalog(settings)                       # doctest: +SKIP
+    >>> [h.product.title for h in cat.search("cheapest bluetooth speaker", k=3)]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.catalog import Product
+from retrieval.fusion import mmr, normalized_fusion, rrf, rrf_max
+from retrieval.query import StructuredQuery, parse_query
+from retrieval.store import CatalogStore
+from retrieval.vectors import open_vectors
+from shopassist.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Hit:
+    product: Product
+    score: float  # fused relevance in [0, 1], higher is better
+    bm25: float | None = None
+    dense: float | None = None
+    matched: list[str] = field(default_factory=list)  # query words found in the product's text
+
+
+@dataclass(slots=True)
+class FusionConfig:
+    """How BM25 and dense are combined; the defaults are the measured best (docs/bench/retrieval.md)."""
+
+    method: str = "normalized"  # "normalized" | "rrf" | "bm25" | "dense"
+    weight_bm25: float = 0.5  # normalized: weight of BM25; rrf: BM25 list weight (dense gets 1)
+    rrf_k: float = 60.0
+    candidates: int = 100  # taken from each side before fusion
+
+
+FUSION = FusionConfig()
+
+# -- text for BM25 ---------------------------------------------------------------------------------
+_TOKEN = re.compile(r"[a-z0-9]+(?:[-/.][a-z0-9]+)*")
+STOPWORDS = frozenset(
+    "a an and are as at be by for from has in is it its of on or that the to with this these those "
+    "i me my we you your our show find want need looking look some any please".split()
+)
+BM25_VERSION = "1"  # bump when tokenize/bm25_text change: the index is rebuilt
+
+
+def _stem(t: str) -> str:
+    """A very light plural stemmer: "headphones" -> "headphone", "batteries" -> "battery".
+
+    >>> [_stem(w) for w in ["headphones", "batteries", "glass", "boxes", "aaa", "series"]]
+    ['headphone', 'battery', 'glass', 'box', 'aaa', 'series']
+    """
+    if len(t) <= 3 or not t.isalpha() or t.endswith(("ss", "us", "is", "series")):
+        return t
+    if t.endswith("ies") and len(t) > 4:
+        return t[:-3] + "y"
+    if t.endswith(("xes", "ches", "shes", "sses")):
+        return t[:-2]
+    if t.endswith("s"):
+        return t[:-1]
+    return t
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case word tokens, stop words out, plurals folded; a hyphenated model number also
+    yields its parts and its joined form ("TN-2110" -> tn-2110, tn, 2110, tn2110).
+
+    >>> tokenize("Brother TN-2110 toner cartridges")
+    ['brother', 'tn-2110', 'tn', '2110', 'tn2110', 'toner', 'cartridge']
+    """
+    out: list[str] = []
+    for tok in _TOKEN.findall(text.lower()):
+        if tok in STOPWORDS:
+            continue
+        if any(c in tok for c in "-/."):
+            parts = [p for p in re.split(r"[-/.]", tok) if p]
+            out.append(tok)
+            out.extend(_stem(p) for p in parts if p not in STOPWORDS)
+            out.append("".join(parts))
+        else:
+            out.append(_stem(tok))
+    return out
+
+
+# field weights: repeating a field is BM25's way of boosting it (measured, docs/bench/retrieval.md)
+FIELD_WEIGHTS = {"title": 3, "brand": 2, "categories": 2, "description": 1, "features": 1, "attributes": 1}
+_ATTR_SKIP = re.compile(r"(^|_)(ean|released|weight|width|depth|height|temperature|humidity|altitude|id)($|_)")
+
+
+def bm25_text(p: Product) -> list[str]:
+    """The tokens BM25 indexes for a product, each field repeated by its weight.
+
+    >>> bm25_text(Product(id="1", title="Mixer", brand="Acme"))
+    ['mixer', 'mixer', 'mixer', 'acme', 'acme']
+    """
+    fields = {
+        "title": p.title,
+        "brand": p.brand or "",
+        "categories": " ".join(p.categories),
+        "description": p.description[:1000],
+        "features": " ".join(p.features)[:1000],
+        "attributes": " ".join(
+            str(v) for k, v in list(p.attributes.items())[:40]
+            if not _ATTR_SKIP.search(k) and v not in ("yes", "no") and len(str(v)) < 60
+        ),
+    }
+    tokens: list[str] = []
+    for name, text in fields.items():
+        if text:
+            tokens.extend(tokenize(text) * FIELD_WEIGHTS[name])
+    return tokens
+
+
+class BM25Index:
+    """A bm25s index over the catalog in ``seq`` order, saved under ``data_dir/bm25``."""
+
+    def __init__(self, retriever, seqs: np.ndarray):
+        self.retriever = retriever
+        self.seqs = seqs  # row -> products.seq
+        self.row_of = {int(s): i for i, s in enumerate(seqs)}
+
+    @classmethod
+    def build(cls, store: CatalogStore) -> "BM25Index":
+        import bm25s
+
+        seqs, corpus = [], []
+        for seq, p in _iter_with_seq(store):
+            seqs.append(seq)
+            corpus.append(bm25_text(p) or ["_empty_"])
+        retriever = bm25s.BM25(k1=1.2, b=0.75)
+        if corpus:
+            retriever.index(corpus, show_progress=False)
+        return cls(retriever, np.asarray(seqs, dtype=np.int64))
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_name(path.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        self.retriever.save(str(tmp), show_progress=False)
+        np.save(tmp / "seqs.npy", self.seqs)
+        shutil.rmtree(path, ignore_errors=True)
+        tmp.rename(path)  # atomic swap: a reader never sees a half-written index
+
+    @classmethod
+    def load(cls, path: Path) -> "BM25Index":
+        import bm25s
+
+        retriever = bm25s.BM25.load(str(path), show_progress=False)
+        return cls(retriever, np.load(path / "seqs.npy"))
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        """BM25 of every row (zeros when no query word is in the vocabulary)."""
+        n = len(self.seqs)
+        if not n:
+            return np.zeros(0, dtype=np.float32)
+        vocab = getattr(self.retriever, "vocab_dict", {}) or {}
+        ids = [vocab[t] for t in query_tokens if t in vocab]
+        if not ids:
+            return np.zeros(n, dtype=np.float32)
+        return self.retriever.get_scores_from_ids(ids)
+
+
+def _iter_with_seq(store: CatalogStore):
+    """(seq, product) in seq order; seq is read alongside so rows and seqs never drift apart."""
+    last = -1
+    conn = store._conn()
+    while True:
+        rows = conn.execute(
+            "SELECT data, average_rating, rating_count, seq FROM products WHERE seq > ? ORDER BY seq LIMIT 2000",
+            (last,),
+        ).fetchall()
+        if not rows:
+            return
+        for r in rows:
+            yield r[3], store._product(r)
+        last = rows[-1][3]
+
+
+# -- the catalog -------------------------------------------------------------------------------------
+VARIANT_WORDS = re.compile(
+    r"\b(black|white|silver|grey|gray|blue|red|green|pink|gold|rose gold|yellow|purple|orange|brown|beige|"
+    r"xs|s|m|l|xl|xxl|small|medium|large|\d+(?:\.\d+)?\s?(?:gb|tb|mb|ml|l|oz|cm|mm|in|inch|\"))\b"
+)
+
+
+def variant_key(p: Product) -> str:
+    """Products that differ only in colour/size/capacity words share a key (collapsed in results).
+
+    >>> variant_key(Product(id="1", title="Acme Tee (Black, XL)", brand="Acme")) == \\
+    ...     variant_key(Product(id="2", title="Acme Tee (White, M)", brand="Acme"))
+    True
+    """
+    t = re.sub(r"[()\[\],/-]", " ", p.title.lower())
+    t = VARIANT_WORDS.sub(" ", t)
+    return f"{(p.brand or '').lower()}|{' '.join(t.split())}"
+
+
+class Catalog:
+    """Store + vectors + BM25, opened once; thread-safe for searching."""
+
+    def __init__(self, settings: Settings, store: CatalogStore, vectors, embedder=None):
+        self.settings = settings
+        self.store = store
+        self.vectors = vectors
+        self._embedder = embedder
+        self._lock = threading.Lock()
+        self._bm25: tuple[int, BM25Index] | None = None
+        self._matrix: tuple[int, np.ndarray] | None = None
+        self.fusion = replace(FUSION)  # per catalog: the eval compares settings side by side
+
+    # -- components, (re)built when the catalog version changes ---------------------------------
+    def bm25(self) -> BM25Index:
+        version = self.store.version()
+        if self._bm25 and self._bm25[0] == version:
+            return self._bm25[1]
+        with self._lock:
+            if self._bm25 and self._bm25[0] == version:
+                return self._bm25[1]
+            path = self.settings.data_dir / "bm25"
+            stamp = f"{BM25_VERSION}:{version}"
+            index = None
+            if (path / "stamp").exists() and (path / "stamp").read_text() == stamp:
+                try:
+                    index = BM25Index.load(path)
+                except (OSError, ValueError, json.JSONDecodeError) as e:
+                    log.warning("BM25 index at %s unreadable (%s): rebuilding", path, e)
+            if index is None:
+                t = time.perf_counter()
+                index = BM25Index.build(self.store)
+                index.save(path)
+                (path / "stamp").write_text(stamp)
+                log.info("built BM25 index over %d products in %.1fs", len(index.seqs), time.perf_counter() - t)
+            self._bm25 = (version, index)
+            return index
+
+    def matrix(self) -> np.ndarray:
+        """All vectors in BM25 row order (float32, normalised), for exact filtered dense search;
+        loaded from the vector store once per catalog version."""
+        version = self.store.version()
+        if self._matrix and self._matrix[0] == version:
+            return self._matrix[1]
+        index = self.bm25()
+        with self._lock:
+            if self._matrix and self._matrix[0] == version:
+                return self._matrix[1]
+            seq_id = self.store.seq_ids()
+            ids = [seq_id[int(s)] for s in index.seqs]
+            got = self.vectors.get(ids)
+            dim = len(next(iter(got.values()))) if got else 384
+            m = np.zeros((len(ids), dim), dtype=np.float32)
+            for i, pid in enumerate(ids):
+                v = got.get(pid)
+                if v is not None:
+                    m[i] = v
+            self._matrix = (version, m)
+            return m
+
+    def embed(self, text: str) -> np.ndarray:
+        if self._embedder is None:
+            from retrieval.models import load_embedder
+
+            self._embedder = load_embedder(self.settings.embedding_model, self.settings.device)
+        return self._embedder.encode([text], normalize_embeddings=True, show_progress_bar=False)[0]
+
+    def parse(self, text: str) -> StructuredQuery:
+        return parse_query(text, self.store.vocabulary())
+
+    # -- search ------------------------------------------------------------------------------------
+    def search(self, query: str | StructuredQuery, k: int = 10, method: str | None = None,
+               diversify: bool = False, collapse: bool = True) -> list[Hit]:
+        """The top ``k`` products for a query; see the module docstring for the steps.
+
+        ``method`` overrides the fusion ("bm25", "dense", "rrf", "normalized") for evaluation.
+        """
+        q = self.parse(query) if isinstance(query, str) else query
+        cfg = self.fusion
+        method = method or cfg.method
+        index = self.bm25()
+        n = len(index.seqs)
+        if n == 0:
+            return []
+        allowed: np.ndarray | None = None  # boolean mask over rows, None = everything
+        if self.store.has_filters(q):
+            allowed = np.zeros(n, dtype=bool)
+            rows = [index.row_of[s] for s in self.store.filter_seqs(q) if s in index.row_of]
+            allowed[rows] = True
+            if not allowed.any():
+                return []
+        text = q.text.strip()
+        if not text:
+            return self._browse(q, k)
+        qtokens = tokenize(text)
+        pool = max(cfg.candidates, 4 * k)
+
+        bm = index.scores(qtokens) if method != "dense" else np.zeros(n, dtype=np.float32)
+        if allowed is not None:
+            bm = np.where(allowed, bm, 0.0)
+        bm_top = _top(bm, pool, positive=True)
+        dense: dict[int, float] = {}
+        if method != "bm25":
+            qv = self.embed(text)
+            if allowed is None and self._matrix is None:
+                seq_row = index.row_of
+                id_seq = self.store.id_seqs([i for i, _ in self.vectors.query(qv, pool)])
+                for pid, sim in self.vectors.query(qv, pool):
+                    if pid in id_seq and id_seq[pid] in seq_row:
+                        dense[seq_row[id_seq[pid]]] = sim
+                missing = [r for r in bm_top if r not in dense]
+                if missing:
+                    dense.update(self._dense_for_rows(missing, qv, index))
+            else:
+                sims = self.matrix() @ qv
+                if allowed is not None:
+                    sims = np.where(allowed, sims, -np.inf)
+                for r in _top(sims, pool):
+                    dense[r] = float(sims[r])
+                for r in bm_top:
+                    dense.setdefault(r, float(sims[r]))
+        # every candidate gets both scores: the fusion sees the whole picture
+        bm_scores = {} if method == "dense" else {r: float(bm[r]) for r in [*bm_top, *dense]}
+        fused = self._fuse(method, bm_scores, dense)
+
+        if q.sort != "relevance":
+            return self._superlative(q, k, bm, allowed, fused, index, qtokens, dense)
+        ranked = sorted(fused, key=lambda r: -fused[r])
+        return self._hits(ranked, fused, bm_scores, dense, index, qtokens, k, collapse, diversify)
+
+    def _fuse(self, method: str, bm: dict[int, float], dense: dict[int, float]) -> dict[int, float]:
+        cfg = self.fusion
+        if method == "bm25":
+            top = max(bm.values(), default=0.0) or 1.0
+            return {r: s / top for r, s in bm.items() if s > 0}
+        if method == "dense":
+            return {r: max(0.0, s) for r, s in dense.items()}
+        if method == "rrf":
+            lists = [sorted((r for r in bm if bm[r] > 0), key=lambda r: -bm[r]), sorted(dense, key=lambda r: -dense[r])]
+            weights = [cfg.weight_bm25 * 2, 2 - cfg.weight_bm25 * 2]
+            s = rrf(lists, k=cfg.rrf_k, weights=weights)
+            top = rrf_max(weights, cfg.rrf_k)
+            return {r: v / top for r, v in s.items()}
+        return normalized_fusion(bm, dense, cfg.weight_bm25)
+
+    def _dense_for_rows(self, rows: list[int], qv: np.ndarray, index: BM25Index) -> dict[int, float]:
+        seq_id = self.store.seq_ids() if len(rows) > 500 else None
+        if seq_id is None:
+            conn = self.store._conn()
+            seqs = [int(index.seqs[r]) for r in rows]
+            marks = ",".join("?" * len(seqs))
+            seq_id = dict(conn.execute(f"SELECT seq, id FROM products WHERE seq IN ({marks})", seqs))
+        ids = {seq_id[int(index.seqs[r])]: r for r in rows if int(index.seqs[r]) in seq_id}
+        got = self.vectors.get(list(ids))
+        return {ids[pid]: float(np.dot(v, qv)) for pid, v in got.items()}
+
+    def _row_ids(self, rows: list[int], index: BM25Index) -> dict[int, str]:
+        if not rows:
+            return {}
+        seqs = [int(index.seqs[r]) for r in rows]
+        conn = self.store._conn()
+        out: dict[int, str] = {}
+        for i in range(0, len(seqs), 900):
+            chunk = seqs[i : i + 900]
+            got = dict(conn.execute(f"SELECT seq, id FROM products WHERE seq IN ({','.join('?' * len(chunk))})", chunk))
+            out.update({index.row_of[s]: pid for s, pid in got.items()})
+        return out
+
+    def _hits(self, ranked, fused, bm, dense, index, qtokens, k, collapse=True, diversify=False) -> list[Hit]:
+        head = ranked[: max(4 * k, 40)]
+        row_id = self._row_ids(head, index)
+        products = {p.id: p for p in self.store.get_many([row_id[r] for r in head if r in row_id])}
+        if diversify and len(head) > 1:
+            ids = [row_id[r] for r in head if r in row_id]
+            vecs = self.vectors.get(ids)
+            keep = [r for r in head if r in row_id and row_id[r] in vecs]
+            emb = np.stack([vecs[row_id[r]] for r in keep])
+            order = mmr([fused[r] for r in keep], emb @ emb.T, k=len(keep))
+            head = [keep[i] for i in order]
+        hits, seen = [], set()
+        qset = set(qtokens)
+        for r in head:
+            p = products.get(row_id.get(r, ""))
+            if p is None:
+                continue
+            if collapse:
+                key = variant_key(p)
+                if key in seen:
+                    continue
+                seen.add(key)
+            words = set(tokenize(f"{p.title} {p.brand or ''} {' '.join(p.categories)} {p.description[:300]}"))
+            hits.append(Hit(product=p, score=round(min(1.0, max(0.0, fused[r])), 4),
+                            bm25=round(bm[r], 4) if r in bm else None,
+                            dense=round(dense[r], 4) if r in dense else None,
+                            matched=sorted(qset & words)))
+            if len(hits) >= k:
+                break
+        return hits
+
+    def _browse(self, q: StructuredQuery, k: int) -> list[Hit]:
+        """No free text (e.g. "cheapest Acme under $50"): the filtered catalog in the asked order."""
+        ids = self.store.filter_ids(q if q.sort != "relevance" else _with_sort(q, "rating_desc"), limit=k * 4)
+        out, seen = [], set()
+        for p in self.store.get_many(ids):
+            key = variant_key(p)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(Hit(product=p, score=1.0))
+            if len(out) >= k:
+                break
+        return out
+
+    def _superlative(self, q, k, bm, allowed, fused, index, qtokens, dense) -> list[Hit]:
+        """"Cheapest X": every product of the filtered catalog that matches X lexically (BM25 at
+        least half the best match) or is among the dense candidates, ordered by the sort key."""
+        rows = set()
+        if bm.max() > 0:
+            rows.update(np.flatnonzero(bm >= 0.5 * bm.max()).tolist())
+        if not rows or len(rows) < k:
+            rows.update(r for r in sorted(fused, key=lambda r: -fused[r])[: max(20, k)])
+        row_id = self._row_ids(sorted(rows), index)
+        ordered = self.store.order_ids(list(row_id.values()), q.sort)
+        id_row = {v: r for r, v in row_id.items()}
+        top = max(fused.values(), default=1.0) or 1.0
+        fused = {r: fused.get(r, float(bm[r]) / (bm.max() or 1.0)) / top for r in rows}
+        ranked = [id_row[i] for i in ordered]
+        bm_scores = {r: float(bm[r]) for r in ranked}
+        return self._hits(ranked, fused, bm_scores, dense, index, qtokens, k)
+
+
+def _with_sort(q: StructuredQuery, sort: str) -> StructuredQuery:
+    return replace(q, sort=sort)
+
+
+def _top(scores: np.ndarray, n: int, positive: bool = False) -> list[int]:
+    """Row indices of the ``n`` largest scores, best first (only > 0 when ``positive``)."""
+    if scores.size == 0:
+        return []
+    n = min(n, scores.size)
+    idx = np.argpartition(-scores, n - 1)[:n]
+    idx = idx[np.argsort(-scores[idx], kind="stable")]
+    if positive:
+        idx = idx[scores[idx] > 0]
+    else:
+        idx = idx[np.isfinite(scores[idx])]
+    return idx.tolist()
+
+
+def open_catalog(settings: Settings, embedder=None) -> Catalog:
+    """The catalog named by settings (store + vectors + BM25), opened once and shared."""
+    store = CatalogStore(settings.catalog_db)
+    return Catalog(settings, store, open_vectors(settings), embedder)
