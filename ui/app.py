@@ -72,7 +72,8 @@ def build_app(settings: Settings, assistant=None):
             css=CSS,
             ssr_mode=False,
             footer_links=["api"] if path == "/" else [],
-            show_error=True,
+            # shoppers see gr.Error messages only, never an internal exception's text
+            show_error=path == "/agent",
         )
     app.state.assistant = assistant
     return app
