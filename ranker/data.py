@@ -31,9 +31,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ITEM_SNIPPETS = 3  # other users' reviews summarised per item: enough for aspects, fits 128 tokens
-SNIPPET_CHARS = 160  # per review snippet
-USER_HISTORY = 8  # most recent earlier ratings in the user text
+ITEM_SNIPPETS = 3  # other users' reviews per item: enough for aspects, cheap to encode on CPU
+SNIPPET_CHARS = 160  # per review unit (~40 tokens): the gist, and 2-core CPUs can encode 10k of them
+USER_HISTORY = 8  # most recent earlier ratings in the user tower
 
 
 class LeakageError(AssertionError):
@@ -191,17 +191,34 @@ def read_dataset(path: Path) -> RatingData:
 
 @dataclass(slots=True)
 class Example:
+    """Model input for one target rating. Text comes in *units* that are encoded once each
+    and pooled by the towers: the user's earlier reviews (with their stars) and the item's
+    metadata + other users' earlier reviews."""
+
     index: int  # the target rating's index in data.ratings
     user: str
     item: str
     stars: float
-    user_text: str  # "" for a cold user
-    item_text: str
+    user_units: list[tuple[str, float]]  # (text, stars) of the user's earlier ratings, oldest first
+    item_units: list[str]  # item metadata text (if any) then other users' earliest reviews
     history: list[tuple[str, float]]  # (item title, stars) of the user's earlier ratings
+    sources: list[int] = field(default_factory=list)  # rating indices the user units came from
+
+    @property
+    def user_text(self) -> str:
+        return " | ".join(f"{s:.0f}★ {t}" for t, s in reversed(self.user_units))
+
+    @property
+    def item_text(self) -> str:
+        return " | ".join(self.item_units)
 
 
-def _snip(r: Rating) -> str:
+def review_unit(r: Rating, data: RatingData | None = None) -> str:
+    """The text of one review as a unit: '[item title.] review title: review text', cut to SNIPPET_CHARS."""
     t = f"{r.title}: {r.text}" if r.title else r.text
+    meta = data.items.get(r.item) if data is not None else None
+    if meta is not None and meta.title:
+        t = f"{meta.title[:60]}. {t}"
     return t[:SNIPPET_CHARS].strip()
 
 
@@ -210,69 +227,78 @@ def item_title(data: RatingData, item: str) -> str:
     return meta.title if meta and meta.title else f"item {item}"
 
 
-def item_text(data: RatingData, item: str, before_ts: int, exclude_user: str | None = None, exclude_text: str = "") -> str:
+def item_units(data: RatingData, item: str, before_ts: int, exclude_user: str | None = None, exclude_text: str = "") -> list[str]:
     """Item metadata + the earliest ITEM_SNIPPETS other users' reviews strictly before ``before_ts``.
 
+    The earliest (not the latest) so the text is the same for most targets and encodes once.
     ``exclude_text``: the target review's text; a copy of it posted by another account (it
     happens in MI2014) is skipped too.
     """
     meta = data.items.get(item)
-    base = meta.text() if meta else ""
-    seq = data.item_sequence(item)
+    units = [meta.text()] if meta and meta.text() else []
     end = bisect_left(data._item_ts.get(item, []), before_ts)  # ts strictly below
-    snips = []
-    for k in seq[:end]:
+    n = 0
+    for k in data.item_sequence(item)[:end]:
         r = data.ratings[k]
         if r.user != exclude_user and not (exclude_text and r.text.strip() == exclude_text.strip()):
-            snips.append(_snip(r))
-            if len(snips) == ITEM_SNIPPETS:
+            units.append(review_unit(r))
+            n += 1
+            if n == ITEM_SNIPPETS:
                 break
-    reviews = " | ".join(s for s in snips if s)
-    return (base + (". Reviews: " + reviews if reviews else "")).strip(". ") or f"item {item}"
+    return units
 
 
-def user_text(data: RatingData, history: list[int]) -> str:
-    """The user's earlier ratings, most recent first: 'stars★ item title (their review title)'."""
-    parts = []
-    for k in reversed(history[-USER_HISTORY:]):
-        r = data.ratings[k]
-        title = data.items[r.item].title[:60] if r.item in data.items and data.items[r.item].title else ""
-        parts.append(f"{r.stars:.0f}★ {title} ({r.title[:60]})" if title else f"{r.stars:.0f}★ {r.title[:80]}")
-    return " | ".join(parts)
+def item_text(data: RatingData, item: str, before_ts: int, exclude_user: str | None = None) -> str:
+    return " | ".join(item_units(data, item, before_ts, exclude_user))
 
 
-def check_no_leak(ex: Example, target: Rating) -> None:
-    """Raise LeakageError when the target review's own words appear in either input.
-
-    Checked: the target's own snippet (title + text, as ``item_text`` would quote it) and a
-    40-character piece from the middle of its text (starts are too generic: two MI2014 users
-    both begin "I installed the Ragin' Cajun into my Fender Super Champ"). Titles alone are not probed: other users often write the
-    same short title ("My favorite strings") and quoting theirs is legitimate.
-    """
-    probes = [p for p in (_snip(target),) if len(p) >= 24]
+def leak_probes(target: Rating) -> list[str]:
+    """Strings that identify the target review: its unit text and a 40-character piece from the
+    middle of its text (starts are too generic: two MI2014 users both begin "I installed the
+    Ragin' Cajun into my Fender Super Champ"). Titles alone are not probes: other users often
+    write the same short title ("My favorite strings") and quoting theirs is legitimate."""
+    probes = [p for p in (review_unit(target),) if len(p) >= 24]
     text = target.text.strip()
     if len(text) >= 40:
         mid = max(0, len(text) // 2 - 20)
         probes.append(text[mid : mid + 40])
-    for p in probes:
+    return probes
+
+
+def check_no_leak(ex: Example, target: Rating) -> None:
+    """Raise LeakageError when the target review is a source of, or its words appear in, the input."""
+    if ex.index in ex.sources:
+        raise LeakageError(f"target review {target.user}/{target.item} is a source of its own input")
+    for p in leak_probes(target):
         if p in ex.item_text or p in ex.user_text:
             raise LeakageError(f"target review {target.user}/{target.item} leaks into the model input: {p!r}")
 
 
 def make_example(data: RatingData, k: int, cold_user: bool = False) -> Example:
-    """The leakage-safe input for rating ``k`` (only data from before it; see module docstring)."""
+    """The leakage-safe input for rating ``k`` (only data from before it; see module docstring).
+
+    Verbatim copies of the target review (the same user re-posting it earlier, or another
+    account posting it: both happen in MI2014) are dropped from the input like the target.
+    """
     r = data.ratings[k]
+    probes = leak_probes(r)
+
+    def clean(text: str) -> bool:
+        return not any(p in text for p in probes)
+
     seq = data.user_sequence(r.user)
-    hist = [] if cold_user else seq[: seq.index(k)]
-    hist = [h for h in hist if data.ratings[h].ts <= r.ts]
+    hist = [] if cold_user else [h for h in seq[: seq.index(k)] if clean(review_unit(data.ratings[h], data)) and clean(data.ratings[h].text)]
+    hist = hist[-USER_HISTORY:]
+    items = item_units(data, r.item, r.ts, exclude_user=r.user, exclude_text=r.text)
     ex = Example(
         index=k,
         user=r.user,
         item=r.item,
         stars=r.stars,
-        user_text=user_text(data, hist),
-        item_text=item_text(data, r.item, r.ts, exclude_user=r.user, exclude_text=r.text),
+        user_units=[(review_unit(data.ratings[h], data), data.ratings[h].stars) for h in hist],
+        item_units=[u for u in items if clean(u)],
         history=[(item_title(data, data.ratings[h].item), data.ratings[h].stars) for h in hist],
+        sources=list(hist),
     )
     check_no_leak(ex, r)
     return ex

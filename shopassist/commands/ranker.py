@@ -1,5 +1,192 @@
-"""CLI commands of the ranker area (filled in by the ranker work)."""
+"""CLI commands of the ranker area: ``ranker train|eval|update|use|list|rollback``,
+``bench ranker``. Each parses, calls one library function, and prints a summary
+(``--json``: the last line is one JSON object)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
 
 
 def register(sub, groups) -> None:
     """Add this area's subcommands to the parser."""
+    from shopassist.cli import group
+
+    rk = group(sub, groups, "ranker", "Train, evaluate, update and switch the rating model.")
+
+    p = rk.add_parser("train", help="Train a new rating-model version and make it current.",
+                      description="Fine-tune the rating model on a rating dataset (leave-last-out split) or on "
+                      "the ingested catalog's reviews; saves a new version under data/models/ranker.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--dataset", type=Path, help="A rating dataset folder (MI 2014 5-core or Amazon 2023 sample).")
+    src.add_argument("--catalog", action="store_true", help="Train on the reviews in the ingested catalog.")
+    p.add_argument("--epochs", type=int, default=None, help="Head epochs (early stopping may end sooner).")
+    p.add_argument("--max-examples", type=int, default=None, help="Cap on training examples (seeded sample).")
+    p.add_argument("--base", default=None, help="HF encoder path to start from (default: bundled MiniLM).")
+    p.add_argument("--train-layers", type=int, default=None,
+                   help="Top encoder layers to fine-tune with the head (0 = frozen encoder; >0 wants a GPU).")
+    p.add_argument("--dp-epsilon", type=float, default=None, help="Train with DP-SGD to this epsilon (head only).")
+    p.add_argument("--text-only-examples", type=int, default=None, help="Size of the text-only baseline fine-tune (0 = skip).")
+    p.add_argument("--sentiment-examples", type=int, default=None, help="Size of the review-sentiment fine-tune (0 = skip).")
+    p.add_argument("--json", action="store_true", help="Print the version metadata as one JSON line.")
+    p.set_defaults(func=cmd_train)
+
+    p = rk.add_parser("eval", help="Current version vs all baselines on a dataset's test split (JSON last line).",
+                      description="global mean, item mean, user+item bias, SVD, the text-only baseline and ours: "
+                      "RMSE, MAE (stars), cold items, cold users, NDCG@10 over 99 sampled negatives.")
+    p.add_argument("--dataset", type=Path, required=True, help="A rating dataset folder.")
+    p.add_argument("--categories", default=None, help="Amazon 2023 only: comma-separated categories to keep.")
+    p.add_argument("--finetune-examples", type=int, default=0,
+                   help="Cross-domain: first fine-tune the current version's head on this many train examples of the dataset.")
+    p.add_argument("--no-ndcg", action="store_true", help="Skip the NDCG@10 sampling (faster).")
+    p.add_argument("--json", action="store_true", help="Print only the JSON line.")
+    p.set_defaults(func=cmd_eval)
+
+    p = rk.add_parser("update", help="Continue training the current version on new ratings/feedback with replay.",
+                      description="Events: JSONL rows {user_id, product_id, rating | kind, timestamp, title?, text?}; "
+                      "kind thumb_up/buy/add_to_cart count as 5 stars, thumb_down as 1. Old training data is replayed; "
+                      "the old test RMSE is reported before and after.")
+    p.add_argument("--events", type=Path, required=True, help="JSONL file of new ratings or feedback events.")
+    p.add_argument("--replay", type=float, default=1.0, help="Old examples replayed per new example (default 1).")
+    p.add_argument("--epochs", type=int, default=None, help="Head epochs for the update.")
+    p.add_argument("--json", action="store_true", help="Print the new version's metadata as one JSON line.")
+    p.set_defaults(func=cmd_update)
+
+    p = rk.add_parser("use", help="Serve a given version (switch or roll back).")
+    p.add_argument("version", help="A version name, e.g. v0002 (see `ranker list`).")
+    p.set_defaults(func=cmd_use)
+
+    p = rk.add_parser("rollback", help="Serve the current version's parent.")
+    p.set_defaults(func=cmd_rollback)
+
+    p = rk.add_parser("list", help="Saved versions with data, metrics and parent.")
+    p.add_argument("--json", action="store_true", help="Print as JSON.")
+    p.set_defaults(func=cmd_list)
+
+    be = group(sub, groups, "bench", "Benchmark an area (prints JSON).")
+    p = be.add_parser("ranker", help="Scoring latency for 100 candidates (p50/p95) per speed-up, with its accuracy cost.",
+                      description="Times Ranker.score for one user and 100 candidates: cold cache, warm cache, "
+                      "without explanations, and with an int8-quantised encoder; accuracy cost measured on a dataset's validation split.")
+    p.add_argument("--dataset", type=Path, default=None, help="Dataset for the accuracy cost (default: MI 2014 beside the repo).")
+    p.add_argument("--candidates", type=int, default=100)
+    p.add_argument("--repeats", type=int, default=20)
+    p.set_defaults(func=cmd_bench)
+
+
+def _user_error(e: Exception):
+    from shopassist.cli import UserError
+
+    return UserError(str(e))
+
+
+def cmd_train(args, settings) -> int:
+    from ranker import data as D
+    from ranker.train import TrainConfig, train
+
+    cfg = TrainConfig()
+    for name in ("epochs", "max_examples", "base", "train_layers", "dp_epsilon", "text_only_examples", "sentiment_examples"):
+        v = getattr(args, name)
+        if v is not None:
+            setattr(cfg, name, v)
+    if args.catalog:
+        from retrieval.store import CatalogStore
+
+        if not settings.catalog_db.exists():
+            raise _user_error(FileNotFoundError(f"no catalog at {settings.catalog_db}: run `shopassist ingest SOURCE` first"))
+        data, source = D.read_catalog(CatalogStore(settings.catalog_db)), "catalog"
+    else:
+        try:
+            data, source = D.read_dataset(args.dataset), str(args.dataset)
+        except FileNotFoundError as e:
+            raise _user_error(e) from e
+    if len(data.val) < 2:
+        raise _user_error(ValueError(f"{data.name}: too few users with 3+ ratings to validate on ({len(data.val)})"))
+    res = train(data, settings, cfg, source=source)
+    m = res.metadata["metrics"]
+    if not args.json:
+        print(f"saved {res.version} (current). val RMSE {m['val_rmse']:.4f} (untrained/bias {m['val_rmse_untrained']:.4f}), "
+              f"test RMSE {m['test_rmse']:.4f} (bias {m['test_rmse_bias']:.4f})")
+        if res.metadata.get("dp"):
+            dp = res.metadata["dp"]
+            print(f"DP-SGD: epsilon {dp['epsilon_spent']:.2f} (target {dp['target_epsilon']}), delta {dp['delta']:.2e}, {dp['scope']}")
+    print(json.dumps(res.metadata, default=str))
+    return 0
+
+
+def cmd_eval(args, settings) -> int:
+    from ranker import data as D
+    from ranker.evaluate import evaluate
+
+    try:
+        if args.categories:
+            data = D.read_amazon2023(args.dataset, categories=args.categories.split(","))
+        else:
+            data = D.read_dataset(args.dataset)
+    except FileNotFoundError as e:
+        raise _user_error(e) from e
+    report = evaluate(data, settings, ndcg=not args.no_ndcg, finetune_examples=args.finetune_examples)
+    if not args.json:
+        for name, m in report["methods"].items():
+            print(f"{name:12s} " + "  ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in m.items()))
+    print(json.dumps(report))
+    return 0
+
+
+def cmd_update(args, settings) -> int:
+    from ranker.update import update
+
+    try:
+        meta = update(settings, args.events, replay=args.replay, epochs=args.epochs)
+    except (FileNotFoundError, LookupError, ValueError) as e:
+        raise _user_error(e) from e
+    if not args.json:
+        c = meta["continual"]
+        print(f"saved {meta['version']} (parent {meta['parent']}): old-test RMSE {c['old_test_rmse_before']:.4f} -> "
+              f"{c['old_test_rmse_after']:.4f}; new-data RMSE {c['new_rmse_before']:.4f} -> {c['new_rmse_after']:.4f}")
+    print(json.dumps(meta, default=str))
+    return 0
+
+
+def cmd_use(args, settings) -> int:
+    from ranker.versions import VersionNotFound, use_version
+
+    try:
+        meta = use_version(settings, args.version)
+    except VersionNotFound as e:
+        raise _user_error(e) from e
+    print(f"serving {meta['version']} (trained on {meta.get('data', {}).get('dataset')}, parent {meta.get('parent')})")
+    return 0
+
+
+def cmd_rollback(args, settings) -> int:
+    from ranker.versions import VersionNotFound, rollback
+
+    try:
+        meta = rollback(settings)
+    except VersionNotFound as e:
+        raise _user_error(e) from e
+    print(f"rolled back: serving {meta['version']}")
+    return 0
+
+
+def cmd_list(args, settings) -> int:
+    from ranker.versions import list_versions
+
+    vs = list_versions(settings)
+    if args.json:
+        print(json.dumps(vs, default=str))
+        return 0
+    if not vs:
+        print("no ranker versions yet: `shopassist ranker train --dataset DIR` or `--catalog`")
+    for m in vs:
+        met = m.get("metrics", {})
+        print(f"{'*' if m['current'] else ' '} {m['version']}  {m.get('created')}  data={m.get('data', {}).get('dataset')}  "
+              f"parent={m.get('parent')}  val_rmse={met.get('val_rmse', float('nan')):.4f}  test_rmse={met.get('test_rmse', float('nan')):.4f}")
+    return 0
+
+
+def cmd_bench(args, settings) -> int:
+    from ranker.bench import bench_scoring
+
+    print(json.dumps(bench_scoring(settings, dataset=args.dataset, candidates=args.candidates, repeats=args.repeats)))
+    return 0
