@@ -77,7 +77,7 @@ _PRICE_PATTERNS: list[tuple[str, str]] = [
     (rf"(?<![\w.])\$\s*(\d+(?:\.\d+)?)\s*(?:-|to)\s*\$\s*(\d+(?:\.\d+)?)", "range"),
     (rf"\b(?:under|below|less than|cheaper than|at most|no more than|max(?:imum)?|up to|within|for less than|<)\s*{_NUM}", "max"),
     (rf"{_NUM}\s+(?:or|and)\s+(?:less|under|below|cheaper)\b", "max"),
-    (rf"\b(?:over|above|more than|at least|min(?:imum)?|starting at|>)\s*{_NUM}(?!\s*(?:\+\s*)?stars?)", "min"),
+    (rf"\b(?:over|above|more than|at least|min(?:imum)?|starting at|>)\s*{_NUM}(?![\d.,]*\s*(?:\+\s*)?stars?)", "min"),
     (rf"{_NUM}\s+(?:or|and)\s+(?:more|up|above|over)\b(?!\s*stars?)", "min_loose"),
     (rf"\b(?:around|about|roughly|approximately|~)\s*{_NUM}", "around"),
 ]
@@ -136,7 +136,7 @@ def _tidy(text: str) -> str:
         parts.pop(0)
     while parts and _FILLER.fullmatch(parts[-1]):
         parts.pop()
-    return " ".join(parts)
+    return " ".join(parts).strip(" .,;:!?-")
 
 
 def parse_price(low: str) -> tuple[float | None, float | None, list[tuple[int, int]]]:
@@ -224,12 +224,12 @@ def parse_query(text: str, vocabulary: Vocabulary | None = None) -> StructuredQu
     q = StructuredQuery(text=text)
     work = low  # filter phrases are blanked out of this copy; what is left becomes q.text
 
+    q.min_rating, span = parse_rating(work)  # first: "at least 4.5 stars" is not a price
+    if span:
+        work = _remove(work, span)
     q.price_min, q.price_max, spans = parse_price(work)
     for s in spans:
         work = _remove(work, s)
-    q.min_rating, span = parse_rating(work)
-    if span:
-        work = _remove(work, span)
     q.sort, span = parse_sort(work)
     if span:
         work = _remove(work, span)

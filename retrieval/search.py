@@ -69,7 +69,7 @@ STOPWORDS = frozenset(
     "a an and are as at be by for from has in is it its of on or that the to with this these those "
     "i me my we you your our show find want need looking look some any please".split()
 )
-BM25_VERSION = "1"  # bump when tokenize/bm25_text change: the index is rebuilt
+BM25_VERSION = "2"  # bump when tokenize/bm25_text change: the index is rebuilt
 
 
 def _stem(t: str) -> str:
@@ -111,7 +111,10 @@ def tokenize(text: str) -> list[str]:
 
 
 # field weights: repeating a field is BM25's way of boosting it (measured, docs/bench/retrieval.md)
-FIELD_WEIGHTS = {"title": 3, "brand": 2, "categories": 2, "description": 1, "features": 1, "attributes": 1}
+FIELD_WEIGHTS = {"title": 4, "brand": 2, "categories": 2, "description": 1, "features": 1, "attributes": 1}
+# k1 < 1.2 and b < 0.75: Icecat titles are long spec lists; saturate term counts early and
+# punish length less (measured grid in docs/bench/retrieval.md)
+BM25_K1, BM25_B = 0.9, 0.5
 _ATTR_SKIP = re.compile(r"(^|_)(ean|released|weight|width|depth|height|temperature|humidity|altitude|id)($|_)")
 
 
@@ -119,7 +122,7 @@ def bm25_text(p: Product) -> list[str]:
     """The tokens BM25 indexes for a product, each field repeated by its weight.
 
     >>> bm25_text(Product(id="1", title="Mixer", brand="Acme"))
-    ['mixer', 'mixer', 'mixer', 'acme', 'acme']
+    ['mixer', 'mixer', 'mixer', 'mixer', 'acme', 'acme']
     """
     fields = {
         "title": p.title,
@@ -155,7 +158,7 @@ class BM25Index:
         for seq, p in _iter_with_seq(store):
             seqs.append(seq)
             corpus.append(bm25_text(p) or ["_empty_"])
-        retriever = bm25s.BM25(k1=1.2, b=0.75)
+        retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
         if corpus:
             retriever.index(corpus, show_progress=False)
         return cls(retriever, np.asarray(seqs, dtype=np.int64))
@@ -295,10 +298,11 @@ class Catalog:
 
     # -- search ------------------------------------------------------------------------------------
     def search(self, query: str | StructuredQuery, k: int = 10, method: str | None = None,
-               diversify: bool = False, collapse: bool = True) -> list[Hit]:
+               diversify: bool = False, collapse: bool = True, only_ids: list[str] | None = None) -> list[Hit]:
         """The top ``k`` products for a query; see the module docstring for the steps.
 
-        ``method`` overrides the fusion ("bm25", "dense", "rrf", "normalized") for evaluation.
+        ``method`` overrides the fusion ("bm25", "dense", "rrf", "normalized") for evaluation;
+        ``only_ids`` restricts the search to those products (the eval's judged-only re-ranking).
         """
         q = self.parse(query) if isinstance(query, str) else query
         cfg = self.fusion
@@ -312,8 +316,12 @@ class Catalog:
             allowed = np.zeros(n, dtype=bool)
             rows = [index.row_of[s] for s in self.store.filter_seqs(q) if s in index.row_of]
             allowed[rows] = True
-            if not allowed.any():
-                return []
+        if only_ids is not None:
+            keep = np.zeros(n, dtype=bool)
+            keep[[index.row_of[s] for s in self.store.id_seqs(only_ids).values() if s in index.row_of]] = True
+            allowed = keep if allowed is None else (allowed & keep)
+        if allowed is not None and not allowed.any():
+            return []
         text = q.text.strip()
         if not text:
             return self._browse(q, k)
@@ -329,8 +337,9 @@ class Catalog:
             qv = self.embed(text)
             if allowed is None and self._matrix is None:
                 seq_row = index.row_of
-                id_seq = self.store.id_seqs([i for i, _ in self.vectors.query(qv, pool)])
-                for pid, sim in self.vectors.query(qv, pool):
+                near = self.vectors.query(qv, pool)
+                id_seq = self.store.id_seqs([i for i, _ in near])
+                for pid, sim in near:
                     if pid in id_seq and id_seq[pid] in seq_row:
                         dense[seq_row[id_seq[pid]]] = sim
                 missing = [r for r in bm_top if r not in dense]

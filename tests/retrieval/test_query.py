@@ -1,0 +1,106 @@
+"""The query parser: prices, ratings, sorts, negations; values only from the real vocabulary."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.query import Vocabulary, parse_query
+
+VOCAB = Vocabulary(
+    brands=["Nike", "Adidas", "Sony", "Bose", "Audio-Technica", "JBL", "New Balance"],
+    categories=["Shoes", "Running Shoes", "Headphones", "Speakers", "Coffee Makers"],
+    colours=["black", "white", "blue"],
+    price_min=9.99,
+    price_max=699.95,
+)
+
+
+@pytest.mark.parametrize(
+    "text, price_min, price_max",
+    [
+        ("running shoes under $80", None, 80.0),
+        ("headphones below 100", None, 100.0),
+        ("less than 50 dollars", None, 50.0),
+        ("between 20 and 50 dollars", 20.0, 50.0),
+        ("from $30 to $60", 30.0, 60.0),
+        ("$25-$40 speaker", 25.0, 40.0),
+        ("over $200", 200.0, None),
+        ("at least 300 dollars", 300.0, None),
+        ("around $100", 80.0, 120.0),
+        ("50 dollars or less", None, 50.0),
+        ("no more than 1.5k", None, 1500.0),
+        ("2 in 1 laptop", None, None),  # a bare number is not a price
+        ("4 stars and up", None, None),  # a rating is not a price
+    ],
+)
+def test_prices(text, price_min, price_max):
+    q = parse_query(text, VOCAB)
+    assert (q.price_min, q.price_max) == (price_min, price_max)
+
+
+@pytest.mark.parametrize(
+    "text, rating",
+    [("4 stars and up", 4.0), ("4+ stars", 4.0), ("at least 4.5 stars", 4.5), ("rated 4 or higher", 4.0),
+     ("3 star or better headphones", 3.0), ("headphones", None), ("over 4 stars", 4.0)],
+)
+def test_min_rating(text, rating):
+    assert parse_query(text, VOCAB).min_rating == rating
+
+
+@pytest.mark.parametrize(
+    "text, sort",
+    [("cheapest headphones", "price_asc"), ("least expensive speaker", "price_asc"),
+     ("most expensive shoes", "price_desc"), ("best rated coffee maker", "rating_desc"),
+     ("top-rated speakers", "rating_desc"), ("best headphones", "relevance")],
+)
+def test_sorts(text, sort):
+    assert parse_query(text, VOCAB).sort == sort
+
+
+def test_full_example_keeps_unknown_words_in_text():
+    q = parse_query("Black running shoes for trail under $80 not Nike, 4 stars and up", VOCAB)
+    assert q.price_max == 80.0
+    assert q.exclude_brands == ["Nike"] and q.brands == []
+    assert q.min_rating == 4.0
+    assert q.categories == ["Running Shoes"]
+    assert q.attributes == {"colour": "black"}
+    assert q.text == "Black running shoes for trail"  # filter phrases out, the shopper's words kept
+
+
+def test_never_invents_vocabulary():
+    q = parse_query("puma sneakers in magenta by reebok", VOCAB)
+    assert q.brands == [] and q.exclude_brands == [] and q.categories == [] and q.attributes == {}
+    assert q.text == "puma sneakers in magenta by reebok"
+
+
+def test_brands_match_whole_words_case_insensitive():
+    assert parse_query("SONY headphones", VOCAB).brands == ["Sony"]
+    assert parse_query("sonyx headphones", VOCAB).brands == []
+    assert parse_query("new balance shoes", VOCAB).brands == ["New Balance"]  # multi-word, longest first
+    assert parse_query("audio-technica headphones", VOCAB).brands == ["Audio-Technica"]
+
+
+@pytest.mark.parametrize("text", ["headphones not Sony", "headphones except sony", "headphones, no Sony",
+                                  "headphones without Sony please", "anything but sony headphones"])
+def test_negated_brand(text):
+    q = parse_query(text, VOCAB)
+    assert q.exclude_brands == ["Sony"] and q.brands == []
+    assert "sony" not in q.text.lower()
+
+
+def test_negation_of_two_brands_and_a_positive_one():
+    q = parse_query("Bose or JBL speakers not Sony", VOCAB)
+    assert sorted(q.brands) == ["Bose", "JBL"]
+    assert q.exclude_brands == ["Sony"]
+
+
+def test_plural_category_and_only_filters():
+    q = parse_query("cheapest speakers under 200", VOCAB)
+    assert q.categories == ["Speakers"] and q.sort == "price_asc" and q.price_max == 200.0
+    q = parse_query("best rated under $50", VOCAB)
+    assert q.text == "" and q.sort == "rating_desc" and q.price_max == 50.0
+
+
+def test_empty_vocabulary_still_parses_prices():
+    q = parse_query("tv under 300", None)
+    assert q.price_max == 300.0 and q.text == "tv"
