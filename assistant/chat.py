@@ -54,6 +54,9 @@ STAGES = ("parse", "retrieve", "rank", "generate", "validate")
 MAX_SENTENCES = 2
 # a superlative without a category ranks hits scoring at least this share of the best one
 SUPERLATIVE_FLOOR = 0.5
+# MiniLM cosine above which a hit without any query word still counts as relevant
+# (e.g. "earphones" for "headphones"); unrelated products score 0.1-0.37 on the test shop
+DENSE_MIN = 0.4
 _SUPERLATIVE_WORDS = re.compile(
     r"\b(the |your |our )?(cheapest|least expensive|lowest[- ]priced?|most affordable|most expensive|priciest|"
     r"highest[- ]priced?|best[- ]rated|highest[- ]rated|top[- ]rated|best reviewed)\b|\b(you have|do you have|what'?s|what is|show me)\b",
@@ -78,6 +81,12 @@ FINDISH = re.compile(
     r"which \w+ (is|are|should)|what \w+ (is|are|should)|best|cheapest|most)\b",
     re.I,
 )
+
+
+def _relevant(hit) -> bool:
+    """Hybrid search always returns *something*; a hit with no query word in its text must at
+    least be semantically close, else "cheaper" after "a blender" would show headphones."""
+    return bool(hit.matched) or hit.dense is None or hit.dense >= DENSE_MIN or (hit.bm25 or 0) > 0
 
 
 def _in_categories(p, categories: list[str]) -> bool:
@@ -272,7 +281,7 @@ class Assistant:
             categories=list(q.categories),
             min_rating=q.min_rating,
             sort=is_superlative(message) or q.sort or "relevance",
-            colours=_colour_words(message),
+            colours=list(dict.fromkeys([*([q.attributes["colour"]] if q.attributes.get("colour") else []), *_colour_words(message)])),
             liked=old.liked,
             disliked=old.disliked,
         )
@@ -345,7 +354,8 @@ class Assistant:
             min_rating=state.min_rating,
             sort=state.sort,
             exclude_ids=list(state.exclude_ids),
-            attributes={},
+            # filtered before retrieval, so colour variants collapsed in results are not lost
+            attributes={"colour": state.colours[0]} if state.colours else {},
         )
 
     def _allowed(self, p, state: State) -> bool:
@@ -373,13 +383,20 @@ class Assistant:
     def retrieve(self, state: State) -> list:
         """Hits that pass every filter; superlatives sort the relevant set over the whole catalog."""
         sorted_ = state.sort != "relevance"
-        hits = self.catalog.search(self._query(state), k=200 if sorted_ else 50)
-        hits = [h for h in hits if self._allowed(h.product, state)]
+        q = self._query(state)
+        hits = self.catalog.search(q, k=200 if sorted_ else 50)
+        if not hits and q.attributes:
+            # the colour may live under a key the catalog's filter does not know
+            # ("printing_colours"): search without it, _allowed checks the colour in the text
+            hits = self.catalog.search(replace(q, attributes={}), k=200 if sorted_ else 50)
+        hits = [h for h in hits if self._allowed(h.product, state) and _relevant(h)]
         if sorted_ and hits:
             if not state.categories:
-                # no category to scope the superlative: keep the clearly relevant hits only
+                # no category to scope the superlative: keep the clearly relevant hits only,
+                # those matching the most query words ("toner", not a "ribbon cartridge")
                 top = max(h.score for h in hits)
-                hits = [h for h in hits if h.score >= SUPERLATIVE_FLOOR * top]
+                most = max(len(h.matched) for h in hits)
+                hits = [h for h in hits if h.score >= SUPERLATIVE_FLOOR * top and len(h.matched) >= most]
             if state.sort == "price_asc":
                 hits.sort(key=lambda h: (h.product.price is None, h.product.price or 0))
             elif state.sort == "price_desc":

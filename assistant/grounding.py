@@ -75,7 +75,8 @@ def facts_text(product) -> str:
 
 
 def allowed_numbers(products, extra_text: str = "") -> set[float]:
-    nums: set[float] = set(range(0, len(products) + 1))
+    # small counts ("2 options") and the 5-star rating scale ("4.3/5") are always fine
+    nums: set[float] = set(range(0, len(products) + 1)) | {5.0}
     for p in products:
         for s in _NUMBER.findall(facts_text(p)):
             v = _num(s)

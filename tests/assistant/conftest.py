@@ -31,21 +31,31 @@ def open_test_catalog(settings):
 def ranker_for(settings):
     try:
         from ranker.serve import load_ranker
-    except ImportError:
+
+        return load_ranker(settings)
+    except ImportError:  # the ranker package is still landing
         from assistant.adapters import PriorRanker
 
         return PriorRanker()
-    return load_ranker(settings)
+
+
+@pytest.fixture(scope="session")
+def shop(tmp_path_factory):
+    """The test shop ingested once per session (catalog, ranker); tests only read it."""
+    from shopassist.settings import Settings
+
+    s = Settings(data_dir=tmp_path_factory.mktemp("shop") / "data", llm_backend="scripted")
+    return s, open_test_catalog(s), ranker_for(s)
 
 
 @pytest.fixture
-def make_assistant(settings, tmp_path):
-    """Build an Assistant over the test shop with a given LLM (scripted by default)."""
-    catalog = open_test_catalog(settings)
-    ranker = ranker_for(settings)
+def make_assistant(shop, tmp_path):
+    """Build an Assistant over the test shop with a given LLM (scripted by default) and a
+    fresh conversation store per test."""
+    base, catalog, ranker = shop
 
     def make(llm=None, **overrides):
-        s = settings.model_copy(update={"llm_backend": "scripted", **overrides})
+        s = base.model_copy(update={"llm_backend": "scripted", **overrides})
         store = ConversationStore(f"sqlite:///{tmp_path / 'events.sqlite'}")
         return Assistant(s, catalog, ranker, llm or ScriptedLLM(), store)
 
