@@ -131,14 +131,18 @@ class ChatSurface:
 
     # -- polling for a person's reply --------------------------------------------------------------
     def poll(self, state: dict):
+        """The timer: re-render when someone else (an agent) added messages.
+
+        Returns only the transcript: ``state`` is updated in place, so a tick that started
+        before another handler changed the session can never write a stale copy back."""
         cid = state.get("cid")
         if not cid or cid in self._busy:
-            return gr.skip(), state
+            return gr.skip()
         new = self.assistant.store.messages(cid, since_id=state["seen"])
         if not new:
-            return gr.skip(), state
+            return gr.skip()
         state["seen"] = new[-1].id
-        return self.render(state), state
+        return self.render(state)
 
     # -- card and answer actions ---------------------------------------------------------------------
     def _card(self, state: dict, mid: str, pid: str) -> tuple[dict | None, int | None]:
@@ -211,7 +215,9 @@ class ChatSurface:
         """A different shopper (or guest): a fresh conversation so personalisation is visible."""
         fresh = new_state(state.get("surface", "chat"))
         fresh["user"] = user or GUEST
-        return self.render(fresh), fresh
+        state.clear()
+        state.update(fresh)  # in place: the session keeps one state object (see poll)
+        return self.render(state), state
 
     def new_chat(self, state: dict):
         return self.switch_user(state.get("user", GUEST), state)
@@ -310,7 +316,7 @@ def build_chat(surface: ChatSurface, compact: bool = False) -> gr.Blocks:
         transcript.click(surface.action, [state], [transcript, box, state], api_visibility="private")
         # polling is one quick store read: never let it wait behind slow turns in the queue
         timer.tick(
-            surface.poll, [state], [transcript, state], api_visibility="private", show_progress="hidden",
+            surface.poll, [state], [transcript], api_visibility="private", show_progress="hidden",
             concurrency_limit=None, queue=False,
         )  # fmt: skip
         if not compact:

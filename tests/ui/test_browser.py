@@ -85,6 +85,9 @@ def test_question_shows_cards_then_streamed_text(page, live_app, screenshots):
 def test_thumbs_clicks_and_cart_are_recorded(page, live_app):
     store = live_app.assistant.store
     open_chat(page, live_app)
+    page.locator("#user-picker input").click()
+    page.get_by_role("option", name=re.compile("^Alice")).click()  # a demo shopper with history
+    page.wait_for_timeout(500)
     ask(page, "a blender for smoothies")
     card = page.locator("[data-testid=card]").first
     pid = card.get_attribute("data-pid")
@@ -101,8 +104,9 @@ def test_thumbs_clicks_and_cart_are_recorded(page, live_app):
 
     got, evs, conv = wait_for(lambda: (r := kinds()) and {("thumb_up", pid), ("add_to_cart", pid), ("click", pid), ("thumb_up", None)} <= r[0] and r, what="feedback events")
     assert ("impression", pid) in got
+    assert conv.user_id == "alice"
     for e in evs:
-        assert e.conversation_id == conv.id and e.created_at is not None
+        assert e.conversation_id == conv.id and e.user_id == "alice" and e.created_at is not None
     answer_thumb = [e for e in evs if e.kind == "thumb_up" and e.product_id is None][0]
     assert answer_thumb.payload["target"] == "answer"
 

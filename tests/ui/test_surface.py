@@ -75,14 +75,14 @@ def test_poll_shows_a_persons_reply_once(surface_with):
     surface = surface_with(ScriptedLLM())
     state = new_state()
     run(surface, "a kettle", state)
-    html, state = surface.poll(state)
+    html = surface.poll(state)
     assert html is not None and not isinstance(html, str)  # nothing new: gr.skip()
     surface.assistant.store.take_over(state["cid"], "sam")
     surface.assistant.agent_reply(state["cid"], "sam", "Hi, Sam here <b>from the team</b>.")
-    html, state = surface.poll(state)
+    html = surface.poll(state)
     assert 'data-testid="agent-msg"' in html and "sam · a person from our team" in html
     assert "<b>" not in html  # cleaned by the assistant, escaped by the page
-    again, _ = surface.poll(state)
+    again = surface.poll(state)
     assert not isinstance(again, str)
 
 
