@@ -48,7 +48,7 @@ def candidate_aspects(text: str, top: int = 3) -> list[str]:
     return [a for a, _ in counts.most_common(top)]
 
 
-def aspects_from_reviews(reviews, model=None, top: int = 6) -> tuple[list[str], list[str]]:
+def aspects_from_reviews(reviews, model=None, top: int = 6, max_reviews: int = 12, max_sentences: int = 6) -> tuple[list[str], list[str]]:
     """(likes, dislikes) over a user's reviews, most frequent first.
 
     ``model``: anything with ``predict(texts) -> list[float]`` stars (the review-sentiment
@@ -56,9 +56,9 @@ def aspects_from_reviews(reviews, model=None, top: int = 6) -> tuple[list[str], 
     """
     likes: Counter[str] = Counter()
     dislikes: Counter[str] = Counter()
-    for r in reviews:
+    for r in list(reviews)[-max_reviews:]:  # the most recent: tastes drift, and the model costs per sentence
         text = f"{r.title}. {r.text}" if r.title else r.text
-        sents = [s for s in _SENT.split(text or "") if len(s) > 12][:12]
+        sents = [s for s in _SENT.split(text or "") if len(s) > 12][:max_sentences]
         if not sents:
             continue
         if model is not None:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ranker.scoring import Prediction, UserContext
 from shopassist.settings import Settings
 
@@ -144,6 +146,146 @@ def load_ranker(settings: Settings):
     if version is None:
         log.info("no trained rating model in %s: using the catalog rating prior", settings.models_dir)
         return PriorRanker.from_settings(settings)
-    from ranker.model import TwoTowerRanker
-
     return TwoTowerRanker.load(version, settings)
+
+
+class TwoTowerRanker:
+    """The Ranker contract over a trained version: user tower once per request, cached item
+    towers, the light head per candidate; reasons from leave-one-out over the model's inputs.
+
+    Serving features mirror training: b_i from the product's catalog aggregates (shrunk like
+    the bias model), b_u from the user's rated history, n_u / n_i their counts.
+    """
+
+    def __init__(self, model, settings: Settings, version_dir, store=None):
+        from ranker import versions
+
+        self.model, self.settings, self.version = model, settings, version_dir.name
+        self.version_dir = version_dir
+        self.model.attach_cache(versions.root(settings) / "cache")
+        self._store = store
+        self._sentiment = None
+        self.reg = float((model.info.get("reg") or [K_USER, K_ITEM])[1])
+
+    @classmethod
+    def load(cls, version_dir, settings: Settings) -> "TwoTowerRanker":
+        from ranker.model import RatingModel
+
+        model = RatingModel.load(version_dir / "model", settings.device)
+        rk = cls(model, settings, version_dir)
+        store = rk.store
+        if store is not None and store.count():
+            rk.model.mu = catalog_mean(store.iter_products())  # serve on this catalog's scale
+        return rk
+
+    @property
+    def store(self):
+        if self._store is None and self.settings.catalog_db.exists():
+            from retrieval.store import CatalogStore
+
+            self._store = CatalogStore(self.settings.catalog_db)
+        return self._store
+
+    @property
+    def sentiment(self):
+        """The version's review-sentiment model (None when it was trained without one)."""
+        if self._sentiment is None and (self.version_dir / "sentiment").exists():
+            from ranker.model import TextRegressor
+
+            self._sentiment = TextRegressor(str(self.version_dir / "sentiment"), max_length=64, device=self.settings.device)
+        return self._sentiment
+
+    # -- inputs, as in training ---------------------------------------------------------------
+    def item_units(self, p) -> list[str]:
+        from ranker.data import ITEM_SNIPPETS, ItemMeta, Rating, review_unit
+
+        meta = ItemMeta(p.title, p.brand or "", list(p.categories), list(p.features), p.description).text()
+        units = [meta] if meta else []
+        if self.store is not None:
+            for r in list(reversed(self.store.reviews_for(p.id)))[:ITEM_SNIPPETS]:  # the earliest, as in training
+                units.append(review_unit(Rating(r.user_id, r.product_id, r.rating, r.timestamp, 0, r.title, r.text)))
+        return units
+
+    @staticmethod
+    def user_units(user: UserContext) -> list[tuple[str, float]]:
+        from ranker.data import USER_HISTORY
+
+        units = [(t, float(s)) for t, s in user.history[-USER_HISTORY:]]
+        units += [(a, 5.0) for a in user.likes[:4]] + [(a, 1.0) for a in user.dislikes[:4]]
+        return units
+
+    def _features(self, user: UserContext, products: list) -> np.ndarray:
+        from ranker.model import bias_features
+
+        mu = self.model.mu
+        bu = sum(s - mu for _, s in user.history) / (len(user.history) + K_USER) if user.history else 0.0
+        return np.asarray([bias_features(bu, shrunk_item_bias(p.average_rating, p.rating_count, mu, self.reg), len(user.history),
+                                         p.rating_count) for p in products], np.float32)
+
+    def score(self, user: UserContext, products: list, explain: bool = True) -> list[Prediction]:
+        """Predicted stars for each product for this user, with reasons taken from the model."""
+        from ranker.train import pool_item, pool_user
+
+        if not products:
+            return []
+        units_u = self.user_units(user)
+        units_p = [self.item_units(p) for p in products]
+        texts = list(dict.fromkeys([t for t, _ in units_u] + [t for us in units_p for t in us]))
+        emb = dict(zip(texts, self.model.embed(texts)))
+        if len(self.model.cache) - self.model._saved >= 64:
+            self.model.save_cache()
+        dim = self.model.encoder.dim
+        U1 = pool_user(emb, units_u, dim)
+        P = np.stack([pool_item(emb, us, dim) for us in units_p])
+        feats = self._features(user, products)
+        stars = self._stars(np.repeat(U1[None], len(products), 0), P, feats)
+        if not explain:
+            return [Prediction(p.id, round(float(s), 3), []) for p, s in zip(products, stars)]
+        why = [[] for _ in products]
+        for j, p in enumerate(products):
+            if p.rating_count:
+                why[j].append(f"reviewers rate it {p.average_rating:.1f} ({p.rating_count} ratings)")
+            else:
+                why[j].append("no ratings yet: predicted from its description")
+        # leave-one-out over the user's history/aspects: which of them moved this prediction
+        if units_u:
+            best = [(0.0, 0)] * len(products)
+            for i, (t, s) in enumerate(units_u):
+                rest = units_u[:i] + units_u[i + 1 :]
+                Ui = pool_user(emb, rest, dim)
+                if not rest:  # without any history the user is cold: drop the user features too
+                    fi = feats.copy()
+                    fi[:, 0], fi[:, 2], fi[:, 4] = 0.0, 0.0, 1.0
+                else:
+                    fi = feats
+                delta = stars - self._stars(np.repeat(Ui[None], len(products), 0), P, fi)
+                for j, d in enumerate(delta):
+                    if abs(d) > abs(best[j][0]):
+                        best[j] = (float(d), i)
+            for j, (d, i) in enumerate(best):
+                if abs(d) >= 0.03:
+                    t, s = units_u[i]
+                    what = "liked" if s >= 3.5 else "disliked" if s <= 2.5 else "rated 3★"
+                    why[j].append(f"you {what} “{t[:60]}” ({d:+.2f}★)")
+        # leave the item's text out: what its description/reviews add beyond its ratings
+        noP = self._stars(np.repeat(U1[None], len(products), 0), np.zeros_like(P), feats)
+        for j, d in enumerate(stars - noP):
+            if abs(d) >= 0.03:
+                why[j].append(f"its description and reviews {'raise' if d > 0 else 'lower'} the estimate ({d:+.2f}★)")
+        why = [w + [f"rating model {self.version}"] for w in why]
+        return [Prediction(p.id, round(float(s), 3), w) for p, s, w in zip(products, stars, why)]
+
+    def _stars(self, U, P, feats) -> np.ndarray:
+        m = self.model
+        y = m.base(feats[:, 0], feats[:, 1]) + m.alpha * m.residual(U.astype(np.float32), P.astype(np.float32), feats)
+        return 1.0 + 4.0 * np.clip(y, 0.0, 1.0)
+
+    def user_context(self, store, user_id: str) -> UserContext:
+        return build_user_context(store, user_id, self.sentiment)
+
+    def warm(self, products) -> int:
+        """Encode every product's units now (e.g. after ingest) so requests only encode the user."""
+        units = list(dict.fromkeys(t for p in products for t in self.item_units(p)))
+        self.model.embed(units, progress=True)
+        self.model.save_cache()
+        return len(units)
