@@ -66,7 +66,10 @@ class ChatSurface:
         items = [((m["id"], 0, i), m) for i, m in enumerate(self._stored(state["cid"]))]
         items += [((n["after"], 1, i), n) for i, n in enumerate(state["notices"])]
         ordered = [m for _, m in sorted(items, key=lambda t: t[0])] + list(pending or [])
-        return transcript_html(ordered, state["voted"], empty=WELCOME)
+        empty = WELCOME
+        if self._user_id(state):
+            empty = f"Shopping as {state['user']}: predicted stars on the cards are personalised to this shopper. " + WELCOME
+        return transcript_html(ordered, state["voted"], empty=empty)
 
     def _ensure_conversation(self, state: dict) -> str:
         if not state["cid"]:

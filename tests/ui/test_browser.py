@@ -87,7 +87,7 @@ def test_thumbs_clicks_and_cart_are_recorded(page, live_app):
     open_chat(page, live_app)
     page.locator("#user-picker input").click()
     page.get_by_role("option", name=re.compile("^Alice")).click()  # a demo shopper with history
-    page.wait_for_timeout(500)
+    page.wait_for_selector("#transcript >> text=Shopping as alice")
     ask(page, "a blender for smoothies")
     card = page.locator("[data-testid=card]").first
     pid = card.get_attribute("data-pid")
@@ -97,12 +97,20 @@ def test_thumbs_clicks_and_cart_are_recorded(page, live_app):
     page.locator("[data-action=answer_up]").last.click()
     page.wait_for_selector("text=Thanks for the feedback (helpful)")
 
-    def kinds():
-        conv = latest_conversation(store, surface="chat")
-        evs = store.events(conversation_id=conv.id)
-        return {(e.kind, e.product_id) for e in evs}, evs, conv
+    want = {("thumb_up", pid), ("add_to_cart", pid), ("click", pid), ("thumb_up", None)}
+    seen: set = set()
 
-    got, evs, conv = wait_for(lambda: (r := kinds()) and {("thumb_up", pid), ("add_to_cart", pid), ("click", pid), ("thumb_up", None)} <= r[0] and r, what="feedback events")
+    def recorded():
+        conv = latest_conversation(store, user_id="alice")
+        evs = store.events(conversation_id=conv.id) if conv else []
+        seen.clear()
+        seen.update((e.kind, e.product_id) for e in evs)
+        return (seen, evs, conv) if want <= seen else None
+
+    try:
+        got, evs, conv = wait_for(recorded, timeout_s=45, what="feedback events")
+    except AssertionError as e:
+        raise AssertionError(f"{e}: recorded {sorted(seen, key=str)}, wanted {want}") from None
     assert ("impression", pid) in got
     assert conv.user_id == "alice"
     for e in evs:
