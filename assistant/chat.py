@@ -590,18 +590,23 @@ class Assistant:
         try:
             emitted, buf, bad = [], "", False
             deadline = time.monotonic() + self.settings.llm_timeout_s
-            for chunk in self.llm.stream(msgs, max_tokens=self.settings.llm_max_tokens):
-                buf += chunk
-                done, buf = split_sentences(buf)
-                for s in done:
-                    problems = ok(s)
-                    if problems:
-                        bad = True
+            stream = self.llm.stream(msgs, max_tokens=self.settings.llm_max_tokens)
+            try:
+                for chunk in stream:
+                    buf += chunk
+                    done, buf = split_sentences(buf)
+                    for s in done:
+                        problems = ok(s)
+                        if problems:
+                            bad = True
+                            break
+                        emitted.append(s)
+                        yield TextDelta(s)
+                    if bad or len(emitted) >= MAX_SENTENCES or time.monotonic() > deadline:
                         break
-                    emitted.append(s)
-                    yield TextDelta(s)
-                if bad or len(emitted) >= MAX_SENTENCES or time.monotonic() > deadline:
-                    break
+            finally:
+                # stop generating now (and release the backend) rather than at garbage collection
+                stream.close()
             if not bad and buf.strip() and len(emitted) < MAX_SENTENCES:
                 problems = ok(buf)
                 if problems:

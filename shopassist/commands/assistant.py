@@ -29,6 +29,12 @@ def register(sub, groups) -> None:
     p.add_argument("--json", action="store_true", help="Print only the one-line JSON summary on stdout.")
     p.set_defaults(func=cmd_eval_conversations)
 
+    p = ev.add_parser("review-qa", help="Quote-or-abstain review Q&A on SubjQA (prints JSON).")
+    p.add_argument("--split", type=Path, action="append", required=True, help="SubjQA CSV(.gz) split (repeatable).")
+    p.add_argument("--limit", type=int, default=None, help="Rows per split (default: all).")
+    p.add_argument("--sweep", action="store_true", help="Also report a sweep of the evidence threshold.")
+    p.set_defaults(func=cmd_eval_review_qa)
+
     be = group(sub, groups, "bench", "Benchmark an area (prints JSON).")
     p = be.add_parser("assistant", help="Turn latency (first card, whole turn, per stage) and peak RSS over the suites.")
     p.add_argument("--suite", type=Path, action="append", default=None, help="Suite file(s); default: every suite in tests/assistant/suites.")
@@ -206,5 +212,29 @@ def cmd_bench_assistant(args, settings) -> int:
         "wall_s": round(time.perf_counter() - t0, 1),
         **merge(reports),
     }
+    print(json.dumps(out))
+    return 0
+
+
+def cmd_eval_review_qa(args, settings) -> int:
+    import numpy as np
+
+    from assistant.review_qa import evaluate, read_subjqa
+    from retrieval.models import load_embedder
+
+    model = load_embedder(settings.embedding_model, settings.device)
+    cache: dict[str, np.ndarray] = {}
+
+    def embed(texts: list[str]) -> np.ndarray:
+        todo = [t for t in dict.fromkeys(texts) if t not in cache]
+        if todo:
+            vecs = model.encode(todo, normalize_embeddings=True, batch_size=64, show_progress_bar=False)
+            cache.update(zip(todo, vecs, strict=True))
+        return np.stack([cache[t] for t in texts])
+
+    rows = [r for path in args.split for r in read_subjqa(path, args.limit)]
+    out = {"splits": [str(p) for p in args.split], **evaluate(rows, embed)}
+    if args.sweep:
+        out["sweep"] = [evaluate(rows, embed, t) for t in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)]
     print(json.dumps(out))
     return 0
