@@ -20,7 +20,7 @@ from ui.render import esc, transcript_html
 log = logging.getLogger("ui.console")
 
 QUEUE_HEADERS = ["status", "user", "last message", "msgs", "where", "updated (UTC)"]
-CAND_HEADERS = ["product_id", "title", "retrieval score", "predicted stars", "final score", "explanation"]
+CAND_HEADERS = ["product_id", "retrieval score", "predicted stars", "final score", "title", "explanation"]
 REFRESH_S = 3.0
 
 
@@ -83,10 +83,10 @@ class Console:
         rows = [
             [
                 c.get("product_id"),
-                (c.get("title") or "")[:90],
                 c.get("score"),
                 None if c.get("stars") is None else round(float(c["stars"]), 2),
                 c.get("final"),
+                (c.get("title") or "")[:90],
                 "; ".join(c.get("explanation") or [])[:200],
             ]
             for c in cands

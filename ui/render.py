@@ -61,6 +61,10 @@ CSS = """
 .sa-table {border-collapse:collapse; margin-top:6px; font-size:13px; width:100%}
 .sa-table td, .sa-table th {border:1px solid #d1d5db; padding:3px 6px; text-align:left; vertical-align:top}
 .sa-typing {color:#666; font-style:italic}
+/* the agent console shows the shopper's cards small and without the shopper's buttons */
+#agent-transcript .sa-actions, #agent-transcript .sa-thumbs {display:none}
+#agent-transcript .sa-cards {grid-template-columns:repeat(auto-fill, minmax(140px, 1fr))}
+#agent-transcript .sa-img, #agent-transcript .sa-img img {height:60px}
 @media (max-width: 600px) {
   .sa-cards {grid-template-columns:repeat(2, minmax(0, 1fr)); gap:6px}
   .sa-img, .sa-img img {height:72px}

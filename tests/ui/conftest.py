@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -155,7 +154,3 @@ def _no_proxy(monkeypatch):
     # loopback requests must never go through a proxy the environment may set
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
-
-
-def chromium_available() -> bool:
-    return shutil.which("chromium") is not None or Path(CHROMIUM).exists()

@@ -141,6 +141,11 @@ def test_agent_takes_over_and_the_shopper_sees_the_person(browser, live_app, scr
     assert "retrieval score" in agent.locator("#candidates").inner_text()
     agent.locator("#take-over").click()
     agent.wait_for_selector("#conv-status >> text=Taken over by agent")
+    agent.locator("#pin-pick input").click()
+    agent.get_by_role("option").first.click()
+    agent.locator("#pin").click()
+    agent.wait_for_selector("#conv-status >> text=Pinned:")
+    assert len(store.pinned(conv.id)) == 1
     agent.locator("#suggest").click()
     wait_for(lambda: agent.locator("#agent-reply textarea").input_value(), what="a suggested reply")
     reply = "Hello, I'm Sam from the shop team. The first blender is our quietest."
