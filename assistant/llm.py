@@ -239,8 +239,19 @@ class ScriptedLLM(ChatModel):
         self.replies = list(replies or [])
         self.fail = fail
         self.calls: list[list[dict]] = []
+        # like llama.cpp, one generation at a time: a caller that starts a second one before
+        # closing the first is a program error, raised here instead of deadlocking
+        self._busy = threading.Lock()
 
     def stream(self, messages: list[dict], max_tokens: int = 160) -> Iterator[str]:
+        if not self._busy.acquire(blocking=False):
+            raise RuntimeError("a generation is still open on this single-context backend: close its stream first")
+        try:
+            yield from self._stream(messages)
+        finally:
+            self._busy.release()
+
+    def _stream(self, messages: list[dict]) -> Iterator[str]:
         self.calls.append(messages)
         if self.fail:
             raise LLMUnavailable("scripted backend set to fail")

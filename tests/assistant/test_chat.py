@@ -132,7 +132,7 @@ def test_llm_down_shows_retry_notice_and_cards(make_assistant):
 
 
 def test_ungrounded_text_is_regenerated_then_replaced(make_assistant):
-    bad = "Try the Vortex 3000 blender for $12.00 in purple."
+    bad = "Try the Vortex 3000 blender for $12.00 in purple. It is the best one here."
     a = make_assistant(llm=ScriptedLLM(replies=[bad, bad]))
     cid = a.start(None)
     events = run(a, cid, "a blender")
