@@ -587,9 +587,9 @@ class Assistant:
 
         t = time.perf_counter()
         final, source, problems = None, "template", []
+        deadline = time.monotonic() + self.settings.llm_timeout_s
         try:
-            emitted, buf, bad = [], "", False
-            deadline = time.monotonic() + self.settings.llm_timeout_s
+            emitted, buf, bad, timed_out = [], "", False, False
             stream = self.llm.stream(msgs, max_tokens=self.settings.llm_max_tokens)
             try:
                 for chunk in stream:
@@ -602,32 +602,36 @@ class Assistant:
                             break
                         emitted.append(s)
                         yield TextDelta(s)
-                    if bad or len(emitted) >= MAX_SENTENCES or time.monotonic() > deadline:
+                    timed_out = time.monotonic() > deadline
+                    if bad or len(emitted) >= MAX_SENTENCES or timed_out:
                         break
+                else:
+                    # the model stopped by itself: a tail ending like a sentence is a sentence;
+                    # a fragment cut by the token cap is dropped
+                    tail = buf.strip()
+                    if tail and tail[-1] in ".!?)\"”" and len(emitted) < MAX_SENTENCES:
+                        problems = ok(tail)
+                        if problems:
+                            bad = True
+                        else:
+                            emitted.append(buf)
+                            yield TextDelta(buf)
             finally:
                 # stop generating now (and release the backend) rather than at garbage collection
                 stream.close()
-            if not bad and buf.strip() and len(emitted) < MAX_SENTENCES:
-                problems = ok(buf)
-                if problems:
-                    bad = True
-                else:
-                    emitted.append(buf)
-                    yield TextDelta(buf)
             first = "".join(emitted).strip()
             if not bad and len(first) >= 10:
                 final, source = first, "llm"
             elif bad and len(first) >= 40:
                 # the shopper already saw these checked sentences: keep them, drop the rest
                 final, source = first, "llm_truncated"
-            else:
-                bad_text = "".join(emitted) + buf
+            elif bad and not timed_out:
                 retry = msgs + [
-                    {"role": "assistant", "content": bad_text[:600] or "(no answer)"},
-                    {"role": "user", "content": A.prompt("regenerate").format(problems="; ".join(problems[:4]) or "empty answer")},
+                    {"role": "assistant", "content": ("".join(emitted) + buf)[:600] or "(no answer)"},
+                    {"role": "user", "content": A.prompt("regenerate").format(problems="; ".join(problems[:4]))},
                 ]
-                second = self.llm.complete(retry, max_tokens=self.settings.llm_max_tokens).strip()
-                if len(second) >= 10 and not ok(second):
+                second = self._collect(retry, deadline).strip()
+                if len(second) >= 10 and second[-1] in ".!?)\"”" and not ok(second):
                     final, source = second, "llm_retry"
         except LLMUnavailable as e:
             log.warning("LLM unavailable, template answer: %s", e)
@@ -641,6 +645,19 @@ class Assistant:
         citations = [p.id for p in products]
         ans = self._finish(cid, final, u, timings, t0, cards=cards, citations=citations, source=source)
         yield ans
+
+    def _collect(self, messages: list[dict], deadline: float) -> str:
+        """A whole (unstreamed) generation, cut at the deadline."""
+        out = ""
+        stream = self.llm.stream(messages, max_tokens=self.settings.llm_max_tokens)
+        try:
+            for chunk in stream:
+                out += chunk
+                if time.monotonic() > deadline:
+                    return ""
+        finally:
+            stream.close()
+        return out
 
     def _compare(self, turn, message, u, timings, t0) -> Iterator[Event]:
         shown = self._shown(u.state)

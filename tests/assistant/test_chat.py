@@ -178,3 +178,12 @@ def test_console_helpers(assistant):
     assert prof["user_id"] == "u-anna" and prof["history"]
     users = assistant.demo_users()
     assert users and {"id", "name", "persona"} <= set(users[0])
+
+
+def test_a_fragment_cut_by_the_token_cap_never_reaches_the_answer(make_assistant):
+    a = make_assistant(llm=ScriptedLLM(replies=["The first one [1] is a solid choice. And the second one is"]))
+    ans = answer_of(run(a, a.start(None), "a kettle"))
+    assert ans.text == "The first one [1] is a solid choice."
+    a = make_assistant(llm=ScriptedLLM(replies=["The first one is a"]))
+    ans = answer_of(run(a, a.start(None), "a kettle"))
+    assert ans.text.startswith("Here is what I found")
