@@ -83,15 +83,31 @@ def shop_dir(tmp_path) -> Path:
     return d
 
 
-@pytest.fixture
-def shop(settings, shop_dir, embedder):
-    """The shop ingested into tmp_path (real MiniLM, real embedded Chroma) and opened."""
+def _open_shop(settings, folder: Path, embedder):
     from retrieval.ingest import ingest
     from retrieval.search import open_catalog
 
-    report = ingest(settings, shop_dir, progress=False, embedder=embedder)
+    report = ingest(settings, folder, progress=False, embedder=embedder)
     assert report.quarantined == 0
     return open_catalog(settings, embedder=embedder)
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory, embedder):
+    """The shop ingested once per module (real MiniLM, real embedded Chroma); read-only tests."""
+    from shopassist.settings import Settings
+
+    base = tmp_path_factory.mktemp("shop")
+    folder = base / "src"
+    write_jsonl(folder / "products.jsonl", [p.to_dict() for p in shop_products()])
+    write_jsonl(folder / "reviews.jsonl", [r.to_dict() for r in shop_reviews()])
+    return _open_shop(Settings(data_dir=base / "data"), folder, embedder)
+
+
+@pytest.fixture
+def fresh_shop(settings, shop_dir, embedder):
+    """The shop ingested into this test's tmp_path: for tests that change the catalog."""
+    return _open_shop(settings, shop_dir, embedder)
 
 
 @pytest.fixture(scope="session")

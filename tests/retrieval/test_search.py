@@ -1,0 +1,150 @@
+"""Hybrid search over the test shop: relevance, hard filters, superlatives, variants, server mode."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.query import StructuredQuery
+from tests.retrieval.conftest import SHOP
+
+
+def ids(hits):
+    return [h.product.id for h in hits]
+
+
+def test_relevance_and_hit_shape(shop):
+    hits = shop.search("noise cancelling headphones", k=3)
+    assert set(ids(hits)[:2]) == {"hp-1", "hp-2"}
+    for h in hits:
+        assert 0.0 <= h.score <= 1.0 and h.dense is not None and h.bm25 is not None
+    assert hits[0].score >= hits[-1].score
+    assert "headphone" in hits[0].matched
+
+
+def test_methods_differ_but_all_work(shop):
+    for method in ("bm25", "dense", "rrf", "normalized"):
+        hits = shop.search("espresso machine", k=3, method=method)
+        assert "cf-1" in ids(hits), method
+
+
+def test_dense_finds_meaning_without_shared_words(shop):
+    hits = shop.search("something to make a morning brew", k=4, method="dense")
+    assert any(i.startswith("cf-") for i in ids(hits)[:2])
+
+
+def test_price_brand_and_exclusion_filters_are_hard(shop):
+    q = shop.parse("running shoes under $100 not Nike")
+    assert q.price_max == 100.0 and q.exclude_brands == ["Nike"]
+    hits = shop.search(q, k=10)
+    assert hits and all(h.product.price <= 100 and h.product.brand != "Nike" for h in hits)
+    assert "shoe-4" in ids(hits)  # the Adidas at 59.99
+    only_sony = shop.search(StructuredQuery(text="headphones", brands=["sony"]), k=10)
+    assert ids(only_sony) == ["hp-1"]  # case-insensitive brand filter
+
+
+def test_rating_category_colour_and_exclude_ids(shop):
+    hits = shop.search("shoes 4.5 stars and up", k=10)
+    assert hits and all(h.product.average_rating >= 4.5 for h in hits)
+    q = StructuredQuery(text="bluetooth", categories=["speakers"])
+    assert set(ids(shop.search(q, k=10))) == {"sp-1", "sp-2"}
+    q = StructuredQuery(text="running shoes", attributes={"colour": "black"})
+    hits = shop.search(q, k=10)
+    assert set(ids(hits)[:2]) == {"shoe-1", "shoe-3"}
+    assert all(h.product.attributes["colour"] == "black" for h in hits)
+    q = StructuredQuery(text="noise cancelling headphones", exclude_ids=["hp-1"])
+    assert "hp-1" not in ids(shop.search(q, k=10))
+
+
+def test_nothing_matches_the_filters(shop):
+    assert shop.search("headphones under $5", k=5) == []
+
+
+def test_cheapest_is_answered_over_the_whole_filtered_catalog(shop):
+    hits = shop.search("cheapest running shoes", k=3)
+    prices = [h.product.price for h in hits]
+    assert prices == sorted(prices)
+    # the cheapest running shoe in the whole catalog, not just among the top semantic hits
+    assert hits[0].product.id == "shoe-4"
+    top = shop.search("most expensive coffee maker", k=1)
+    assert top[0].product.id == "cf-1"
+
+
+def test_best_rated_uses_volume_not_a_single_review(shop):
+    hits = shop.search("best rated running shoes", k=3)
+    assert hits[0].product.id == "shoe-5"  # 4.8 from 5 reviews beats 5.0 from none and 4.5 from 2
+
+
+def test_filters_only_query_browses_the_catalog(shop):
+    hits = shop.search("cheapest under $50", k=3)
+    assert [h.product.id for h in hits] == ["hp-4", "cf-3", "cf-2"]
+
+
+def test_near_duplicate_variants_are_collapsed(shop):
+    hits = shop.search("laptop backpack", k=5)
+    assert sum(i in ("bp-2", "bp-3") for i in ids(hits)) == 1
+    raw = shop.search("laptop backpack", k=5, collapse=False)
+    assert {"bp-2", "bp-3"} <= set(ids(raw))
+
+
+def test_mmr_diversifies(shop):
+    plain = shop.search("running shoes", k=4, collapse=False)
+    diverse = shop.search("running shoes", k=4, collapse=False, diversify=True)
+    assert len(diverse) == 4 and set(ids(diverse)) <= {s[0] for s in SHOP}
+    assert ids(diverse)[0] == ids(plain)[0]
+
+
+def test_catalog_follows_new_ingests(fresh_shop, settings, embedder, tmp_path):
+    from retrieval.ingest import ingest
+    from tests.retrieval.conftest import write_jsonl
+
+    shop = fresh_shop
+    assert shop.search("ukulele", k=3, method="bm25") == []
+    src = write_jsonl(tmp_path / "more.jsonl", [{"id": "uk-1", "title": "Soprano Ukulele", "brand": "Kala", "price": 59.0}])
+    ingest(settings, src, progress=False, embedder=embedder)
+    assert ids(shop.search("ukulele", k=3))[0] == "uk-1"  # the BM25 index was rebuilt
+    assert "Kala" in shop.store.brands() and shop.parse("kala ukulele").brands == ["Kala"]
+
+
+def test_store_contract(shop):
+    store = shop.store
+    assert store.count() == len(SHOP)
+    assert [p.id for p in store.get_many(["sp-2", "nope", "sp-1"])] == ["sp-2", "sp-1"]
+    assert store.get("nope") is None
+    assert "Running Shoes" in store.categories() and "Nike" in store.brands()
+    assert store.users() == ["user0", "user1", "user2"]
+    assert len(store.reviews_for("shoe-5", limit=2)) == 2
+    assert store.price_range() == (9.99, 699.95)
+
+
+def test_search_cli_prints_filters_and_scores(shop, capsys):
+    from shopassist.cli import main
+
+    assert main(["--data-dir", str(shop.settings.data_dir), "search", "bluetooth speaker under $125", "-k", "2"]) == 0
+    out = capsys.readouterr().out
+    assert '"price_max": 125.0' in out and "SoundLink Micro" in out and "bm25" in out
+
+
+@pytest.mark.timeout(300)
+def test_chroma_server_mode(chroma_server, tmp_path, shop_dir, embedder):
+    """The same ingest and search against a real `chroma run` server on loopback."""
+    from retrieval.ingest import ingest
+    from retrieval.search import open_catalog
+    from retrieval.vectors import ChromaVectors
+    from shopassist.settings import Settings
+
+    s = Settings(data_dir=tmp_path / "server-data", chroma=chroma_server, collection="server_test")
+    r = ingest(s, shop_dir, progress=False, embedder=embedder)
+    assert r.added == len(SHOP)
+    cat = open_catalog(s, embedder=embedder)
+    assert isinstance(cat.vectors, ChromaVectors) and cat.vectors.count() == len(SHOP)
+    assert not (tmp_path / "server-data" / "chroma").exists()  # vectors live in the server
+    assert ids(cat.search("noise cancelling headphones", k=2, method="dense"))[0] in ("hp-1", "hp-2")
+
+
+def test_chroma_server_down_is_a_clear_error(tmp_path):
+    from retrieval.vectors import VectorStoreDown, open_vectors
+    from shopassist.settings import Settings
+    from tests.conftest import free_port
+
+    with pytest.raises(VectorStoreDown, match="chroma run"):
+        open_vectors(Settings(data_dir=tmp_path, chroma=f"127.0.0.1:{free_port()}"))
