@@ -271,6 +271,7 @@ class Assistant:
 
     def _fresh_state(self, message: str, old: State) -> State:
         q = self.catalog.parse(message)
+        self._fill_from_llm(q, message)
         excluded = list(dict.fromkeys([*q.exclude_brands, *negated_brands(message, self.brands())]))
         return State(
             text=_SUPERLATIVE_WORDS.sub(" ", q.text).strip(" ?!.,") or q.text.strip() or message,
@@ -285,6 +286,30 @@ class Assistant:
             liked=old.liked,
             disliked=old.disliked,
         )
+
+    def _fill_from_llm(self, q, message: str) -> None:
+        """Let a capable LLM fill filters the parser left empty (validated against the catalog)."""
+        if not getattr(self.llm, "capable", False):
+            return
+        from assistant.proposals import propose_filters
+
+        store = self.catalog.store
+        colours = store.colours() if hasattr(store, "colours") else []
+        got = propose_filters(self.llm, message, self.brands(), store.categories(), colours)
+        if got:
+            log.debug("LLM proposed filters %s", got)
+        if q.price_min is None and "price_min" in got:
+            q.price_min = got["price_min"]
+        if q.price_max is None and "price_max" in got:
+            q.price_max = got["price_max"]
+        if not q.brands and got.get("brands"):
+            q.brands = got["brands"]
+        if got.get("exclude_brands"):
+            q.exclude_brands = list(dict.fromkeys([*q.exclude_brands, *got["exclude_brands"]]))
+        if not q.categories and got.get("category"):
+            q.categories = [got["category"]]
+        if "colour" in got and not q.attributes.get("colour"):
+            q.attributes = {**q.attributes, "colour": got["colour"]}
 
     def _refine(self, message: str, old: State, shown: list, refs: list[str]) -> tuple[State, list[str]]:
         new = replace(old, exclude_ids=list(old.exclude_ids), exclude_brands=list(old.exclude_brands))

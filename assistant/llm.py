@@ -48,6 +48,8 @@ class ChatModel:
     """One chat model. Subclasses implement ``stream``; everything else is derived."""
 
     name = "base"
+    # strong enough to propose search filters as JSON (assistant.proposals); small models are not
+    capable = False
 
     def stream(self, messages: list[dict], max_tokens: int = 160) -> Iterator[str]:
         """Yield chunks of the assistant reply to ``messages`` ([{role, content}])."""
@@ -182,6 +184,7 @@ class OpenAICompatibleLLM(ChatModel):
     """LangChain ``ChatOpenAI`` against an OpenAI-compatible server."""
 
     name = "openai"
+    capable = True
 
     def __init__(self, base_url: str, model: str, api_key: str = "", timeout_s: float = 30.0):
         if not base_url:
@@ -235,7 +238,8 @@ class ScriptedLLM(ChatModel):
 
     name = "scripted"
 
-    def __init__(self, replies: list[str] | None = None, fail: bool = False):
+    def __init__(self, replies: list[str] | None = None, fail: bool = False, capable: bool = False):
+        self.capable = capable
         self.replies = list(replies or [])
         self.fail = fail
         self.calls: list[list[dict]] = []

@@ -187,3 +187,13 @@ def test_a_fragment_cut_by_the_token_cap_never_reaches_the_answer(make_assistant
     a = make_assistant(llm=ScriptedLLM(replies=["The first one is a"]))
     ans = answer_of(run(a, a.start(None), "a kettle"))
     assert ans.text.startswith("Here is what I found")
+
+
+def test_a_capable_llm_proposes_filters_that_are_validated(make_assistant):
+    proposal = '{"price_max": 60, "brands": ["Zeta", "Vortexia"], "colour": "chartreuse"}'
+    a = make_assistant(llm=ScriptedLLM(replies=[proposal, "The first one [1] fits."], capable=True))
+    cid = a.start(None)
+    cards = cards_of(run(a, cid, "a blender that doesn't break the bank from that glass jar company Zeta"))
+    state = a.state(cid)
+    assert state.price_max == 60 and state.brands == ["Zeta"] and state.colours == []
+    assert cards and all(c.brand == "Zeta" and c.price <= 60 for c in cards)

@@ -1,0 +1,78 @@
+"""Filters proposed by a capable LLM, validated against the catalog before use.
+
+Only backends that say they are capable (``ChatModel.capable``: the OpenAI-compatible one,
+meant for a strong model behind vLLM/Ollama) are asked. The model's JSON is untrusted:
+every brand, category and colour must be spelled in the catalog's vocabulary, prices must
+be positive numbers with min <= max; anything else is dropped. The rule-based parser's
+values always win; proposals only fill what it left empty.
+
+Example::
+
+    >>> validate({"price_max": "50", "brands": ["Acme", "Nope"], "colour": "Black"},
+    ...          brands=["Acme"], categories=[], colours=["black"])
+    {'price_max': 50.0, 'brands': ['Acme'], 'colour': 'black'}
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from assistant.answers import clean, prompt
+from assistant.llm import LLMUnavailable
+
+
+def _num(v) -> float | None:
+    try:
+        x = float(str(v).replace("$", "").replace(",", ""))
+    except ValueError:
+        return None
+    return x if 0 < x < 1e7 else None
+
+
+def validate(data: dict, brands: list[str], categories: list[str], colours: list[str]) -> dict:
+    """Keep only values the catalog really has (case-insensitive, returned in catalog spelling)."""
+    by = {b.lower(): b for b in brands}
+    cats = {c.lower(): c for c in categories}
+    cols = {c.lower(): c for c in colours}
+    out: dict = {}
+    for key in ("price_min", "price_max"):
+        v = _num(data.get(key)) if data.get(key) is not None else None
+        if v is not None:
+            out[key] = v
+    if "price_min" in out and "price_max" in out and out["price_min"] > out["price_max"]:
+        out.pop("price_min"), out.pop("price_max")
+    for key in ("brands", "exclude_brands"):
+        vals = data.get(key) or []
+        vals = [vals] if isinstance(vals, str) else vals
+        ok = [by[str(v).lower()] for v in vals if str(v).lower() in by]
+        if ok:
+            out[key] = ok
+    cat = str(data.get("category") or "").lower()
+    if cat in cats:
+        out["category"] = cats[cat]
+    col = str(data.get("colour") or data.get("color") or "").lower()
+    if col in cols:
+        out["colour"] = cols[col]
+    return out
+
+
+def propose_filters(llm, message: str, brands: list[str], categories: list[str], colours: list[str]) -> dict:
+    """Ask the LLM for filters and validate them; {} when it is not capable or says nothing usable."""
+    if not getattr(llm, "capable", False):
+        return {}
+    text = prompt("filters").format(
+        message=clean(message, 300), brands=", ".join(brands[:200]), categories=", ".join(categories[:200])
+    )
+    try:
+        reply = llm.complete([{"role": "user", "content": text}], max_tokens=120)
+    except LLMUnavailable:
+        return {}
+    m = re.search(r"\{.*\}", reply, re.S)
+    if not m:
+        return {}
+    try:
+        data = json.loads(m.group(0))
+    except json.JSONDecodeError:
+        return {}
+    return validate(data, brands, categories, colours) if isinstance(data, dict) else {}
