@@ -71,7 +71,7 @@ def _val_rmse(model, data: RatingData, users: int) -> float:
     from ranker.metrics import rmse
     from ranker.train import featurize, predict_features
 
-    bias = BiasModel().fit((data.ratings[k].user, data.ratings[k].item, data.ratings[k].stars) for k in data.train)
+    bias = BiasModel(*model.info.get("reg", (5.0, 5.0))).fit((data.ratings[k].user, data.ratings[k].item, data.ratings[k].stars) for k in data.train)
     model.mu = bias.mu
     keep = set(data.users()[:users])
     ex = make_examples(data, [k for k in data.val if data.ratings[k].user in keep])

@@ -105,7 +105,7 @@ def evaluate(data: RatingData, settings: Settings, ndcg: bool = True, finetune_e
 
     model = RatingModel.load(version / "model", settings.device)
     model.attach_cache(versions.root(settings) / "cache")
-    bias = BiasModel().fit(triples)
+    bias = BiasModel(*model.info.get("reg", (5.0, 5.0))).fit(triples)  # the regularisation the model was trained with
     model.mu = bias.mu  # biases of THIS dataset (cross-domain: the head is transferred, biases are local)
     runs = [("ours", model)]
     if finetune_examples:

@@ -3,12 +3,14 @@ and a light regression head that predicts the residual over the user+item bias m
 
     u = enc(user text)   p = enc(item text)            mean-pooled, L2-normalised (MiniLM style)
     x = [u, p, u*p, b_u, b_i, log1p(n_u)/5, log1p(n_i)/5, cold_user, cold_item]
-    y_hat = base + alpha * head(x)      base = (clip(mu + b_u + b_i, 1, 5) - 1) / 4
-    stars = 1 + 4 * clip(y_hat, 0, 1)
+    training:  y_hat = base + head(x)     base = (clip(mu + b_u + b_i, 1, 5) - 1) / 4,  MSE on stars/4
+    serving:   stars = clip(mu + d + c_u * b_u + c_i * b_i + c_h * 4 * head(x), 1, 5)
 
 The head's last layer starts at zero, so the untrained model *is* the bias model and
 training can only add what text knows beyond the biases (what the user liked before,
-what other reviewers said); ``alpha`` is calibrated on validation. Item encodings do not
+what other reviewers said). The blend (d, c_u, c_i, c_h) is calibrated on validation by least
+squares (untrained: 0, 1, 1, 1 = the bias model), which also learns how far to trust each
+bias on this data (biases fitted on few ratings overshoot). Item encodings do not
 depend on the user, so serving caches them per product and runs only the head per pair.
 
 ``TextRegressor`` (``AutoModelForSequenceClassification``, ``num_labels=1``) is the same
@@ -26,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 N_FEATS = 6  # bias features appended to [u, p, u*p]
+DEFAULT_CALIB = {"d": 0.0, "cu": 1.0, "ci": 1.0, "ch": 1.0}  # = the bias model + the raw head
 
 
 def to_unit(stars):
@@ -255,8 +258,9 @@ class RatingModel:
     (serving: once per product version) and each user once per request.
     """
 
-    def __init__(self, encoder: Encoder, head, mu: float, alpha: float = 1.0, info: dict | None = None):
-        self.encoder, self.head, self.mu, self.alpha = encoder, head, float(mu), float(alpha)
+    def __init__(self, encoder: Encoder, head, mu: float, calib: dict | None = None, info: dict | None = None):
+        self.encoder, self.head, self.mu = encoder, head, float(mu)
+        self.calib = dict(calib or DEFAULT_CALIB)
         self.info = dict(info or {})
         self.cache: dict[str, np.ndarray] = {}
         self.cache_path: Path | None = None  # where ``save_cache`` persists unit encodings
@@ -294,6 +298,12 @@ class RatingModel:
             self.cache.update(zip(missing.keys(), vecs))
         return np.stack([self.cache[k] for k in keys]) if keys else np.zeros((0, self.encoder.dim), np.float32)
 
+    def combine(self, feats: np.ndarray, res: np.ndarray) -> np.ndarray:
+        """Stars from bias features and head residuals with the calibrated blend (module docstring)."""
+        c = self.calib
+        y = self.mu + c["d"] + c["cu"] * feats[:, 0] + c["ci"] * feats[:, 1] + c["ch"] * 4.0 * np.asarray(res)
+        return np.clip(y, 1.0, 5.0)
+
     def base(self, bu, bi) -> np.ndarray:
         """The bias model's prediction in [0, 1] units: (clip(mu + b_u + b_i) - 1) / 4."""
         return (np.clip(self.mu + np.asarray(bu, float) + np.asarray(bi, float), 1, 5) - 1) / 4
@@ -311,8 +321,7 @@ class RatingModel:
         feats = np.asarray(feats, np.float32).reshape(len(item_texts), N_FEATS)
         u = self.embed(user_texts, progress=progress)
         p = self.embed(item_texts, progress=progress)
-        y = self.base(feats[:, 0], feats[:, 1]) + self.alpha * self.residual(u, p, feats)
-        return 1.0 + 4.0 * np.clip(y, 0.0, 1.0)
+        return self.combine(feats, self.residual(u, p, feats))
 
     def save(self, folder: Path) -> None:
         import json
@@ -322,7 +331,7 @@ class RatingModel:
         folder.mkdir(parents=True, exist_ok=True)
         self.encoder.save(folder / "encoder")
         torch.save(self.head.state_dict(), folder / "head.pt")
-        cfg = {"mu": self.mu, "alpha": self.alpha, "fingerprint": self.fingerprint, "dim": self.encoder.dim, "max_length": self.encoder.max_length,
+        cfg = {"mu": self.mu, "calib": self.calib, "fingerprint": self.fingerprint, "dim": self.encoder.dim, "max_length": self.encoder.max_length,
                "hidden": self.head[0].out_features, **self.info}
         (folder / "model.json").write_text(json.dumps(cfg, indent=2))
 
@@ -337,4 +346,5 @@ class RatingModel:
         head = build_head(HeadConfig(dim=cfg["dim"], hidden=cfg["hidden"]))
         head.load_state_dict(torch.load(folder / "head.pt", map_location=device))
         head.eval()
-        return cls(enc, head, cfg["mu"], cfg["alpha"], {k: v for k, v in cfg.items() if k not in ("mu", "alpha")})
+        calib = cfg.get("calib") or {**DEFAULT_CALIB, "ch": float(cfg.get("alpha", 1.0))}  # early versions stored only alpha
+        return cls(enc, head, cfg["mu"], calib, {k: v for k, v in cfg.items() if k not in ("mu", "calib", "alpha")})

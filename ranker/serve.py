@@ -277,8 +277,7 @@ class TwoTowerRanker:
 
     def _stars(self, U, P, feats) -> np.ndarray:
         m = self.model
-        y = m.base(feats[:, 0], feats[:, 1]) + m.alpha * m.residual(U.astype(np.float32), P.astype(np.float32), feats)
-        return 1.0 + 4.0 * np.clip(y, 0.0, 1.0)
+        return m.combine(feats, m.residual(U.astype(np.float32), P.astype(np.float32), feats))
 
     def user_context(self, store, user_id: str) -> UserContext:
         return build_user_context(store, user_id, self.sentiment)

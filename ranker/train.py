@@ -7,7 +7,7 @@
     5. train     AdamW + weight decay, linear warm-up/decay, MSE on stars/4 residuals,
                  cold-start dropout, early stopping on validation RMSE, TensorBoard, tqdm,
                  optional DP-SGD (opacus) on the head
-    6. evaluate  calibrate the residual weight alpha on validation, report val/test RMSE
+    6. evaluate  calibrate the blend on validation (2-fold cross-fitted for the reported val RMSE), test RMSE
     7. save      a new version under models/ranker (save_pretrained, metadata.json, curve PNG),
                  made current
 
@@ -19,6 +19,7 @@ batch re-encoding its units (the path for a GPU, and for small data).
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -119,7 +120,19 @@ def bias_rows(bias: BiasModel, examples: list[Example], cold_user: bool = False)
     return np.asarray(rows, np.float32)
 
 
-def oof_bias_rows(data: RatingData, examples: list[Example], folds: int = 5, seed: int = 0) -> np.ndarray:
+BIAS_REGS = (3.0, 5.0, 10.0, 25.0, 100.0)  # from "trust 3 ratings" to "almost the global mean"
+
+
+def tune_bias_reg(data: RatingData) -> float:
+    """The bias model's regularisation with the lowest validation RMSE: sparse data (few
+    ratings per user/item) wants heavy shrinkage, dense data light (MI2014 full: 5)."""
+    triples = [(data.ratings[k].user, data.ratings[k].item, data.ratings[k].stars) for k in data.train]
+    val = [data.ratings[k] for k in data.val]
+    best = min((rmse([BiasModel(r, r).fit(triples).predict(x.user, x.item) for x in val], [x.stars for x in val]), r) for r in BIAS_REGS)
+    return best[1]
+
+
+def oof_bias_rows(data: RatingData, examples: list[Example], folds: int = 5, seed: int = 0, reg: float = 5.0) -> np.ndarray:
     """Bias features for training examples, out of fold: each example's b_u, b_i come from a
     bias model fitted WITHOUT its own rating (5-fold over the train split).
 
@@ -131,13 +144,13 @@ def oof_bias_rows(data: RatingData, examples: list[Example], folds: int = 5, see
     fold_of = dict(zip(train, np.random.default_rng(seed).permutation(len(train)) % folds))
     rows = np.zeros((len(examples), 6), np.float32)
     for f in range(folds):
-        fit = BiasModel().fit((data.ratings[k].user, data.ratings[k].item, data.ratings[k].stars) for k in train if fold_of[k] != f)
+        fit = BiasModel(reg, reg).fit((data.ratings[k].user, data.ratings[k].item, data.ratings[k].stars) for k in train if fold_of[k] != f)
         pos = [j for j, e in enumerate(examples) if fold_of.get(e.index, -1) == f]
         if pos:
             rows[pos] = bias_rows(fit, [examples[j] for j in pos])
     missing = [j for j, e in enumerate(examples) if e.index not in fold_of]  # replayed / new data
     if missing:
-        full = BiasModel().fit((data.ratings[k].user, data.ratings[k].item, data.ratings[k].stars) for k in train)
+        full = BiasModel(reg, reg).fit((data.ratings[k].user, data.ratings[k].item, data.ratings[k].stars) for k in train)
         rows[missing] = bias_rows(full, [examples[j] for j in missing])
     return rows
 
@@ -156,8 +169,7 @@ def featurize(model: RatingModel, bias: BiasModel, examples: list[Example], cold
 
 
 def predict_features(model: RatingModel, f: Features) -> np.ndarray:
-    y = model.base(f.feats[:, 0], f.feats[:, 1]) + model.alpha * model.residual(f.U, f.P, f.feats)
-    return 1.0 + 4.0 * np.clip(y, 0.0, 1.0)
+    return model.combine(f.feats, model.residual(f.U, f.P, f.feats))
 
 
 def drop_cold(f: Features, rng, user_p: float, item_p: float) -> Features:
@@ -207,7 +219,8 @@ def train(data: RatingData, settings: Settings, cfg: TrainConfig | None = None, 
 
     # 2. data: bias model on train only; examples built leakage-safe
     train_idx = list(data.train) if replay is None else list(replay)
-    bias = BiasModel().fit((data.ratings[k].user, data.ratings[k].item, data.ratings[k].stars) for k in data.train)
+    reg = tune_bias_reg(data)
+    bias = BiasModel(reg, reg).fit((data.ratings[k].user, data.ratings[k].item, data.ratings[k].stars) for k in data.train)
     model.mu = bias.mu
     if cfg.max_examples and len(train_idx) > cfg.max_examples:
         train_idx = sorted(rng.choice(train_idx, cfg.max_examples, replace=False).tolist())
@@ -228,11 +241,14 @@ def train(data: RatingData, settings: Settings, cfg: TrainConfig | None = None, 
     version_dir = versions.new_version_dir(settings)
     curve, dp_report = _fit(model, data, bias, train_ex, val_ex, val_f, cfg, rng, version_dir, joint)
 
-    # 6. evaluate: calibrate alpha on validation, then report
+    # 6. evaluate: calibrate the blend on validation, then report
     val_f = featurize(model, bias, val_ex) if joint else val_f
-    model.alpha = calibrate_alpha(model, val_f, val_true)
-    val_rmse = rmse(predict_features(model, val_f), val_true)
-    if joint:  # new weights, new identity: never reuse encodings of the base model
+    val_raw = rmse(predict_features(model, val_f), val_true)
+    calib, val_cross = calibrate(model, val_f, val_true)
+    if val_cross < val_raw:  # adopt the blend only when it helps out of sample (small val sets: it does not)
+        model.calib = calib
+    val_rmse = min(val_raw, val_cross)
+    if joint:  # new weights, new identity: never reuse encodings of the base model (after calibration)
         model.info["fingerprint"] = text_key(f"{version_dir.resolve()}|{time.time()}")
         model.cache.clear()
     model.attach_cache(versions.root(settings) / "cache")
@@ -241,13 +257,15 @@ def train(data: RatingData, settings: Settings, cfg: TrainConfig | None = None, 
     test_rmse = rmse(predict_features(model, test_f), [e.stars for e in test_ex])
     model.save_cache()
     test_bias = rmse([bias.predict(e.user, e.item) for e in test_ex], [e.stars for e in test_ex])
-    log.info("val RMSE %.4f (bias %.4f), test RMSE %.4f (bias %.4f), alpha %.2f", val_rmse, untrained, test_rmse, test_bias, model.alpha)
+    log.info("val RMSE %.4f cross-fitted (raw head %.4f, bias %.4f), test RMSE %.4f (bias %.4f), blend %s",
+             val_rmse, val_raw, untrained, test_rmse, test_bias, model.calib)
 
     # 7. save: model, side models, curve, metadata; make current
     model.info.update({"base": base_path, "train_layers": cfg.train_layers, "reg": [bias.reg_user, bias.reg_item]})
     model.save(version_dir / "model")
     side = train_side_models(data, train_ex, cfg, base_path, settings, version_dir)
     _plot_curve(curve, version_dir / "curve.png")
+    (version_dir / "curve.json").write_text(json.dumps(curve))
     parent = versions.current_name(settings)
     meta = versions.write_metadata(
         version_dir,
@@ -256,7 +274,7 @@ def train(data: RatingData, settings: Settings, cfg: TrainConfig | None = None, 
         data={"dataset": data.name, "source": source, "n_train": len(train_ex), "n_val": len(val_ex), "n_test": len(test_ex),
               "users": len(data.users()), "items": len(data.item_ids())},
         metrics={"val_rmse_untrained": untrained, "val_rmse": val_rmse, "test_rmse": test_rmse, "test_rmse_bias": test_bias,
-                 "alpha": model.alpha, "best_step": curve["best_step"]},
+                 "val_rmse_raw_head": val_raw, "val_rmse_calibrated_crossfit": val_cross, "calib": model.calib, "bias_reg": bias.reg_item, "best_step": curve["best_step"]},
         dp=dp_report,
         side_models=side,
         config=asdict(cfg),
@@ -267,15 +285,32 @@ def train(data: RatingData, settings: Settings, cfg: TrainConfig | None = None, 
     return TrainResult(version_dir, meta, model, bias)
 
 
-def calibrate_alpha(model: RatingModel, f: Features, true: list[float]) -> float:
-    """The residual weight in [0, 1.5] with the lowest validation RMSE (0 = the bias model)."""
-    best = (float("inf"), 1.0)
+def _blend_fit(X: np.ndarray, y: np.ndarray, ridge: float = 30.0) -> np.ndarray:
+    """Ridge least squares pulling toward the untrained blend [0, 1, 1, 1] (not toward 0)."""
+    prior = np.array([0.0, 1.0, 1.0, 1.0])
+    A = X.T @ X + ridge * np.eye(X.shape[1])
+    return np.linalg.solve(A, X.T @ (y - X @ prior)) + prior
+
+
+def calibrate(model: RatingModel, f: Features, true: list[float], seed: int = 0) -> tuple[dict, float]:
+    """Blend (d, c_u, c_i, c_h) by ridge least squares on validation, and its 2-fold
+    cross-fitted validation RMSE (each half predicted with the blend fitted on the other half).
+
+    Target and inputs in stars: t - mu ~ d + c_u b_u + c_i b_i + c_h * 4 * head.
+    """
     res = model.residual(f.U, f.P, f.feats)
-    base = model.base(f.feats[:, 0], f.feats[:, 1])
-    for a in np.arange(0, 1.51, 0.05):
-        r = rmse(1 + 4 * np.clip(base + a * res, 0, 1), true)
-        best = min(best, (r, round(float(a), 2)))
-    return best[1]
+    X = np.column_stack([np.ones(len(res)), f.feats[:, 0], f.feats[:, 1], 4.0 * res])
+    y = np.asarray(true, float) - model.mu
+    half = np.random.default_rng(seed).permutation(len(y)) % 2 == 0
+    pred = np.zeros(len(y))
+    for part in (half, ~half):
+        if part.all() or not part.any():
+            pred[:] = X @ np.array([0.0, 1.0, 1.0, 1.0])
+            break
+        pred[~part] = X[~part] @ _blend_fit(X[part], y[part])
+    cross_rmse = rmse(np.clip(model.mu + pred, 1, 5), true)
+    c = _blend_fit(X, y)
+    return {"d": float(c[0]), "cu": float(c[1]), "ci": float(c[2]), "ch": float(c[3])}, cross_rmse
 
 
 def _fit(model: RatingModel, data: RatingData, bias: BiasModel, train_ex, val_ex, val_f: Features, cfg: TrainConfig, rng, version_dir: Path, joint: bool):
@@ -304,7 +339,7 @@ def _fit(model: RatingModel, data: RatingData, bias: BiasModel, train_ex, val_ex
     curve["val_step"].append(0)
     curve["val_rmse"].append(best[0])
     dp_report = None
-    oof = oof_bias_rows(data, train_ex, seed=cfg.seed)
+    oof = oof_bias_rows(data, train_ex, seed=cfg.seed, reg=bias.reg_item)
     oof_by_index = {e.index: row for e, row in zip(train_ex, oof)}
     train_f = None if joint else featurize(model, bias, train_ex, progress=True, feat_rows=oof)
     model.save_cache()
@@ -319,6 +354,7 @@ def _fit(model: RatingModel, data: RatingData, bias: BiasModel, train_ex, val_ex
         loader = torch.utils.data.DataLoader(ds, batch_size=bs, shuffle=True)
         delta = cfg.dp_delta or 1.0 / len(ds)
         engine = PrivacyEngine()
+        head.train()  # opacus validates the module in training mode
         head, opt, loader = engine.make_private_with_epsilon(
             module=head, optimizer=opt, data_loader=loader, target_epsilon=cfg.dp_epsilon, target_delta=delta,
             epochs=cfg.epochs, max_grad_norm=cfg.dp_max_grad_norm)
@@ -353,7 +389,7 @@ def _fit(model: RatingModel, data: RatingData, bias: BiasModel, train_ex, val_ex
             sched.step()
             step += 1
             curve["step"].append(step)
-            curve["train_loss"].append(float(loss))
+            curve["train_loss"].append(float(loss.detach()))
             writer.add_scalar("train/mse", float(loss), step)
             bar.set_postfix(loss=f"{np.mean(curve['train_loss'][-50:]):.4f}", val=f"{best[0]:.4f}")
             bar.update()

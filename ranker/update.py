@@ -61,14 +61,18 @@ def _old_data(settings: Settings, meta: dict) -> RatingData:
 def old_test_rmse(model, data: RatingData, train_idx: list[int]) -> float:
     from ranker.train import featurize, predict_features
 
-    bias = BiasModel().fit((data.ratings[k].user, data.ratings[k].item, data.ratings[k].stars) for k in train_idx)
+    bias = BiasModel(*model.info.get("reg", (5.0, 5.0))).fit((data.ratings[k].user, data.ratings[k].item, data.ratings[k].stars) for k in train_idx)
     model.mu = bias.mu
     ex = make_examples(data, data.test)
     return rmse(predict_features(model, featurize(model, bias, ex)), [e.stars for e in ex])
 
 
-def update(settings: Settings, events: Path, replay: float = 1.0, epochs: int | None = None, seed: int = 0) -> dict:
-    """Train a child of the current version on ``events`` + replayed old data; returns its metadata."""
+def update(settings: Settings, events: Path, replay: float = 1.0, epochs: int | None = None, seed: int = 0,
+           old_data: RatingData | None = None) -> dict:
+    """Train a child of the current version on ``events`` + replayed old data; returns its metadata.
+
+    ``old_data``: the parent's training data when it is not re-readable from its recorded source.
+    """
     from ranker.model import RatingModel
     from ranker.train import TrainConfig, featurize, predict_features, train
 
@@ -76,7 +80,7 @@ def update(settings: Settings, events: Path, replay: float = 1.0, epochs: int | 
     if cur is None:
         raise LookupError("no current ranker version to update: run `shopassist ranker train` first")
     meta = versions.read_metadata(cur)
-    old = _old_data(settings, meta)
+    old = old_data if old_data is not None else _old_data(settings, meta)
     new = read_events(events, start_order=len(old.ratings))
     if not new:
         raise ValueError(f"{events}: no usable ratings or feedback events")
@@ -89,7 +93,7 @@ def update(settings: Settings, events: Path, replay: float = 1.0, epochs: int | 
     parent.attach_cache(versions.root(settings) / "cache")
     before_old = old_test_rmse(parent, old, old.train)
     new_ex = make_examples(data, new_idx)
-    bias_all = BiasModel().fit((data.ratings[k].user, data.ratings[k].item, data.ratings[k].stars) for k in data.train)
+    bias_all = BiasModel(*parent.info.get("reg", (5.0, 5.0))).fit((data.ratings[k].user, data.ratings[k].item, data.ratings[k].stars) for k in data.train)
     parent.mu = bias_all.mu
     before_new = rmse(predict_features(parent, featurize(parent, bias_all, new_ex)), [e.stars for e in new_ex])
 

@@ -1,0 +1,139 @@
+"""One real training run on ~400 real MI reviews (real MiniLM), shared by the tests below:
+it learns, it is saved as a version, it serves with reasons, it evaluates side by side,
+it updates with replay, it rolls back, and DP-SGD reports its privacy budget."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ranker import versions
+from ranker.baselines import GlobalMean
+from ranker.metrics import rmse
+from ranker.train import TrainConfig, train
+from shopassist.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, mi_small):
+    s = Settings(data_dir=tmp_path_factory.mktemp("ranker") / "data")
+    cfg = TrainConfig(epochs=4, text_only_examples=16, sentiment_examples=16)
+    return s, train(mi_small, s, cfg, source="mi_small")
+
+
+def test_it_learns(run, mi_small):
+    s, res = run
+    m = res.metadata["metrics"]
+    triples = [(mi_small.ratings[k].user, mi_small.ratings[k].item, mi_small.ratings[k].stars) for k in mi_small.train]
+    gm = GlobalMean().fit(triples)
+    val = [mi_small.ratings[k] for k in mi_small.val]
+    gm_val = rmse([gm.predict(r.user, r.item) for r in val], [r.stars for r in val])
+    assert m["val_rmse"] < gm_val  # below the global-mean baseline on the training users
+    assert m["val_rmse"] <= m["val_rmse_untrained"] + 1e-9  # never worse than where it started
+    curve = json.loads((res.version / "curve.json").read_text())
+    loss = curve["train_loss"]
+    assert np.mean(loss[-5:]) < np.mean(loss[:5])  # the head fits its training signal
+
+
+def test_version_is_saved_with_artifacts(run):
+    s, res = run
+    v = res.version
+    assert versions.current_name(s) == v.name == "v0001"
+    meta = versions.read_metadata(v)
+    assert meta["parent"] is None and meta["data"]["dataset"].endswith("[60 users]") and meta["metrics"]["test_rmse"] > 0
+    assert (v / "model" / "encoder" / "config.json").exists() and (v / "model" / "head.pt").exists()
+    assert (v / "curve.png").stat().st_size > 1000
+    assert any((v / "tensorboard").iterdir())
+    assert (v / "text_only" / "config.json").exists() and (v / "sentiment" / "config.json").exists()
+
+
+def test_serving_scores_with_reasons(run, mi_small):
+    from ranker.bench import DatasetStore
+    from ranker.scoring import UserContext
+    from ranker.serve import TwoTowerRanker, load_ranker
+
+    s, res = run
+    rk = load_ranker(s)
+    assert isinstance(rk, TwoTowerRanker)
+    store = DatasetStore(mi_small)
+    rk._store = store
+    products = store.get_many(mi_small.item_ids()[:20])
+    user = UserContext("u", [(products[0].title, 5.0), (products[1].title, 1.0)], ["strings"], ["buzz"])
+    preds = rk.score(user, products)
+    assert [p.product_id for p in preds] == [p.id for p in products]
+    assert all(1.0 <= p.stars <= 5.0 for p in preds)
+    assert all(p.explanation[-1] == "rating model v0001" for p in preds)
+    assert all("reviewers rate it" in p.explanation[0] for p in preds)
+    fast = rk.score(user, products, explain=False)
+    assert [p.stars for p in fast] == [p.stars for p in preds]  # explanations never change the score
+    from retrieval.catalog import Product
+
+    new = Product("new-1", "Brand new capo", description="A light aluminium capo for acoustic guitars.")
+    assert "no ratings yet" in rk.score(UserContext(None), [new])[0].explanation[0]
+    assert rk.warm(products) > 0 and rk.model.cache_path.exists()
+
+
+def test_evaluate_all_methods_side_by_side(run, mi_small):
+    from ranker.evaluate import evaluate
+
+    s, _ = run
+    report = evaluate(mi_small, s, ndcg=True)
+    assert set(report["methods"]) == {"global_mean", "item_mean", "bias", "svd", "text_only", "ours"}
+    for m in report["methods"].values():
+        assert set(m) == {"rmse", "mae", "rmse_cold_items", "rmse_cold_users", "ndcg@10"}
+        assert 0 < m["rmse"] < 2.5 and 0 <= m["ndcg@10"] <= 1
+    assert report["methods"]["global_mean"]["ndcg@10"] == 0.0  # constant scores: no credit
+    json.dumps(report)
+
+
+def test_update_with_replay_then_rollback(run, mi_small, tmp_path):
+    from ranker.update import update
+
+    s, res = run
+    users, items = mi_small.users(), mi_small.item_ids()
+    events = tmp_path / "events.jsonl"
+    rows = [{"user_id": users[i], "product_id": items[-1 - i], "rating": 5.0 if i % 2 else 2.0, "timestamp": 2_000_000_000 + i,
+             "title": "new", "text": f"new feedback number {i} on this item"} for i in range(12)]
+    rows.append({"user_id": users[0], "product_id": items[0], "kind": "thumb_down"})
+    events.write_text("\n".join(json.dumps(r) for r in rows))
+    meta = update(s, events, replay=1.0, epochs=2, old_data=mi_small)
+    c = meta["continual"]
+    assert meta["parent"] == "v0001" and versions.current_name(s) == meta["version"]
+    assert c["new_ratings"] == 13 and c["replayed"] == 13
+    assert c["old_test_rmse_after"] < c["old_test_rmse_before"] + 0.05  # no catastrophic forgetting
+    assert versions.rollback(s)["version"] == "v0001" and versions.current_name(s) == "v0001"
+    with pytest.raises(versions.VersionNotFound):
+        versions.use_version(s, "v0099")
+
+
+def test_dp_sgd_reports_its_budget(run, mi_small):
+    s, _ = run
+    cfg = TrainConfig(epochs=1, dp_epsilon=2.0, text_only_examples=0, sentiment_examples=0)
+    res = train(mi_small, s, cfg, source="mi_small", make_current=False)
+    dp = res.metadata["dp"]
+    assert dp["epsilon_spent"] <= 2.0 + 0.1 and dp["delta"] == pytest.approx(1 / len(mi_small.train))
+    assert res.metadata["metrics"]["val_rmse"] <= res.metadata["metrics"]["val_rmse_untrained"] + 1e-9
+
+
+@pytest.mark.slow
+def test_encoder_fine_tuning_path(mi_data, tmp_path):
+    """train_layers > 0: the top encoder layer is fine-tuned with the head and saved."""
+    import torch
+
+    from ranker.model import RatingModel
+
+    s = Settings(data_dir=tmp_path / "data")
+    tiny = mi_data.subset_users(12)
+    res = train(tiny, s, TrainConfig(epochs=1, train_layers=1, max_examples=32, text_only_examples=0, sentiment_examples=0),
+                source="tiny")
+    loaded = RatingModel.load(res.version / "model")
+    assert loaded.info["train_layers"] == 1 and loaded.fingerprint != res.model.info.get("base")
+    from ranker.model import Encoder, resolve_base
+
+    base = Encoder(resolve_base()).model.state_dict()
+    tuned = loaded.encoder.model.state_dict()
+    changed = [k for k in tuned if "layer.5." in k and not torch.equal(tuned[k], base[k])]
+    frozen = [k for k in tuned if "layer.0." in k and not torch.equal(tuned[k], base[k])]
+    assert changed and not frozen
