@@ -36,6 +36,7 @@ from assistant.understand import (
     NOT_THAT_BRAND,
     PRICIER,
     QUESTION,
+    STOP,
     State,
     Understood,
     _colour_words,
@@ -81,6 +82,14 @@ FINDISH = re.compile(
     r"which \w+ (is|are|should)|what \w+ (is|are|should)|best|cheapest|most)\b",
     re.I,
 )
+
+
+def _content_words(message: str) -> list[str]:
+    """Words left once superlatives, question words and stop words are removed."""
+    rest = _SUPERLATIVE_WORDS.sub(" ", message.lower())
+    words = re.findall(r"[a-z]+", rest)
+    filler = STOP | {"which", "one", "ones", "is", "are", "there", "here", "those", "these", "them", "of", "all", "among"}
+    return [w for w in words if w not in filler]
 
 
 def _relevant(hit) -> bool:
@@ -258,6 +267,9 @@ class Assistant:
             if not q.categories and not q.brands:
                 # "does the lid leak?" right after a product was shown: a question about it
                 intent, refs = "ask", [state.focus]
+        if intent in ("find", "ask") and state.active and is_superlative(message) and not _content_words(message):
+            # "which is the cheapest?" after "headphones": the superlative is about this topic
+            intent = "refine"
         changes: list[str] = []
         if intent == "find":
             new = self._fresh_state(message, state)
@@ -333,7 +345,7 @@ class Assistant:
             if new.price_max is not None and new.price_max < new.price_min:
                 new.price_max = None
             changes.append(f"pricier than {A.fmt_price(max(prices))}")
-        if new.sort in ("price_asc", "price_desc") and (CHEAPER.search(message) or PRICIER.search(message)):
+        if new.sort in ("price_asc", "price_desc") and (CHEAPER.search(message) or PRICIER.search(message)) and not is_superlative(message):
             new.sort = "relevance"
         excluded = list(q.exclude_brands) + negated_brands(message, self.brands())
         if NOT_THAT_BRAND.search(message):
@@ -357,6 +369,11 @@ class Assistant:
             changes.append(f"rated {q.min_rating:g}+")
         if q.categories and set(q.categories) != set(old.categories):
             new.categories = list(q.categories)
+        sup = is_superlative(message)
+        if sup:
+            new.sort = sup
+            changes.append({"price_asc": "cheapest first", "price_desc": "most expensive first",
+                            "rating_desc": "best rated first"}[sup])  # fmt: skip
         if ANOTHER.search(message):
             new.exclude_ids = list(dict.fromkeys([*new.exclude_ids, *old.shown]))
             changes.append("other options")
