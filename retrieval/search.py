@@ -27,6 +27,7 @@ import re
 import shutil
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -62,6 +63,7 @@ class FusionConfig:
 
 
 FUSION = FusionConfig()
+QUERY_CACHE = 2048  # query vectors kept (LRU): 2048 x 384 floats = 3 MB
 
 # -- text for BM25 ---------------------------------------------------------------------------------
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-/.][a-z0-9]+)*")
@@ -237,6 +239,7 @@ class Catalog:
         self._lock = threading.Lock()
         self._bm25: tuple[int, BM25Index] | None = None
         self._matrix: tuple[int, np.ndarray] | None = None
+        self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.fusion = replace(FUSION)  # per catalog: the eval compares settings side by side
 
     # -- components, (re)built when the catalog version changes ---------------------------------
@@ -287,11 +290,21 @@ class Catalog:
             return m
 
     def embed(self, text: str) -> np.ndarray:
+        """The query vector; cached (LRU), since a conversation re-runs the same text often."""
+        hit = self._qcache.get(text)
+        if hit is not None:
+            self._qcache.move_to_end(text)
+            return hit
         if self._embedder is None:
             from retrieval.models import load_embedder
 
             self._embedder = load_embedder(self.settings.embedding_model, self.settings.device)
-        return self._embedder.encode([text], normalize_embeddings=True, show_progress_bar=False)[0]
+        v = self._embedder.encode([text], normalize_embeddings=True, show_progress_bar=False)[0]
+        with self._lock:
+            self._qcache[text] = v
+            while len(self._qcache) > QUERY_CACHE:
+                self._qcache.popitem(last=False)
+        return v
 
     def parse(self, text: str) -> StructuredQuery:
         return parse_query(text, self.store.vocabulary())

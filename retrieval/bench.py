@@ -1,0 +1,192 @@
+"""Benchmarks: ingest throughput against bare ``SentenceTransformer.encode``, and search latency
+with and without filters on a catalog scaled up from the real Icecat items.
+
+Scaling: the 19,406 Icecat products are replicated with new ids (``<id>~<copy>``) and prices
+perturbed by up to +-15% (seeded), so a 100k catalog has real text, brands and specs. A replica's
+text is identical to its original's, so its vector is identical too: ``bench search`` memoises
+embeddings by text (``MemoEmbedder``) and runs every other ingest step for real. Say so when
+quoting the numbers.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.evaluate import percentile
+from shopassist.settings import Settings
+
+ICECAT = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "chorus_icecat_product_search_judgments_135q"
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def scaled_rows(source: Path, n: int, seed: int = 0):
+    """``n`` raw rows of ``source``, replicated with new ids and perturbed prices past its end.
+
+    >>> rows = list(scaled_rows(ICECAT / "products.jsonl.gz", 3))  # doctest: +SKIP
+    """
+    rng = random.Random(seed)
+    copy = 0
+    made = 0
+    while made < n:
+        opener = gzip.open if source.suffix == ".gz" else open
+        with opener(source, "rt", encoding="utf-8") as f:
+            for line in f:
+                d = json.loads(line)
+                if copy:
+                    d["id"] = f"{d['id']}~{copy}"
+                    if isinstance(d.get("price"), int | float):
+                        d["price"] = type(d["price"])(d["price"] * rng.uniform(0.85, 1.15))
+                yield d
+                made += 1
+                if made >= n:
+                    return
+        copy += 1
+
+
+def _write(rows, path: Path) -> Path:
+    with open(path, "w", encoding="utf-8") as f:
+        for d in rows:
+            f.write(json.dumps(d) + "\n")
+    return path
+
+
+class MemoEmbedder:
+    """A SentenceTransformer whose vectors are memoised by text (replicas repeat texts)."""
+
+    def __init__(self, model, memo: dict[str, np.ndarray] | None = None):
+        self.model = model
+        self.memo = memo or {}
+        self.computed = 0
+
+    def encode(self, texts, **kw):
+        missing = list(dict.fromkeys(t for t in texts if t not in self.memo))
+        if missing:
+            vecs = self.model.encode(missing, **kw)
+            self.memo.update(zip(missing, vecs))
+            self.computed += len(missing)
+        return np.stack([self.memo[t] for t in texts])
+
+
+def bench_ingest(settings: Settings, n: int, source: Path | None = None) -> dict:
+    """Products/s of ``ingest`` vs bare ``encode`` of the same texts, same model, same run."""
+    from retrieval.ingest import dense_text, ingest
+    from retrieval.models import load_embedder
+    from retrieval.sources import read_source
+
+    source = Path(source or ICECAT / "products.jsonl.gz")
+    model = load_embedder(settings.embedding_model, settings.device)
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        src = _write(scaled_rows(source, n), Path(tmp) / "products.jsonl")
+        texts = [dense_text(r.item) for r in read_source(src) if r.item is not None]
+        model.encode(texts[:64], batch_size=settings.embed_batch_size)  # warm-up
+        t = time.perf_counter()
+        model.encode(texts, batch_size=settings.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
+        encode_s = time.perf_counter() - t
+        s = settings.model_copy(update={"data_dir": Path(tmp) / "data", "chroma": "embedded"})
+        t = time.perf_counter()
+        report = ingest(s, src, progress=False, embedder=model)
+        ingest_s = time.perf_counter() - t
+        t = time.perf_counter()
+        rerun = ingest(s, src, progress=False, embedder=model)
+        rerun_s = time.perf_counter() - t
+    return {
+        "bench": "ingest",
+        "products": n,
+        "source": f"{source} (replicated with new ids and +-15% prices beyond its end)" if n > 19406 else str(source),
+        "encode_products_per_s": round(len(texts) / encode_s, 1),
+        "ingest_products_per_s": round(report.added / ingest_s, 1),
+        "ingest_vs_encode": round((report.added / ingest_s) / (len(texts) / encode_s), 3),
+        "rerun_unchanged_products_per_s": round(rerun.unchanged / rerun_s, 1),
+        "added": report.added,
+        "quarantined": report.quarantined,
+        "peak_rss_mb": peak_rss_mb(),
+        "batch_size": settings.embed_batch_size,
+    }
+
+
+QUERY_FILTERS = [  # filters applied in the filtered runs, cycled over the queries
+    {"price_max": 100.0},
+    {"price_min": 20.0, "price_max": 200.0},
+    {"exclude_brands": ["HP"]},
+    {"brands": ["Samsung", "Sony", "Logitech"]},
+    {"price_max": 50.0, "exclude_brands": ["Xerox"]},
+]
+
+
+def bench_search(settings: Settings, n: int, n_queries: int = 100, source: Path | None = None,
+                 workdir: Path | None = None) -> dict:
+    """Search p50/p95 (ms) with and without filters on an ``n``-product scaled catalog."""
+    from dataclasses import replace
+
+    from retrieval.ingest import dense_text, ingest
+    from retrieval.models import load_embedder
+    from retrieval.search import open_catalog
+    from retrieval.sources import read_source
+    from retrieval.store import CatalogStore
+    from retrieval.vectors import open_vectors
+
+    source = Path(source or ICECAT / "products.jsonl.gz")
+    queries = [q for q in (ICECAT / "queries.txt").read_text().splitlines() if q.strip()][:n_queries]
+    model = load_embedder(settings.embedding_model, settings.device)
+    memo = MemoEmbedder(model)
+    # vectors already computed in settings.data_dir (e.g. by `eval retrieval`) seed the memo
+    base = CatalogStore(settings.catalog_db)
+    if base.count():
+        vecs = open_vectors(settings)
+        for chunk_start in range(0, base.count(), 5000):
+            ps = list(base.get_many(base.all_ids()[chunk_start : chunk_start + 5000]))
+            got = vecs.get([p.id for p in ps])
+            memo.memo.update((dense_text(p), got[p.id]) for p in ps if p.id in got)
+    work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="bench-search-"))
+    work.mkdir(parents=True, exist_ok=True)
+    s = settings.model_copy(update={"data_dir": work / "data", "chroma": "embedded"})
+    src = work / f"scaled-{n}.jsonl"
+    t = time.perf_counter()
+    if not src.exists():
+        _write(scaled_rows(source, n), src)
+    report = ingest(s, src, progress=False, embedder=memo)
+    build_s = time.perf_counter() - t
+    catalog = open_catalog(s, embedder=model)
+    t = time.perf_counter()
+    catalog.bm25()
+    bm25_s = time.perf_counter() - t
+    t = time.perf_counter()
+    catalog.matrix()
+    matrix_s = time.perf_counter() - t
+    # query embedding is timed on its own below; the search timings use warm query vectors,
+    # so they measure the retrieval work (filters, BM25, dense, fusion, fetching products)
+    lat = []
+    for text in queries:
+        t = time.perf_counter()
+        catalog.embed(catalog.parse(text).text)
+        lat.append((time.perf_counter() - t) * 1000)
+    embed_p50, embed_p95 = percentile(lat, 50), percentile(lat, 95)
+    out = {"bench": "search", "products": catalog.store.count(), "queries": len(queries),
+           "scaled_from": f"{source.name}: replicas with new ids and +-15% prices; vectors memoised by text",
+           "build_s": round(build_s, 1), "embedded_now": memo.computed, "ingest_added": report.added,
+           "bm25_load_s": round(bm25_s, 2), "dense_matrix_load_s": round(matrix_s, 2)}
+    for label, filtered in (("unfiltered", False), ("filtered", True)):
+        lat = []
+        for i, text in enumerate(queries):
+            q = catalog.parse(text)
+            if filtered:
+                q = replace(q, **QUERY_FILTERS[i % len(QUERY_FILTERS)])
+            t = time.perf_counter()
+            catalog.search(q, k=10)
+            lat.append((time.perf_counter() - t) * 1000)
+        out[label] = {"p50_ms": round(percentile(lat, 50), 1), "p95_ms": round(percentile(lat, 95), 1)}
+    out["query_embed_ms"] = {"p50_ms": round(embed_p50, 1), "p95_ms": round(embed_p95, 1)}
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
