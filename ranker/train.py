@@ -128,8 +128,11 @@ def tune_bias_reg(data: RatingData) -> float:
     ratings per user/item) wants heavy shrinkage, dense data light (MI2014 full: 5)."""
     triples = [(data.ratings[k].user, data.ratings[k].item, data.ratings[k].stars) for k in data.train]
     val = [data.ratings[k] for k in data.val]
-    best = min((rmse([BiasModel(r, r).fit(triples).predict(x.user, x.item) for x in val], [x.stars for x in val]), r) for r in BIAS_REGS)
-    return best[1]
+    scores = []
+    for r in BIAS_REGS:
+        m = BiasModel(r, r).fit(triples)
+        scores.append((rmse([m.predict(x.user, x.item) for x in val], [x.stars for x in val]), r))
+    return min(scores)[1]
 
 
 def oof_bias_rows(data: RatingData, examples: list[Example], folds: int = 5, seed: int = 0, reg: float = 5.0) -> np.ndarray:

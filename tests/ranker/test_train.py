@@ -137,3 +137,17 @@ def test_encoder_fine_tuning_path(mi_data, tmp_path):
     changed = [k for k in tuned if "layer.5." in k and not torch.equal(tuned[k], base[k])]
     frozen = [k for k in tuned if "layer.0." in k and not torch.equal(tuned[k], base[k])]
     assert changed and not frozen
+
+
+def test_user_context_uses_the_review_sentiment_model(run, catalog):
+    from ranker.serve import load_ranker
+
+    s, _ = run
+    rk = load_ranker(s)
+    assert rk.sentiment is not None  # trained with the version (same recipe: review text -> stars)
+    user = catalog.users()[0]
+    ctx = rk.user_context(catalog, user)
+    assert len(ctx.history) == len(catalog.reviews_by_user(user))
+    assert isinstance(ctx.likes, list) and isinstance(ctx.dislikes, list) and (ctx.likes or ctx.dislikes)
+    stars = rk.sentiment.predict(["Terrible, it broke after one day and support ignored me.", "Absolutely love it, perfect."])
+    assert all(1.0 <= x <= 5.0 for x in stars)
