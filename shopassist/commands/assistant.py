@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -197,6 +198,10 @@ def cmd_bench_assistant(args, settings) -> int:
     for r in reports:
         for k, v in r["stage_seconds"].items():
             stages.setdefault(k, []).extend(v)
+    sources: dict[str, int] = {}
+    for r in reports:
+        for k, v in r.get("answer_sources", {}).items():
+            sources[k] = sources.get(k, 0) + v
     out = {
         "llm_backend": settings.llm_backend,
         "llm_threads": settings.llm_threads,
@@ -208,6 +213,9 @@ def cmd_bench_assistant(args, settings) -> int:
         "turn_p95_s": _pct(turns, 0.95),
         "stages_p50_s": {k: _pct(v, 0.5) for k, v in stages.items() if k not in ("total", "first_card")},
         "stages_p95_s": {k: _pct(v, 0.95) for k, v in stages.items() if k not in ("total", "first_card")},
+        # where search answers came from: llm (validated), llm_truncated, llm_retry, template
+        "answer_sources": sources,
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "wall_s": round(time.perf_counter() - t0, 1),
         **merge(reports),
