@@ -247,29 +247,33 @@ class TwoTowerRanker:
                 why[j].append(f"reviewers rate it {p.average_rating:.1f} ({p.rating_count} ratings)")
             else:
                 why[j].append("no ratings yet: predicted from its description")
-        # leave-one-out over the user's history/aspects: which of them moved this prediction
+        # leave-one-out over the user's history/aspects (which of them moved this prediction) and
+        # leave-the-item-text-out, all variants in ONE head call: [J user variants + no-text] x n
+        n = len(products)
+        Us, Ps, Fs = [], [], []
+        for i in range(len(units_u)):
+            rest = units_u[:i] + units_u[i + 1 :]
+            fi = feats
+            if not rest:  # without any history the user is cold: drop the user features too
+                fi = feats.copy()
+                fi[:, 0], fi[:, 2], fi[:, 4] = 0.0, 0.0, 1.0
+            Us.append(np.repeat(pool_user(emb, rest, dim)[None], n, 0))
+            Ps.append(P)
+            Fs.append(fi)
+        Us.append(np.repeat(U1[None], n, 0))
+        Ps.append(np.zeros_like(P))
+        Fs.append(feats)
+        variants = self._stars(np.concatenate(Us), np.concatenate(Ps), np.concatenate(Fs)).reshape(len(Us), n)
         if units_u:
-            best = [(0.0, 0)] * len(products)
-            for i, (t, s) in enumerate(units_u):
-                rest = units_u[:i] + units_u[i + 1 :]
-                Ui = pool_user(emb, rest, dim)
-                if not rest:  # without any history the user is cold: drop the user features too
-                    fi = feats.copy()
-                    fi[:, 0], fi[:, 2], fi[:, 4] = 0.0, 0.0, 1.0
-                else:
-                    fi = feats
-                delta = stars - self._stars(np.repeat(Ui[None], len(products), 0), P, fi)
-                for j, d in enumerate(delta):
-                    if abs(d) > abs(best[j][0]):
-                        best[j] = (float(d), i)
-            for j, (d, i) in enumerate(best):
+            delta = stars[None, :] - variants[:-1]  # [J, n]
+            top = np.abs(delta).argmax(0)
+            for j in range(n):
+                i, d = int(top[j]), float(delta[top[j], j])
                 if abs(d) >= 0.03:
                     t, s = units_u[i]
                     what = "liked" if s >= 3.5 else "disliked" if s <= 2.5 else "rated 3★"
                     why[j].append(f"you {what} “{t[:60]}” ({d:+.2f}★)")
-        # leave the item's text out: what its description/reviews add beyond its ratings
-        noP = self._stars(np.repeat(U1[None], len(products), 0), np.zeros_like(P), feats)
-        for j, d in enumerate(stars - noP):
+        for j, d in enumerate(stars - variants[-1]):  # what its description/reviews add beyond its ratings
             if abs(d) >= 0.03:
                 why[j].append(f"its description and reviews {'raise' if d > 0 else 'lower'} the estimate ({d:+.2f}★)")
         why = [w + [f"rating model {self.version}"] for w in why]
