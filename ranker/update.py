@@ -86,13 +86,18 @@ def update(settings: Settings, events: Path, replay: float = 1.0, epochs: int | 
         raise ValueError(f"{events}: no usable ratings or feedback events")
     n_old = len(old.ratings)
     ratings = old.ratings + new
-    new_idx = list(range(n_old, len(ratings)))
-    data = RatingData(old.name + "+events", ratings, old.items, train=sorted(old.train + new_idx), val=list(old.val), test=list(old.test))
+    all_new = list(range(n_old, len(ratings)))
+    # every 5th new rating is held out: early stopping then sees the new data too (old val alone
+    # always prefers the parent), and the new-data RMSE before/after is out of sample
+    new_val = all_new[4::5]
+    new_idx = [k for k in all_new if k not in set(new_val)]
+    data = RatingData(old.name + "+events", ratings, old.items, train=sorted(old.train + new_idx),
+                      val=list(old.val) + new_val, test=list(old.test))
 
     parent = RatingModel.load(cur / "model", settings.device)
     parent.attach_cache(versions.root(settings) / "cache")
     before_old = old_test_rmse(parent, old, old.train)
-    new_ex = make_examples(data, new_idx)
+    new_ex = make_examples(data, new_val or new_idx)
     bias_all = BiasModel(*parent.info.get("reg", (5.0, 5.0))).fit((data.ratings[k].user, data.ratings[k].item, data.ratings[k].stars) for k in data.train)
     parent.mu = bias_all.mu
     before_new = rmse(predict_features(parent, featurize(parent, bias_all, new_ex)), [e.stars for e in new_ex])
@@ -109,7 +114,8 @@ def update(settings: Settings, events: Path, replay: float = 1.0, epochs: int | 
     after_new = rmse(predict_features(res.model, featurize(res.model, bias_all, new_ex)), [e.stars for e in new_ex])
     res.metadata.update(
         parent=cur.name,
-        continual={"events": str(events), "new_ratings": len(new_idx), "replayed": len(replayed),
+        continual={"events": str(events), "new_ratings": len(all_new), "new_train": len(new_idx), "new_heldout": len(new_val),
+                   "replayed": len(replayed),
                    "old_test_rmse_before": before_old, "old_test_rmse_after": after_old,
                    "new_rmse_before": before_new, "new_rmse_after": after_new},
     )

@@ -101,7 +101,7 @@ def test_update_with_replay_then_rollback(run, mi_small, tmp_path):
     meta = update(s, events, replay=1.0, epochs=2, old_data=mi_small)
     c = meta["continual"]
     assert meta["parent"] == "v0001" and versions.current_name(s) == meta["version"]
-    assert c["new_ratings"] == 13 and c["replayed"] == 13
+    assert c["new_ratings"] == 13 and c["new_heldout"] == 2 and c["replayed"] == c["new_train"] == 11
     assert c["old_test_rmse_after"] < c["old_test_rmse_before"] + 0.05  # no catastrophic forgetting
     assert versions.rollback(s)["version"] == "v0001" and versions.current_name(s) == "v0001"
     with pytest.raises(versions.VersionNotFound):
