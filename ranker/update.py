@@ -4,8 +4,8 @@
 from the current version's weights, trains on the new examples mixed with a replayed sample
 of the old training data (``replay`` old per new), and saves a child version (parent recorded)
 that becomes current. Forgetting is measured, not assumed: RMSE on the OLD test split before
-and after is stored in the new version's metadata (``continual``), next to the RMSE on the new
-ratings before/after. ``ranker use PARENT`` rolls back.
+and after is stored in the new version's metadata (``continual``), next to the RMSE on held-out
+new ratings (every 5th; they also join the validation set for early stopping) before/after. ``ranker use PARENT`` rolls back.
 
 Event rows (JSONL): ``{"user_id", "product_id", "rating"?, "kind"?, "timestamp"?, "title"?, "text"?}``;
 without a rating, kind thumb_up/buy/add_to_cart/more_like_this count as 5 stars, thumb_down as 1.
