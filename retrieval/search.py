@@ -184,6 +184,16 @@ class BM25Index:
         retriever = bm25s.BM25.load(str(path), show_progress=False)
         return cls(retriever, np.load(path / "seqs.npy"))
 
+    def mask(self, seqs: list[int]) -> np.ndarray:
+        """Boolean mask over rows for a set of ``seq`` values (``self.seqs`` is sorted: built in seq order)."""
+        m = np.zeros(len(self.seqs), dtype=bool)
+        if not seqs or not len(self.seqs):
+            return m
+        want = np.asarray(seqs, dtype=np.int64)
+        pos = np.clip(np.searchsorted(self.seqs, want), 0, len(self.seqs) - 1)
+        m[pos[self.seqs[pos] == want]] = True
+        return m
+
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         """BM25 of every row (zeros when no query word is in the vocabulary)."""
         n = len(self.seqs)
@@ -333,12 +343,9 @@ class Catalog:
             return []
         allowed: np.ndarray | None = None  # boolean mask over rows, None = everything
         if self.store.has_filters(q):
-            allowed = np.zeros(n, dtype=bool)
-            rows = [index.row_of[s] for s in self.store.filter_seqs(q) if s in index.row_of]
-            allowed[rows] = True
+            allowed = index.mask(self.store.filter_seqs(q))
         if only_ids is not None:
-            keep = np.zeros(n, dtype=bool)
-            keep[[index.row_of[s] for s in self.store.id_seqs(only_ids).values() if s in index.row_of]] = True
+            keep = index.mask(list(self.store.id_seqs(only_ids).values()))
             allowed = keep if allowed is None else (allowed & keep)
         if allowed is not None and not allowed.any():
             return []

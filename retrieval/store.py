@@ -53,6 +53,9 @@ CREATE INDEX IF NOT EXISTS products_price ON products(price);
 CREATE INDEX IF NOT EXISTS products_brand ON products(brand_norm);
 CREATE INDEX IF NOT EXISTS products_rating ON products(average_rating);
 CREATE INDEX IF NOT EXISTS products_seq ON products(seq);
+-- covering index for the hard filters: rows hold the whole product JSON (kilobytes), so a
+-- filter that had to visit the table would read a page per product; this index is ~50 bytes a row
+CREATE INDEX IF NOT EXISTS products_filter ON products(price, brand_norm, average_rating, id, seq);
 CREATE TABLE IF NOT EXISTS product_categories (
     product_id TEXT NOT NULL,
     category TEXT NOT NULL,          -- lower-cased, every level of the category path
@@ -353,9 +356,9 @@ class CatalogStore:
         return bool(self._where(q)[0])
 
     def filter_seqs(self, q: "StructuredQuery") -> list[int]:
-        """Index positions (``seq``) of the products passing the hard filters, in seq order."""
+        """Index positions (``seq``) of the products passing the hard filters (any order)."""
         where, args = self._where(q)
-        return [r[0] for r in self._conn().execute(f"SELECT seq FROM products{where} ORDER BY seq", args)]
+        return [r[0] for r in self._conn().execute(f"SELECT seq FROM products{where}", args)]
 
     def filter_ids(self, q: "StructuredQuery", limit: int | None = None) -> list[str]:
         """Ids of the products passing the hard filters; ordered by the query's ``sort``
