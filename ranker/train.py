@@ -350,7 +350,10 @@ def _fit(model: RatingModel, data: RatingData, bias: BiasModel, train_ex, val_ex
     if cfg.dp_epsilon is not None:
         if joint:
             raise ValueError("DP-SGD is applied to the head only: use train_layers=0 with --dp-epsilon")
-        from opacus import PrivacyEngine
+        try:
+            from opacus import PrivacyEngine
+        except ImportError as e:
+            raise ImportError("--dp-epsilon needs opacus: pip install -e '.[dp]'") from e
 
         f = drop_cold(train_f, rng, cfg.user_dropout, cfg.item_dropout)
         ds = torch.utils.data.TensorDataset(*(torch.from_numpy(a) for a in (f.U, f.P, f.feats, f.y)))

@@ -101,7 +101,10 @@ def cmd_train(args, settings) -> int:
             raise _user_error(e) from e
     if len(data.val) < 2:
         raise _user_error(ValueError(f"{data.name}: too few users with 3+ ratings to validate on ({len(data.val)})"))
-    res = train(data, settings, cfg, source=source)
+    try:
+        res = train(data, settings, cfg, source=source)
+    except (ImportError, ValueError) as e:  # a missing extra or an impossible option combination
+        raise _user_error(e) from e
     m = res.metadata["metrics"]
     if not args.json:
         print(f"saved {res.version} (current). val RMSE {m['val_rmse']:.4f} (untrained/bias {m['val_rmse_untrained']:.4f}), "

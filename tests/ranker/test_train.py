@@ -109,6 +109,7 @@ def test_update_with_replay_then_rollback(run, mi_small, tmp_path):
 
 
 def test_dp_sgd_reports_its_budget(run, mi_small):
+    pytest.importorskip("opacus", reason="DP-SGD needs the dp extra: pip install -e '.[dp]'")
     s, _ = run
     cfg = TrainConfig(epochs=1, dp_epsilon=2.0, text_only_examples=0, sentiment_examples=0)
     res = train(mi_small, s, cfg, source="mi_small", make_current=False)
