@@ -61,13 +61,13 @@ def aspects_from_reviews(reviews, model=None, top: int = 6, max_reviews: int = 1
         sents = [s for s in _SENT.split(text or "") if len(s) > 12][:max_sentences]
         if not sents:
             continue
-        if model is not None:
-            stars = model.predict(sents)
+        if model is not None:  # the sentence's own tone, anchored by the review's stars
+            stars = [(float(m) + float(r.rating)) / 2 for m in model.predict(sents)]
         else:
             stars = [float(r.rating)] * len(sents)
-            for i, s in enumerate(sents):  # a complaint word inside a happy review is still a complaint
-                if set(_WORD.findall(s.lower())) & _NEG:
-                    stars[i] = min(stars[i], 2.0)
+        for i, s in enumerate(sents):  # a complaint word inside a happy review is still a complaint
+            if set(_WORD.findall(s.lower())) & _NEG:
+                stars[i] = min(stars[i], 2.0)
         for s, st in zip(sents, stars):
             target = likes if st >= 4.0 else dislikes if st <= 2.0 else None
             if target is not None:
