@@ -148,3 +148,16 @@ def test_chroma_server_down_is_a_clear_error(tmp_path):
 
     with pytest.raises(VectorStoreDown, match="chroma run"):
         open_vectors(Settings(data_dir=tmp_path, chroma=f"127.0.0.1:{free_port()}"))
+
+
+@pytest.mark.parametrize("filters", [
+    {"price_max": 100.0}, {"price_min": 50.0, "price_max": 150.0}, {"brands": ["adidas", "Bose"]},
+    {"exclude_brands": ["Nike", "Acme"]}, {"min_rating": 4.2}, {"brands": ["Nobody"]},
+    {"price_max": 200.0, "exclude_brands": ["Sony"], "categories": ["headphones"], "min_rating": 4.0},
+])
+def test_facet_filters_agree_with_sqlite(shop, filters):
+    """The in-memory facet filter and the SQL in CatalogStore select exactly the same products."""
+    q = StructuredQuery(text="x", **filters)
+    index = shop.bm25()
+    fast = set(index.seqs[shop._filter_mask(q, index)].tolist())
+    assert fast == set(shop.store.filter_seqs(q))
