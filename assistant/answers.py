@@ -22,6 +22,7 @@ PROMPTS = Path(__file__).parent / "prompts"
 _TAG = re.compile(r"<(script|style)[^>]*>.*?</\1>|<[^>]+>", re.S | re.I)
 _FENCE = re.compile(r"<<<|>>>")
 _SYMBOL = {"USD": "$", "EUR": "€", "GBP": "£"}
+PROMPT_CANDIDATES = 3
 
 
 @lru_cache(maxsize=None)
@@ -63,7 +64,7 @@ def candidate_line(n: int, p) -> str:
     >>> candidate_line(1, Product(id="1", title="Acme Blender", price=49.0, brand="Acme"))
     '[1] Acme Blender costs $49.00, has no ratings yet, brand Acme.'
     """
-    specs = ", ".join(f"{clean(k, 30)} {clean(v, 40)}" for k, v in list(p.attributes.items())[:5])
+    specs = ", ".join(f"{clean(k, 30)} {clean(v, 40)}" for k, v in list(p.attributes.items())[:3])
     rating = f"is rated {p.average_rating:.1f} out of 5" if p.average_rating is not None else "has no ratings yet"
     if p.average_rating is not None and p.rating_count:
         rating += f" by {p.rating_count} reviewers"
@@ -77,7 +78,8 @@ def candidate_line(n: int, p) -> str:
 
 def answer_messages(question: str, products: list, context: str = "") -> list[dict]:
     """The chat messages for a grounded answer about exactly these products."""
-    cands = "\n".join(candidate_line(i + 1, p) for i, p in enumerate(products))
+    # the top 3 only: prompt processing dominates a small CPU model's latency
+    cands = "\n".join(candidate_line(i + 1, p) for i, p in enumerate(products[:PROMPT_CANDIDATES]))
     user = prompt("answer").format(question=clean(question, 300), context=context, candidates=cands)
     return [{"role": "system", "content": prompt("system")}, {"role": "user", "content": user}]
 
@@ -95,7 +97,9 @@ def template_answer(products: list, why: dict[str, list[str]], changes: list[str
     lead = "Here is what I found" if not changes else "Updated (" + "; ".join(changes) + ")"
     lines = [f"{lead}:"]
     for i, p in enumerate(products):
-        reason = (why.get(p.id) or [""])[0]
+        # only the retrieval match goes in the text: the ranker's explanations (with their own
+        # numbers, e.g. a shrunk average) stay on the card, outside the validated answer
+        reason = next((w for w in why.get(p.id, []) if w.startswith("matches ")), "")
         tail = f" — {reason}" if reason else ""
         lines.append(f"[{i + 1}] {short_title(p)}, {fmt_price(p.price, p.currency)}, rated {fmt_rating(p)}{tail}")
     return "\n".join(lines)

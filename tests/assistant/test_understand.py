@@ -107,3 +107,12 @@ def test_grounding_allows_what_the_shopper_said():
 def test_split_sentences_for_streaming():
     assert split_sentences("First one. Second one! Thi") == (["First one. ", "Second one! "], "Thi")
     assert split_sentences("no end") == ([], "no end")
+
+
+def test_template_answer_is_grounded_even_with_ranker_explanations():
+    from assistant.answers import template_answer
+
+    why = {"b1": ["rated 4.2 by 80 reviewers (shrunk toward the 4.30 average)", "matches blender"]}
+    text = template_answer(SHOWN, why)
+    assert "4.30" not in text and "matches blender" in text
+    assert check(text, SHOWN, brands=["Acme", "Zeta", "Nimbus"]).ok
