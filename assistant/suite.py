@@ -339,7 +339,9 @@ def grounded_check(ctx) -> tuple[str, bool, str]:
     a = _answer(ctx.events)
     if a is None or a.table:
         return "no_invented_facts", True, ""
-    evidence = ""
+    # filters the shopper set are stated back ("Updated (not Brewline)"): they are facts too
+    state = ctx.assistant.state(ctx.cid)
+    evidence = " ".join([*state.exclude_brands, *state.brands])
     if a.intent in ("ask", "reviews"):
         # quotes and their star ratings are evidence too
         for p in products:
