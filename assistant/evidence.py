@@ -21,7 +21,7 @@ from dataclasses import replace
 from assistant.answers import clean, fmt_rating, question_terms, review_sentences, short_title, spec_answer
 
 # cosine similarity (MiniLM, normalised) above which a review sentence counts as evidence;
-# with a content-word overlap too (measured on SubjQA in docs/bench/assistant.md)
+# with a content-word overlap too (measured on SubjQA in BENCHMARKS.md)
 EVIDENCE_MIN = 0.45
 EVIDENCE_STRONG = 0.6
 

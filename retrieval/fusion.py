@@ -2,7 +2,7 @@
 
 Hybrid search has two rankers with scores on different scales: BM25 (0..unbounded) and
 cosine similarity (about -1..1, MiniLM mostly 0..0.8). Two ways to combine them are here,
-both measured in docs/bench/retrieval.md:
+both measured in BENCHMARKS.md:
 
 - ``rrf``: reciprocal rank fusion, only ranks count;
 - ``normalized_fusion``: each score min-max normalised over the candidates, then a weighted

@@ -54,9 +54,9 @@ class Hit:
 
 @dataclass(slots=True)
 class FusionConfig:
-    """How BM25 and dense are combined; the defaults are the measured best (docs/bench/retrieval.md)."""
+    """How BM25 and dense are combined; the defaults are the measured best (BENCHMARKS.md)."""
 
-    # weighted RRF beat score normalisation by 3-4 NDCG points on Icecat (docs/bench/retrieval.md):
+    # weighted RRF beat score normalisation by 3-4 NDCG points on Icecat (BENCHMARKS.md):
     # MiniLM's cosines are too flat to add as scores, but its ranks still carry signal
     method: str = "rrf"  # "rrf" | "normalized" | "bm25" | "dense"
     # rrf: BM25's share of the total list weight (0.7 -> weights 1.4 : 0.6); normalized: BM25's weight
@@ -115,10 +115,10 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
-# field weights: repeating a field is BM25's way of boosting it (measured, docs/bench/retrieval.md)
+# field weights: repeating a field is BM25's way of boosting it (measured, BENCHMARKS.md)
 FIELD_WEIGHTS = {"title": 4, "brand": 2, "categories": 2, "description": 1, "features": 1, "attributes": 1}
 # k1 < 1.2 and b < 0.75: Icecat titles are long spec lists; saturate term counts early and
-# punish length less (measured grid in docs/bench/retrieval.md)
+# punish length less (measured grid in BENCHMARKS.md)
 BM25_K1, BM25_B = 0.9, 0.5
 _ATTR_SKIP = re.compile(r"(^|_)(ean|released|weight|width|depth|height|temperature|humidity|altitude|id)($|_)")
 
