@@ -46,6 +46,10 @@ from assistant.understand import (
     negated_brands,
     resolve_refs,
 )
+from ranker.scoring import UserContext, fuse
+from ranker.serve import load_ranker
+from retrieval.query import StructuredQuery
+from retrieval.search import open_catalog
 from shopassist.settings import Settings
 
 log = logging.getLogger("assistant")
@@ -111,22 +115,6 @@ def _in_categories(p, categories: list[str]) -> bool:
     return False
 
 
-def _contract(name: str):
-    """A contract type from retrieval/ranker, or its stop-gap in assistant.adapters."""
-    try:
-        if name == "StructuredQuery":
-            from retrieval.query import StructuredQuery as obj
-        else:
-            import ranker.scoring as scoring
-
-            obj = getattr(scoring, name)
-        return obj
-    except (ImportError, AttributeError):
-        from assistant import adapters
-
-        return getattr(adapters, name)
-
-
 @dataclass(slots=True)
 class Turn:
     conversation_id: str
@@ -159,21 +147,10 @@ class Assistant:
     @classmethod
     def from_settings(cls, settings: Settings, llm: ChatModel | None = None) -> "Assistant":
         """Open the catalog, the ranker, the LLM backend and the store named by settings."""
-        from retrieval.search import open_catalog
-
-        try:
-            from ranker.serve import load_ranker
-
-            ranker = load_ranker(settings)
-        except ImportError:  # the ranker package has not landed: the contract's rating prior
-            from assistant.adapters import PriorRanker
-
-            log.warning("ranker.serve not available: ranking by the catalog's rating prior")
-            ranker = PriorRanker()
         return cls(
             settings,
             open_catalog(settings),
-            ranker,
+            load_ranker(settings),
             llm or load_llm(settings),
             ConversationStore(settings.events_db_url),
         )
@@ -301,12 +278,12 @@ class Assistant:
 
     def _fill_from_llm(self, q, message: str) -> None:
         """Let a capable LLM fill filters the parser left empty (validated against the catalog)."""
-        if not getattr(self.llm, "capable", False):
+        if not self.llm.capable:
             return
         from assistant.proposals import propose_filters
 
         store = self.catalog.store
-        colours = store.colours() if hasattr(store, "colours") else []
+        colours = store.colours()
         got = propose_filters(self.llm, message, self.brands(), store.categories(), colours)
         if got:
             log.debug("LLM proposed filters %s", got)
@@ -381,7 +358,6 @@ class Assistant:
 
     # -- retrieve and rank ----------------------------------------------------------------
     def _query(self, state: State):
-        StructuredQuery = _contract("StructuredQuery")
         # categories go into the text, not the filter: catalogs often categorise only some
         # products; _allowed enforces them by category or title (see _in_categories)
         words = [c for c in state.categories if c.lower().rstrip("s") not in state.text.lower()]
@@ -449,7 +425,6 @@ class Assistant:
 
     def user_context(self, user_id: str | None, state: State, conversation_id: str | None = None):
         """The ranker's view of the shopper: their catalog history plus this session's thumbs."""
-        UserContext = _contract("UserContext")
         base = None
         if user_id:
             with self._lock:
@@ -478,7 +453,6 @@ class Assistant:
         )
 
     def rank(self, hits: list, user, state: State) -> list[_Ranked]:
-        fuse = _contract("fuse")
         if not hits:
             return []
         preds = {p.product_id: p for p in self.ranker.score(user, [h.product for h in hits])}
@@ -760,25 +734,33 @@ class Assistant:
 
     # -- the agent console and the UI ---------------------------------------------------------
     def agent_reply(self, conversation_id: str, agent: str, text: str) -> int:
-        """A person's message in the conversation (shown to the shopper as from the team)."""
+        """A person's message in the conversation (shown to the shopper as from the team).
+
+        Replying takes the conversation over if nobody has: otherwise the bot would talk
+        over the agent."""
+        if self.store.taken_over_by(conversation_id) is None:
+            self.store.take_over(conversation_id, agent)
         return self.store.add_message(conversation_id, "agent", A.clean(text), meta={"agent": agent})
 
-    def feedback(self, conversation_id: str, user_id: str | None, kind: str, product_id: str | None = None) -> int:
-        """Log a shopper's feedback (thumb_up, click, add_to_cart, ...); thumbs personalise the next turn."""
-        return self.store.log_event(kind, conversation_id, user_id, product_id)
+    def feedback(
+        self, conversation_id: str, user_id: str | None, kind: str, product_id: str | None = None,
+        payload: dict | None = None,
+    ) -> int:
+        """Log a shopper's feedback (thumb_up, click, add_to_cart, ...); thumbs personalise the next turn.
+        Feedback on an answer rather than a card carries ``{"message_id": .., "target": "answer"}``."""
+        return self.store.log_event(kind, conversation_id, user_id, product_id, payload)
 
     def demo_users(self) -> list[dict]:
-        """Demo shoppers (id, name, persona) from the bundled catalog, else catalog reviewers."""
-        try:
-            from retrieval.demo import DEMO_DIR
+        """Shoppers to pick from (id, name, persona): the bundled demo personas that have
+        reviews in this catalog, else the catalog's first reviewers."""
+        from retrieval.demo import DEMO_DIR
 
-            path = DEMO_DIR / "users.json"
-            if path.exists():
-                users = json.loads(path.read_text(encoding="utf-8"))
-                return [{"id": u["id"], "name": u.get("name", u["id"]), "persona": u.get("persona", "")} for u in users]
-        except ImportError:
-            pass
-        return [{"id": uid, "name": uid, "persona": ""} for uid in self.catalog.store.users()[:10]]
+        reviewers = self.catalog.store.users()
+        known = set(reviewers)
+        personas = json.loads((DEMO_DIR / "users.json").read_text(encoding="utf-8"))
+        users = [{"id": u["id"], "name": u.get("name", u["id"]), "persona": u.get("persona", "")}
+                 for u in personas if u["id"] in known]
+        return users or [{"id": uid, "name": uid, "persona": ""} for uid in reviewers[:10]]
 
     def profile(self, user_id: str) -> dict:
         """What the ranker knows about a shopper: rated history and liked/disliked aspects."""

@@ -59,7 +59,7 @@ def validate(data: dict, brands: list[str], categories: list[str], colours: list
 
 def propose_filters(llm, message: str, brands: list[str], categories: list[str], colours: list[str]) -> dict:
     """Ask the LLM for filters and validate them; {} when it is not capable or says nothing usable."""
-    if not getattr(llm, "capable", False):
+    if not llm.capable:
         return {}
     text = prompt("filters").format(
         message=clean(message, 300), brands=", ".join(brands[:200]), categories=", ".join(categories[:200])

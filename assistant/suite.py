@@ -155,13 +155,9 @@ def build_catalog(suite: Suite, settings: Settings):
     extra = [_resolve(x, suite) for x in ([spec["reviews"]] if spec.get("reviews") else []) + spec.get("extra", [])]
     limit, drop = spec.get("limit"), {str(x) for x in spec.get("delete", [])}
     files = sorted(src.glob("*.jsonl*")) if src.is_dir() else [src]
-    try:
-        from retrieval.ingest import ingest
-        from retrieval.search import open_catalog
-    except ImportError:
-        from assistant.adapters import MemoryCatalog
+    from retrieval.ingest import ingest
+    from retrieval.search import open_catalog
 
-        return MemoryCatalog.from_files(*files, *extra, drop=drop, limit=limit)
     scratch = Path(tempfile.mkdtemp(prefix="suite-src-", dir=settings.data_dir.parent))
     try:
         first = _slice(src, scratch, limit, set()) if src.is_file() and limit else src

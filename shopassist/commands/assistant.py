@@ -115,6 +115,7 @@ def run_suites(settings, files: list[Path], log=None) -> list[dict]:
     from assistant.llm import load_llm
     from assistant.store import ConversationStore
     from assistant.suite import build_catalog, load_suite, run_suite
+    from ranker.serve import load_ranker
 
     llm = load_llm(settings)
     llm.warm()
@@ -125,15 +126,7 @@ def run_suites(settings, files: list[Path], log=None) -> list[dict]:
             s = settings.model_copy(update={"data_dir": Path(tmp) / "data", "events_url": ""})
             s.data_dir.mkdir(parents=True)
             catalog = build_catalog(suite, s)
-            try:
-                from ranker.serve import load_ranker
-
-                ranker = load_ranker(s)
-            except ImportError:
-                from assistant.adapters import PriorRanker
-
-                ranker = PriorRanker()
-            a = Assistant(s, catalog, ranker, llm, ConversationStore(s.events_db_url))
+            a = Assistant(s, catalog, load_ranker(s), llm, ConversationStore(s.events_db_url))
             reports.append(run_suite(suite, a, progress=log))
     return reports
 

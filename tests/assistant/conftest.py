@@ -9,34 +9,18 @@ import pytest
 from assistant.chat import Assistant
 from assistant.llm import ScriptedLLM
 from assistant.store import ConversationStore
+from ranker.serve import load_ranker
+from retrieval.ingest import ingest
+from retrieval.search import open_catalog
 
 DATA = Path(__file__).parent / "data"
 
 
 def open_test_catalog(settings):
-    """The test shop through retrieval's real ingest and catalog when they exist,
-    else the contract stop-gap in assistant.adapters."""
-    try:
-        from retrieval.ingest import ingest
-        from retrieval.search import open_catalog
-    except ImportError:
-        from assistant.adapters import MemoryCatalog
-
-        return MemoryCatalog.from_jsonl(DATA / "products.jsonl", DATA / "reviews.jsonl")
+    """The test shop through retrieval's real ingest and catalog."""
     ingest(settings, DATA / "products.jsonl")
     ingest(settings, DATA / "reviews.jsonl")
     return open_catalog(settings)
-
-
-def ranker_for(settings):
-    try:
-        from ranker.serve import load_ranker
-
-        return load_ranker(settings)
-    except ImportError:  # the ranker package is still landing
-        from assistant.adapters import PriorRanker
-
-        return PriorRanker()
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +29,7 @@ def shop(tmp_path_factory):
     from shopassist.settings import Settings
 
     s = Settings(data_dir=tmp_path_factory.mktemp("shop") / "data", llm_backend="scripted")
-    return s, open_test_catalog(s), ranker_for(s)
+    return s, open_test_catalog(s), load_ranker(s)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ The catalog is the bundled demo catalog plus one product whose title carries a
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -26,24 +25,11 @@ AGENT = ("agent", "test-agent-secret")
 
 
 def open_catalog_for(settings: Settings):
-    """The demo catalog + the hostile product, through retrieval's real ingest when it exists,
-    else (before retrieval lands) the contract stop-gap over the assistant's test shop."""
-    try:
-        from retrieval.demo import DEMO_DIR
-        from retrieval.ingest import ingest
-        from retrieval.search import open_catalog
-    except ImportError:
-        from assistant.adapters import MemoryCatalog, MemoryStore
-        from retrieval.catalog import Product, Review
+    """The demo catalog + the hostile product, through retrieval's real ingest."""
+    from retrieval.demo import DEMO_DIR
+    from retrieval.ingest import ingest
+    from retrieval.search import open_catalog
 
-        shop = Path(__file__).parents[1] / "assistant" / "data"
-
-        def rows(path):
-            return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
-
-        products = [Product.from_dict(d) for d in rows(shop / "products.jsonl") + rows(DATA / "products.jsonl")]
-        reviews = [Review.from_dict(d) for d in rows(shop / "reviews.jsonl")]
-        return MemoryCatalog(MemoryStore(products, reviews))
     ingest(settings, DEMO_DIR)
     ingest(settings, DATA / "products.jsonl")
     return open_catalog(settings)
@@ -54,15 +40,9 @@ def make_assistant(settings: Settings, catalog):
     from assistant.llm import load_llm
     from assistant.store import ConversationStore
 
-    try:
-        from ranker.serve import load_ranker
+    from ranker.serve import load_ranker
 
-        ranker = load_ranker(settings)
-    except ImportError:
-        from assistant.adapters import PriorRanker
-
-        ranker = PriorRanker()
-    return Assistant(settings, catalog, ranker, load_llm(settings), ConversationStore(settings.events_db_url))
+    return Assistant(settings, catalog, load_ranker(settings), load_llm(settings), ConversationStore(settings.events_db_url))
 
 
 class Server:
