@@ -64,13 +64,10 @@ def bias_features(bu: float, bi: float, n_user: int, n_item: int) -> list[float]
 
 
 def resolve_base(configured: str = "") -> str:
-    from retrieval.models import ModelMissing, minilm_path
+    """The encoder to fine-tune: the configured path, or the bundled MiniLM."""
+    from retrieval.models import resolve_model_path
 
-    if not configured:
-        return minilm_path()
-    if not Path(configured).exists():
-        raise ModelMissing(f"ranker base model {configured!r} does not exist (SHOPASSIST_RANKER_BASE or --base)")
-    return configured
+    return resolve_model_path(configured, "SHOPASSIST_RANKER_BASE or --base")
 
 
 @dataclass

