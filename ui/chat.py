@@ -173,7 +173,7 @@ class ChatSurface:
         try:
             if act in ("answer_up", "answer_down"):
                 kind = "thumb_up" if act == "answer_up" else "thumb_down"
-                self.assistant.store.log_event(kind, cid, user, None, {"message_id": mid, "target": "answer"})
+                self.assistant.feedback(cid, user, kind, payload={"message_id": mid, "target": "answer"})
                 state["voted"][str(mid)] = "helpful" if kind == "thumb_up" else "not helpful"
                 yield self.render(state), gr.skip(), state
                 return
@@ -257,12 +257,7 @@ def user_choices(assistant: Assistant) -> list[tuple[str, str]]:
     choices = [("Guest (no history)", GUEST)]
     if assistant.settings.production:
         return choices
-    try:
-        users = assistant.demo_users()
-    except Exception:  # no demo users is not an error worth failing the page for
-        log.warning("demo users unavailable", exc_info=True)
-        users = []
-    for u in users:
+    for u in assistant.demo_users():
         label = u.get("name") or u["id"]
         if u.get("persona"):
             label = f"{label} — {u['persona']}"

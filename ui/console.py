@@ -139,11 +139,7 @@ class Console:
         text = (text or "").strip()
         if not text:
             raise gr.Error("Write a reply first (or press “Suggest a reply”).")
-        agent = _agent(request)
-        if self.store.taken_over_by(cid) is None:
-            # a person's reply pauses the bot: otherwise it would talk over the agent
-            self.store.take_over(cid, agent)
-        self.assistant.agent_reply(cid, agent, text)
+        self.assistant.agent_reply(cid, _agent(request), text)
         return ("", *self.view(cid))
 
     def pin(self, cid: str | None, product_id: str | None):

@@ -111,6 +111,21 @@ def test_takeover_pauses_the_bot_until_hand_back(assistant):
     assert any(isinstance(e, Cards) for e in run(assistant, cid, "which kettle is best?"))
 
 
+def test_agent_reply_takes_over_so_the_bot_does_not_talk_over_the_agent(assistant):
+    cid = assistant.start("u-ben")
+    assert assistant.store.taken_over_by(cid) is None
+    assistant.agent_reply(cid, "alice", "Hello from the team")
+    assert assistant.store.taken_over_by(cid) == "alice"
+    assert run(assistant, cid, "which kettle is best?")[0].kind == "paused"
+
+
+def test_answer_feedback_keeps_its_payload(assistant):
+    cid = assistant.start("u-ben")
+    assistant.feedback(cid, "u-ben", "thumb_up", payload={"message_id": 7, "target": "answer"})
+    (row,) = assistant.store.events("thumb_up", cid)
+    assert row.product_id is None and row.payload == {"message_id": 7, "target": "answer"}
+
+
 def test_safety_long_input_html_and_off_topic(assistant):
     cid = assistant.start(None)
     events = run(assistant, cid, "x" * (assistant.settings.max_input_chars + 1))
