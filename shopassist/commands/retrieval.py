@@ -28,7 +28,7 @@ def register(sub, groups) -> None:
         epilog="formats: native (demo JSONL), amazon2023, amazon2018 (also 2014), unisrec, icecat, "
         "csv/jsonl (with --mapping); auto detects from the rows.",
     )
-    p.add_argument("source", type=Path, help="A file (.jsonl, .jsonl.gz, .csv) or a folder of them.")
+    p.add_argument("source", type=Path, help="A file (.jsonl, .jsonl.gz, .csv), a folder of them, or `demo` for the bundled demo catalog.")
     p.add_argument("--format", dest="fmt", choices=FORMATS, default="auto", help="Source format (default: auto).")
     p.add_argument("--full-sync", action="store_true", help="Delete products that are not in SOURCE (vectors too).")
     p.add_argument(
@@ -116,7 +116,12 @@ def cmd_ingest(args, settings) -> int:
     try:
         if mapping:
             check_mapping(mapping)
-        report = ingest(settings, args.source, fmt=args.fmt, full_sync=args.full_sync, mapping=mapping,
+        source = args.source
+        if str(source) == "demo":  # the bundled demo catalog, wherever the package is installed
+            from retrieval.demo import DEMO_DIR
+
+            source = DEMO_DIR
+        report = ingest(settings, source, fmt=args.fmt, full_sync=args.full_sync, mapping=mapping,
                         progress=not args.no_progress and sys.stderr.isatty())
     except ValueError as e:  # unknown format or mapping keys: the user's to fix
         raise UserError(str(e)) from e
