@@ -229,14 +229,25 @@ VARIANT_WORDS = re.compile(
 )
 
 
+VARIANT_ATTRIBUTES = ("colour", "color", "size")
+
+
 def variant_key(p: Product) -> str:
-    """Products that differ only in colour/size/capacity words share a key (collapsed in results).
+    """Products that differ only in colour/size/capacity share a key (collapsed in results):
+    the common variant words, and the product's own colour/size attribute values, are dropped.
 
     >>> variant_key(Product(id="1", title="Acme Tee (Black, XL)", brand="Acme")) == \\
     ...     variant_key(Product(id="2", title="Acme Tee (White, M)", brand="Acme"))
     True
+    >>> variant_key(Product(id="1", title="Acme Duo, Charcoal", brand="Acme", attributes={"colour": "Charcoal"})) == \\
+    ...     variant_key(Product(id="2", title="Acme Duo, Sage", brand="Acme", attributes={"colour": "Sage"}))
+    True
     """
     t = re.sub(r"[()\[\],/-]", " ", p.title.lower())
+    for name in VARIANT_ATTRIBUTES:
+        value = str(p.attributes.get(name) or "").lower().strip()
+        if value:
+            t = re.sub(rf"\b{re.escape(value)}\b", " ", t)
     t = VARIANT_WORDS.sub(" ", t)
     return f"{(p.brand or '').lower()}|{' '.join(t.split())}"
 

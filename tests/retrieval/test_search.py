@@ -161,3 +161,15 @@ def test_facet_filters_agree_with_sqlite(shop, filters):
     index = shop.bm25()
     fast = set(index.seqs[shop._filter_mask(q, index)].tolist())
     assert fast == set(shop.store.filter_seqs(q))
+
+
+def test_variants_collapse_on_their_own_colour_attribute():
+    """A colour missing from the common variant words still collapses when it is the product's colour."""
+    from retrieval.catalog import Product
+    from retrieval.search import variant_key
+
+    def duo(pid, colour):
+        return Product(id=pid, title=f"Pepperhill Duo, {colour}", brand="Pepperhill", attributes={"colour": colour})
+
+    assert variant_key(duo("1", "Charcoal")) == variant_key(duo("2", "Sage")) == variant_key(duo("3", "White"))
+    assert variant_key(duo("1", "Charcoal")) != variant_key(Product(id="4", title="Pepperhill Trio, Sage", brand="Pepperhill"))
