@@ -76,3 +76,27 @@ def propose_filters(llm, message: str, brands: list[str], categories: list[str],
     except json.JSONDecodeError:
         return {}
     return validate(data, brands, categories, colours) if isinstance(data, dict) else {}
+
+
+def fill_empty(q, got: dict) -> None:
+    """Put validated proposals into the parsed query ``q`` where the parser left a filter empty
+    (excluded brands are added to the parser's). The parser's values always win.
+
+    >>> from retrieval.query import StructuredQuery
+    >>> q = StructuredQuery(text="blender", price_max=80.0)
+    >>> fill_empty(q, {"price_max": 60.0, "brands": ["Acme"], "colour": "black"})
+    >>> (q.price_max, q.brands, q.attributes)
+    (80.0, ['Acme'], {'colour': 'black'})
+    """
+    if q.price_min is None and "price_min" in got:
+        q.price_min = got["price_min"]
+    if q.price_max is None and "price_max" in got:
+        q.price_max = got["price_max"]
+    if not q.brands and got.get("brands"):
+        q.brands = got["brands"]
+    if got.get("exclude_brands"):
+        q.exclude_brands = list(dict.fromkeys([*q.exclude_brands, *got["exclude_brands"]]))
+    if not q.categories and got.get("category"):
+        q.categories = [got["category"]]
+    if "colour" in got and not q.attributes.get("colour"):
+        q.attributes = {**q.attributes, "colour": got["colour"]}

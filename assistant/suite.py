@@ -337,7 +337,7 @@ def grounded_check(ctx) -> tuple[str, bool, str]:
         return "no_invented_facts", True, ""
     # filters the shopper set are stated back ("Updated (not Brewline)"): they are facts too
     state = ctx.assistant.state(ctx.cid)
-    evidence = " ".join([*state.exclude_brands, *state.brands])
+    evidence = " ".join([*state.query.exclude_brands, *state.query.brands])
     if a.intent in ("ask", "reviews"):
         # quotes and their star ratings are evidence too
         for p in products:

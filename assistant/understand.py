@@ -8,8 +8,11 @@ of one message; this module adds what only the conversation knows:
   cheapest shown, "in black", "not that brand", "under $50");
 - references to shown items ("the second one", "that blender", "the Acme one", "it").
 
-The state is a plain dict stored in the assistant message's ``meta`` so any process
-can pick the conversation up (web workers, the agent console).
+``understand(message, state, shown, parse, brands)`` puts these together into the
+state after the message (``Understood``). The catalog comes in as plain callables and
+lists (its parser, its brands, the shown products), so everything here is testable
+without a store. The state is a plain dict stored in the assistant message's ``meta``
+so any process can pick the conversation up (web workers, the agent console).
 
 Example::
 
@@ -22,7 +25,13 @@ Example::
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from copy import deepcopy
+from dataclasses import dataclass, field, replace
+
+from assistant.answers import fmt_price
+from assistant.proposals import fill_empty
+from retrieval.query import StructuredQuery
 
 COLOURS = (
     "black white red blue green yellow orange purple pink brown grey gray silver gold beige "
@@ -83,38 +92,72 @@ STOP = set(
     "show find want need looking look get give buy please can could would like about under over below above "
     "less more than cheaper cheap best good great new which what how does do not no yes".split()
 )
+_SUPERLATIVE_WORDS = re.compile(
+    r"\b(the |your |our )?(cheapest|least expensive|lowest[- ]priced?|most affordable|most expensive|priciest|"
+    r"highest[- ]priced?|best[- ]rated|highest[- ]rated|top[- ]rated|best reviewed)\b|\b(you have|do you have|what'?s|what is|show me)\b",
+    re.I,
+)
+FINDISH = re.compile(
+    r"\b(show|find|looking for|look for|recommend|suggest|need|want|do you (have|sell|stock|carry)|any \w+s?\b|"
+    r"which \w+ (is|are|should)|what \w+ (is|are|should)|best|cheapest|most)\b",
+    re.I,
+)
+
+
+_QUERY_FIELDS = tuple(StructuredQuery.__dataclass_fields__)
+
+
+def _query_from(d: dict) -> StructuredQuery:
+    """A StructuredQuery from a stored dict (unknown keys ignored, lists copied)."""
+    return StructuredQuery(**{k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
+                              for k, v in d.items() if k in _QUERY_FIELDS})  # fmt: skip
 
 
 @dataclass(slots=True)
 class State:
-    """What the conversation has established: the topic, its filters and what was shown."""
+    """What the conversation has established: the search with its filters, and what only the
+    conversation knows (colours asked for, what was shown, what "it" is, session likes).
 
-    text: str = ""  # the search text of the current topic, e.g. "quiet blender"
-    price_min: float | None = None
-    price_max: float | None = None
-    brands: list[str] = field(default_factory=list)
-    exclude_brands: list[str] = field(default_factory=list)
-    categories: list[str] = field(default_factory=list)
-    min_rating: float | None = None
-    sort: str = "relevance"
+    ``query`` is retrieval's ``StructuredQuery``: its ``text`` is the topic ("quiet blender")
+    and its filters (price range, brands, excluded brands, categories, minimum rating, sort,
+    excluded ids) carry over from turn to turn. Its ``attributes`` stay empty: the colours
+    live in ``colours`` because every one of them is enforced on the product's text, not
+    only the first (``Assistant.search_query`` hands the first to retrieval's filter).
+
+    Stored as a dict in the message meta; ``from_dict`` also reads the flat layout that
+    states were stored in before (the query's fields at the top level):
+
+    >>> State.from_dict({"text": "kettle", "price_max": 30.0, "shown": ["k1"]}).query.price_max
+    30.0
+    >>> State.from_dict(State(StructuredQuery(text="kettle"), colours=["red"]).to_dict()).colours
+    ['red']
+    """
+
+    query: StructuredQuery = field(default_factory=StructuredQuery)
     colours: list[str] = field(default_factory=list)  # post-filter: must appear in the product's text
-    exclude_ids: list[str] = field(default_factory=list)
     shown: list[str] = field(default_factory=list)  # ids of the cards shown last, in order
     focus: str | None = None  # the product last talked about ("it")
     liked: list[str] = field(default_factory=list)  # product ids liked in this session
     disliked: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__slots__}
+        d = {k: getattr(self, k) for k in self.__slots__ if k != "query"}
+        return {"query": {k: getattr(self.query, k) for k in _QUERY_FIELDS}, **d}
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "State":
         d = d or {}
-        return cls(**{k: d[k] for k in cls.__slots__ if k in d})
+        query = _query_from(d["query"] if isinstance(d.get("query"), dict) else d)  # else: the flat layout
+        return cls(query=query, **{k: d[k] for k in cls.__slots__ if k in d and k != "query"})
+
+    def copy(self) -> "State":
+        """A copy whose query and lists can be changed without touching this one."""
+        return deepcopy(self)
 
     @property
     def active(self) -> bool:
-        return bool(self.text or self.categories or self.brands or self.shown)
+        q = self.query
+        return bool(q.text or q.categories or q.brands or self.shown)
 
 
 @dataclass(slots=True)
@@ -259,3 +302,145 @@ def is_superlative(message: str) -> str | None:
     if re.search(r"\b(best|highest|top)[- ]rated\b|\bbest reviewed\b", low):
         return "rating_desc"
     return None
+
+
+def _content_words(message: str) -> list[str]:
+    """Words left once superlatives, question words and stop words are removed."""
+    rest = _SUPERLATIVE_WORDS.sub(" ", message.lower())
+    words = re.findall(r"[a-z]+", rest)
+    filler = STOP | {"which", "one", "ones", "is", "are", "there", "here", "those", "these", "them", "of", "all", "among"}
+    return [w for w in words if w not in filler]
+
+
+Parse = Callable[[str], StructuredQuery]
+Propose = Callable[[str], dict]
+
+
+def understand(
+    message: str, state: State, shown: list, parse: Parse, brands: list[str], propose: Propose | None = None
+) -> Understood:
+    """The intent, the references and the state after ``message``.
+
+    ``shown`` are the products of ``state.shown`` (Product objects, in order), ``parse`` is
+    the catalog's query parser, ``brands`` its brands (longest first), ``propose`` an optional
+    capable LLM's filter proposals (validated, see ``assistant.proposals``).
+    """
+    refs = resolve_refs(message, shown, state.focus)
+    intent = detect_intent(message, state.active, bool(refs))
+    if intent in ("ask", "reviews") and not refs and shown:
+        refs = [state.focus or shown[0].id] if intent == "reviews" else []
+    if intent == "ask" and not refs:
+        intent = "find"
+    if intent == "find" and refs and not brand_mentions(message, brands) and len(message.split()) <= 6:
+        # "the second one" on its own: talk about that product
+        intent = "ask"
+    if intent == "find" and state.focus and QUESTION.search(message) and not FINDISH.search(message):
+        q = parse(message)
+        if not q.categories and not q.brands:
+            # "does the lid leak?" right after a product was shown: a question about it
+            intent, refs = "ask", [state.focus]
+    if intent in ("find", "ask") and state.active and is_superlative(message) and not _content_words(message):
+        # "which is the cheapest?" after "headphones": the superlative is about this topic
+        intent = "refine"
+    if intent == "reviews" and not refs:
+        # "what do reviewers say about blenders" with nothing on screen: find blenders first
+        intent = "find"
+    changes: list[str] = []
+    if intent == "find":
+        new = fresh_state(message, state, parse, brands, propose)
+    elif intent == "refine":
+        new, changes = refine(message, state, shown, refs, parse, brands)
+    else:
+        new = state.copy()
+        if refs:
+            new.focus = refs[0]
+    return Understood(intent=intent, state=new, refs=refs, changes=changes)
+
+
+def fresh_state(message: str, old: State, parse: Parse, brands: list[str], propose: Propose | None = None) -> State:
+    """A new topic: the parsed query (plus validated LLM proposals); session likes carry over."""
+    q = parse(message)
+    if propose is not None:
+        fill_empty(q, propose(message))
+    excluded = list(dict.fromkeys([*q.exclude_brands, *negated_brands(message, brands)]))
+    colours = [q.attributes["colour"]] if q.attributes.get("colour") else []
+    query = replace(
+        q,
+        text=_SUPERLATIVE_WORDS.sub(" ", q.text).strip(" ?!.,") or q.text.strip() or message,
+        brands=[b for b in q.brands if b not in excluded],
+        exclude_brands=excluded,
+        categories=list(q.categories),
+        sort=is_superlative(message) or q.sort or "relevance",
+        exclude_ids=[],
+        attributes={},  # the colours go to State.colours
+    )
+    return State(
+        query=query,
+        colours=list(dict.fromkeys([*colours, *_colour_words(message)])),
+        liked=old.liked,
+        disliked=old.disliked,
+    )
+
+
+def refine(message: str, old: State, shown: list, refs: list[str], parse: Parse, brands: list[str]) -> tuple[State, list[str]]:
+    """The same topic with modified filters, and the changes in words ("cheaper than $49.00").
+
+    "cheaper"/"pricier" move the price cap/floor past the shown (or referenced) products;
+    "not that brand" excludes the brand in focus; colours, ratings, superlatives and
+    "something else" (exclude what was shown) apply on top of the carried-over filters.
+    """
+    new = old.copy()
+    f = new.query  # the filters being modified
+    changes: list[str] = []
+    q = parse(message)
+    basis = [p for p in shown if p.id in refs] or shown
+    prices = [p.price for p in basis if p.price is not None]
+    if q.price_max is not None:
+        f.price_max = q.price_max
+        changes.append(f"under {fmt_price(q.price_max)}")
+    elif CHEAPER.search(message) and prices:
+        cap = round(min(prices) - 0.01, 2)
+        f.price_max = cap if f.price_max is None else min(f.price_max, cap)
+        f.price_min = None  # "cheaper" overrides an earlier floor
+        changes.append(f"cheaper than {fmt_price(min(prices))}")
+    if q.price_min is not None:
+        f.price_min = q.price_min
+        changes.append(f"over {fmt_price(q.price_min)}")
+    elif PRICIER.search(message) and prices:
+        f.price_min = round(max(prices) + 0.01, 2)
+        if f.price_max is not None and f.price_max < f.price_min:
+            f.price_max = None
+        changes.append(f"pricier than {fmt_price(max(prices))}")
+    if f.sort in ("price_asc", "price_desc") and (CHEAPER.search(message) or PRICIER.search(message)) and not is_superlative(message):
+        f.sort = "relevance"
+    excluded = list(q.exclude_brands) + negated_brands(message, brands)
+    if NOT_THAT_BRAND.search(message):
+        focus = [p for p in shown if p.id in refs] or [p for p in shown if p.id == old.focus] or shown[:1]
+        excluded += [p.brand for p in focus if p.brand]
+    for b in dict.fromkeys(excluded):
+        if b not in f.exclude_brands:
+            f.exclude_brands.append(b)
+            changes.append(f"not {b}")
+    f.brands = [b for b in f.brands if b not in f.exclude_brands]
+    wanted = [b for b in q.brands if b not in f.exclude_brands]
+    if wanted:
+        f.brands = wanted
+        changes.append("brand " + ", ".join(wanted))
+    colours = _colour_words(message)
+    if colours:
+        new.colours = colours
+        changes.append("in " + ", ".join(colours))
+    if q.min_rating is not None:
+        f.min_rating = q.min_rating
+        changes.append(f"rated {q.min_rating:g}+")
+    if q.categories and set(q.categories) != set(old.query.categories):
+        f.categories = list(q.categories)
+    sup = is_superlative(message)
+    if sup:
+        f.sort = sup
+        changes.append({"price_asc": "cheapest first", "price_desc": "most expensive first",
+                        "rating_desc": "best rated first"}[sup])  # fmt: skip
+    if ANOTHER.search(message):
+        f.exclude_ids = list(dict.fromkeys([*f.exclude_ids, *old.shown]))
+        changes.append("other options")
+    return new, changes

@@ -210,5 +210,5 @@ def test_a_capable_llm_proposes_filters_that_are_validated(make_assistant):
     cid = a.start(None)
     cards = cards_of(run(a, cid, "a blender that doesn't break the bank from that glass jar company Zeta"))
     state = a.state(cid)
-    assert state.price_max == 60 and state.brands == ["Zeta"] and state.colours == []
+    assert state.query.price_max == 60 and state.query.brands == ["Zeta"] and state.colours == []
     assert cards and all(c.brand == "Zeta" and c.price <= 60 for c in cards)

@@ -6,13 +6,16 @@ import pytest
 
 from assistant.grounding import check, split_sentences
 from assistant.understand import (
+    State,
     detect_intent,
+    understand,
     is_superlative,
     negated_brands,
     ordinal_refs,
     resolve_refs,
 )
 from retrieval.catalog import Product
+from retrieval.query import StructuredQuery
 
 SHOWN = [
     Product(id="b1", title="Acme Quiet Blender 600W", brand="Acme", price=49.0, attributes={"colour": "black"}),
@@ -116,3 +119,43 @@ def test_template_answer_is_grounded_even_with_ranker_explanations():
     text = template_answer(SHOWN, why)
     assert "4.30" not in text and "matches blender" in text
     assert check(text, SHOWN, brands=["Acme", "Zeta", "Nimbus"]).ok
+
+
+def test_state_holds_a_structured_query_and_reads_the_old_flat_layout():
+    state = State(StructuredQuery(text="kettle", price_max=30.0, exclude_brands=["Zeta"]), colours=["red"], shown=["k1"])
+    stored = state.to_dict()
+    assert stored["query"]["price_max"] == 30.0 and stored["colours"] == ["red"] and "price_max" not in stored
+    assert State.from_dict(stored) == state
+    # conversations stored before State held a StructuredQuery: the filters were top-level keys
+    old = {"text": "kettle", "price_max": 30.0, "exclude_brands": ["Zeta"], "sort": "price_asc",
+           "colours": ["red"], "shown": ["k1"], "focus": "k1", "liked": [], "disliked": []}
+    loaded = State.from_dict(old)
+    assert loaded.query == StructuredQuery(text="kettle", price_max=30.0, exclude_brands=["Zeta"], sort="price_asc")
+    assert (loaded.colours, loaded.shown, loaded.focus) == (["red"], ["k1"], "k1")
+    assert State.from_dict(None) == State() and not State().active and loaded.active
+    copy = loaded.copy()
+    copy.query.exclude_brands.append("Acme")
+    copy.query.price_max = 10.0
+    assert loaded.query.exclude_brands == ["Zeta"] and loaded.query.price_max == 30.0
+
+
+def test_understand_carries_filters_over_and_modifies_them():
+    from retrieval.query import Vocabulary, parse_query
+
+    vocab = Vocabulary(brands=["Acme", "Zeta", "Nimbus"], categories=["Blenders", "Kettles"], colours=["black"])
+    brands = ["Nimbus", "Acme", "Zeta"]
+
+    def parse(text):
+        return parse_query(text, vocab)
+
+    first = understand("a blender under $100 not Zeta", State(), [], parse, brands)
+    assert first.intent == "find" and first.state.query.price_max == 100.0 and first.state.query.exclude_brands == ["Zeta"]
+    shown = [SHOWN[0], SHOWN[2]]  # the blenders, $49.00 and $89.99
+    state = State(first.state.query, shown=[p.id for p in shown], focus="b1")
+    cheaper = understand("cheaper", state, shown, parse, brands)
+    assert cheaper.intent == "refine" and cheaper.state.query.price_max == 48.99
+    assert cheaper.state.query.exclude_brands == ["Zeta"] and cheaper.changes == ["cheaper than $49.00"]
+    other = understand("not that brand", state, shown, parse, brands)
+    assert other.state.query.exclude_brands == ["Zeta", "Acme"] and state.query.exclude_brands == ["Zeta"]
+    asked = understand("is the second one loud?", state, shown, parse, brands)
+    assert asked.intent == "ask" and asked.refs == ["b2"] and asked.state.focus == "b2"
