@@ -153,7 +153,8 @@ class TransformersLLM(ChatModel):
             self._model = AutoModelForCausalLM.from_pretrained(self.model_id, **kw).to(self.device).eval()
 
     def stream(self, messages: list[dict], max_tokens: int = 160) -> Iterator[str]:
-        from transformers import TextIteratorStreamer
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         self.warm()
         with self._lock:
@@ -161,18 +162,29 @@ class TransformersLLM(ChatModel):
             ids = {k: v.to(self.device) for k, v in ids.items()}
             streamer = TextIteratorStreamer(self._tok, skip_prompt=True, skip_special_tokens=True)
             err: list[BaseException] = []
+            closed = threading.Event()
+
+            class _Closed(StoppingCriteria):
+                # generation runs in a thread: without this it would go on to max_tokens after the
+                # caller closed the stream (and overlap the next generation on the same model)
+                def __call__(self, input_ids, scores, **kwargs):
+                    return torch.full((input_ids.shape[0],), closed.is_set(), dtype=torch.bool, device=input_ids.device)
 
             def run():
                 try:
-                    self._model.generate(**ids, max_new_tokens=max_tokens, do_sample=False, streamer=streamer)
+                    self._model.generate(**ids, max_new_tokens=max_tokens, do_sample=False, streamer=streamer,
+                                         stopping_criteria=StoppingCriteriaList([_Closed()]))  # fmt: skip
                 except Exception as e:  # surfaced below as LLMUnavailable
                     err.append(e)
                     streamer.end()
 
-            t = threading.Thread(target=run, daemon=True)
+            t = threading.Thread(target=run, name="transformers-generate", daemon=True)
             t.start()
-            yield from (s for s in streamer if s)
-            t.join()
+            try:
+                yield from (s for s in streamer if s)
+            finally:
+                closed.set()
+                t.join()
             if err:
                 raise LLMUnavailable(f"transformers model failed: {err[0]}") from err[0]
 

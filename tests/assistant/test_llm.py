@@ -1,16 +1,29 @@
-"""The LLM backends, each for real: scripted, the embedded GGUF, and an OpenAI-compatible
-server (llama.cpp's, serving the same GGUF on loopback)."""
+"""The LLM backends, each for real: scripted, the embedded GGUF (llama.cpp and transformers),
+and an OpenAI-compatible server (llama.cpp's, serving the same GGUF on loopback)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
-from assistant.llm import BACKENDS, LLMUnavailable, OpenAICompatibleLLM, ScriptedLLM, load_llm, smollm2_gguf
+from assistant.chat import Turn
+from assistant.events import Answer, Cards, TextDelta
+from assistant.grounding import check
+from assistant.llm import (
+    BACKENDS,
+    LLMUnavailable,
+    OpenAICompatibleLLM,
+    ScriptedLLM,
+    TransformersLLM,
+    load_llm,
+    smollm2_gguf,
+)
 from shopassist.settings import Settings
 from tests.conftest import free_port
 
@@ -82,3 +95,32 @@ def test_openai_backend_against_llama_cpp_server(llama_server, settings):
     llm = load_llm(s)
     chunks = list(llm.stream(MESSAGES, max_tokens=24))
     assert len(chunks) > 1 and "".join(chunks).strip()
+
+
+@pytest.mark.slow
+def test_transformers_backend_loads_the_gguf_and_answers_a_grounded_turn(make_assistant):
+    """The SmolLM2 GGUF through transformers (``gguf_file=``, dequantised by ``gguf``), then one
+    whole turn on it: cards first, and whatever text reaches the shopper passes the validator."""
+    llm = load_llm(Settings(llm_backend="transformers"))
+    assert isinstance(llm, TransformersLLM) and llm.gguf_file == Path(smollm2_gguf()).name
+    chunks = list(llm.stream(MESSAGES, max_tokens=24))
+    assert len(chunks) > 1 and "".join(chunks).strip()  # it really generates, token by token
+    stream = llm.stream(MESSAGES, max_tokens=400)
+    next(stream)
+    stream.close()  # closing the stream stops the generation thread (the writer closes early)
+    assert not [t for t in threading.enumerate() if t.name == "transformers-generate"]
+
+    a = make_assistant(llm=llm, llm_backend="transformers")
+    cid = a.start(None)
+    events = list(a.respond(Turn(cid, None, "a quiet blender under $100")))
+    cards = next(e.cards for e in events if isinstance(e, Cards))
+    answer = next(e for e in events if isinstance(e, Answer))
+    assert cards and all(c.price <= 100 for c in cards)
+    products = a.catalog.store.get_many([c.product_id for c in cards])
+    assert check(answer.text, products, user_text="a quiet blender under $100", brands=a.brands()).ok
+    source = a.store.messages(cid)[-1].meta["source"]
+    streamed = "".join(e.text for e in events if isinstance(e, TextDelta)).strip()
+    if source == "llm":  # the model's own sentences, exactly as streamed
+        assert streamed == answer.text
+    assert answer.timings["generate"] > 0
+    assert not [t for t in threading.enumerate() if t.name == "transformers-generate"]
