@@ -48,31 +48,50 @@ def candidate_aspects(text: str, top: int = 3) -> list[str]:
     return [a for a, _ in counts.most_common(top)]
 
 
-def aspects_from_reviews(reviews, model=None, top: int = 6, max_reviews: int = 12, max_sentences: int = 6) -> tuple[list[str], list[str]]:
+MAX_REVIEWS = 12  # the most recent reviews read per user: tastes drift, and the model costs per sentence
+MAX_SENTENCES = 6  # sentences per review
+
+
+def review_sentences(reviews, max_reviews: int = MAX_REVIEWS, max_sentences: int = MAX_SENTENCES) -> list[tuple[float, str, list[str], bool]]:
+    """(review stars, sentence, its aspects, has a complaint word) for the sentences that name
+    an aspect, over the user's ``max_reviews`` most recent reviews.
+
+    >>> class R: rating, title, text = 2.0, "", "Strap broke after a week. It is what it is."
+    >>> review_sentences([R()])
+    [(2.0, 'Strap broke after a week.', ['strap broke', 'week'], True)]
+    """
+    out = []
+    for r in list(reviews)[-max_reviews:]:
+        text = f"{r.title}. {r.text}" if r.title else r.text
+        for s in [s for s in _SENT.split(text or "") if len(s) > 12][:max_sentences]:
+            aspects = candidate_aspects(s, top=2)
+            if aspects:  # a sentence that names nothing cannot add a like or a dislike
+                out.append((float(r.rating), s, aspects, bool(set(_WORD.findall(s.lower())) & _NEG)))
+    return out
+
+
+def aspects_from_reviews(reviews, model=None, top: int = 6, max_reviews: int = MAX_REVIEWS,
+                         max_sentences: int = MAX_SENTENCES) -> tuple[list[str], list[str]]:
     """(likes, dislikes) over a user's reviews, most frequent first.
 
     ``model``: anything with ``predict(texts) -> list[float]`` stars (the review-sentiment
     model); each sentence is scored on its own so a 4-star review can still name a dislike.
+    It is asked only about the sentences whose polarity it can change (one batched call):
+    sentences without an aspect, and complaint sentences (always a dislike), skip it.
     """
+    sentences = review_sentences(reviews, max_reviews, max_sentences)
+    asked = list(dict.fromkeys(s for _, s, _, complaint in sentences if not complaint)) if model is not None else []
+    tone = dict(zip(asked, model.predict(asked))) if asked else {}
     likes: Counter[str] = Counter()
     dislikes: Counter[str] = Counter()
-    for r in list(reviews)[-max_reviews:]:  # the most recent: tastes drift, and the model costs per sentence
-        text = f"{r.title}. {r.text}" if r.title else r.text
-        sents = [s for s in _SENT.split(text or "") if len(s) > 12][:max_sentences]
-        if not sents:
-            continue
-        if model is not None:  # the sentence's own tone, anchored by the review's stars
-            stars = [(float(m) + float(r.rating)) / 2 for m in model.predict(sents)]
-        else:
-            stars = [float(r.rating)] * len(sents)
-        for i, s in enumerate(sents):  # a complaint word inside a happy review is still a complaint
-            if set(_WORD.findall(s.lower())) & _NEG:
-                stars[i] = min(stars[i], 2.0)
-        for s, st in zip(sents, stars):
-            target = likes if st >= 4.0 else dislikes if st <= 2.0 else None
-            if target is not None:
-                for a in candidate_aspects(s, top=2):
-                    target[a] += 1
+    for rating, s, aspects, complaint in sentences:
+        st = (float(tone[s]) + rating) / 2 if s in tone else rating  # the sentence's tone, anchored by the review's stars
+        if complaint:  # a complaint word inside a happy review is still a complaint
+            st = min(st, 2.0)
+        target = likes if st >= 4.0 else dislikes if st <= 2.0 else None
+        if target is not None:
+            for a in aspects:
+                target[a] += 1
     both = set(likes) & set(dislikes)
     lk = [a for a, _ in likes.most_common() if a not in both or likes[a] > dislikes[a]][:top]
     dk = [a for a, _ in dislikes.most_common() if a not in both or dislikes[a] >= likes[a]][:top]

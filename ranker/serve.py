@@ -17,6 +17,7 @@ catalog has none yet, the typical Amazon mean).
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -165,7 +166,10 @@ class TwoTowerRanker:
         self.model.attach_cache(versions.root(settings) / "cache")
         self._store = store
         self._sentiment = None
+        self._sentiment_lock = threading.Lock()  # the assistant builds profiles from several threads
         self.reg = float((model.info.get("reg") or [K_USER, K_ITEM])[1])
+        self._review_units: dict[tuple[str, int], list[str]] = {}  # (product id, rating count) -> review units
+        self.grid = True  # score through ``residual_grid`` (False: materialised rows, the reference)
 
     @classmethod
     def load(cls, version_dir, settings: Settings) -> "TwoTowerRanker":
@@ -176,6 +180,7 @@ class TwoTowerRanker:
         store = rk.store
         if store is not None and store.count():
             rk.model.mu = catalog_mean(store.iter_products())  # serve on this catalog's scale
+        _ = rk.sentiment  # warm-up: load the review-sentiment model now, not on the first shopper's turn
         return rk
 
     @property
@@ -188,11 +193,17 @@ class TwoTowerRanker:
 
     @property
     def sentiment(self):
-        """The version's review-sentiment model (None when it was trained without one)."""
-        if self._sentiment is None and (self.version_dir / "sentiment").exists():
-            from ranker.model import TextRegressor
+        """The version's review-sentiment model (None when it was trained without one), int8 on
+        CPU; ``load`` loads it up front so the first shopper's profile does not pay for it."""
+        with self._sentiment_lock:
+            if self._sentiment is None and (self.version_dir / "sentiment").exists():
+                from ranker.model import TextRegressor
 
-            self._sentiment = TextRegressor(str(self.version_dir / "sentiment"), max_length=64, device=self.settings.device)
+                m = TextRegressor(str(self.version_dir / "sentiment"), max_length=64, device=self.settings.device)
+                if self.settings.device == "cpu":
+                    m.quantize()
+                m.predict(["Warm-up: the first call sets up the kernels."])
+                self._sentiment = m
         return self._sentiment
 
     # -- inputs, as in training ---------------------------------------------------------------
@@ -202,8 +213,17 @@ class TwoTowerRanker:
         meta = ItemMeta(p.title, p.brand or "", list(p.categories), list(p.features), p.description).text()
         units = [meta] if meta else []
         if self.store is not None:
-            for r in list(reversed(self.store.reviews_for(p.id)))[:ITEM_SNIPPETS]:  # the earliest, as in training
-                units.append(review_unit(Rating(r.user_id, r.product_id, r.rating, r.timestamp, 0, r.title, r.text)))
+            # the earliest reviews, as in training: they change only when reviews are removed, so
+            # they are kept per (product, rating count) and a request runs no catalog query for them
+            key = (p.id, p.rating_count)
+            snippets = self._review_units.get(key)
+            if snippets is None:
+                snippets = [review_unit(Rating(r.user_id, r.product_id, r.rating, r.timestamp, 0, r.title, r.text))
+                            for r in list(reversed(self.store.reviews_for(p.id)))[:ITEM_SNIPPETS]]
+                if len(self._review_units) >= 100_000:  # bound memory on huge catalogs
+                    self._review_units.clear()
+                self._review_units[key] = snippets
+            units += snippets
         return units
 
     @staticmethod
@@ -238,7 +258,7 @@ class TwoTowerRanker:
         U1 = pool_user(emb, units_u, dim)
         P = np.stack([pool_item(emb, us, dim) for us in units_p])
         feats = self._features(user, products)
-        stars = self._stars(np.repeat(U1[None], len(products), 0), P, feats)
+        stars = self._grid_stars(U1[None], P, feats)[0]
         if not explain:
             return [Prediction(p.id, round(float(s), 3), []) for p, s in zip(products, stars)]
         why = [[] for _ in products]
@@ -247,25 +267,21 @@ class TwoTowerRanker:
                 why[j].append(f"reviewers rate it {p.average_rating:.1f} ({p.rating_count} ratings)")
             else:
                 why[j].append("no ratings yet: predicted from its description")
-        # leave-one-out over the user's history/aspects (which of them moved this prediction) and
-        # leave-the-item-text-out, all variants in ONE head call: [J user variants + no-text] x n
+        # Leave-one-out, exactly: which of the user's history/aspects moved this prediction (each
+        # unit dropped from the user vector in turn), and what the item's text adds (item vector
+        # zeroed). No encoder pass: the variants re-pool cached unit encodings, and all J x n
+        # variant scores come from one ``residual_grid`` call over the light head.
         n = len(products)
-        Us, Ps, Fs = [], [], []
-        for i in range(len(units_u)):
-            rest = units_u[:i] + units_u[i + 1 :]
-            fi = feats
-            if not rest:  # without any history the user is cold: drop the user features too
-                fi = feats.copy()
-                fi[:, 0], fi[:, 2], fi[:, 4] = 0.0, 0.0, 1.0
-            Us.append(np.repeat(pool_user(emb, rest, dim)[None], n, 0))
-            Ps.append(P)
-            Fs.append(fi)
-        Us.append(np.repeat(U1[None], n, 0))
-        Ps.append(np.zeros_like(P))
-        Fs.append(feats)
-        variants = self._stars(np.concatenate(Us), np.concatenate(Ps), np.concatenate(Fs)).reshape(len(Us), n)
+        if len(units_u) > 1:
+            V = np.stack([pool_user(emb, units_u[:i] + units_u[i + 1 :], dim) for i in range(len(units_u))])
+            loo = self._grid_stars(V, P, feats)  # [J, n]
+        elif units_u:  # without its only unit the user is cold: drop the user features too
+            fc = feats.copy()
+            fc[:, 0], fc[:, 2], fc[:, 4] = 0.0, 0.0, 1.0
+            loo = self._grid_stars(np.zeros((1, dim), np.float32), P, fc)
+        no_text = self._grid_stars(U1[None], np.zeros_like(P), feats)[0]
         if units_u:
-            delta = stars[None, :] - variants[:-1]  # [J, n]
+            delta = stars[None, :] - loo  # [J, n]
             top = np.abs(delta).argmax(0)
             for j in range(n):
                 i, d = int(top[j]), float(delta[top[j], j])
@@ -273,15 +289,25 @@ class TwoTowerRanker:
                     t, s = units_u[i]
                     what = "liked" if s >= 3.5 else "disliked" if s <= 2.5 else "rated 3★"
                     why[j].append(f"you {what} “{t[:60]}” ({d:+.2f}★)")
-        for j, d in enumerate(stars - variants[-1]):  # what its description/reviews add beyond its ratings
+        for j, d in enumerate(stars - no_text):  # what its description/reviews add beyond its ratings
             if abs(d) >= 0.03:
                 why[j].append(f"its description and reviews {'raise' if d > 0 else 'lower'} the estimate ({d:+.2f}★)")
         why = [w + [f"rating model {self.version}"] for w in why]
         return [Prediction(p.id, round(float(s), 3), w) for p, s, w in zip(products, stars, why)]
 
-    def _stars(self, U, P, feats) -> np.ndarray:
+    def _grid_stars(self, V, P, feats) -> np.ndarray:
+        """Stars for every (user vector, candidate) pair, ``[len(V), len(P)]``.
+
+        ``grid = True`` (default): ``RatingModel.residual_grid``; False: the head on the
+        materialised rows (the reference the grid is tested and benchmarked against)."""
         m = self.model
-        return m.combine(feats, m.residual(U.astype(np.float32), P.astype(np.float32), feats))
+        V, P = np.asarray(V, np.float32), np.asarray(P, np.float32)
+        if self.grid:
+            res = m.residual_grid(V, P, feats)
+        else:
+            J, n = len(V), len(P)
+            res = m.residual(np.repeat(V, n, 0), np.tile(P, (J, 1)), np.tile(feats, (J, 1))).reshape(J, n)
+        return np.stack([m.combine(feats, r) for r in res])
 
     def user_context(self, store, user_id: str) -> UserContext:
         return build_user_context(store, user_id, self.sentiment)

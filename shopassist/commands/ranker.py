@@ -42,6 +42,17 @@ def register(sub, groups) -> None:
     p.add_argument("--json", action="store_true", help="Print only the JSON line.")
     p.set_defaults(func=cmd_eval)
 
+    p = rk.add_parser("eval-fusion", help="Measure the rating weight of the final rank on a judged relevance set (JSON).",
+                      description="Runs the assistant's search (top --k hits) for every judged query, assigns ratings "
+                      "(adversarial: 5 stars to irrelevant, 1 to relevant; random), re-ranks with fuse(relevance, stars, w) "
+                      "for each weight and reports NDCG@10 and the rate at which an irrelevant product jumps a relevant one.")
+    p.add_argument("--dataset", type=Path, required=True, help="A judged folder (products + judgments.jsonl.gz), e.g. Chorus/Icecat.")
+    p.add_argument("--k", type=int, default=50, help="Hits re-ranked per query (the assistant retrieves 50).")
+    p.add_argument("--weights", default=None, help="Comma-separated weights (default: 0 to 0.5).")
+    p.add_argument("--draws", type=int, default=20, help="Random-rating draws averaged per weight.")
+    p.add_argument("--json", action="store_true", help="Print only the JSON line.")
+    p.set_defaults(func=cmd_eval_fusion)
+
     p = rk.add_parser("update", help="Continue training the current version on new ratings/feedback with replay.",
                       description="Events: JSONL rows {user_id, product_id, rating | kind, timestamp, title?, text?}; "
                       "kind thumb_up/buy/add_to_cart count as 5 stars, thumb_down as 1. Old training data is replayed; "
@@ -66,10 +77,15 @@ def register(sub, groups) -> None:
     be = group(sub, groups, "bench", "Benchmark an area (prints JSON).")
     p = be.add_parser("ranker", help="Scoring latency for 100 candidates (p50/p95) per speed-up, with its accuracy cost.",
                       description="Times Ranker.score for one user and 100 candidates: cold cache, warm cache, "
-                      "without explanations, and with an int8-quantised encoder; accuracy cost measured on a dataset's validation split.")
+                      "with explanations the old way (head on materialised rows), without explanations, and with an int8-quantised encoder; accuracy cost measured on a dataset's validation split.")
     p.add_argument("--dataset", type=Path, default=None, help="Dataset for the accuracy cost (default: MI 2014 beside the repo).")
     p.add_argument("--candidates", type=int, default=100)
     p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--cold-repeats", type=int, default=3, help="Runs of the cold-cache row (0 = skip it: ~20 s each).")
+    p.add_argument("--no-int8", action="store_true", help="Skip the int8-encoder row and its validation RMSE.")
+    p.add_argument("--profiles", type=int, default=10, help="Users whose first profile is timed (0 = skip).")
+    p.add_argument("--catalog", action="store_true",
+                   help="Serve from the data dir's ingested catalog (SQLite, its most active reviewer's profile) instead of --dataset.")
     p.set_defaults(func=cmd_bench)
 
 
@@ -135,6 +151,33 @@ def cmd_eval(args, settings) -> int:
     return 0
 
 
+def cmd_eval_fusion(args, settings) -> int:
+    from ranker.fusion import WEIGHTS, QueryRun, sweep
+    from retrieval.evaluate import ensure_ingested, load_judgments
+    from retrieval.search import open_catalog
+
+    try:
+        queries, judgments = load_judgments(args.dataset)
+        ensure_ingested(settings, args.dataset, progress=not args.json)
+    except FileNotFoundError as e:
+        raise _user_error(e) from e
+    catalog = open_catalog(settings)
+    runs = []
+    for q in (q for q in queries if q in judgments):
+        hits = catalog.search(q, k=args.k)  # exactly the assistant's call (collapsed variants)
+        runs.append(QueryRun([h.product.id for h in hits], [h.score for h in hits], judgments[q]))
+    weights = [float(w) for w in args.weights.split(",")] if args.weights else list(WEIGHTS)
+    report = {"dataset": args.dataset.name, "k": args.k, "current_weight": settings.rating_weight,
+              **sweep(runs, weights, draws=args.draws)}
+    if not args.json:
+        print(f"relevance only: {report['relevance_only']}")
+        for w, row in report["weights"].items():
+            print(f"w={w:5s} " + "  ".join(f"{kind}: ndcg {m['ndcg@10']:.4f} flips {m['flip_rate']:.4f} top10 {m['top10_flip_rate']:.4f}"
+                                         for kind, m in row.items()))
+    print(json.dumps(report))
+    return 0
+
+
 def cmd_update(args, settings) -> int:
     from ranker.update import update
 
@@ -191,5 +234,7 @@ def cmd_list(args, settings) -> int:
 def cmd_bench(args, settings) -> int:
     from ranker.bench import bench_scoring
 
-    print(json.dumps(bench_scoring(settings, dataset=args.dataset, candidates=args.candidates, repeats=args.repeats)))
+    print(json.dumps(bench_scoring(settings, dataset=args.dataset, candidates=args.candidates, repeats=args.repeats,
+                                   cold_repeats=args.cold_repeats, int8=not args.no_int8, profiles=args.profiles,
+                                   catalog=args.catalog)))
     return 0

@@ -71,3 +71,42 @@ def test_aspects_follow_review_polarity():
     ])
     assert "tuning pegs" in likes and "battery cover" in dislikes
     assert candidate_aspects("") == []
+
+
+def test_sentiment_model_is_asked_once_and_only_where_it_can_change_the_answer():
+    """One batched call; complaint sentences (always a dislike) and sentences naming no aspect are
+    not sent; the result equals scoring every sentence on its own (the reference loop below)."""
+    from ranker.sentiment import _NEG, _SENT, _WORD
+
+    class R:
+        def __init__(self, rating, text, title=""):
+            self.rating, self.text, self.title = rating, text, title
+
+    class Tone:  # a deterministic review-sentiment model: "superb" 5, "awful" 1, else 3
+        def __init__(self):
+            self.calls = []
+
+        def predict(self, texts):
+            self.calls.append(list(texts))
+            return [5.0 if "superb" in t else 1.0 if "awful" in t else 3.0 for t in texts]
+
+    reviews = [R(4, "The tuning pegs are superb and hold pitch. The strap buckle broke in a week. Okay then, yes."),
+               R(2, "Gig bag zipper is awful. Shipping box arrived quickly. The gig bag padding is superb though."),
+               R(5, "Solid tone knobs, superb value for money.")]
+    m = Tone()
+    likes, dislikes = aspects_from_reviews(reviews, model=m)
+    assert len(m.calls) == 1
+    assert not any(set(_WORD.findall(t.lower())) & _NEG for t in m.calls[0])  # "broke": never asked
+    ref_likes, ref_dislikes = {}, {}
+    for r in reviews:  # reference: every sentence scored on its own
+        for s in [s for s in _SENT.split(f"{r.title}. {r.text}" if r.title else r.text) if len(s) > 12][:6]:
+            st = (Tone().predict([s])[0] + r.rating) / 2
+            if set(_WORD.findall(s.lower())) & _NEG:
+                st = min(st, 2.0)
+            target = ref_likes if st >= 4 else ref_dislikes if st <= 2 else None
+            if target is not None:
+                for a in candidate_aspects(s, top=2):
+                    target[a] = target.get(a, 0) + 1
+    assert set(likes) <= set(ref_likes) and set(dislikes) <= set(ref_dislikes)
+    assert set(ref_likes) - set(ref_dislikes) <= set(likes) and set(ref_dislikes) - set(ref_likes) <= set(dislikes)
+    assert "gig bag" in dislikes and "tuning pegs" in likes and "strap buckle" in dislikes

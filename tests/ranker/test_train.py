@@ -75,6 +75,40 @@ def test_serving_scores_with_reasons(run, mi_small):
     assert rk.warm(products) > 0 and rk.model.cache_path.exists()
 
 
+def test_leave_one_out_grid_equals_the_head_on_rows(run, mi_small):
+    """The explanation fast path (``residual_grid``: the first layer split into user, item and
+    interaction parts) gives the head's own numbers, and the same stars and reasons in serving."""
+    from ranker.bench import DatasetStore
+    from ranker.scoring import UserContext
+    from ranker.serve import load_ranker
+
+    s, _ = run
+    rk = load_ranker(s)
+    m = rk.model
+    rng = np.random.default_rng(0)
+    V = rng.normal(size=(4, m.encoder.dim)).astype(np.float32) / 10
+    P = rng.normal(size=(7, m.encoder.dim)).astype(np.float32) / 10
+    feats = rng.normal(size=(7, 6)).astype(np.float32)
+    rows = m.residual(np.repeat(V, 7, 0), np.tile(P, (4, 1)), np.tile(feats, (4, 1))).reshape(4, 7)
+    grid = m.residual_grid(V, P, feats)
+    assert grid.shape == (4, 7) and np.abs(rows).max() > 0
+    np.testing.assert_allclose(grid, rows, atol=1e-5)
+    store = DatasetStore(mi_small)
+    rk._store = store
+    products = store.get_many(mi_small.item_ids()[:30])
+    user = UserContext("u", [(p.title, st) for p, st in zip(products[:5], (5.0, 1.0, 4.0, 2.0, 5.0))], ["strings"], ["buzz"])
+    fast = rk.score(user, products)
+    rk.grid = False
+    ref = rk.score(user, products)
+    assert [p.stars for p in fast] == pytest.approx([p.stars for p in ref], abs=1e-3)
+    assert [p.explanation for p in fast] == [p.explanation for p in ref]
+    one = UserContext("u", [(products[0].title, 5.0)])  # leaving out the only unit = a cold user
+    rk.grid = True
+    a = rk.score(one, products)
+    rk.grid = False
+    assert [p.explanation for p in a] == [p.explanation for p in rk.score(one, products)]
+
+
 def test_evaluate_all_methods_side_by_side(run, mi_small):
     from ranker.evaluate import evaluate
 
