@@ -3,17 +3,19 @@
 The recipe, per batch of products read from the source:
 
 1. hash each row (``Product.content_hash``); rows whose stored hash is equal cost nothing;
-2. rows whose *embedded text* changed are embedded (one batched ``encode`` call) and
-   **upserted into the vector store first**;
-3. then the rows are written to SQLite in one transaction.
+2. rows whose *embedded text* changed are embedded (one batched ``encode`` call);
+3. a writer thread **upserts the batch's vectors first**, then writes its rows to SQLite in one
+   transaction, while the caller reads and embeds the next batch (torch releases the GIL while
+   it encodes, so the writes cost almost no wall time).
 
-Crash safety follows from that order. A kill -9 between 2 and 3 leaves vectors whose SQLite
-rows are missing or stale; the rerun sees their hashes differ, re-embeds and upserts the same
-ids again (an upsert, so nothing is duplicated) and commits. Search only returns ids that are
-in SQLite, so such a vector is never shown meanwhile. ``full_sync`` also sweeps vectors whose
-id is not in SQLite, so a crash followed by a source that dropped a product leaves no ghost.
-Deletion is the reverse order: vectors first, then SQLite rows, so a crash in between is
-finished by the next full sync (the row is still in SQLite, absent from the source).
+Crash safety follows from that order, which the writer keeps per batch and across batches (one
+thread, first in, first out). A kill -9 between the vector upsert and the SQLite commit leaves
+vectors whose SQLite rows are missing or stale; the rerun sees their hashes differ, re-embeds
+and upserts the same ids again (an upsert, so nothing is duplicated) and commits. Search only
+returns ids that are in SQLite, so such a vector is never shown meanwhile. ``full_sync`` also
+sweeps vectors whose id is not in SQLite, so a crash followed by a source that dropped a product
+leaves no ghost. Deletion is the reverse order: vectors first, then SQLite rows, so a crash in
+between is finished by the next full sync (the row is still in SQLite, absent from the source).
 
 Bad rows (broken JSON, not UTF-8, missing id/title, negative price, a duplicate id with
 different content in the same source) go to a quarantine JSONL file with file, line and
@@ -36,7 +38,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import queue
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -92,7 +97,7 @@ def dense_text(p: Product) -> str:
 
     Short on purpose: MiniLM is trained on sentence-length text, and embedding is the cost of an
     ingest (a 150-token text is ~5x slower to embed than a 30-token one). Specs and features go to
-    BM25 instead (``retrieval.search.bm25_text``).
+    BM25 instead (``retrieval.bm25.bm25_text``).
 
     >>> dense_text(Product(id="1", title="Mixer 500W", brand="Acme", categories=["Kitchen", "Mixers"]))
     'Mixer 500W. Acme. Kitchen > Mixers'
@@ -164,6 +169,50 @@ class _Embedder:
         )
 
 
+class _Writer:
+    """Runs write jobs on a thread of its own, one at a time, in the order they were submitted.
+
+    ``depth`` jobs may wait (bounded memory: a job holds one batch). The first failure stops
+    the writing (later jobs are dropped, not run out of order) and is raised in the caller at
+    its next ``submit`` or at ``close``.
+    """
+
+    def __init__(self, depth: int = 1, on_exit: Callable[[], None] | None = None):
+        self._on_exit = on_exit  # runs on the writer thread at the end (closes its connections)
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while (job := self._jobs.get()) is not None:
+                if self._error is None:
+                    try:
+                        job()
+                    except BaseException as e:  # handed to the caller, which raises it
+                        self._error = e
+        finally:
+            if self._on_exit is not None:
+                self._on_exit()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._check()
+        self._jobs.put(job)
+
+    def close(self, check: bool = True) -> None:
+        """Wait until every submitted job ran; raise the first failure when ``check``."""
+        if self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join()
+        if check:
+            self._check()
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+
 def ingest(
     settings: Settings,
     source_path: str | Path,
@@ -188,8 +237,9 @@ def ingest(
     quarantine = _Quarantine(settings.data_dir, source)
     seen: dict[str, tuple[str, int]] = {}  # id -> (hash, line): duplicates and full-sync need it
     kept: set[str] = set()  # ids of bad rows: full sync keeps their stored version
-    products: list[Product] = []
+    products: list[tuple[Product, str]] = []  # (product, content hash)
     reviews: list[Review] = []
+    writer = _Writer(on_exit=store.close)  # the store's connection on the writer thread
 
     from tqdm import tqdm
 
@@ -205,8 +255,8 @@ def ingest(
             if isinstance(rec.item, Review):
                 reviews.append(rec.item)
                 if len(reviews) >= 2000:
-                    report.reviews += store.upsert_reviews(reviews)
-                    reviews.clear()
+                    writer.submit(_review_job(store, reviews, report))
+                    reviews = []
                 continue
             p = rec.item
             h = p.content_hash()
@@ -220,13 +270,14 @@ def ingest(
                     quarantine.add(rec)
                 continue
             seen[p.id] = (h, rec.line)
-            products.append(p)
+            products.append((p, h))
             if len(products) >= batch:
-                _flush(products, store, vectors, model, report)
-                products.clear()
-        _flush(products, store, vectors, model, report)
+                _flush(products, store, vectors, model, report, writer)
+                products = []
+        _flush(products, store, vectors, model, report, writer)
         if reviews:
-            report.reviews += store.upsert_reviews(reviews)
+            writer.submit(_review_job(store, reviews, report))
+        writer.close()
         if full_sync:
             if seen:
                 report.deleted = _sync_deletes(store, vectors, set(seen) | kept)
@@ -235,6 +286,7 @@ def ingest(
         if report.reviews or report.added or report.updated:
             store.refresh_ratings()
     finally:
+        writer.close(check=False)  # on an error, what was submitted is still written, in order
         bar.close()
         quarantine.close()
     report.quarantined = quarantine.count
@@ -245,32 +297,47 @@ def ingest(
     return report
 
 
-def _flush(products: list[Product], store: CatalogStore, vectors, model: _Embedder, report: IngestReport) -> None:
-    """One batch: skip unchanged rows, embed changed text, vectors first, then SQLite."""
+def _review_job(store: CatalogStore, reviews: list[Review], report: IngestReport) -> Callable[[], None]:
+    def job() -> None:
+        report.reviews += store.upsert_reviews(reviews)
+
+    return job
+
+
+def _flush(products: list[tuple[Product, str]], store: CatalogStore, vectors, model: _Embedder,
+           report: IngestReport, writer: _Writer) -> None:
+    """One batch: skip unchanged rows, embed changed text; the writer then upserts the vectors
+    first and the SQLite rows second, while the caller goes on with the next batch."""
     if not products:
         return
-    stored = store.hashes([p.id for p in products])
-    rows, to_embed = [], []
-    for p in products:
-        h = p.content_hash()
+    stored = store.hashes([p.id for p, _ in products])
+    rows, to_embed, texts = [], [], []
+    for p, h in products:
         old = stored.get(p.id)
         if old and old[0] == h:
             report.unchanged += 1
             continue
-        th = text_hash(dense_text(p), model.name)
+        text = dense_text(p)
+        th = text_hash(text, model.name)
         rows.append((p, h, th))
         if not old or old[1] != th:
-            to_embed.append(p)
+            to_embed.append(p.id)
+            texts.append(text)
         if old:
             report.updated += 1
         else:
             report.added += 1
-    if to_embed:
-        embeddings = model.encode([dense_text(p) for p in to_embed])
-        vectors.upsert([p.id for p in to_embed], embeddings)  # 1. vectors first ...
-        report.embedded += len(to_embed)
+    embeddings = model.encode(texts) if texts else None
+    report.embedded += len(texts)
+
+    def job() -> None:
+        if texts:
+            vectors.upsert(to_embed, embeddings)  # 1. vectors first ...
+        if rows:
+            store.upsert_products(rows)  # 2. ... then the rows that say "this vector is current"
+
     if rows:
-        store.upsert_products(rows)  # 2. ... then the rows that say "this vector is current"
+        writer.submit(job)
 
 
 def _sync_deletes(store: CatalogStore, vectors, keep: set[str]) -> int:

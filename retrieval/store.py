@@ -138,30 +138,42 @@ class CatalogStore:
             out.update({r[0]: (r[1], r[2]) for r in c.execute(q, chunk)})
         return out
 
-    def upsert_products(self, rows: Iterable[tuple[Product, str, str]]) -> None:
-        """Insert or replace ``(product, hash, text_hash)`` rows in one transaction."""
+    def upsert_products(self, rows: Iterable[tuple]) -> None:
+        """Insert or replace ``(product, hash, text_hash)`` rows in one transaction.
+
+        Set-wise: one lookup of the existing rows' ``seq`` (kept, so index positions are
+        stable), then ``executemany`` for the rows and their categories; a repeated id keeps
+        its last version.
+        """
+        rows = list({r[0].id: r for r in rows}.values())
+        if not rows:
+            return
         c = self._conn()
         with c:
+            existing: dict[str, int] = {}
+            for chunk in _chunks([r[0].id for r in rows], 900):
+                q = f"SELECT id, seq FROM products WHERE id IN ({','.join('?' * len(chunk))})"
+                existing.update(c.execute(q, chunk))
             nxt = c.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM products").fetchone()[0]
+            values, cats = [], []
             for p, h, th in rows:
-                old = c.execute("SELECT seq FROM products WHERE id=?", (p.id,)).fetchone()
-                seq = old[0] if old else nxt
-                nxt += 0 if old else 1
-                c.execute(
-                    "INSERT OR REPLACE INTO products(id, seq, title, brand, brand_norm, category, price, "
-                    "source_rating, average_rating, rating_count, data, hash, text_hash) "
-                    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        p.id, seq, p.title, p.brand, (p.brand or "").strip().lower() or None, p.category,
-                        p.price, p.average_rating, p.average_rating, p.rating_count,
-                        json.dumps(p.to_dict(), ensure_ascii=False), h, th,
-                    ),
-                )
-                c.execute("DELETE FROM product_categories WHERE product_id=?", (p.id,))
-                c.executemany(
-                    "INSERT OR IGNORE INTO product_categories(product_id, category) VALUES(?, ?)",
-                    [(p.id, cat.strip().lower()) for cat in p.categories if cat and cat.strip()],
-                )
+                seq = existing.get(p.id)
+                if seq is None:
+                    seq, nxt = nxt, nxt + 1
+                values.append((
+                    p.id, seq, p.title, p.brand, (p.brand or "").strip().lower() or None, p.category,
+                    p.price, p.average_rating, p.average_rating, p.rating_count,
+                    p.to_json(), h, th,
+                ))
+                cats.extend(dict.fromkeys((p.id, cat.strip().lower()) for cat in p.categories if cat and cat.strip()))
+            c.executemany("DELETE FROM product_categories WHERE product_id=?", [(i,) for i in existing])
+            c.executemany(
+                "INSERT OR REPLACE INTO products(id, seq, title, brand, brand_norm, category, price, "
+                "source_rating, average_rating, rating_count, data, hash, text_hash) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                values,
+            )
+            c.executemany("INSERT OR IGNORE INTO product_categories(product_id, category) VALUES(?, ?)", cats)
             self._bump(c)
 
     def delete_products(self, ids: Sequence[str]) -> int:

@@ -78,6 +78,8 @@ def register(sub, groups) -> None:
     )
     p.add_argument("--products", type=int, default=2000, help="Products to ingest (default 2000).")
     p.add_argument("--source", type=Path, default=None, help="Products file to replicate (default: Icecat set).")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="Encode/ingest pairs, order alternating, so load drift hits both sides (default 3).")
     p.set_defaults(func=cmd_bench_ingest)
     p = be.add_parser(
         "search",
@@ -174,7 +176,7 @@ def cmd_eval(args, settings) -> int:
 def cmd_bench_ingest(args, settings) -> int:
     from retrieval.bench import bench_ingest
 
-    print(json.dumps(bench_ingest(settings, args.products, source=args.source)))
+    print(json.dumps(bench_ingest(settings, args.products, source=args.source, rounds=args.rounds)))
     return 0
 
 

@@ -16,8 +16,9 @@ def test_scaled_rows_replicate_with_new_ids_and_perturbed_prices(tmp_path):
 
 def test_bench_ingest_and_search_report_their_numbers(settings, tmp_path, embedder):
     ds = dataset("chorus_icecat_product_search_judgments_135q")
-    r = bench_ingest(settings, 24, source=ds / "products.jsonl.gz")
+    r = bench_ingest(settings, 24, source=ds / "products.jsonl.gz", rounds=2)
     assert r["added"] == 24 and r["encode_products_per_s"] > 0 and r["ingest_vs_encode"] > 0
+    assert r["rounds"] == 2 and len(r["ingest_vs_encode_per_round"]) == 2
     s = bench_search(settings, 30, n_queries=4, source=ds / "products.jsonl.gz", workdir=tmp_path / "bs")
     assert s["products"] == 30 and s["unfiltered"]["p95_ms"] > 0 and s["filtered"]["p50_ms"] > 0
     assert s["peak_rss_mb"] > 0

@@ -215,3 +215,19 @@ def test_ingest_real_scientific_2018_items_and_2014_reviews(settings, tmp_path, 
     assert r2.reviews == 200 and r2.quarantined == 0
     assert r2.deleted == 0  # a reviews-only source never deletes products
     assert len(store.users()) > 10
+
+
+def test_content_hash_matches_the_asdict_reference_and_storage_keeps_spec_order(settings, tmp_path, embedder):
+    """The faster hash is byte-for-byte the earlier one (catalogs ingested before stay unchanged),
+    and the stored JSON keeps the source's spec order (BM25 takes the first 40 specs)."""
+    import hashlib
+    from dataclasses import asdict
+
+    p = Product(id="x", title="Äpfel Tee", attributes={"zeta": "1", "alpha": "2"}, features=["a"], price=2.5,
+                categories=["Food", "Tea"])
+    reference = hashlib.sha1(json.dumps(asdict(p), sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+    assert p.content_hash() == reference
+    src = write_jsonl(tmp_path / "p.jsonl", [p.to_dict()])
+    assert ingest(settings, src, progress=False, embedder=embedder).added == 1
+    stored = CatalogStore(settings.catalog_db).get("x")
+    assert list(stored.attributes) == ["zeta", "alpha"] and stored.content_hash() == reference
