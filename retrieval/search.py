@@ -6,8 +6,9 @@ the whole filtered catalog.
 
 1. parse the text against the catalog vocabulary (unless a StructuredQuery is given);
 2. hard filters (price, brand, category, rating, exclusions, colour) -> allowed rows, in SQLite;
-3. BM25 (``bm25s``, field-weighted text, persisted in ``data_dir/bm25`` and rebuilt when the
-   catalog version changes) scores the allowed rows; dense (MiniLM) retrieves from Chroma when
+3. BM25 (``retrieval.bm25``: field-weighted text, a ``bm25s`` base persisted in ``data_dir/bm25``
+   plus a small delta of the products changed since, refreshed when the catalog version changes)
+   scores the allowed rows; dense (MiniLM) retrieves from Chroma when
    unfiltered, or scores the allowed rows exactly from a cached matrix when filtered;
 4. fuse (``retrieval.fusion``; method and weight in ``FUSION``, chosen by measurement);
 5. collapse near-duplicate variants, optionally diversify with MMR;
@@ -24,15 +25,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shutil
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-
 import numpy as np
 
+from retrieval.bm25 import BM25Base, BM25Index, tokenize
 from retrieval.catalog import Product
 from retrieval.fusion import mmr, normalized_fusion, rrf, rrf_max
 from retrieval.query import StructuredQuery, parse_query
@@ -67,160 +66,6 @@ class FusionConfig:
 
 FUSION = FusionConfig()
 QUERY_CACHE = 2048  # query vectors kept (LRU): 2048 x 384 floats = 3 MB
-
-# -- text for BM25 ---------------------------------------------------------------------------------
-_TOKEN = re.compile(r"[a-z0-9]+(?:[-/.][a-z0-9]+)*")
-STOPWORDS = frozenset(
-    "a an and are as at be by for from has in is it its of on or that the to with this these those "
-    "i me my we you your our show find want need looking look some any please".split()
-)
-BM25_VERSION = "2"  # bump when tokenize/bm25_text change: the index is rebuilt
-
-
-def _stem(t: str) -> str:
-    """A very light plural stemmer: "headphones" -> "headphone", "batteries" -> "battery".
-
-    >>> [_stem(w) for w in ["headphones", "batteries", "glass", "boxes", "aaa", "series"]]
-    ['headphone', 'battery', 'glass', 'box', 'aaa', 'series']
-    """
-    if len(t) <= 3 or not t.isalpha() or t.endswith(("ss", "us", "is", "series")):
-        return t
-    if t.endswith("ies") and len(t) > 4:
-        return t[:-3] + "y"
-    if t.endswith(("xes", "ches", "shes", "sses")):
-        return t[:-2]
-    if t.endswith("s"):
-        return t[:-1]
-    return t
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-case word tokens, stop words out, plurals folded; a hyphenated model number also
-    yields its parts and its joined form ("TN-2110" -> tn-2110, tn, 2110, tn2110).
-
-    >>> tokenize("Brother TN-2110 toner cartridges")
-    ['brother', 'tn-2110', 'tn', '2110', 'tn2110', 'toner', 'cartridge']
-    """
-    out: list[str] = []
-    for tok in _TOKEN.findall(text.lower()):
-        if tok in STOPWORDS:
-            continue
-        if any(c in tok for c in "-/."):
-            parts = [p for p in re.split(r"[-/.]", tok) if p]
-            out.append(tok)
-            out.extend(_stem(p) for p in parts if p not in STOPWORDS)
-            out.append("".join(parts))
-        else:
-            out.append(_stem(tok))
-    return out
-
-
-# field weights: repeating a field is BM25's way of boosting it (measured, BENCHMARKS.md)
-FIELD_WEIGHTS = {"title": 4, "brand": 2, "categories": 2, "description": 1, "features": 1, "attributes": 1}
-# k1 < 1.2 and b < 0.75: Icecat titles are long spec lists; saturate term counts early and
-# punish length less (measured grid in BENCHMARKS.md)
-BM25_K1, BM25_B = 0.9, 0.5
-_ATTR_SKIP = re.compile(r"(^|_)(ean|released|weight|width|depth|height|temperature|humidity|altitude|id)($|_)")
-
-
-def bm25_text(p: Product) -> list[str]:
-    """The tokens BM25 indexes for a product, each field repeated by its weight.
-
-    >>> bm25_text(Product(id="1", title="Mixer", brand="Acme"))
-    ['mixer', 'mixer', 'mixer', 'mixer', 'acme', 'acme']
-    """
-    fields = {
-        "title": p.title,
-        "brand": p.brand or "",
-        "categories": " ".join(p.categories),
-        "description": p.description[:1000],
-        "features": " ".join(p.features)[:1000],
-        "attributes": " ".join(
-            str(v) for k, v in list(p.attributes.items())[:40]
-            if not _ATTR_SKIP.search(k) and v not in ("yes", "no") and len(str(v)) < 60
-        ),
-    }
-    tokens: list[str] = []
-    for name, text in fields.items():
-        if text:
-            tokens.extend(tokenize(text) * FIELD_WEIGHTS[name])
-    return tokens
-
-
-class BM25Index:
-    """A bm25s index over the catalog in ``seq`` order, saved under ``data_dir/bm25``."""
-
-    def __init__(self, retriever, seqs: np.ndarray):
-        self.retriever = retriever
-        self.seqs = seqs  # row -> products.seq
-        self.row_of = {int(s): i for i, s in enumerate(seqs)}
-
-    @classmethod
-    def build(cls, store: CatalogStore) -> "BM25Index":
-        import bm25s
-
-        seqs, corpus = [], []
-        for seq, p in _iter_with_seq(store):
-            seqs.append(seq)
-            corpus.append(bm25_text(p) or ["_empty_"])
-        retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-        if corpus:
-            retriever.index(corpus, show_progress=False)
-        return cls(retriever, np.asarray(seqs, dtype=np.int64))
-
-    def save(self, path: Path) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        self.retriever.save(str(tmp), show_progress=False)
-        np.save(tmp / "seqs.npy", self.seqs)
-        shutil.rmtree(path, ignore_errors=True)
-        tmp.rename(path)  # atomic swap: a reader never sees a half-written index
-
-    @classmethod
-    def load(cls, path: Path) -> "BM25Index":
-        import bm25s
-
-        retriever = bm25s.BM25.load(str(path), show_progress=False)
-        return cls(retriever, np.load(path / "seqs.npy"))
-
-    def mask(self, seqs: list[int]) -> np.ndarray:
-        """Boolean mask over rows for a set of ``seq`` values (``self.seqs`` is sorted: built in seq order)."""
-        m = np.zeros(len(self.seqs), dtype=bool)
-        if not seqs or not len(self.seqs):
-            return m
-        want = np.asarray(seqs, dtype=np.int64)
-        pos = np.clip(np.searchsorted(self.seqs, want), 0, len(self.seqs) - 1)
-        m[pos[self.seqs[pos] == want]] = True
-        return m
-
-    def scores(self, query_tokens: list[str]) -> np.ndarray:
-        """BM25 of every row (zeros when no query word is in the vocabulary)."""
-        n = len(self.seqs)
-        if not n:
-            return np.zeros(0, dtype=np.float32)
-        vocab = getattr(self.retriever, "vocab_dict", {}) or {}
-        ids = [vocab[t] for t in query_tokens if t in vocab]
-        if not ids:
-            return np.zeros(n, dtype=np.float32)
-        return self.retriever.get_scores_from_ids(ids)
-
-
-def _iter_with_seq(store: CatalogStore):
-    """(seq, product) in seq order; seq is read alongside so rows and seqs never drift apart."""
-    last = -1
-    conn = store._conn()
-    while True:
-        rows = conn.execute(
-            "SELECT data, average_rating, rating_count, seq FROM products WHERE seq > ? ORDER BY seq LIMIT 2000",
-            (last,),
-        ).fetchall()
-        if not rows:
-            return
-        for r in rows:
-            yield r[3], store._product(r)
-        last = rows[-1][3]
-
 
 # -- the catalog -------------------------------------------------------------------------------------
 VARIANT_WORDS = re.compile(
@@ -262,13 +107,17 @@ class Catalog:
         self._embedder = embedder
         self._lock = threading.Lock()
         self._bm25: tuple[int, BM25Index] | None = None
-        self._matrix: tuple[int, np.ndarray] | None = None
+        self._matrix: tuple[BM25Index, np.ndarray] | None = None
+        self._base_matrix: tuple[BM25Base, np.ndarray | None, np.ndarray] | None = None  # base, rows, filled
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._facets: tuple[int, dict] | None = None
         self.fusion = replace(FUSION)  # per catalog: the eval compares settings side by side
 
     # -- components, (re)built when the catalog version changes ---------------------------------
     def bm25(self) -> BM25Index:
+        """The BM25 index for the current catalog version. A catalog change costs a refresh
+        (re-tokenize the changed products into the delta, ``retrieval.bm25``), not a rebuild;
+        the base is rebuilt only when missing, of an older version, or outgrown by its delta."""
         version = self.store.version()
         if self._bm25 and self._bm25[0] == version:
             return self._bm25[1]
@@ -276,43 +125,78 @@ class Catalog:
             if self._bm25 and self._bm25[0] == version:
                 return self._bm25[1]
             path = self.settings.data_dir / "bm25"
-            stamp = f"{BM25_VERSION}:{version}"
-            index = None
-            if (path / "stamp").exists() and (path / "stamp").read_text() == stamp:
+            t = time.perf_counter()
+            base = self._bm25[1].base if self._bm25 else None
+            if base is None:
                 try:
-                    index = BM25Index.load(path)
-                except (OSError, ValueError, json.JSONDecodeError) as e:
+                    base = BM25Base.load(path)
+                except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
                     log.warning("BM25 index at %s unreadable (%s): rebuilding", path, e)
+            index = None
+            if base is not None:
+                index, hash_only = BM25Index(base).refresh(self.store)
+                if index.stale():
+                    index = None
+                elif hash_only:
+                    base.save_hashes(path)
             if index is None:
-                t = time.perf_counter()
                 index = BM25Index.build(self.store)
-                index.save(path)
-                (path / "stamp").write_text(stamp)
+                index.base.save(path)
                 log.info("built BM25 index over %d products in %.1fs", len(index.seqs), time.perf_counter() - t)
+            else:
+                log.info("BM25 index: %d changed products in the delta (%.2fs)", index.delta_size,
+                         time.perf_counter() - t)
             self._bm25 = (version, index)
             return index
 
     def matrix(self) -> np.ndarray:
-        """All vectors in BM25 row order (float32, normalised), for exact filtered dense search;
-        loaded from the vector store once per catalog version."""
-        version = self.store.version()
-        if self._matrix and self._matrix[0] == version:
-            return self._matrix[1]
+        """All vectors in BM25 row order (float32, normalised), for exact filtered dense search.
+
+        Base rows are fetched from the vector store once per BM25 base; after a catalog change
+        only delta rows (and base rows that came back to life) are fetched: a live base row has
+        its build-time embedded text, so its vector. Dead rows hold stale vectors; every search
+        path masks them out with ``index.live``."""
         index = self.bm25()
+        if self._matrix and self._matrix[0] is index:
+            return self._matrix[1]
         with self._lock:
-            if self._matrix and self._matrix[0] == version:
+            if self._matrix and self._matrix[0] is index:
                 return self._matrix[1]
-            seq_id = self.store.seq_ids()
-            ids = [seq_id[int(s)] for s in index.seqs]
-            got = self.vectors.get(ids)
-            dim = len(next(iter(got.values()))) if got else 384
-            m = np.zeros((len(ids), dim), dtype=np.float32)
-            for i, pid in enumerate(ids):
-                v = got.get(pid)
-                if v is not None:
-                    m[i] = v
-            self._matrix = (version, m)
+            nb = index.n_base
+            cached = self._base_matrix
+            if cached is None or cached[0] is not index.base:
+                cached = (index.base, None, np.zeros(nb, dtype=bool))
+            base, m_base, filled = cached
+            need = np.flatnonzero(index.live[:nb] & ~filled)
+            if len(need):
+                got = self._fetch_rows(index, need, dim=m_base.shape[1] if m_base is not None else None)
+                if m_base is None:
+                    m_base = np.zeros((nb, got.shape[1]), dtype=np.float32)
+                m_base[need] = got
+                filled[need] = True
+            elif m_base is None:
+                m_base = np.zeros((nb, 384), dtype=np.float32)
+            self._base_matrix = (base, m_base, filled)
+            if len(index.seqs) > nb:
+                delta = self._fetch_rows(index, np.arange(nb, len(index.seqs)), dim=m_base.shape[1])
+                m = np.concatenate([m_base, delta])
+            else:
+                m = m_base
+            self._matrix = (index, m)
             return m
+
+    def _fetch_rows(self, index: BM25Index, rows: np.ndarray, dim: int | None = None) -> np.ndarray:
+        """Vectors of the given rows' products from the vector store (zeros where none)."""
+        seq_id = self.store.seq_ids()
+        ids = [seq_id.get(int(index.seqs[r])) for r in rows]
+        got = self.vectors.get([i for i in ids if i is not None])
+        dim = dim or (len(next(iter(got.values()))) if got else 384)
+        m = np.zeros((len(rows), dim), dtype=np.float32)
+        for i, pid in enumerate(ids):
+            v = got.get(pid) if pid is not None else None
+            if v is not None:
+                m[i] = v
+        return m
 
     def embed(self, text: str) -> np.ndarray:
         """The query vector; cached (LRU), since a conversation re-runs the same text often."""
@@ -363,7 +247,7 @@ class Catalog:
         """Rows passing the hard filters: price/brand/rating from the facet arrays (same NULL rules
         as the SQL in ``CatalogStore._where``), the rest (categories, colours, ids) from SQLite."""
         f = self.facets()
-        m = np.ones(len(index.seqs), dtype=bool)
+        m = index.live.copy()
         with np.errstate(invalid="ignore"):
             if q.price_min is not None:
                 m &= f["price"] >= q.price_min
@@ -439,6 +323,8 @@ class Catalog:
                 sims = self.matrix() @ qv
                 if allowed is not None:
                     sims = np.where(allowed, sims, -np.inf)
+                elif not index.all_live:
+                    sims = np.where(index.live, sims, -np.inf)
                 for r in _top(sims, pool):
                     dense[r] = float(sims[r])
                 for r in bm_top:
