@@ -14,7 +14,10 @@ yielding text chunks; ``complete`` is derived. Backends are chosen by
   answers from the numbered candidates in the prompt, or replays given replies.
 
 A backend that is down or times out raises ``LLMUnavailable`` (the server's fault);
-the turn then shows a short retry notice while the cards still render.
+the turn then shows a short retry notice while the cards still render. ``stream`` takes
+the turn's ``deadline`` (``time.monotonic()``): the caller stops reading there anyway, and
+the local backend also stops llama.cpp in the middle of the prompt (the part a caller
+cannot interrupt) and ends the stream quietly.
 
 Example::
 
@@ -30,6 +33,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -51,8 +55,11 @@ class ChatModel:
     # strong enough to propose search filters as JSON (assistant.proposals); small models are not
     capable = False
 
-    def stream(self, messages: list[dict], max_tokens: int = 160) -> Iterator[str]:
-        """Yield chunks of the assistant reply to ``messages`` ([{role, content}])."""
+    def stream(self, messages: list[dict], max_tokens: int = 160, deadline: float | None = None) -> Iterator[str]:
+        """Yield chunks of the assistant reply to ``messages`` ([{role, content}]).
+
+        ``deadline`` (``time.monotonic()``) is a hint: a backend that can stop work the caller
+        cannot interrupt (reading the prompt) ends the stream there, without an error."""
         raise NotImplementedError
 
     def complete(self, messages: list[dict], max_tokens: int = 160) -> str:
@@ -93,6 +100,8 @@ class LlamaCppLLM(ChatModel):
         self._llm = None
         # llama.cpp contexts are not re-entrant: one generation at a time per model
         self._lock = threading.Lock()
+        self._deadline: float | None = None  # of the generation reading its prompt now, if any
+        self._abort = None  # the ctypes callback (kept referenced while llama.cpp holds it)
 
     def warm(self) -> None:
         if self._llm is None:
@@ -109,20 +118,48 @@ class LlamaCppLLM(ChatModel):
                 seed=self.seed,
                 verbose=False,
             )
+            import llama_cpp
 
-    def stream(self, messages: list[dict], max_tokens: int = 160) -> Iterator[str]:
+            self._abort = llama_cpp.ggml_abort_callback(self._past_deadline)
+
+    def _past_deadline(self, _data=None) -> bool:
+        return self._deadline is not None and time.monotonic() > self._deadline
+
+    def _watch(self, deadline: float | None) -> None:
+        """Let llama.cpp stop at ``deadline`` while it reads the prompt (None: stop watching).
+
+        llama.cpp asks the callback between the steps of every forward pass: reading a
+        300-token prompt takes seconds on a busy 2-core CPU and only this can stop it midway;
+        while tokens are generated the caller checks between tokens, so the callback (a
+        Python call per step) is off then."""
+        import ctypes
+
+        import llama_cpp
+
+        self._deadline = deadline
+        off = ctypes.cast(None, llama_cpp.ggml_abort_callback)  # a NULL callback
+        llama_cpp.llama_set_abort_callback(self._llm.ctx, self._abort if deadline is not None else off, None)
+
+    def stream(self, messages: list[dict], max_tokens: int = 160, deadline: float | None = None) -> Iterator[str]:
         self.warm()
         with self._lock:
+            self._watch(deadline)
             try:
                 chunks = self._llm.create_chat_completion(
                     messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
                 )
                 for chunk in chunks:
+                    if self._deadline is not None:
+                        self._watch(None)  # the prompt is read
                     delta = chunk["choices"][0].get("delta", {}).get("content")
                     if delta:
                         yield delta
             except (RuntimeError, ValueError) as e:  # llama.cpp decode errors, context overflow
+                if self._past_deadline():
+                    return  # stopped by the deadline while reading the prompt: no answer, no error
                 raise LLMUnavailable(f"local model failed: {e}") from e
+            finally:
+                self._watch(None)
 
 
 # -- transformers ------------------------------------------------------------------------
@@ -152,7 +189,7 @@ class TransformersLLM(ChatModel):
             self._tok = AutoTokenizer.from_pretrained(self.model_id, **kw)
             self._model = AutoModelForCausalLM.from_pretrained(self.model_id, **kw).to(self.device).eval()
 
-    def stream(self, messages: list[dict], max_tokens: int = 160) -> Iterator[str]:
+    def stream(self, messages: list[dict], max_tokens: int = 160, deadline: float | None = None) -> Iterator[str]:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
@@ -223,7 +260,7 @@ class OpenAICompatibleLLM(ChatModel):
             )
         return self._chat
 
-    def stream(self, messages: list[dict], max_tokens: int = 160) -> Iterator[str]:
+    def stream(self, messages: list[dict], max_tokens: int = 160, deadline: float | None = None) -> Iterator[str]:
         import openai
 
         chat = self._client()
@@ -259,7 +296,7 @@ class ScriptedLLM(ChatModel):
         # closing the first is a program error, raised here instead of deadlocking
         self._busy = threading.Lock()
 
-    def stream(self, messages: list[dict], max_tokens: int = 160) -> Iterator[str]:
+    def stream(self, messages: list[dict], max_tokens: int = 160, deadline: float | None = None) -> Iterator[str]:
         if not self._busy.acquire(blocking=False):
             raise RuntimeError("a generation is still open on this single-context backend: close its stream first")
         try:

@@ -343,7 +343,9 @@ def grounded_check(ctx) -> tuple[str, bool, str]:
         for p in products:
             rs = store.reviews_for(p.id, limit=300)
             evidence += f" {len(rs)} " + " ".join(f"{r.title} {r.text} {r.rating:g}" for r in rs)
-    res = check(a.text, products, user_text=ctx.say, brands=ctx.assistant.brands(), extra_facts=evidence)
+    # so are the prices of the cards shown just before ("Updated (cheaper than $49.00)")
+    said = ctx.say + " " + " ".join(f"${c.price:.2f}" for c in ctx.prev_cards if c.price is not None)
+    res = check(a.text, products, user_text=said, brands=ctx.assistant.brands(), extra_facts=evidence)
     return "no_invented_facts", res.ok, "; ".join(res.problems)
 
 

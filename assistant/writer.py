@@ -9,9 +9,12 @@ the text to keep, or ``None`` when the caller's template must be used instead. T
 - stop after ``MAX_SENTENCES`` checked sentences (the answer sits beside the cards);
 - a sentence that fails the check ends the stream; checked sentences already shown are
   kept when they say enough (``llm_truncated``), else the model gets one regeneration with
-  the problems named (``llm_retry``), else the template;
+  the problems named (``llm_retry``) if the time left before ``deadline`` is at least what
+  the first attempt took (a regeneration cut by the deadline is wasted work), else the
+  template;
 - a fragment cut by the token cap is dropped, never shown;
-- past ``deadline`` (``time.monotonic()``) generation stops and no regeneration is tried;
+- past ``deadline`` (``time.monotonic()``, the turn's budget) generation stops: the checked
+  sentences so far are the answer, or the template if there are none;
 - a backend that is down yields a retry ``Notice`` and leaves the text to the template.
 
 Example (a scripted model whose second sentence invents a price)::
@@ -70,9 +73,10 @@ def write(
         w.validate_s += time.perf_counter() - t
         return problems
 
+    start = time.monotonic()
     try:
         emitted, buf, bad = [], "", False
-        stream = llm.stream(messages, max_tokens=max_tokens)
+        stream = llm.stream(messages, max_tokens=max_tokens, deadline=deadline)
         try:
             for chunk in stream:
                 buf += chunk
@@ -107,7 +111,7 @@ def write(
         elif bad and len(first) >= KEEP_SHOWN_CHARS:
             # the shopper already saw these checked sentences: keep them, drop the rest
             w.text, w.source = first, "llm_truncated"
-        elif bad and not w.timed_out:
+        elif bad and deadline - time.monotonic() >= time.monotonic() - start:
             retry = messages + [
                 {"role": "assistant", "content": ("".join(emitted) + buf)[:600] or "(no answer)"},
                 {"role": "user", "content": prompt("regenerate").format(problems="; ".join(w.problems[:4]))},
@@ -124,7 +128,7 @@ def write(
 def collect(llm: ChatModel, messages: list[dict], deadline: float, max_tokens: int) -> str:
     """A whole (unstreamed) generation; "" if it runs past the deadline."""
     out = ""
-    stream = llm.stream(messages, max_tokens=max_tokens)
+    stream = llm.stream(messages, max_tokens=max_tokens, deadline=deadline)
     try:
         for chunk in stream:
             out += chunk

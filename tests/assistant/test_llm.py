@@ -60,6 +60,22 @@ def test_local_gguf_generates(settings):
     assert len(chunks) > 1 and "".join(chunks).strip()
 
 
+@pytest.mark.slow
+def test_local_gguf_stops_reading_a_long_prompt_at_the_deadline(settings):
+    """The turn's deadline stops llama.cpp in the middle of the prompt (a caller cannot: no token
+    comes out before the whole prompt is read); the stream just ends, and the model answers
+    the next prompt exactly as before (its cached prefix is still valid)."""
+    llm = load_llm(settings.model_copy(update={"llm_backend": "local", "llm_threads": 2}))
+    before = llm.complete(MESSAGES, max_tokens=16)
+    long = [MESSAGES[0], {"role": "user", "content": MESSAGES[1]["content"] * 40}]  # ~1,000 tokens
+    t = time.monotonic()
+    chunks = list(llm.stream(long, max_tokens=16, deadline=time.monotonic() + 0.1))
+    took = time.monotonic() - t
+    assert chunks == [] and took < 1.0, took  # reading 1,000 tokens takes seconds on 2 cores
+    assert llm.complete(MESSAGES, max_tokens=16) == before
+    assert "".join(llm.stream(MESSAGES, max_tokens=16, deadline=time.monotonic() + 60)) == before
+
+
 @pytest.fixture(scope="module")
 def llama_server():
     """``python -m llama_cpp.server`` serving the SmolLM2 GGUF on a free loopback port."""

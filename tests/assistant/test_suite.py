@@ -54,3 +54,22 @@ def test_demo_and_icecat_suites_pass_with_the_scripted_backend(capsys):
     assert report["gates"]["injection_ignored"]["passed"] == report["gates"]["injection_ignored"]["total"] > 0
     assert report["gates"]["deleted_never_shown"]["passed"] == report["gates"]["deleted_never_shown"]["total"] > 0
     assert report["pass_rate"] >= 0.95
+
+
+def test_template_answers_alone_pass_every_gate(settings):
+    """When the LLM's text misses the turn's deadline every answer is the template: it must pass
+    every gate on its own (a model that never finishes a sentence forces it here)."""
+    from assistant.chat import Assistant
+    from assistant.llm import ScriptedLLM
+    from assistant.store import ConversationStore
+    from assistant.suite import build_catalog, run_suite
+    from ranker.serve import load_ranker
+
+    suite = load_suite(SUITES / "shop.yaml")
+    s = settings.model_copy(update={"llm_backend": "scripted"})
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    a = Assistant(s, build_catalog(suite, s), load_ranker(s), ScriptedLLM(replies=["The first one"]),
+                  ConversationStore(s.events_db_url))  # fmt: skip
+    report = run_suite(suite, a)
+    assert set(report["answer_sources"]) == {"template"}
+    assert report["pass_rate"] == 1.0, report["failures"]
