@@ -26,7 +26,7 @@ import numpy as np
 from ranker import versions
 from ranker.baselines import BASELINES, BiasModel
 from ranker.data import Example, RatingData, item_units, make_examples
-from ranker.metrics import hit_rank, mae, ndcg_single, rmse
+from ranker.metrics import bootstrap_rmse_diff, hit_rank, mae, ndcg_single, rmse
 from shopassist.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -70,10 +70,12 @@ def evaluate(data: RatingData, settings: Settings, ndcg: bool = True, finetune_e
     cold_items = np.asarray([e.item not in train_items for e in test_ex])
     negs = sample_negatives(data) if ndcg else {}
     methods: dict[str, dict] = {}
+    preds: dict[str, np.ndarray] = {}  # per-row test predictions, for the paired intervals below
 
     for name, cls in BASELINES.items():
         m = cls().fit(triples)
         pred = [m.predict(e.user, e.item) for e in test_ex]
+        preds[name] = np.asarray(pred)
         cold = [m.predict(None, e.item) for e in test_ex]
         ranks = [hit_rank(p, [m.predict(e.user, j) for j in negs[e.index]]) for e, p in zip(test_ex, pred)] if ndcg else []
         methods[name] = _summary(pred, true, cold_items, cold, ranks)
@@ -131,7 +133,15 @@ def evaluate(data: RatingData, settings: Settings, ndcg: bool = True, finetune_e
                 ranks.append(hit_rank(p, neg_pred[pos : pos + n]))
                 pos += n
         mdl.save_cache()
+        preds[name] = np.asarray(pred)
         methods[name] = _summary(pred, true, cold_items, cold, ranks)
         log.info("%s: %s", name, methods[name])
+    # how sure the goals' comparisons are: paired bootstrap of the RMSE difference (95 % interval)
+    t = np.asarray(true)
+    if "svd" in preds:
+        notes["ours_minus_svd_rmse"] = bootstrap_rmse_diff(preds["ours"], preds["svd"], t)
+    if cold_items.any():
+        notes["ours_minus_global_mean_rmse_cold_items"] = bootstrap_rmse_diff(preds["ours"][cold_items], preds["global_mean"][cold_items],
+                                                                              t[cold_items])
     notes["seconds"] = round(time.time() - t0, 1)
     return {"dataset": data.name, "methods": methods, "notes": notes}

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +96,29 @@ def head_input(u, p, feats):
     import torch
 
     return torch.cat([u, p, u * p, feats], dim=-1)
+
+
+@contextmanager
+def one_thread():
+    """Run the enclosed torch ops on one intra-op thread, then restore the count.
+
+    The head's matmuls are small (~1-3 ms): a second thread gains little, and on a shared CPU
+    each op waits for the slower thread. Measured with 100 candidates while another process
+    used a core: 2 threads 296-428 ms p50, 1 thread 31-48 ms (BENCHMARKS.md, ranker section 2).
+    The count is process-wide, so an encoder pass running at the same moment in another thread
+    runs on one thread too (slower, never wrong).
+    """
+    import torch
+
+    n = torch.get_num_threads()
+    if n == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
 
 
 class Encoder:
@@ -359,7 +383,7 @@ class RatingModel:
             rows = self.residual(np.repeat(V, n, 0), np.tile(P, (J, 1)), np.tile(feats, (J, 1)))
             return rows.reshape(J, n)
         d = P.shape[1]
-        with torch.no_grad():
+        with torch.no_grad(), one_thread():
             W, b = lin.weight, lin.bias
             Wu, Wp, Wx, Wf = W[:, :d], W[:, d : 2 * d], W[:, 2 * d : 3 * d], W[:, 3 * d :]
             v = torch.from_numpy(V)

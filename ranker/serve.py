@@ -268,9 +268,9 @@ class TwoTowerRanker:
             else:
                 why[j].append("no ratings yet: predicted from its description")
         # Leave-one-out, exactly: which of the user's history/aspects moved this prediction (each
-        # unit dropped from the user vector in turn), and what the item's text adds (item vector
-        # zeroed). No encoder pass: the variants re-pool cached unit encodings, and all J x n
-        # variant scores come from one ``residual_grid`` call over the light head.
+        # unit dropped from the user vector in turn), what the item's text adds (item vector
+        # zeroed) and which of its units most. No encoder pass: the variants re-pool cached unit
+        # encodings, and each family of variants is one ``residual_grid`` call over the light head.
         n = len(products)
         if len(units_u) > 1:
             V = np.stack([pool_user(emb, units_u[:i] + units_u[i + 1 :], dim) for i in range(len(units_u))])
@@ -289,9 +289,32 @@ class TwoTowerRanker:
                     t, s = units_u[i]
                     what = "liked" if s >= 3.5 else "disliked" if s <= 2.5 else "rated 3★"
                     why[j].append(f"you {what} “{t[:60]}” ({d:+.2f}★)")
+        # which of the item's own units (its description, other shoppers' review snippets) says
+        # most: each unit alone as the item text vs no text, all variants in one grid call (one
+        # unit dropped from a pool of 4 moves a prediction by ~0.01: too little to tell them apart)
+        owner, unit, rows = [], [], []
+        for j, us in enumerate(units_p):
+            if len(us) > 1:
+                for k in range(len(us)):
+                    owner.append(j)
+                    unit.append(k)
+                    rows.append(emb[us[k]])
+        top_unit: dict[int, tuple[int, float]] = {}
+        if rows:
+            own = np.asarray(owner)
+            d_unit = self._grid_stars(U1[None], np.stack(rows), feats[own])[0] - no_text[own]
+            for j, k, d in zip(owner, unit, d_unit):
+                if abs(d) > abs(top_unit.get(j, (0, 0.0))[1]):
+                    top_unit[j] = (k, float(d))
         for j, d in enumerate(stars - no_text):  # what its description/reviews add beyond its ratings
             if abs(d) >= 0.03:
                 why[j].append(f"its description and reviews {'raise' if d > 0 else 'lower'} the estimate ({d:+.2f}★)")
+                k, dk = top_unit.get(j, (0, 0.0))
+                if abs(dk) >= 0.03 and dk * d > 0:  # the unit that pulls the same way most, on its own
+                    us = units_p[j]
+                    n_rev = len(self._review_units.get((products[j].id, products[j].rating_count), [])) if self.store is not None else 0
+                    what = "a review says" if k >= len(us) - n_rev else "its description says"
+                    why[j].append(f"{what} “{us[k][:60]}” ({dk:+.2f}★ on its own)")
         why = [w + [f"rating model {self.version}"] for w in why]
         return [Prediction(p.id, round(float(s), 3), w) for p, s, w in zip(products, stars, why)]
 

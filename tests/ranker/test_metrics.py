@@ -46,3 +46,18 @@ def test_single_relevant_item_and_pessimistic_ties():
     assert ndcg_single(hit_rank(3.0, [3.0] * 99)) == 0.0
     scores = np.r_[2.0, np.linspace(0, 1, 99)]
     assert ndcg_at_k(scores, np.r_[1, np.zeros(99)], 10) == ndcg_single(hit_rank(2.0, scores[1:])) == 1.0
+
+
+def test_bootstrap_rmse_diff_is_the_paired_difference_with_an_interval():
+    from ranker.metrics import bootstrap_rmse_diff
+
+    rng = np.random.default_rng(3)
+    t = rng.integers(1, 6, 200).astype(float)
+    a = t + rng.normal(0, 0.5, 200)
+    b = t + rng.normal(0, 1.0, 200)
+    r = bootstrap_rmse_diff(a, b, t)
+    assert r["diff"] == pytest.approx(rmse(a, t) - rmse(b, t), abs=1e-4)
+    assert r["ci95"][0] <= r["diff"] <= r["ci95"][1] < 0 and r["p_a_better"] > 0.99 and r["n"] == 200
+    s = bootstrap_rmse_diff(b, a, t)  # swapping the methods mirrors the interval
+    assert s["ci95"] == pytest.approx([-r["ci95"][1], -r["ci95"][0]], abs=1e-3)
+    assert bootstrap_rmse_diff([], [], [])["n"] == 0

@@ -102,6 +102,11 @@ def test_leave_one_out_grid_equals_the_head_on_rows(run, mi_small):
     ref = rk.score(user, products)
     assert [p.stars for p in fast] == pytest.approx([p.stars for p in ref], abs=1e-3)
     assert [p.explanation for p in fast] == [p.explanation for p in ref]
+    for p, pred in zip(products, fast):  # a quoted review/description is one of the product's own units
+        for reason in pred.explanation:
+            if reason.startswith(("a review says", "its description says")):
+                quote = reason.split("“", 1)[1].split("”", 1)[0]
+                assert any(u.startswith(quote) for u in rk.item_units(p))
     one = UserContext("u", [(products[0].title, 5.0)])  # leaving out the only unit = a cold user
     rk.grid = True
     a = rk.score(one, products)
