@@ -91,6 +91,8 @@ def register(sub, groups) -> None:
     p.add_argument("--queries", type=int, default=100, help="Queries per mode (default 100).")
     p.add_argument("--source", type=Path, default=None, help="Products file to replicate (default: Icecat set).")
     p.add_argument("--workdir", type=Path, default=None, help="Keep the scaled catalog here and reuse it.")
+    p.add_argument("--change", type=float, default=0.01,
+                   help="Share of products edited after the timings, to measure the catch-up cost (default 0.01; 0 = skip).")
     p.set_defaults(func=cmd_bench_search)
 
 
@@ -184,5 +186,5 @@ def cmd_bench_search(args, settings) -> int:
     from retrieval.bench import bench_search
 
     print(json.dumps(bench_search(settings, args.products, n_queries=args.queries, source=args.source,
-                                  workdir=args.workdir)))
+                                  workdir=args.workdir, change=args.change)))
     return 0

@@ -22,3 +22,5 @@ def test_bench_ingest_and_search_report_their_numbers(settings, tmp_path, embedd
     s = bench_search(settings, 30, n_queries=4, source=ds / "products.jsonl.gz", workdir=tmp_path / "bs")
     assert s["products"] == 30 and s["unfiltered"]["p95_ms"] > 0 and s["filtered"]["p50_ms"] > 0
     assert s["peak_rss_mb"] > 0
+    change = s["after_change"]  # 1 of 30 rows is too few: at least 2, one price-only, one new title
+    assert (change["changed"], change["updated"], change["embedded"], change["bm25_delta_rows"]) == (2, 2, 1, 1)
