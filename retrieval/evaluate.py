@@ -7,8 +7,10 @@ Metric math is pure (lists and dicts in, floats out), with the formula in each d
 Dataset layout (the Chorus/Icecat folder): ``products.jsonl.gz`` (any format ``ingest`` reads),
 ``judgments.jsonl.gz`` (``{query, docid, rating}``, graded 0-3) and ``queries.txt``.
 Unjudged products count as 0 (the standard, strict choice; the judgments are pooled from a
-lexical engine, so this favours BM25), and a second pass re-ranks only the judged products
-of each query, which removes that pooling bias.
+lexical engine, so this favours BM25). Two views remove that pooling bias: the condensed NDCG
+(each method's own whole-catalog ranking with unjudged products dropped) and a second pass that
+re-ranks only the judged products of each query; ``unjudged@10`` says how many of a method's
+first ten results nobody judged.
 """
 
 from __future__ import annotations
@@ -65,6 +67,21 @@ def ndcg_at_k(ranked: Sequence[str], judgments: Mapping[str, float], k: int = 10
     if ideal <= 0:
         return 0.0
     return dcg_at_k([judgments.get(d, 0.0) for d in ranked], k) / ideal
+
+
+def condensed_ndcg_at_k(ranked: Sequence[str], judgments: Mapping[str, float], k: int = 10) -> float:
+    """NDCG@k of the ranking with the unjudged products removed ("condensed list", Sakai 2007):
+    each method still retrieves from the whole catalog, but a product nobody judged neither
+    counts as a miss nor takes a rank. The usual remedy when judgments were pooled from some
+    systems (here a lexical engine) and another system (dense) finds products outside the pool.
+
+    Worked example: judgments {a: 3, b: 2}, ranking [x, b, y, a] -> condensed [b, a]:
+    DCG = 2 + 3/1.585 = 3.893; ideal 3 + 2/1.585 = 4.262; NDCG = 0.913.
+
+    >>> round(condensed_ndcg_at_k(["x", "b", "y", "a"], {"a": 3, "b": 2}, k=10), 3)
+    0.913
+    """
+    return ndcg_at_k([d for d in ranked if d in judgments], judgments, k)
 
 
 def recall_at_k(ranked: Sequence[str], relevant: set[str], k: int) -> float:
@@ -153,7 +170,8 @@ def evaluate(catalog, queries: list[str], judgments: dict[str, dict[str, float]]
     out: dict[str, dict] = {}
     for name, (method, collapse) in methods.items():
         catalog.clear_query_cache()  # each method pays its own query embedding in the latency
-        rows = {"ndcg@10": [], "recall@10": [], "recall@100": [], "mrr": []}
+        rows = {"ndcg@10": [], "recall@10": [], "recall@100": [], "mrr": [], "ndcg@10_condensed": [],
+                "unjudged@10": []}
         lat = []
         for q in queries:
             j = judgments[q]
@@ -166,6 +184,8 @@ def evaluate(catalog, queries: list[str], judgments: dict[str, dict[str, float]]
             rows["recall@10"].append(recall_at_k(ranked, rel, 10))
             rows["recall@100"].append(recall_at_k(ranked, rel, 100))
             rows["mrr"].append(reciprocal_rank(ranked, rel))
+            rows["ndcg@10_condensed"].append(condensed_ndcg_at_k(ranked, j, 10))
+            rows["unjudged@10"].append(sum(d not in j for d in ranked[:10]))
         res = {m: round(float(np.mean(v)), 4) for m, v in rows.items()}
         res["p50_ms"] = round(percentile(lat, 50), 1)
         res["p95_ms"] = round(percentile(lat, 95), 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retrieval.evaluate import ndcg_at_k, recall_at_k, reciprocal_rank
+from retrieval.evaluate import condensed_ndcg_at_k, ndcg_at_k, recall_at_k, reciprocal_rank
 from retrieval.fusion import minmax, mmr, normalized_fusion, rrf, rrf_max
 
 
@@ -30,6 +30,13 @@ def test_ndcg_hand_computed_and_edge_cases():
     assert ndcg_at_k(["a", "b", "c"], {"a": 3, "b": 2, "c": 1}, k=3) == 1.0
     assert ndcg_at_k(["x"], {"a": 0}, k=10) == 0.0  # no positive judgment
     assert ndcg_at_k([], {"a": 2}, k=10) == 0.0
+
+
+def test_condensed_ndcg_drops_unjudged_products():
+    j = {"a": 3, "b": 2}
+    assert condensed_ndcg_at_k(["x", "b", "y", "a"], j) == pytest.approx((2 + 3 / np.log2(3)) / (3 + 2 / np.log2(3)))
+    assert condensed_ndcg_at_k(["x", "a", "b"], j) == 1.0 > ndcg_at_k(["x", "a", "b"], j)
+    assert condensed_ndcg_at_k(["x", "y"], j) == 0.0
 
 
 def test_recall_and_mrr():

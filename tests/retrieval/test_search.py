@@ -173,3 +173,16 @@ def test_variants_collapse_on_their_own_colour_attribute():
 
     assert variant_key(duo("1", "Charcoal")) == variant_key(duo("2", "Sage")) == variant_key(duo("3", "White"))
     assert variant_key(duo("1", "Charcoal")) != variant_key(Product(id="4", title="Pepperhill Trio, Sage", brand="Pepperhill"))
+
+
+def test_eval_reports_whole_condensed_and_judged_only_ndcg(shop):
+    """The eval's three views on one small judged set: dropping unjudged products (condensed) can
+    only raise NDCG, and unjudged@10 counts what nobody judged."""
+    from retrieval.evaluate import evaluate
+
+    judgments = {"running shoes": {"shoe-1": 3, "shoe-2": 2, "shoe-5": 2, "hp-1": 0},
+                 "bluetooth speaker": {"sp-1": 3, "sp-2": 3}}
+    out = evaluate(shop, list(judgments), judgments, methods={"bm25": ("bm25", False), "hybrid": (None, False)})
+    for m in out.values():
+        assert 0 < m["ndcg@10"] <= m["ndcg@10_condensed"] <= 1
+        assert 0 <= m["unjudged@10"] <= 10 and 0 < m["ndcg@10_judged_only"] <= 1
