@@ -267,56 +267,63 @@ class TwoTowerRanker:
                 why[j].append(f"reviewers rate it {p.average_rating:.1f} ({p.rating_count} ratings)")
             else:
                 why[j].append("no ratings yet: predicted from its description")
-        # Leave-one-out, exactly: which of the user's history/aspects moved this prediction (each
-        # unit dropped from the user vector in turn), what the item's text adds (item vector
-        # zeroed) and which of its units most. No encoder pass: the variants re-pool cached unit
-        # encodings, and each family of variants is one ``residual_grid`` call over the light head.
-        n = len(products)
-        if len(units_u) > 1:
-            V = np.stack([pool_user(emb, units_u[:i] + units_u[i + 1 :], dim) for i in range(len(units_u))])
-            loo = self._grid_stars(V, P, feats)  # [J, n]
-        elif units_u:  # without its only unit the user is cold: drop the user features too
-            fc = feats.copy()
-            fc[:, 0], fc[:, 2], fc[:, 4] = 0.0, 0.0, 1.0
-            loo = self._grid_stars(np.zeros((1, dim), np.float32), P, fc)
-        no_text = self._grid_stars(U1[None], np.zeros_like(P), feats)[0]
+        # Leave-one-out, exactly: which of the user's history/aspects moved this prediction, what
+        # the item's text adds, and which of its units most. No encoder pass: the variants re-pool
+        # cached unit encodings; each family of variants is one ``residual_grid`` call.
         if units_u:
-            delta = stars[None, :] - loo  # [J, n]
+            delta = stars[None, :] - self._user_variants(emb, units_u, P, feats)  # [J, n]
             top = np.abs(delta).argmax(0)
-            for j in range(n):
+            for j in range(len(products)):
                 i, d = int(top[j]), float(delta[top[j], j])
                 if abs(d) >= 0.03:
                     t, s = units_u[i]
                     what = "liked" if s >= 3.5 else "disliked" if s <= 2.5 else "rated 3★"
                     why[j].append(f"you {what} “{t[:60]}” ({d:+.2f}★)")
-        # which of the item's own units (its description, other shoppers' review snippets) says
-        # most: each unit alone as the item text vs no text, all variants in one grid call (one
-        # unit dropped from a pool of 4 moves a prediction by ~0.01: too little to tell them apart)
-        owner, unit, rows = [], [], []
-        for j, us in enumerate(units_p):
-            if len(us) > 1:
-                for k in range(len(us)):
-                    owner.append(j)
-                    unit.append(k)
-                    rows.append(emb[us[k]])
-        top_unit: dict[int, tuple[int, float]] = {}
-        if rows:
-            own = np.asarray(owner)
-            d_unit = self._grid_stars(U1[None], np.stack(rows), feats[own])[0] - no_text[own]
-            for j, k, d in zip(owner, unit, d_unit):
-                if abs(d) > abs(top_unit.get(j, (0, 0.0))[1]):
-                    top_unit[j] = (k, float(d))
+        no_text = self._grid_stars(U1[None], np.zeros_like(P), feats)[0]  # item vector zeroed
+        top_unit = self._top_item_units(emb, U1, units_p, feats, no_text)
         for j, d in enumerate(stars - no_text):  # what its description/reviews add beyond its ratings
             if abs(d) >= 0.03:
                 why[j].append(f"its description and reviews {'raise' if d > 0 else 'lower'} the estimate ({d:+.2f}★)")
                 k, dk = top_unit.get(j, (0, 0.0))
                 if abs(dk) >= 0.03 and dk * d > 0:  # the unit that pulls the same way most, on its own
-                    us = units_p[j]
-                    n_rev = len(self._review_units.get((products[j].id, products[j].rating_count), [])) if self.store is not None else 0
+                    us, p = units_p[j], products[j]
+                    n_rev = len(self._review_units.get((p.id, p.rating_count), [])) if self.store is not None else 0
                     what = "a review says" if k >= len(us) - n_rev else "its description says"
                     why[j].append(f"{what} “{us[k][:60]}” ({dk:+.2f}★ on its own)")
         why = [w + [f"rating model {self.version}"] for w in why]
         return [Prediction(p.id, round(float(s), 3), w) for p, s, w in zip(products, stars, why)]
+
+    def _user_variants(self, emb: dict, units_u: list, P: np.ndarray, feats: np.ndarray) -> np.ndarray:
+        """Stars [J, n] with each of the J user units left out of the user vector in turn."""
+        from ranker.train import pool_user
+
+        dim = P.shape[1]
+        if len(units_u) > 1:
+            V = np.stack([pool_user(emb, units_u[:i] + units_u[i + 1 :], dim) for i in range(len(units_u))])
+            return self._grid_stars(V, P, feats)
+        fc = feats.copy()  # without its only unit the user is cold: drop the user features too
+        fc[:, 0], fc[:, 2], fc[:, 4] = 0.0, 0.0, 1.0
+        return self._grid_stars(np.zeros((1, dim), np.float32), P, fc)
+
+    def _top_item_units(self, emb: dict, U1: np.ndarray, units_p: list, feats: np.ndarray, no_text: np.ndarray) -> dict:
+        """Per candidate with 2+ text units: (unit index, effect) of the unit that moves the stars
+        most when it alone is the item text, against no text. (Leaving one unit out of a pool of
+        ~4 moves a prediction by ~0.01: too little to tell the units apart.)"""
+        owner, unit, rows = [], [], []
+        for j, us in enumerate(units_p):
+            if len(us) > 1:
+                for k, t in enumerate(us):
+                    owner.append(j)
+                    unit.append(k)
+                    rows.append(emb[t])
+        top: dict[int, tuple[int, float]] = {}
+        if rows:
+            own = np.asarray(owner)
+            effect = self._grid_stars(U1[None], np.stack(rows), feats[own])[0] - no_text[own]
+            for j, k, d in zip(owner, unit, effect):
+                if abs(d) > abs(top.get(j, (0, 0.0))[1]):
+                    top[j] = (k, float(d))
+        return top
 
     def _grid_stars(self, V, P, feats) -> np.ndarray:
         """Stars for every (user vector, candidate) pair, ``[len(V), len(P)]``.
