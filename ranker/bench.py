@@ -8,6 +8,7 @@ Speed-ups measured (each row: p50/p95 ms over ``repeats``):
   explain_rows    warm, explanations with the head run on materialised rows (the reference
                   ``residual_grid`` replaced: what ``score`` did before)
   no_explain      warm, without the leave-one-out explanations
+  taste_refit     warm, the user's taste term (``ranker.taste``) refitted every call (a new user context)
   int8_encoder    warm, encoder Linear layers quantised to int8 (torch dynamic quantisation)
 Profiles (``profiles`` > 0): the first shopper's profile cost, ``user_context`` for the most
 active users with the review-sentiment model loaded up front (``sentiment_load_ms``: int8 +
@@ -139,7 +140,7 @@ def bench_scoring(settings: Settings, dataset: Path | None = None, candidates: i
         rk = TwoTowerRanker(model, settings, version, store=store)
         user = max(data.users(), key=lambda u: len(data.user_sequence(u)))
         hist = [(store.products[data.ratings[k].item].title, data.ratings[k].stars) for k in data.user_sequence(user)]
-        ctx = UserContext(user, hist[-history:], [], [])
+        ctx = UserContext(user, hist[-history:], [], [], [(data.ratings[k].item, data.ratings[k].stars) for k in data.user_sequence(user)])
         users = sorted(data.users(), key=lambda u: (-len(data.user_sequence(u)), u))
         prods = store.get_many(rng.choice(data.item_ids(), candidates, replace=False).tolist())
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -163,8 +164,12 @@ def bench_scoring(settings: Settings, dataset: Path | None = None, candidates: i
         rk.grid = True
 
     # interleaved, one run of each per round: on a shared machine load drifts between rows
+    def taste_refit():  # a new user context: its taste term (ranker.taste) is fitted once, then cached
+        rk._taste_fits.clear()
+        rk.score(ctx, prods)
+
     rows.update(_timeit_interleaved({"warm_cache": lambda: rk.score(ctx, prods), "explain_rows": rows_path,
-                                     "no_explain": lambda: rk.score(ctx, prods, explain=False)}, repeats))
+                                     "no_explain": lambda: rk.score(ctx, prods, explain=False), "taste_refit": taste_refit}, repeats))
     same = {"max_star_diff": round(max(abs(a.stars - b.stars) for a, b in zip(grid, ref)), 4),
             "explanations_identical": sum(a.explanation == b.explanation for a, b in zip(grid, ref)), "of": len(grid)}
     for k in rows:
@@ -188,7 +193,8 @@ def bench_scoring(settings: Settings, dataset: Path | None = None, candidates: i
     prof = bench_profiles(rk, store, users[:profiles]) if profiles else None
     return {"bench": "ranker", "version": version.name, "source": "catalog" if catalog else (data.name if data else None),
             "candidates": len(prods), "threads": torch.get_num_threads(),
-            "user_units": len(rk.user_units(ctx)), "history_units": len(ctx.history), "val_rmse_fp32_subset": None if base_rmse is None else round(base_rmse, 4),
+            "user_units": len(rk.user_units(ctx)), "history_units": len(ctx.history),
+            "taste": {"weight": rk.taste.weight, "alpha": rk.taste.alpha, "rated": len(ctx.rated), "active": rk.user_taste(ctx) is not None}, "val_rmse_fp32_subset": None if base_rmse is None else round(base_rmse, 4),
             "accuracy_users": accuracy_users if int8 else 0, "rows": rows, "grid_vs_rows": same, "profiles": prof,
             "goal": "warm p50 <= 100 ms for 100 candidates on 2 CPU cores"}
 

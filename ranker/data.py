@@ -58,6 +58,7 @@ class ItemMeta:
     categories: list[str] = field(default_factory=list)
     features: list[str] = field(default_factory=list)
     description: str = ""
+    price: float | None = None  # known for catalogs (the taste term's price feature); never part of the text
 
     def text(self) -> str:
         parts = [self.title, self.brand, " > ".join(self.categories), "; ".join(self.features)[:300], self.description[:300]]
@@ -167,7 +168,7 @@ def read_catalog(store) -> RatingData:
     """Every review in a CatalogStore, with its products' text as item metadata."""
     rs, items = [], {}
     for p in store.iter_products():
-        items[p.id] = ItemMeta(p.title, p.brand or "", list(p.categories), list(p.features), p.description)
+        items[p.id] = ItemMeta(p.title, p.brand or "", list(p.categories), list(p.features), p.description, p.price)
     k = 0
     for u in store.users():
         for r in store.reviews_by_user(u):

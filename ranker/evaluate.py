@@ -1,7 +1,8 @@
 """All rating methods side by side on one dataset's test split, in one run.
 
 Methods: global mean, item mean, user+item bias, SVD (scikit-surprise), the text-only
-baseline (fine-tuned MiniLM: item text -> rating, no user) and ours (the current version).
+baseline (fine-tuned MiniLM: item text -> rating, no user) and ours (the current version, with the
+personal taste term of ``ranker.taste`` tuned on validation; ``ours_no_taste`` without it).
 Metrics (stars): RMSE and MAE over every test rating (each user's last), and
 
 - ``rmse_cold_items``: the test ratings whose item has NO training rating (natural cold
@@ -103,7 +104,7 @@ def evaluate(data: RatingData, settings: Settings, ndcg: bool = True, finetune_e
         log.info("text_only: %s", methods["text_only"])
 
     from ranker.model import RatingModel
-    from ranker.train import featurize, predict_features
+    from ranker.train import featurize, predict_features, taste_inputs, taste_offsets, tune_taste
 
     model = RatingModel.load(version / "model", settings.device)
     model.attach_cache(versions.root(settings) / "cache")
@@ -117,29 +118,44 @@ def evaluate(data: RatingData, settings: Settings, ndcg: bool = True, finetune_e
         res = train(data, settings, cfg, source=data.name, parent_model=version / "model", make_current=False)
         notes["finetuned_version"] = res.version.name
         runs.append(("ours_finetuned", res.model))
+    val_ex = make_examples(data, data.val)
     for name, mdl in runs:
-        pred = predict_features(mdl, featurize(mdl, bias, test_ex, progress=True))
-        cold = predict_features(mdl, featurize(mdl, bias, cold_ex, cold_user=True))
-        ranks = []
-        if ndcg:
-            neg_ex = [
-                Example(-1, e.user, j, 0.0, e.user_units, item_units(data, j, data.ratings[e.index].ts), [])
-                for e in test_ex for j in negs[e.index]
-            ]
-            neg_pred = predict_features(mdl, featurize(mdl, bias, neg_ex, progress=True))
-            pos = 0
-            for e, p in zip(test_ex, pred):
-                n = len(negs[e.index])
-                ranks.append(hit_rank(p, neg_pred[pos : pos + n]))
-                pos += n
+        # the personal taste term (ranker.taste), tuned on THIS dataset's validation split, never on test;
+        # "<name>_no_taste" is the same model without it, side by side
+        taste, grid = tune_taste(mdl, data, bias, val_ex, predict_features(mdl, featurize(mdl, bias, val_ex)))
+        notes[f"{name}_taste"] = {**taste.to_dict(), "val_rmse_by_alpha_weight": grid}
+        pred0 = predict_features(mdl, featurize(mdl, bias, test_ex, progress=True))
+        cold = predict_features(mdl, featurize(mdl, bias, cold_ex, cold_user=True))  # a new user has no taste term
+        neg_ex = [
+            Example(-1, e.user, j, 0.0, e.user_units, item_units(data, j, data.ratings[e.index].ts), [])
+            for e in test_ex for j in negs[e.index]
+        ] if ndcg else []
+        neg0 = predict_features(mdl, featurize(mdl, bias, neg_ex, progress=True)) if neg_ex else np.zeros(0)
+        # one fit per test user over their earlier ratings; candidates = the held-out item + its negatives
+        targets, pos = [], 0
+        for e in test_ex:
+            n = len(negs.get(e.index, []))
+            targets.append((e.index, [(e.item, e.item_units)] + [(x.item, x.item_units) for x in neg_ex[pos : pos + n]]))
+            pos += n
+        offs = taste_offsets(taste_inputs(mdl, data, bias, taste, targets), taste)
+        pred = np.clip(pred0 + np.asarray([o[0] for o in offs]), 1, 5)
+        neg = np.clip(neg0 + np.concatenate([o[1:] for o in offs]), 1, 5) if neg_ex else neg0
         mdl.save_cache()
-        preds[name] = np.asarray(pred)
-        methods[name] = _summary(pred, true, cold_items, cold, ranks)
-        log.info("%s: %s", name, methods[name])
+        for label, p_test, p_neg in ((f"{name}_no_taste", pred0, neg0), (name, pred, neg)):
+            ranks, pos = [], 0
+            if ndcg:
+                for e, p in zip(test_ex, p_test):
+                    n = len(negs[e.index])
+                    ranks.append(hit_rank(p, p_neg[pos : pos + n]))
+                    pos += n
+            preds[label] = np.asarray(p_test)
+            methods[label] = _summary(p_test, true, cold_items, cold, ranks)
+            log.info("%s: %s", label, methods[label])
     # how sure the goals' comparisons are: paired bootstrap of the RMSE difference (95 % interval)
     t = np.asarray(true)
     if "svd" in preds:
         notes["ours_minus_svd_rmse"] = bootstrap_rmse_diff(preds["ours"], preds["svd"], t)
+    notes["ours_minus_ours_no_taste_rmse"] = bootstrap_rmse_diff(preds["ours"], preds["ours_no_taste"], t)
     if cold_items.any():
         notes["ours_minus_global_mean_rmse_cold_items"] = bootstrap_rmse_diff(preds["ours"][cold_items], preds["global_mean"][cold_items],
                                                                               t[cold_items])

@@ -17,12 +17,16 @@ class UserContext:
     history: (product title, stars) pairs, oldest first; empty for a new user.
     likes / dislikes: short aspects taken from the user's review text by the
     review-sentiment model (e.g. "sound quality", "cheap strap").
+    rated: (product id, stars) of the user's rated products, oldest first (the catalog history
+    plus session thumbs): the trained ranker's personal taste term fits on these
+    (``ranker.taste``); empty = no taste term, the rest works as before.
     """
 
     user_id: str | None
     history: list[tuple[str, float]] = field(default_factory=list)
     likes: list[str] = field(default_factory=list)
     dislikes: list[str] = field(default_factory=list)
+    rated: list[tuple[str, float]] = field(default_factory=list)
 
     @property
     def is_cold(self) -> bool:

@@ -131,7 +131,8 @@ def build_user_context(store, user_id: str, sentiment=None) -> UserContext:
     products = {p.id: p for p in store.get_many(list(dict.fromkeys(r.product_id for r in reviews)))}
     history = [(products[r.product_id].title if r.product_id in products else r.product_id, float(r.rating)) for r in reviews]
     likes, dislikes = aspects_from_reviews(reviews, model=sentiment)
-    return UserContext(user_id, history, likes, dislikes)
+    rated = [(r.product_id, float(r.rating)) for r in reviews]
+    return UserContext(user_id, history, likes, dislikes, rated)
 
 
 def load_ranker(settings: Settings):
@@ -170,6 +171,10 @@ class TwoTowerRanker:
         self.reg = float((model.info.get("reg") or [K_USER, K_ITEM])[1])
         self._review_units: dict[tuple[str, int], list[str]] = {}  # (product id, rating count) -> review units
         self.grid = True  # score through ``residual_grid`` (False: materialised rows, the reference)
+        from ranker.taste import TasteParams
+
+        self.taste = TasteParams.from_dict(model.info.get("taste"))  # weight 0 (off) for versions trained before it
+        self._taste_fits: dict = {}  # (user id, rated) -> ranker.taste.Taste: one n_u x n_u solve per user context
 
     @classmethod
     def load(cls, version_dir, settings: Settings) -> "TwoTowerRanker":
@@ -259,8 +264,15 @@ class TwoTowerRanker:
         P = np.stack([pool_item(emb, us, dim) for us in units_p])
         feats = self._features(user, products)
         stars = self._grid_stars(U1[None], P, feats)[0]
+        taste = self.user_taste(user)
+        contrib = None
+        if taste is not None:  # [n, n_rated]: what each of the user's rated items adds (ranker.taste)
+            from ranker.taste import design
+
+            contrib = taste.contributions(design(P, [p.price for p in products], self.taste))
+        final = stars if contrib is None else np.clip(stars + contrib.sum(1), 1.0, 5.0)
         if not explain:
-            return [Prediction(p.id, round(float(s), 3), []) for p, s in zip(products, stars)]
+            return [Prediction(p.id, round(float(s), 3), []) for p, s in zip(products, final)]
         why = [[] for _ in products]
         for j, p in enumerate(products):
             if p.rating_count:
@@ -290,8 +302,47 @@ class TwoTowerRanker:
                     n_rev = len(self._review_units.get((p.id, p.rating_count), [])) if self.store is not None else 0
                     what = "a review says" if k >= len(us) - n_rev else "its description says"
                     why[j].append(f"{what} “{us[k][:60]}” ({dk:+.2f}★ on its own)")
+        if contrib is not None:
+            for j in range(len(products)):
+                for i in np.argsort(-np.abs(contrib[j]))[:2]:  # the two rated items that moved it most
+                    c = float(contrib[j, i])
+                    if abs(c) < 0.03:
+                        break
+                    title, st = taste.labels[i]
+                    kind = "like" if c * taste.a[i] > 0 else "unlike"  # sign of the similarity x_j . x
+                    why[j].append(f"your taste: {kind} “{title[:60]}” you rated {st:.0f}★ ({c:+.2f}★)")
         why = [w + [f"rating model {self.version}"] for w in why]
-        return [Prediction(p.id, round(float(s), 3), w) for p, s, w in zip(products, stars, why)]
+        return [Prediction(p.id, round(float(s), 3), w) for p, s, w in zip(products, final, why)]
+
+    def user_taste(self, user: UserContext):
+        """The user's fitted taste term (``ranker.taste.Taste``) over their rated products, or None
+        (term off in this version, no rated products, no catalog). Cached per user context."""
+        if not self.taste.weight or not user.rated or self.store is None:
+            return None
+        key = (user.user_id, tuple(user.rated))
+        fit = self._taste_fits.get(key)
+        if fit is not None:
+            return fit
+        from ranker.taste import Taste, design, user_residuals
+        from ranker.train import pool_item
+
+        found = {p.id: p for p in self.store.get_many(list(dict.fromkeys(i for i, _ in user.rated)))}
+        rated = [(found[i], s) for i, s in user.rated if i in found]
+        if not rated:
+            return None
+        units = [self.item_units(p) for p, _ in rated]
+        texts = list(dict.fromkeys(t for us in units for t in us))
+        emb = dict(zip(texts, self.model.embed(texts)))
+        P = np.stack([pool_item(emb, us, self.model.encoder.dim) for us in units])
+        mu = self.model.mu
+        resid = user_residuals([s for _, s in rated], [shrunk_item_bias(p.average_rating, p.rating_count, mu, self.reg) for p, _ in rated],
+                               mu, self.reg)
+        fit = Taste.fit(design(P, [p.price for p, _ in rated], self.taste), resid, self.taste.alpha, self.taste.weight,
+                        [(p.title, s) for p, s in rated])
+        if len(self._taste_fits) >= 10_000:  # bound memory
+            self._taste_fits.clear()
+        self._taste_fits[key] = fit
+        return fit
 
     def _user_variants(self, emb: dict, units_u: list, P: np.ndarray, feats: np.ndarray) -> np.ndarray:
         """Stars [J, n] with each of the J user units left out of the user vector in turn."""

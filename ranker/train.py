@@ -7,7 +7,8 @@
     5. train     AdamW + weight decay, linear warm-up/decay, MSE on stars/4 residuals,
                  cold-start dropout, early stopping on validation RMSE, TensorBoard, tqdm,
                  optional DP-SGD (opacus) on the head
-    6. evaluate  calibrate the blend on validation (2-fold cross-fitted for the reported val RMSE), test RMSE
+    6. evaluate  calibrate the blend on validation (2-fold cross-fitted for the reported val RMSE), tune the
+                 personal taste term (``ranker.taste``) on validation, test RMSE
     7. save      a new version under models/ranker (save_pretrained, metadata.json, curve PNG),
                  made current
 
@@ -171,6 +172,57 @@ def featurize(model: RatingModel, bias: BiasModel, examples: list[Example], cold
     return Features(U, P, feats, np.asarray([to_unit(e.stars) for e in examples], np.float32))
 
 
+def taste_inputs(model: RatingModel, data: RatingData, bias: BiasModel, params, targets: list[tuple[int, list[tuple[str, list[str]]]]]) -> list:
+    """Per target rating k: (X, e, Xc) for ``ranker.taste``: the user's ratings strictly before k
+    (never k itself, never later ones) as rows X with their residuals e, and the rows Xc of the
+    candidates, each (item id, its units: e.g. the target's ``Example.item_units``).
+
+    A rated item's row pools its units as of the target's time without the user's own reviews
+    (``item_units(..., exclude_user)``), the way the example's item side is built.
+    """
+    from ranker import taste as T
+    from ranker.data import item_units
+
+    dim = model.encoder.dim
+    plan = []
+    for k, cands in targets:
+        r = data.ratings[k]
+        seq = data.user_sequence(r.user)
+        earlier = [data.ratings[h] for h in seq[: seq.index(k)]]
+        plan.append((r, earlier, [item_units(data, h.item, r.ts, exclude_user=r.user) for h in earlier], cands))
+    texts = list(dict.fromkeys(t for _, _, hu, cands in plan for us in hu + [c for _, c in cands] for t in us))
+    emb = dict(zip(texts, model.embed(texts))) if texts else {}
+    price = lambda item: data.items[item].price if item in data.items else None  # noqa: E731
+    out = []
+    for r, earlier, hu, cands in plan:
+        X = T.design(np.stack([pool_item(emb, us, dim) for us in hu]), [price(h.item) for h in earlier], params) if earlier \
+            else np.zeros((0, dim + 1))
+        e = T.user_residuals([h.stars for h in earlier], [bias.item_bias(h.item) for h in earlier], bias.mu, bias.reg_user)
+        Xc = T.design(np.stack([pool_item(emb, us, dim) for _, us in cands]), [price(i) for i, _ in cands], params)
+        out.append((X, e, Xc))
+    return out
+
+
+def tune_taste(model: RatingModel, data: RatingData, bias: BiasModel, val_ex: list[Example], val_pred) -> tuple:
+    """(TasteParams, grid of validation RMSEs): alpha and weight of the taste term on VALIDATION
+    ratings only, on top of the model's predictions ``val_pred`` for them."""
+    from ranker import taste as T
+
+    pm, ps = T.price_stats([m.price for m in data.items.values()])
+    params = T.TasteParams(price_mean=pm, price_std=ps)
+    rows = taste_inputs(model, data, bias, params, [(e.index, [(e.item, e.item_units)]) for e in val_ex])
+    alpha, weight, grid = T.tune(rows, val_pred, np.asarray([e.stars for e in val_ex]))
+    return T.TasteParams(alpha, weight, pm, ps), grid
+
+
+def taste_offsets(rows: list, params) -> list[np.ndarray]:
+    """Stars the taste term adds to each target's candidates (``taste_inputs`` rows)."""
+    from ranker.taste import Taste
+
+    return [Taste.fit(X, e, params.alpha, params.weight).predict(Xc) if len(X) and params.weight else np.zeros(len(Xc))
+            for X, e, Xc in rows]
+
+
 def predict_features(model: RatingModel, f: Features) -> np.ndarray:
     return model.combine(f.feats, model.residual(f.U, f.P, f.feats))
 
@@ -255,9 +307,18 @@ def train(data: RatingData, settings: Settings, cfg: TrainConfig | None = None, 
         model.info["fingerprint"] = text_key(f"{version_dir.resolve()}|{time.time()}")
         model.cache.clear()
     model.attach_cache(versions.root(settings) / "cache")
+    #    the personal taste term (``ranker.taste``): alpha and weight on validation only
+    taste, taste_grid = tune_taste(model, data, bias, val_ex, predict_features(model, val_f))
+    model.info["taste"] = taste.to_dict()
+    val_taste = taste_grid[f"{taste.alpha:g}/{taste.weight:g}"]
+    log.info("taste term: alpha %g weight %g, val RMSE %.4f -> %.4f", taste.alpha, taste.weight, val_rmse, val_taste)
     test_ex = make_examples(data, data.test)
     test_f = featurize(model, bias, test_ex, progress=True)
-    test_rmse = rmse(predict_features(model, test_f), [e.stars for e in test_ex])
+    test_no_taste = predict_features(model, test_f)
+    rows = taste_inputs(model, data, bias, taste, [(e.index, [(e.item, e.item_units)]) for e in test_ex])
+    test_pred = np.clip(test_no_taste + np.concatenate(taste_offsets(rows, taste)), 1, 5) if test_ex else test_no_taste
+    test_rmse = rmse(test_pred, [e.stars for e in test_ex])
+    test_rmse_no_taste = rmse(test_no_taste, [e.stars for e in test_ex])
     model.save_cache()
     test_bias = rmse([bias.predict(e.user, e.item) for e in test_ex], [e.stars for e in test_ex])
     log.info("val RMSE %.4f cross-fitted (raw head %.4f, bias %.4f), test RMSE %.4f (bias %.4f), blend %s",
@@ -277,7 +338,8 @@ def train(data: RatingData, settings: Settings, cfg: TrainConfig | None = None, 
         data={"dataset": data.name, "source": source, "n_train": len(train_ex), "n_val": len(val_ex), "n_test": len(test_ex),
               "users": len(data.users()), "items": len(data.item_ids())},
         metrics={"val_rmse_untrained": untrained, "val_rmse": val_rmse, "test_rmse": test_rmse, "test_rmse_bias": test_bias,
-                 "val_rmse_raw_head": val_raw, "val_rmse_calibrated_crossfit": val_cross, "calib": model.calib, "bias_reg": bias.reg_item, "best_step": curve["best_step"]},
+                 "val_rmse_raw_head": val_raw, "val_rmse_calibrated_crossfit": val_cross, "calib": model.calib,
+                 "taste": taste.to_dict(), "val_rmse_taste": val_taste, "test_rmse_no_taste": test_rmse_no_taste, "bias_reg": bias.reg_item, "best_step": curve["best_step"]},
         dp=dp_report,
         side_models=side,
         config=asdict(cfg),

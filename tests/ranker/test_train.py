@@ -119,12 +119,74 @@ def test_evaluate_all_methods_side_by_side(run, mi_small):
 
     s, _ = run
     report = evaluate(mi_small, s, ndcg=True)
-    assert set(report["methods"]) == {"global_mean", "item_mean", "bias", "svd", "text_only", "ours"}
+    assert set(report["methods"]) == {"global_mean", "item_mean", "bias", "svd", "text_only", "ours", "ours_no_taste"}
+    taste = report["notes"]["ours_taste"]  # tuned on validation: the grid is over validation RMSEs
+    assert taste["weight"] >= 0 and taste["val_rmse_by_alpha_weight"][f"{taste['alpha']:g}/{taste['weight']:g}"] == \
+        min(taste["val_rmse_by_alpha_weight"].values())
     for m in report["methods"].values():
         assert set(m) == {"rmse", "mae", "rmse_cold_items", "rmse_cold_users", "ndcg@10"}
         assert 0 < m["rmse"] < 2.5 and 0 <= m["ndcg@10"] <= 1
     assert report["methods"]["global_mean"]["ndcg@10"] == 0.0  # constant scores: no credit
     json.dumps(report)
+
+
+def test_taste_inputs_use_only_earlier_ratings(run, mi_small):
+    """Leakage guard of the taste term: the rows for a held-out rating come from the user's
+    earlier ratings only; changing that rating or any later one changes nothing."""
+    from ranker.baselines import BiasModel
+    from ranker.taste import TasteParams
+    from ranker.train import taste_inputs
+
+    _, res = run
+    k = mi_small.val[0]
+    seq = mi_small.user_sequence(mi_small.ratings[k].user)
+    later = seq[seq.index(k):]  # the target and everything after it (its test rating)
+    bias = BiasModel(5.0, 5.0).fit((mi_small.ratings[j].user, mi_small.ratings[j].item, mi_small.ratings[j].stars) for j in mi_small.train)
+    target = [(k, [(mi_small.ratings[k].item, ["some candidate text"])])]
+    X, e, Xc = taste_inputs(res.model, mi_small, bias, TasteParams(), target)[0]
+    assert len(X) == len(e) == seq.index(k) >= 1 and Xc.shape == (1, X.shape[1])
+    saved = [mi_small.ratings[j].stars for j in later]
+    try:
+        for j in later:
+            mi_small.ratings[j].stars = 6.0 - mi_small.ratings[j].stars
+        X2, e2, _ = taste_inputs(res.model, mi_small, bias, TasteParams(), target)[0]
+    finally:
+        for j, st in zip(later, saved):
+            mi_small.ratings[j].stars = st
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(e, e2)
+
+
+def test_taste_term_separates_users_who_pan_pricey_items(run, catalog):
+    """Two users who rated the same products, one panning the pricey ones and praising the cheap
+    ones, the other the reverse: for an unseen pricey product the first gets the lower stars, and
+    the reason names one of the rated products."""
+    from ranker.scoring import UserContext
+    from ranker.serve import load_ranker
+    from ranker.taste import TasteParams, price_stats
+
+    s, _ = run
+    rk = load_ranker(s)
+    rk._store = catalog
+    products = sorted((p for p in catalog.iter_products() if p.price and p.rating_count), key=lambda p: p.price)
+    pricey, cheap, unseen = products[-9:-1], products[:8], products[-1]
+    pm, ps = price_stats([p.price for p in products])
+
+    def user(uid, pricey_stars, cheap_stars):
+        rated = [(p.id, pricey_stars) for p in pricey] + [(p.id, cheap_stars) for p in cheap]
+        return UserContext(uid, [(p.title, st) for p, st in ((catalog.get(i), st) for i, st in rated)], [], [], rated)
+
+    frugal, lavish = user("frugal", 1.0, 5.0), user("lavish", 5.0, 1.0)
+    gaps = {}
+    for w in (0.0, 1.0):
+        rk.taste, rk._taste_fits = TasteParams(alpha=1.0, weight=w, price_mean=pm, price_std=ps), {}
+        f, l = rk.score(frugal, [unseen])[0], rk.score(lavish, [unseen])[0]
+        gaps[w] = l.stars - f.stars
+    assert gaps[1.0] > 0 and gaps[1.0] > gaps[0.0]  # the term, not the head, puts the frugal user lower
+    names = {p.title[:60] for p in pricey + cheap}
+    taste_reasons = [r for r in f.explanation if r.startswith("your taste:")]
+    assert taste_reasons and all(r.split("“", 1)[1].split("”", 1)[0] in names for r in taste_reasons)
+    assert f.explanation[-1].startswith("rating model")
 
 
 def test_update_with_replay_then_rollback(run, mi_small, tmp_path):
