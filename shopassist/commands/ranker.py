@@ -53,6 +53,16 @@ def register(sub, groups) -> None:
     p.add_argument("--json", action="store_true", help="Print only the JSON line.")
     p.set_defaults(func=cmd_eval_fusion)
 
+    p = rk.add_parser("eval-taste", help="Personal taste term off vs on, on the ingested catalog: named users' RMSE and "
+                      "how different their orderings of the same hits are (JSON).",
+                      description="Serves the current version twice in one process (taste weight 0, then as trained): each "
+                      "named user's ratings predicted from their earlier ratings only, and for each query the users' "
+                      "predicted orderings of the same top-k hits compared (Kendall tau, top-4 overlap).")
+    p.add_argument("--users", default="alice,bob,carmen,dev,emma,frank", help="Comma-separated user ids (default: the demo users).")
+    p.add_argument("--queries", default=None, help="Comma-separated queries (default: 8 demo categories).")
+    p.add_argument("--k", type=int, default=12, help="Hits per query.")
+    p.set_defaults(func=cmd_eval_taste)
+
     p = rk.add_parser("update", help="Continue training the current version on new ratings/feedback with replay.",
                       description="Events: JSONL rows {user_id, product_id, rating | kind, timestamp, title?, text?}; "
                       "kind thumb_up/buy/add_to_cart count as 5 stars, thumb_down as 1. Old training data is replayed; "
@@ -174,6 +184,23 @@ def cmd_eval_fusion(args, settings) -> int:
         for w, row in report["weights"].items():
             print(f"w={w:5s} " + "  ".join(f"{kind}: ndcg {m['ndcg@10']:.4f} flips {m['flip_rate']:.4f} top10 {m['top10_flip_rate']:.4f}"
                                          for kind, m in row.items()))
+    print(json.dumps(report))
+    return 0
+
+
+def cmd_eval_taste(args, settings) -> int:
+    from ranker.personal import QUERIES, compare
+    from ranker.serve import TwoTowerRanker, load_ranker
+    from retrieval.search import open_catalog
+
+    if not settings.catalog_db.exists():
+        raise _user_error(FileNotFoundError(f"no catalog at {settings.catalog_db}: run `shopassist ingest SOURCE` first"))
+    rk = load_ranker(settings)
+    if not isinstance(rk, TwoTowerRanker):
+        raise _user_error(LookupError("no trained ranker version: run `shopassist ranker train --catalog` first"))
+    catalog = open_catalog(settings)
+    queries = args.queries.split(",") if args.queries else list(QUERIES)
+    report = compare(rk, catalog.store, lambda q, k: [h.product for h in catalog.search(q, k=k)], args.users.split(","), queries, args.k)
     print(json.dumps(report))
     return 0
 

@@ -189,6 +189,27 @@ def test_taste_term_separates_users_who_pan_pricey_items(run, catalog):
     assert f.explanation[-1].startswith("rating model")
 
 
+def test_eval_taste_compares_off_and_on_and_restores_the_ranker(run, catalog):
+    from ranker.personal import compare
+    from ranker.serve import load_ranker
+    from ranker.taste import TasteParams
+
+    s, _ = run
+    rk = load_ranker(s)
+    rk._store = catalog
+    rk.taste = TasteParams(alpha=1.0, weight=1.0)
+    by_cat = {}
+    for p in catalog.iter_products():
+        by_cat.setdefault(p.categories[-1].lower() if p.categories else "", []).append(p)
+    search = lambda q, k: next(ps for c, ps in by_cat.items() if q in c)[:k]  # noqa: E731  (a category as the hits)
+    report = compare(rk, catalog, search, ["alice", "bob", "carmen"], queries=("headphones", "kettles"), k=8)
+    for side in ("no_taste", "taste"):
+        r = report[side]
+        assert r["n"] > 0 and r["queries"] == 2 and -1 <= r["mean_kendall_tau_between_users"] <= 1
+    assert report["taste"]["prequential_rmse"] != report["no_taste"]["prequential_rmse"]  # the term acts
+    assert rk.taste.weight == 1.0  # restored
+
+
 def test_update_with_replay_then_rollback(run, mi_small, tmp_path):
     from ranker.update import update
 
