@@ -182,7 +182,9 @@ class _Delta:
                 entry = post.setdefault(t, ([], []))
                 entry[0].append(i)
                 entry[1].append(idf * float(s))
-        self.postings = {t: (np.asarray(d, dtype=np.int64), np.asarray(s, dtype=np.float32)) for t, (d, s) in post.items()}
+        self.postings = {
+            t: (np.asarray(d, dtype=np.int64), np.asarray(s, dtype=np.float32)) for t, (d, s) in post.items()
+        }
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         out = np.zeros(self.size, dtype=np.float32)
@@ -225,6 +227,9 @@ class BM25Base:
     def doc_freqs(self) -> dict[str, int]:
         """Documents per word in the base (the bm25s score matrix is column = word)."""
         if self._df is None:
+            if not len(self.seqs):  # an empty catalog: bm25s was never indexed
+                self._df = {}
+                return self._df
             indptr = np.asarray(self.retriever.scores["indptr"])
             counts = np.diff(indptr)
             vocab = getattr(self.retriever, "vocab_dict", {}) or {}
@@ -366,7 +371,10 @@ class BM25Index:
         return BM25Index(base, delta_seqs, delta, np.flatnonzero(dead)), hash_only
 
     def stale(self) -> bool:
-        """True when the delta has grown enough that the base should be rebuilt."""
+        """True when the base should be rebuilt: the delta outgrew it, or the base is empty (its
+        statistics would mean nothing)."""
+        if self.n_base == 0:
+            return self.delta_size > 0
         return self.delta_size > max(DELTA_MIN, DELTA_SHARE * self.n_base)
 
 

@@ -141,7 +141,8 @@ class Catalog:
                     base.save_hashes(path)
             if index is None:
                 index = BM25Index.build(self.store)
-                index.base.save(path)
+                if index.n_base:  # an empty catalog has nothing to save (and bm25s cannot save it)
+                    index.base.save(path)
                 log.info("built BM25 index over %d products in %.1fs", len(index.seqs), time.perf_counter() - t)
             else:
                 log.info("BM25 index: %d changed products in the delta (%.2fs)", index.delta_size,

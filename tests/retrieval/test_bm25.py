@@ -112,3 +112,14 @@ def test_an_old_index_layout_is_rebuilt(fresh_shop, settings):
 def test_index_key_depends_on_tokens_and_text():
     assert B.index_key(["a", "b"], "t") == B.index_key(["a", "b"], "t")
     assert B.index_key(["a", "b"], "t") != B.index_key(["a", "b", "c"], "t") != B.index_key(["a", "b"], "u")
+
+
+def test_search_before_the_first_ingest_then_after_it(settings, embedder, tmp_path):
+    """An empty catalog searches to nothing (and saves no index); the first products then get a
+    real base, not a delta over an empty one."""
+    cat = open_catalog(settings, embedder=embedder)
+    assert cat.search("kettle", k=3) == [] and not (settings.data_dir / "bm25").exists()
+    _edit(tmp_path, shop_products()[:3], settings, embedder)
+    index = cat.bm25()
+    assert index.n_base == 3 and index.delta_size == 0
+    assert ids(cat.search("pegasus", k=1, method="bm25")) == ["shoe-1"]
