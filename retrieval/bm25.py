@@ -33,6 +33,7 @@ import json
 import logging
 import re
 import shutil
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -198,7 +199,11 @@ class _Delta:
 class BM25Base:
     """A bm25s index of the catalog as it was at build time, with what ``refresh`` compares."""
 
-    def __init__(self, retriever, seqs: np.ndarray, hashes: np.ndarray, keys: np.ndarray, avgdl: float):
+    def __init__(self, retriever, seqs: np.ndarray, hashes: np.ndarray, keys: np.ndarray, avgdl: float,
+                 build_id: str = ""):
+        if not len(seqs) == len(hashes) == len(keys):
+            raise ValueError(f"BM25 base arrays disagree: {len(seqs)} rows, {len(hashes)} hashes, {len(keys)} keys")
+        self.build_id = build_id or uuid.uuid4().hex  # which build: another process may save a newer one
         self.retriever = retriever
         self.seqs = seqs  # sorted (built in seq order)
         self.hashes = hashes  # content hash per row (S40); updated in place for price-only changes
@@ -252,12 +257,19 @@ class BM25Base:
         np.save(tmp / "seqs.npy", self.seqs)
         np.save(tmp / "hashes.npy", self.hashes)
         np.save(tmp / "keys.npy", self.keys)
-        (tmp / "base.json").write_text(json.dumps({"bm25_version": BM25_VERSION, "avgdl": self.avgdl}))
+        (tmp / "base.json").write_text(json.dumps({"bm25_version": BM25_VERSION, "avgdl": self.avgdl,
+                                                   "build_id": self.build_id}))
         shutil.rmtree(path, ignore_errors=True)
         tmp.rename(path)  # atomic swap: a reader never sees a half-written index
 
     def save_hashes(self, path: Path) -> None:
-        """Rewrite only the content hashes (after price-only changes), atomically."""
+        """Rewrite only the content hashes (after price-only changes), atomically; skipped when
+        another process has saved a newer base there meanwhile (its hashes are its own)."""
+        try:
+            if json.loads((path / "base.json").read_text()).get("build_id") != self.build_id:
+                return
+        except (OSError, ValueError):
+            return
         tmp = path / "hashes.tmp.npy"
         np.save(tmp, self.hashes)
         tmp.replace(path / "hashes.npy")
@@ -275,7 +287,7 @@ class BM25Base:
             return None
         retriever = bm25s.BM25.load(str(path), show_progress=False)
         return cls(retriever, np.load(path / "seqs.npy"), np.load(path / "hashes.npy"), np.load(path / "keys.npy"),
-                   float(info["avgdl"]))
+                   float(info["avgdl"]), build_id=str(info.get("build_id", "")))
 
 
 class BM25Index:

@@ -123,3 +123,27 @@ def test_search_before_the_first_ingest_then_after_it(settings, embedder, tmp_pa
     index = cat.bm25()
     assert index.n_base == 3 and index.delta_size == 0
     assert ids(cat.search("pegasus", k=1, method="bm25")) == ["shoe-1"]
+
+
+def test_a_process_never_writes_its_hashes_into_a_newer_base(fresh_shop, settings, embedder, tmp_path, monkeypatch):
+    """Process A holds an old base while process B rebuilds and saves a new one; A's hash update
+    after a price change must not land in B's files (they would no longer match B's rows)."""
+    a = fresh_shop
+    old = a.bm25().base
+    b = open_catalog(settings, embedder=embedder)
+    products = shop_products()
+    for p in products[:6]:
+        p.title += " Mk II"
+    _edit(tmp_path, products, settings, embedder)
+    monkeypatch.setattr(B, "DELTA_MIN", 1)
+    monkeypatch.setattr(B, "DELTA_SHARE", 0.1)
+    newer = b.bm25().base  # B: the delta is too big, a new base is saved
+    assert newer.build_id != old.build_id
+    products[10].price = 1.0
+    _edit(tmp_path, products, settings, embedder)
+    monkeypatch.setattr(B, "DELTA_MIN", 2000)  # A keeps its old base and a delta; its hash update is skipped
+    assert a.bm25().base is old
+    saved = B.BM25Base.load(settings.data_dir / "bm25")
+    assert saved.build_id == newer.build_id and saved.hashes.tolist() == newer.hashes.tolist()
+    c = open_catalog(settings, embedder=embedder)
+    assert {p.id for p in products[:6]} <= set(ids(c.search("mk ii", k=10, method="bm25", collapse=False)))
