@@ -36,7 +36,7 @@ from assistant.events import Answer, Card, Cards, Event, Notice
 from assistant.grounding import check, facts_text
 from assistant.llm import ChatModel, load_llm
 from assistant.store import ConversationStore
-from assistant.understand import State, Understood, understand
+from assistant.understand import State, Understood, is_browse, understand
 from ranker.scoring import UserContext, fuse
 from ranker.serve import load_ranker
 from retrieval.query import StructuredQuery
@@ -51,14 +51,16 @@ SUPERLATIVE_FLOOR = 0.5
 # MiniLM cosine above which a hit without any query word still counts as relevant
 # (e.g. "earphones" for "headphones"); unrelated products score 0.1-0.37 on the test shop
 DENSE_MIN = 0.4
-# the whole turn should take at most 3 s on 2 CPU cores (issue 4): the LLM's text must be done
-# by this long after the message arrived (its checked sentences so far are kept, else the
-# template); the rest of the 3 s is for storing the answer and for the one token in flight
-TURN_BUDGET_S = 2.7
-# ...but when search alone took that long, the LLM still gets this much: enough for a fast
-# backend (a served model, the scripted one) to phrase the answer; a slow one falls back
+# the LLM's text must be done Settings.turn_budget_s after the message arrived (its checked
+# sentences so far are kept, else the template); but when search alone took that long, the LLM
+# still gets this much: enough for a fast backend (a served model, the scripted one) to phrase
+# the answer; a slow one falls back
 LLM_MIN_S = 0.5
 PAUSED_TEXT = "A member of our team ({agent}) is replying to you in this conversation."
+NOTHING_CHEAPER_TEXT = (
+    "Nothing that matches is cheaper than {price}: what you saw already includes our lowest price. "
+    "Could you loosen another filter (brand or colour)?"
+)
 LOOSEN_TEXT = "Nothing in the catalog matches all of that. Could you loosen a filter (price, brand or colour)?"
 
 
@@ -319,6 +321,7 @@ class Assistant:
                 with self._lock:
                     self._users[user_id] = base
         history = list(base.history) if base else []
+        rated = list(base.rated) if base else []
         liked, disliked = list(state.liked), list(state.disliked)
         if conversation_id:
             for e in self.store.events(conversation_id=conversation_id):
@@ -330,17 +333,20 @@ class Assistant:
             p = self.catalog.store.get(pid)
             if p is not None:
                 history.append((p.title, stars))
+                rated.append((pid, stars))  # the taste term learns from this session's thumbs too
         return UserContext(
             user_id=user_id,
             history=history,
             likes=list(base.likes) if base else [],
             dislikes=list(base.dislikes) if base else [],
+            rated=rated,
         )
 
     def rank(self, hits: list, user, state: State) -> list[_Ranked]:
         if not hits:
             return []
         preds = {p.product_id: p for p in self.ranker.score(user, [h.product for h in hits])}
+        weight = self.settings.rating_weight_browse if is_browse(state.query) else self.settings.rating_weight
         out = []
         for h in hits:
             pred = preds.get(h.product.id)
@@ -350,7 +356,7 @@ class Assistant:
                 why.append("matches " + ", ".join(A.clean(m, 30) for m in h.matched[:3]))
             if pred and pred.explanation:
                 why += [A.clean(e, 120) for e in pred.explanation[:2]]
-            out.append(_Ranked(h.product, h.score, stars, fuse(h.score, stars, self.settings.rating_weight), why))
+            out.append(_Ranked(h.product, h.score, stars, fuse(h.score, stars, weight), why))
         if state.query.sort == "relevance":
             out.sort(key=lambda r: -r.score)
         return out
@@ -412,6 +418,9 @@ class Assistant:
             f = state.query
             if f.price_max is not None or f.brands or state.colours or f.exclude_brands:
                 text = LOOSEN_TEXT
+            cheaper = next((c for c in u.changes if c.startswith("cheaper than ")), None)
+            if cheaper:  # the cheapest match was already on screen: say so rather than "loosen"
+                text = NOTHING_CHEAPER_TEXT.format(price=cheaper.removeprefix("cheaper than "))
             yield self.finish(cid, text, u, timings, t0, cards=cards, citations=[])
             return
         context = ("Filters now: " + "; ".join(u.changes) + ".") if u.changes else ""
@@ -422,7 +431,7 @@ class Assistant:
             return check(text, products, user_text=message, brands=brands).problems
 
         t = time.perf_counter()
-        left = min(self.settings.llm_timeout_s, max(LLM_MIN_S, TURN_BUDGET_S - (t - t0)))
+        left = min(self.settings.llm_timeout_s, max(LLM_MIN_S, self.settings.turn_budget_s - (t - t0)))
         deadline = time.monotonic() + left
         written = yield from writer.write(self.llm, messages, problems, deadline, self.settings.llm_max_tokens)
         timings["validate"] = written.validate_s

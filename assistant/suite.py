@@ -12,6 +12,7 @@ superlatives                the first card is the extreme (price/rating) over ev
                             not just over the top hits
 price_range                 every card's price is within the stated range
 cheaper                     every card is cheaper than the cheapest card of the previous turn
+                            (no card passes only if the catalog has nothing cheaper of that kind)
 no_invented_facts           every card matches the catalog and the answer text passes the
                             grounding validator against the shown cards (automatic)
 references                  the turn is about the referenced card of the previous turn
@@ -225,8 +226,21 @@ def _c_price_min(ctx, floor):
 
 
 def _c_cheaper(ctx, _):
+    """Every card is cheaper than the previous turn's cheapest; no card at all passes only when
+    the catalog really has nothing cheaper of the same kind (the conversation's categories, else
+    the leaf categories of the cards shown before), checked against the catalog itself, not
+    against the assistant's own search."""
     prev = [c.price for c in ctx.prev_cards if c.price is not None]
     now = [c.price for c in ctx.cards]
+    if prev and not now:
+        store = ctx.assistant.catalog.store
+        shown = [store.get(c.product_id) for c in ctx.prev_cards]
+        cats = ctx.assistant.state(ctx.cid).query.categories or sorted({p.categories[-1] for p in shown if p and p.categories})
+        cheaper = [
+            p.id for p in store.iter_products()
+            if p.price is not None and p.price < min(prev) and (not cats or any(c in p.categories for c in cats))
+        ]
+        return "cheaper", not cheaper, f"no cards, but the catalog has cheaper {cats or 'products'}: {cheaper[:5]}"
     ok = bool(prev) and bool(now) and all(p is not None and p < min(prev) for p in now)
     return "cheaper", ok, f"prices {now} not all below the previous cheapest {min(prev) if prev else None}"
 

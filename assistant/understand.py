@@ -444,3 +444,34 @@ def refine(message: str, old: State, shown: list, refs: list[str], parse: Parse,
         f.exclude_ids = list(dict.fromkeys([*f.exclude_ids, *old.shown]))
         changes.append("other options")
     return new, changes
+
+
+_BROWSE_FILLER = {"something", "anything", "recommend", "recommendation", "recommendations", "suggest",
+                  "suggestion", "suggestions", "options", "option", "have", "sell", "stock", "carry", "got",
+                  "your", "you", "we", "us", "for", "me", "there", "here", "nice", "decent", "top"}
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
+
+
+def is_browse(q: StructuredQuery) -> bool:
+    """True when the shopper named a catalog category and nothing else to match.
+
+    Then every candidate already satisfies all they said (category, brand, price filters) and
+    the relevance differences between candidates are noise on the category word itself, so the
+    predicted rating may order them (``Settings.rating_weight_browse``); any other query keeps
+    relevance first (``Settings.rating_weight``).
+
+    >>> is_browse(StructuredQuery(text="recommend me some headphones", categories=["Headphones"]))
+    True
+    >>> is_browse(StructuredQuery(text="quiet headphones", categories=["Headphones"]))
+    False
+    >>> is_browse(StructuredQuery(text="headphones"))
+    False
+    """
+    if not q.categories:
+        return False
+    allowed = {_stem(w) for name in [*q.categories, *q.brands] for w in re.findall(r"[a-z]+", name.lower())}
+    words = [_stem(w) for w in _content_words(q.text) if w not in _BROWSE_FILLER]
+    return all(w in allowed for w in words)

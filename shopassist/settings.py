@@ -82,11 +82,26 @@ class Settings(BaseSettings):
     max_input_chars: int = Field(default=2000, ge=10, description="Longer chat messages are refused politely.")
     cards_per_turn: int = Field(default=4, ge=1, le=12, description="Product cards shown per answer.")
     rating_weight: float = Field(
+        default=0.02,
+        ge=0.0,
+        le=1.0,
+        description="Weight of predicted rating vs retrieval relevance in the final rank when the query "
+        "asks for something specific: the rating breaks near-ties only, so a well-rated irrelevant "
+        "product never overtakes a relevant one (measured on Icecat: BENCHMARKS.md, ranker section 9).",
+    )
+    rating_weight_browse: float = Field(
         default=0.25,
         ge=0.0,
         le=1.0,
-        description="Weight of predicted rating vs retrieval relevance in the final rank "
-        "(measured in BENCHMARKS.md; kept low so a well-rated irrelevant product never wins).",
+        description="The same weight when the shopper only named a catalog category ('headphones', "
+        "'recommend a blender'): every candidate then meets all they asked, so the predicted rating "
+        "orders them (BENCHMARKS.md, assistant section).",
+    )
+    turn_budget_s: float = Field(
+        default=2.7,
+        gt=0,
+        description="The answer text must be done this long after the message arrives; validated "
+        "sentences are kept, else the catalog template answers (the 3 s turn goal on 2 cores).",
     )
 
     # -- serving -------------------------------------------------------------------

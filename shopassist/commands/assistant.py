@@ -36,6 +36,14 @@ def register(sub, groups) -> None:
     p.add_argument("--sweep", action="store_true", help="Also report a sweep of the evidence threshold.")
     p.set_defaults(func=cmd_eval_review_qa)
 
+    p = ev.add_parser(
+        "personalisation",
+        help="How often different shoppers get different cards for the same query, per browse rating weight.",
+    )
+    p.add_argument("--user", action="append", default=None, help="Shopper id (repeatable; default: the demo users).")
+    p.add_argument("--weights", default="0.02,0.1,0.25,0.5", help="Comma-separated values of rating_weight_browse.")
+    p.set_defaults(func=cmd_eval_personalisation)
+
     be = group(sub, groups, "bench", "Benchmark an area (prints JSON).")
     p = be.add_parser("assistant", help="Turn latency (first card, whole turn, per stage) and peak RSS over the suites.")
     p.add_argument("--suite", type=Path, action="append", default=None, help="Suite file(s); default: every suite in tests/assistant/suites.")
@@ -214,6 +222,27 @@ def cmd_bench_assistant(args, settings) -> int:
         **merge(reports),
     }
     print(json.dumps(out))
+    return 0
+
+
+def cmd_eval_personalisation(args, settings) -> int:
+    from assistant.chat import Assistant
+    from assistant.personal import sweep
+
+    settings = _with_llm(settings, "scripted")  # the cards do not depend on the LLM
+    base = Assistant.from_settings(settings)
+    users = args.user or [u["id"] for u in base.demo_users()]
+    if len(users) < 2:
+        print("error: need at least two shoppers (--user A --user B, or a catalog with demo users)", file=sys.stderr)
+        return 2
+    weights = [float(w) for w in args.weights.split(",")]
+
+    def make(w: float) -> Assistant:
+        s = settings.model_copy(update={"rating_weight_browse": w})
+        return Assistant(s, base.catalog, base.ranker, base.llm, base.store)
+
+    report = {"users": users, "rating_weight": settings.rating_weight, "weights": sweep(make, users, weights)}
+    print(json.dumps(report))
     return 0
 
 

@@ -173,6 +173,34 @@ def test_feedback_personalises_and_pins_come_first(assistant):
     assert again[0].product_id == "kt-03" and "recommended by our team" in again[0].why
 
 
+def test_session_thumbs_reach_the_taste_term(assistant):
+    # a thumb is a rated item for the ranker's personal taste term, not only a title in the history
+    cid = assistant.start("u-eli")
+    shown = cards_of(run(assistant, cid, "a kettle", user="u-eli"))
+    assistant.feedback(cid, "u-eli", "thumb_down", shown[0].product_id)
+    ctx = assistant.user_context("u-eli", assistant.state(cid), cid)
+    assert (shown[0].product_id, 1.0) in ctx.rated
+
+
+def test_rating_weight_is_larger_when_only_a_category_was_named(make_assistant):
+    # with the weights swapped to the extremes the two cases must behave differently:
+    # browse -> ordered by predicted stars; a specific query -> relevance order kept
+    a = make_assistant(rating_weight=0.0, rating_weight_browse=1.0)
+    cid = a.start(None)
+    browse = run(a, cid, "kettles")
+    ranked = a.store.candidates(cid)
+    stars = [c.get("stars") for c in ranked if c.get("stars") is not None]
+    assert cards_of(browse) and stars == sorted(stars, reverse=True)
+
+
+def test_cheaper_than_the_cheapest_says_so(assistant):
+    cid = assistant.start(None)
+    cheapest = cards_of(run(assistant, cid, "the cheapest blender"))[0]
+    events = run(assistant, cid, "cheaper")
+    assert not cards_of(events)
+    assert f"cheaper than ${cheapest.price:.2f}" in answer_of(events).text
+
+
 def test_superlative_searches_the_whole_catalog(assistant):
     cid = assistant.start(None)
     top = cards_of(run(assistant, cid, "what is your most expensive blender"))[0]

@@ -8,6 +8,7 @@ from assistant.grounding import check, split_sentences
 from assistant.understand import (
     State,
     detect_intent,
+    is_browse,
     understand,
     is_superlative,
     negated_brands,
@@ -159,3 +160,19 @@ def test_understand_carries_filters_over_and_modifies_them():
     assert other.state.query.exclude_brands == ["Zeta", "Acme"] and state.query.exclude_brands == ["Zeta"]
     asked = understand("is the second one loud?", state, shown, parse, brands)
     assert asked.intent == "ask" and asked.refs == ["b2"] and asked.state.focus == "b2"
+
+
+@pytest.mark.parametrize(
+    "query,browse",
+    [
+        (StructuredQuery(text="headphones", categories=["Headphones"]), True),
+        (StructuredQuery(text="recommend me some coffee makers", categories=["Coffee Makers"]), True),
+        (StructuredQuery(text="acme blenders", categories=["Blenders"], brands=["Acme"], price_max=80.0), True),
+        (StructuredQuery(text="quiet blender", categories=["Blenders"]), False),
+        (StructuredQuery(text="blender for smoothies", categories=["Blenders"]), False),
+        (StructuredQuery(text="headphones"), False),  # no catalog category named: relevance decides
+    ],
+)
+def test_browse_means_only_a_category_was_named(query, browse):
+    # a browse query lets the predicted rating order the candidates (Settings.rating_weight_browse)
+    assert is_browse(query) is browse
