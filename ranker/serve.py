@@ -27,6 +27,7 @@ from shopassist.settings import Settings
 
 log = logging.getLogger(__name__)
 
+AGGREGATE_RANK = 0.1  # stars: reasons that move the estimate more are listed before the reviewers' average
 K_ITEM = 5.0  # ratings before an item's own average counts half: damps 1-review 5-star items
 K_USER = 5.0  # same for the user's offset
 DEFAULT_MU = 4.2  # Amazon reviews' typical mean; used only with an empty catalog
@@ -276,9 +277,9 @@ class TwoTowerRanker:
         why = [[] for _ in products]
         for j, p in enumerate(products):
             if p.rating_count:
-                why[j].append(f"reviewers rate it {p.average_rating:.1f} ({p.rating_count} ratings)")
+                why[j].append((AGGREGATE_RANK, f"reviewers rate it {p.average_rating:.1f} ({p.rating_count} ratings)"))
             else:
-                why[j].append("no ratings yet: predicted from its description")
+                why[j].append((AGGREGATE_RANK, "no ratings yet: predicted from its description"))
         # Leave-one-out, exactly: which of the user's history/aspects moved this prediction, what
         # the item's text adds, and which of its units most. No encoder pass: the variants re-pool
         # cached unit encodings; each family of variants is one ``residual_grid`` call.
@@ -290,18 +291,18 @@ class TwoTowerRanker:
                 if abs(d) >= 0.03:
                     t, s = units_u[i]
                     what = "liked" if s >= 3.5 else "disliked" if s <= 2.5 else "rated 3★"
-                    why[j].append(f"you {what} “{t[:60]}” ({d:+.2f}★)")
+                    why[j].append((abs(d), f"you {what} “{t[:60]}” ({d:+.2f}★)"))
         no_text = self._grid_stars(U1[None], np.zeros_like(P), feats)[0]  # item vector zeroed
         top_unit = self._top_item_units(emb, U1, units_p, feats, no_text)
         for j, d in enumerate(stars - no_text):  # what its description/reviews add beyond its ratings
             if abs(d) >= 0.03:
-                why[j].append(f"its description and reviews {'raise' if d > 0 else 'lower'} the estimate ({d:+.2f}★)")
+                why[j].append((abs(d), f"its description and reviews {'raise' if d > 0 else 'lower'} the estimate ({d:+.2f}★)"))
                 k, dk = top_unit.get(j, (0, 0.0))
                 if abs(dk) >= 0.03 and dk * d > 0:  # the unit that pulls the same way most, on its own
                     us, p = units_p[j], products[j]
                     n_rev = len(self._review_units.get((p.id, p.rating_count), [])) if self.store is not None else 0
                     what = "a review says" if k >= len(us) - n_rev else "its description says"
-                    why[j].append(f"{what} “{us[k][:60]}” ({dk:+.2f}★ on its own)")
+                    why[j].append((abs(d) - 1e-6, f"{what} “{us[k][:60]}” ({dk:+.2f}★ on its own)"))  # right after its total
         if contrib is not None:
             for j in range(len(products)):
                 for i in np.argsort(-np.abs(contrib[j]))[:2]:  # the two rated items that moved it most
@@ -310,8 +311,10 @@ class TwoTowerRanker:
                         break
                     title, st = taste.labels[i]
                     kind = "like" if c * taste.a[i] > 0 else "unlike"  # sign of the similarity x_j . x
-                    why[j].append(f"your taste: {kind} “{title[:60]}” you rated {st:.0f}★ ({c:+.2f}★)")
-        why = [w + [f"rating model {self.version}"] for w in why]
+                    why[j].append((abs(c), f"your taste: {kind} “{title[:60]}” you rated {st:.0f}★ ({c:+.2f}★)"))
+        # strongest first (a card shows the first one or two): a personal reason that moves the
+        # estimate by >= AGGREGATE_RANK stars comes before the reviewers' average
+        why = [[t for _, t in sorted(w, key=lambda x: -x[0])] + [f"rating model {self.version}"] for w in why]
         return [Prediction(p.id, round(float(s), 3), w) for p, s, w in zip(products, final, why)]
 
     def user_taste(self, user: UserContext):

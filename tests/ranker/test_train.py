@@ -187,6 +187,16 @@ def test_taste_term_separates_users_who_pan_pricey_items(run, catalog):
     taste_reasons = [r for r in f.explanation if r.startswith("your taste:")]
     assert taste_reasons and all(r.split("“", 1)[1].split("”", 1)[0] in names for r in taste_reasons)
     assert f.explanation[-1].startswith("rating model")
+    # strongest reason first: the card shows one or two, so a personal reason that moves the
+    # estimate more than AGGREGATE_RANK must come before the reviewers' average
+    from ranker.serve import AGGREGATE_RANK
+
+    def moves(r):
+        return abs(float(r.rsplit("(", 1)[1].split("★")[0])) if "★)" in r else None
+
+    big = [i for i, r in enumerate(f.explanation) if (moves(r) or 0) >= AGGREGATE_RANK and "on its own" not in r]
+    avg = next(i for i, r in enumerate(f.explanation) if r.startswith("reviewers rate it"))
+    assert big and all(i < avg for i in big)
 
 
 def test_eval_taste_compares_off_and_on_and_restores_the_ranker(run, catalog):
