@@ -108,13 +108,14 @@ def _phrase(term: str) -> str:
 
     >>> bool(re.search(_phrase("Running Shoe"), "red running  shoes"))
     True
+    >>> bool(re.search(_phrase("Blenders"), "a blender please"))  # plural vocabulary, singular query
+    True
     """
-    words = [re.escape(w) for w in term.lower().split()]
-    body = r"\s+".join(words)
-    if re.search(r"[a-z]$", term.lower()):
+    words = term.lower().split()
+    words[-1] = _singular(words[-1])
+    body = r"\s+".join(re.escape(w) for w in words)
+    if re.search(r"[a-z]$", words[-1]):
         body += r"(?:s|es)?"
-    elif term.lower().endswith("s"):
-        pass
     return rf"(?<![\w-]){body}(?![\w-])"
 
 
