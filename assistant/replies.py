@@ -74,15 +74,21 @@ def compare(a: Assistant, turn: Turn, message: str, u: Understood, timings: dict
                    citations=[p.id for p in products], table=rows)  # fmt: skip
 
 
+def _focus_card(a: Assistant, u: Understood, why: str, timings: dict, t0: float):
+    """The one product the message refers to becomes the focus and its card goes out first."""
+    product = a.products(u.refs[:1])[0]
+    u.state.focus = product.id
+    card = a.simple_card(product, [why])
+    yield Cards([card])
+    timings["first_card"] = time.perf_counter() - t0
+    return product, card
+
+
 def ask(a: Assistant, turn: Turn, message: str, u: Understood, timings: dict, t0: float) -> Iterator[Event]:
     """A question about one product: answered from its specs and quoted reviews, or described."""
     from assistant.evidence import answer_question, describe
 
-    product = a.products(u.refs[:1])[0]
-    u.state.focus = product.id
-    card = a.simple_card(product, ["the product you asked about"])
-    yield Cards([card])
-    timings["first_card"] = time.perf_counter() - t0
+    product, card = yield from _focus_card(a, u, "the product you asked about", timings, t0)
     t = time.perf_counter()
     reviews = a.catalog.store.reviews_for(product.id, limit=200)
     if QUESTION.search(message):
@@ -97,11 +103,7 @@ def reviews(a: Assistant, turn: Turn, message: str, u: Understood, timings: dict
     """What reviewers say about the referenced product, with quotes."""
     from assistant.evidence import summarise_reviews
 
-    product = a.products(u.refs[:1])[0]
-    u.state.focus = product.id
-    card = a.simple_card(product, ["reviews summarised below"])
-    yield Cards([card])
-    timings["first_card"] = time.perf_counter() - t0
+    product, card = yield from _focus_card(a, u, "reviews summarised below", timings, t0)
     t = time.perf_counter()
     text = summarise_reviews(product, a.catalog.store.reviews_for(product.id, limit=300))
     timings["retrieve"] = time.perf_counter() - t
