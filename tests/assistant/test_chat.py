@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from assistant.chat import Turn
 from assistant.events import Answer, Cards, Handoff, Notice, TextDelta
 from assistant.llm import ScriptedLLM
+from assistant.understand import is_browse
 
 
 def run(a, cid, message, user="u-anna"):
@@ -183,14 +186,22 @@ def test_session_thumbs_reach_the_taste_term(assistant):
 
 
 def test_rating_weight_is_larger_when_only_a_category_was_named(make_assistant):
-    # with the weights swapped to the extremes the two cases must behave differently:
-    # browse -> ordered by predicted stars; a specific query -> relevance order kept
+    # the weights set to the extremes, so each query kind has one exact order to check:
+    # browse ("kettles") -> by predicted stars alone; a specific query -> by relevance alone
     a = make_assistant(rating_weight=0.0, rating_weight_browse=1.0)
-    cid = a.start(None)
-    browse = run(a, cid, "kettles")
-    ranked = a.store.candidates(cid)
-    stars = [c.get("stars") for c in ranked if c.get("stars") is not None]
-    assert cards_of(browse) and stars == sorted(stars, reverse=True)
+
+    def ranked(message):
+        cid = a.start(None)
+        assert cards_of(run(a, cid, message))
+        return a.state(cid).query, a.store.candidates(cid)
+
+    q, browse = ranked("kettles")
+    assert is_browse(q) and len(browse) >= 3
+    assert [c["final"] for c in browse] == pytest.approx([(c["stars"] - 1) / 4 for c in browse], abs=1e-3)
+    assert [c["stars"] for c in browse] == sorted((c["stars"] for c in browse), reverse=True)
+    q, specific = ranked("a glass kettle")
+    assert not is_browse(q)
+    assert [c["final"] for c in specific] == [c["score"] for c in specific]
 
 
 def test_cheaper_than_the_cheapest_says_so(assistant):
