@@ -179,7 +179,6 @@ def bench_search(settings: Settings, n: int, n_queries: int = 100, source: Path 
     from retrieval.ingest import dense_text, ingest
     from retrieval.models import load_embedder
     from retrieval.search import open_catalog
-    from retrieval.sources import read_source
     from retrieval.store import CatalogStore
     from retrieval.vectors import open_vectors
 

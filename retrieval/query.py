@@ -74,7 +74,7 @@ _NUM = r"\$?\s*(\d+(?:[.,]\d+)?)\s*(?:k\b)?\s*(?:dollars?|usd|bucks|\$)?"
 _PRICE_PATTERNS: list[tuple[str, str]] = [
     # (regex, what it sets); order matters: ranges first
     (rf"\b(?:between|from)\s+{_NUM}\s+(?:and|to|-)\s+{_NUM}", "range"),
-    (rf"(?<![\w.])\$\s*(\d+(?:\.\d+)?)\s*(?:-|to)\s*\$\s*(\d+(?:\.\d+)?)", "range"),
+    (r"(?<![\w.])\$\s*(\d+(?:\.\d+)?)\s*(?:-|to)\s*\$\s*(\d+(?:\.\d+)?)", "range"),
     (rf"\b(?:under|below|less than|cheaper than|at most|no more than|max(?:imum)?|up to|within|for less than|<)\s*{_NUM}", "max"),
     (rf"{_NUM}\s+(?:or|and)\s+(?:less|under|below|cheaper)\b", "max"),
     (rf"\b(?:over|above|more than|at least|min(?:imum)?|starting at|>)\s*{_NUM}(?![\d.,]*\s*(?:\+\s*)?stars?)", "min"),
