@@ -418,9 +418,8 @@ class Assistant:
             f = state.query
             if f.price_max is not None or f.brands or state.colours or f.exclude_brands:
                 text = LOOSEN_TEXT
-            cheaper = next((c for c in u.changes if c.startswith("cheaper than ")), None)
-            if cheaper:  # the cheapest match was already on screen: say so rather than "loosen"
-                text = NOTHING_CHEAPER_TEXT.format(price=cheaper.removeprefix("cheaper than "))
+            if u.cheaper_than is not None:  # the cheapest match was already on screen: say so rather than "loosen"
+                text = NOTHING_CHEAPER_TEXT.format(price=A.fmt_price(u.cheaper_than))
             yield self.finish(cid, text, u, timings, t0, cards=cards, citations=[])
             return
         context = ("Filters now: " + "; ".join(u.changes) + ".") if u.changes else ""

@@ -166,6 +166,7 @@ class Understood:
     state: State  # the state after this message
     refs: list[str] = field(default_factory=list)  # product ids the message refers to
     changes: list[str] = field(default_factory=list)  # human-readable filter changes
+    cheaper_than: float | None = None  # "cheaper" moved the cap below this shown price
 
 
 def detect_intent(message: str, has_state: bool, has_refs: bool) -> str:
@@ -346,15 +347,16 @@ def understand(
         # "what do reviewers say about blenders" with nothing on screen: find blenders first
         intent = "find"
     changes: list[str] = []
+    cheaper_than = None
     if intent == "find":
         new = fresh_state(message, state, parse, brands, propose)
     elif intent == "refine":
-        new, changes = refine(message, state, shown, refs, parse, brands)
+        new, changes, cheaper_than = refine(message, state, shown, refs, parse, brands)
     else:
         new = state.copy()
         if refs:
             new.focus = refs[0]
-    return Understood(intent=intent, state=new, refs=refs, changes=changes)
+    return Understood(intent=intent, state=new, refs=refs, changes=changes, cheaper_than=cheaper_than)
 
 
 def fresh_state(message: str, old: State, parse: Parse, brands: list[str], propose: Propose | None = None) -> State:
@@ -382,8 +384,9 @@ def fresh_state(message: str, old: State, parse: Parse, brands: list[str], propo
     )
 
 
-def refine(message: str, old: State, shown: list, refs: list[str], parse: Parse, brands: list[str]) -> tuple[State, list[str]]:
-    """The same topic with modified filters, and the changes in words ("cheaper than $49.00").
+def refine(message: str, old: State, shown: list, refs: list[str], parse: Parse, brands: list[str]) -> tuple[State, list[str], float | None]:
+    """The same topic with modified filters, the changes in words ("cheaper than $49.00"), and
+    the shown price that "cheaper" went below (None when the message did not ask for cheaper).
 
     "cheaper"/"pricier" move the price cap/floor past the shown (or referenced) products;
     "not that brand" excludes the brand in focus; colours, ratings, superlatives and
@@ -392,6 +395,7 @@ def refine(message: str, old: State, shown: list, refs: list[str], parse: Parse,
     new = old.copy()
     f = new.query  # the filters being modified
     changes: list[str] = []
+    cheaper_than = None
     q = parse(message)
     basis = [p for p in shown if p.id in refs] or shown
     prices = [p.price for p in basis if p.price is not None]
@@ -402,7 +406,8 @@ def refine(message: str, old: State, shown: list, refs: list[str], parse: Parse,
         cap = round(min(prices) - 0.01, 2)
         f.price_max = cap if f.price_max is None else min(f.price_max, cap)
         f.price_min = None  # "cheaper" overrides an earlier floor
-        changes.append(f"cheaper than {fmt_price(min(prices))}")
+        cheaper_than = min(prices)
+        changes.append(f"cheaper than {fmt_price(cheaper_than)}")
     if q.price_min is not None:
         f.price_min = q.price_min
         changes.append(f"over {fmt_price(q.price_min)}")
@@ -443,7 +448,7 @@ def refine(message: str, old: State, shown: list, refs: list[str], parse: Parse,
     if ANOTHER.search(message):
         f.exclude_ids = list(dict.fromkeys([*f.exclude_ids, *old.shown]))
         changes.append("other options")
-    return new, changes
+    return new, changes, cheaper_than
 
 
 _BROWSE_FILLER = {"something", "anything", "recommend", "recommendation", "recommendations", "suggest",

@@ -155,7 +155,7 @@ def test_understand_carries_filters_over_and_modifies_them():
     state = State(first.state.query, shown=[p.id for p in shown], focus="b1")
     cheaper = understand("cheaper", state, shown, parse, brands)
     assert cheaper.intent == "refine" and cheaper.state.query.price_max == 48.99
-    assert cheaper.state.query.exclude_brands == ["Zeta"] and cheaper.changes == ["cheaper than $49.00"]
+    assert cheaper.state.query.exclude_brands == ["Zeta"] and cheaper.changes == ["cheaper than $49.00"] and cheaper.cheaper_than == 49.0
     other = understand("not that brand", state, shown, parse, brands)
     assert other.state.query.exclude_brands == ["Zeta", "Acme"] and state.query.exclude_brands == ["Zeta"]
     asked = understand("is the second one loud?", state, shown, parse, brands)
