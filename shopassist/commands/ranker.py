@@ -1,4 +1,4 @@
-"""CLI commands of the ranker area: ``ranker train|eval|update|use|list|rollback``,
+"""CLI commands of the ranker area: ``ranker train|eval|eval-split|update|use|list|rollback``,
 ``bench ranker``. Each parses, calls one library function, and prints a summary
 (``--json``: the last line is one JSON object)."""
 
@@ -41,6 +41,15 @@ def register(sub, groups) -> None:
     p.add_argument("--no-ndcg", action="store_true", help="Skip the NDCG@10 sampling (faster).")
     p.add_argument("--json", action="store_true", help="Print only the JSON line.")
     p.set_defaults(func=cmd_eval)
+
+    p = rk.add_parser("eval-split", help="How hard each position of the leave-last-out split is, for classic "
+                      "recommenders (no model of ours): validation vs test RMSE (JSON).",
+                      description="Rating statistics by place from the end of each user's sequence (0 = test, 1 = validation) "
+                      "and the validation and test RMSE of global mean, bias, SVD, SVD++, baseline-only and KNN-baseline, "
+                      "all fitted on train: tells a missed test goal apart from a weak model.")
+    p.add_argument("--dataset", type=Path, required=True, help="A rating dataset folder.")
+    p.add_argument("--json", action="store_true", help="Print only the JSON line.")
+    p.set_defaults(func=cmd_eval_split)
 
     p = rk.add_parser("eval-fusion", help="Measure the rating weight of the final rank on a judged relevance set (JSON).",
                       description="Runs the assistant's search (top --k hits) for every judged query, assigns ratings "
@@ -157,6 +166,24 @@ def cmd_eval(args, settings) -> int:
     if not args.json:
         for name, m in report["methods"].items():
             print(f"{name:12s} " + "  ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in m.items()))
+    print(json.dumps(report))
+    return 0
+
+
+def cmd_eval_split(args, settings) -> int:
+    from ranker import data as D
+    from ranker.ceiling import split_report
+
+    try:
+        data = D.read_dataset(args.dataset)
+    except FileNotFoundError as e:
+        raise _user_error(e) from e
+    report = split_report(data)
+    if not args.json:
+        for pos, st in report["positions"].items():
+            print(f"position {pos:>2} from the end  " + "  ".join(f"{k}={v}" for k, v in st.items()))
+        for name, m in report["methods"].items():
+            print(f"{name:14s} " + "  ".join(f"{k}={v:.4f}" for k, v in m.items()))
     print(json.dumps(report))
     return 0
 
