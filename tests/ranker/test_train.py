@@ -124,9 +124,13 @@ def test_evaluate_all_methods_side_by_side(run, mi_small):
     assert taste["weight"] >= 0 and taste["val_rmse_by_alpha_weight"][f"{taste['alpha']:g}/{taste['weight']:g}"] == \
         min(taste["val_rmse_by_alpha_weight"].values())
     for m in report["methods"].values():
-        assert set(m) == {"rmse", "mae", "rmse_cold_items", "rmse_cold_users", "ndcg@10"}
+        assert set(m) == {"rmse", "mae", "rmse_cold_items", "rmse_cold_users", "rmse_as_cold_items", "ndcg@10"}
         assert 0 < m["rmse"] < 2.5 and 0 <= m["ndcg@10"] <= 1
     assert report["methods"]["global_mean"]["ndcg@10"] == 0.0  # constant scores: no credit
+    gm = report["methods"]["global_mean"]
+    # as-cold items: an item without training ratings is the global mean for the item mean, and a constant is unmoved
+    assert gm["rmse_as_cold_items"] == gm["rmse"] == report["methods"]["item_mean"]["rmse_as_cold_items"]
+    assert report["notes"]["ours_minus_global_mean_rmse_as_cold_items"]["n"] == report["notes"]["n_test"]
     json.dumps(report)
 
 
@@ -284,3 +288,18 @@ def test_user_context_uses_the_review_sentiment_model(run, catalog):
     assert isinstance(ctx.likes, list) and isinstance(ctx.dislikes, list) and (ctx.likes or ctx.dislikes)
     stars = rk.sentiment.predict(["Terrible, it broke after one day and support ignored me.", "Absolutely love it, perfect."])
     assert all(1.0 <= x <= 5.0 for x in stars)
+
+
+def test_as_cold_items_removes_only_the_item_bias():
+    import numpy as np
+
+    from ranker.model import bias_features
+    from ranker.train import Features, as_cold_items
+
+    feats = np.asarray([bias_features(0.3, -0.4, 7, 12), bias_features(-0.1, 0.2, 3, 0)], np.float32)
+    f = Features(np.ones((2, 4), np.float32), np.ones((2, 4), np.float32), feats, np.zeros(2, np.float32))
+    cold = as_cold_items(f)
+    # the item side is what a never-rated item has; the user side and the text are untouched
+    assert cold.feats.tolist() == np.asarray([bias_features(0.3, 0.0, 7, 0), bias_features(-0.1, 0.0, 3, 0)], np.float32).tolist()
+    assert f.feats[0, 1] == np.float32(-0.4)  # a copy: the original keeps its bias
+    assert cold.U is f.U and cold.P is f.P
