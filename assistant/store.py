@@ -291,6 +291,26 @@ class ConversationStore:
             for r in rows
         ]
 
+    def feedback_rows(self, kinds: tuple[str, ...] | list[str], since: datetime | None = None) -> list[dict]:
+        """Shoppers' product feedback as rating-event rows for ``shopassist ranker update``:
+        ``{"user_id", "product_id", "kind", "timestamp"}`` (unix seconds), events of ``kinds``
+        strictly after ``since``. One row per (shopper, product): the latest opinion wins (a
+        thumb up taken back by a thumb down is a thumb down). Anonymous shoppers are keyed by
+        their conversation (``conversation:<id>``), so their feedback still informs the product.
+        """
+        q = sa.select(events_t).where(events_t.c.kind.in_(list(kinds)), events_t.c.product_id.is_not(None)).order_by(events_t.c.id)
+        if since is not None:  # everything is written in UTC; SQLite compares the wall-clock text
+            q = q.where(events_t.c.created_at > _aware(since).astimezone(timezone.utc))
+        with self._read() as conn:
+            rows = conn.execute(q).all()
+        latest: dict[tuple[str, str], dict] = {}
+        for r in rows:
+            user = r.user_id or f"conversation:{r.conversation_id}"
+            latest.pop((user, r.product_id), None)  # re-insert: rows stay in the order of each pair's latest event
+            latest[(user, r.product_id)] = {"user_id": user, "product_id": r.product_id, "kind": r.kind,
+                                            "timestamp": int(_aware(r.created_at).timestamp())}
+        return list(latest.values())
+
     # -- handoff and takeover ----------------------------------------------------------
     def request_handoff(self, conversation_id: str, reason: str = "") -> None:
         """Flag the conversation for a person (the agent console's queue shows it first)."""

@@ -73,10 +73,15 @@ def register(sub, groups) -> None:
     p.set_defaults(func=cmd_eval_taste)
 
     p = rk.add_parser("update", help="Continue training the current version on new ratings/feedback with replay.",
-                      description="Events: JSONL rows {user_id, product_id, rating | kind, timestamp, title?, text?}; "
+                      description="Events: JSONL rows {user_id, product_id, rating | kind, timestamp, title?, text?}, or "
+                      "--from-store for the shoppers' feedback logged by the app; "
                       "kind thumb_up/buy/add_to_cart count as 5 stars, thumb_down as 1. Old training data is replayed; "
                       "the old test RMSE is reported before and after.")
-    p.add_argument("--events", type=Path, required=True, help="JSONL file of new ratings or feedback events.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--events", type=Path, help="JSONL file of new ratings or feedback events.")
+    src.add_argument("--from-store", action="store_true",
+                     help="Shoppers' feedback from this data dir's conversation store (thumbs, add to cart, buy) since the "
+                     "current version was made; the rows used are kept under models/ranker/feedback/.")
     p.add_argument("--replay", type=float, default=1.0, help="Old examples replayed per new example (default 1).")
     p.add_argument("--epochs", type=int, default=None, help="Head epochs for the update.")
     p.add_argument("--json", action="store_true", help="Print the new version's metadata as one JSON line.")
@@ -232,11 +237,35 @@ def cmd_eval_taste(args, settings) -> int:
     return 0
 
 
+def feedback_events(settings) -> Path:
+    """The conversation store's rating feedback since the current version was made, written as an
+    events file for ``ranker update`` (kept beside the versions: what each update learned from)."""
+    from datetime import UTC, datetime
+
+    from assistant.store import ConversationStore
+    from ranker import versions
+    from ranker.update import KIND_STARS
+
+    cur = versions.current_version(settings)
+    if cur is None:
+        raise LookupError("no current ranker version to update: run `shopassist ranker train` first")
+    since = datetime.fromisoformat(versions.read_metadata(cur)["created"])
+    rows = ConversationStore(settings.events_db_url).feedback_rows(tuple(KIND_STARS), since=since)
+    if not rows:
+        raise ValueError(f"no shopper feedback ({', '.join(KIND_STARS)}) in the conversation store since {cur.name} "
+                         f"was made ({since.isoformat()})")
+    out = versions.root(settings) / "feedback" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-since-{cur.name}.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return out
+
+
 def cmd_update(args, settings) -> int:
     from ranker.update import update
 
     try:
-        meta = update(settings, args.events, replay=args.replay, epochs=args.epochs)
+        events = feedback_events(settings) if args.from_store else args.events
+        meta = update(settings, events, replay=args.replay, epochs=args.epochs)
     except (FileNotFoundError, LookupError, ValueError) as e:
         raise _user_error(e) from e
     if not args.json:

@@ -48,6 +48,25 @@ def test_events_filter(store):
     assert len(clicks) == 1 and clicks[0].payload == {"rank": 1} and clicks[0].user_id == "u1"
 
 
+def test_feedback_rows_latest_opinion_per_shopper_and_product(store):
+    kinds = ("thumb_up", "thumb_down", "buy")
+    c1, anon = store.start_conversation("u1"), store.start_conversation(None)
+    store.log_event("thumb_up", c1, "u1", "p1")
+    store.log_event("impression", c1, "u1", "p2")  # not a rating
+    store.log_event("thumb_up", c1, "u1", None, payload={"target": "answer"})  # a thumb on the answer, no product
+    store.log_event("thumb_up", anon, None, "p2")
+    store.log_event("thumb_down", c1, "u1", "p1")  # takes the thumb up back
+    rows = store.feedback_rows(kinds)
+    assert [(r["user_id"], r["product_id"], r["kind"]) for r in rows] == [(f"conversation:{anon}", "p2", "thumb_up"), ("u1", "p1", "thumb_down")]
+    assert all(isinstance(r["timestamp"], int) and abs(r["timestamp"] - datetime.now(timezone.utc).timestamp()) < 60 for r in rows)
+    cut = datetime.now(timezone.utc)
+    assert store.feedback_rows(kinds, since=cut) == []  # only what came after
+    store.log_event("buy", c1, "u1", "p3")
+    assert [(r["product_id"], r["kind"]) for r in store.feedback_rows(kinds, since=cut)] == [("p3", "buy")]
+    # an offset that is not UTC names the same instant
+    assert len(store.feedback_rows(kinds, since=cut.astimezone(timezone(timedelta(hours=5))))) == 1
+
+
 def test_handoff_takeover_handback(store):
     cid = store.start_conversation("u1")
     assert not store.handoff_requested(cid)

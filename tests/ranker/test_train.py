@@ -244,6 +244,31 @@ def test_update_with_replay_then_rollback(run, mi_small, tmp_path):
         versions.use_version(s, "v0099")
 
 
+def test_update_from_the_shoppers_feedback_in_the_store(run, mi_small):
+    """The loop the app closes: thumbs logged by the chat -> an events file -> a child version."""
+    from assistant.store import ConversationStore
+    from ranker.update import read_events, update
+    from shopassist.commands.ranker import feedback_events
+
+    s, _ = run
+    parent = versions.current_name(s)
+    store = ConversationStore(s.events_db_url)
+    users, items = mi_small.users(), mi_small.item_ids()
+    for i in range(10):
+        cid = store.start_conversation(users[i])
+        store.log_event("impression", cid, users[i], items[i])  # seen, not rated
+        store.log_event("thumb_up" if i % 2 else "thumb_down", cid, users[i], items[i])
+    path = feedback_events(s)
+    assert path.parent == versions.root(s) / "feedback" and parent in path.name
+    got = read_events(path)
+    assert [(r.user, r.item, r.stars) for r in got] == [(users[i], items[i], 5.0 if i % 2 else 1.0) for i in range(10)]
+    meta = update(s, path, replay=1.0, epochs=1, old_data=mi_small)
+    assert meta["parent"] == parent and meta["continual"]["new_ratings"] == 10 and versions.current_name(s) == meta["version"]
+    with pytest.raises(ValueError, match="no shopper feedback"):
+        feedback_events(s)  # nothing new since the child was made
+    versions.use_version(s, parent)
+
+
 def test_dp_sgd_reports_its_budget(run, mi_small):
     pytest.importorskip("opacus", reason="DP-SGD needs the dp extra: pip install -e '.[dp]'")
     s, _ = run
