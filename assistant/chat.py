@@ -56,6 +56,7 @@ DENSE_MIN = 0.4
 # still gets this much: enough for a fast backend (a served model, the scripted one) to phrase
 # the answer; a slow one falls back
 LLM_MIN_S = 0.5
+LIKE_KINDS = ("thumb_up", "add_to_cart", "buy", "more_like_this")  # feedback that says "I like this product"
 PAUSED_TEXT = "A member of our team ({agent}) is replying to you in this conversation."
 NOTHING_CHEAPER_TEXT = (
     "Nothing that matches is cheaper than {price}: what you saw already includes our lowest price. "
@@ -311,7 +312,8 @@ class Assistant:
         return hits
 
     def user_context(self, user_id: str | None, state: State, conversation_id: str | None = None):
-        """The ranker's view of the shopper: their catalog history plus this session's thumbs."""
+        """The ranker's view of the shopper: their catalog history plus their feedback, from every
+        session when they are signed in (the latest opinion per product), else from this one."""
         base = None
         if user_id:
             with self._lock:
@@ -323,17 +325,16 @@ class Assistant:
         history = list(base.history) if base else []
         rated = list(base.rated) if base else []
         liked, disliked = list(state.liked), list(state.disliked)
-        if conversation_id:
-            for e in self.store.events(conversation_id=conversation_id):
-                if e.product_id and e.kind in ("thumb_up", "add_to_cart", "buy", "more_like_this"):
-                    liked.append(e.product_id)
-                elif e.product_id and e.kind == "thumb_down":
-                    disliked.append(e.product_id)
+        if user_id or conversation_id:
+            rows = self.store.feedback_rows(LIKE_KINDS + ("thumb_down",), user_id=user_id,
+                                            conversation_id=None if user_id else conversation_id)
+            for r in rows:
+                (disliked if r["kind"] == "thumb_down" else liked).append(r["product_id"])
         for pid, stars in [(i, 5.0) for i in dict.fromkeys(liked)] + [(i, 1.0) for i in dict.fromkeys(disliked)]:
             p = self.catalog.store.get(pid)
             if p is not None:
                 history.append((p.title, stars))
-                rated.append((pid, stars))  # the taste term learns from this session's thumbs too
+                rated.append((pid, stars))  # the taste term learns from the shopper's thumbs too
         return UserContext(
             user_id=user_id,
             history=history,

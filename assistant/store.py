@@ -77,7 +77,7 @@ events_t = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("kind", sa.String(32), nullable=False, index=True),
     sa.Column("conversation_id", sa.String(32), nullable=True, index=True),
-    sa.Column("user_id", sa.String(200), nullable=True),
+    sa.Column("user_id", sa.String(200), nullable=True, index=True),  # a shopper's feedback across sessions
     sa.Column("product_id", sa.String(200), nullable=True),
     sa.Column("payload", sa.JSON, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -291,16 +291,22 @@ class ConversationStore:
             for r in rows
         ]
 
-    def feedback_rows(self, kinds: tuple[str, ...] | list[str], since: datetime | None = None) -> list[dict]:
-        """Shoppers' product feedback as rating-event rows for ``shopassist ranker update``:
-        ``{"user_id", "product_id", "kind", "timestamp"}`` (unix seconds), events of ``kinds``
-        strictly after ``since``. One row per (shopper, product): the latest opinion wins (a
-        thumb up taken back by a thumb down is a thumb down). Anonymous shoppers are keyed by
-        their conversation (``conversation:<id>``), so their feedback still informs the product.
+    def feedback_rows(self, kinds: tuple[str, ...] | list[str], since: datetime | None = None, user_id: str | None = None,
+                      conversation_id: str | None = None) -> list[dict]:
+        """Shoppers' product feedback as rating-event rows (what ``shopassist ranker update`` and
+        the assistant's user context read): ``{"user_id", "product_id", "kind", "timestamp"}``
+        (unix seconds), events of ``kinds`` strictly after ``since``, of one shopper or one
+        conversation if given. One row per (shopper, product): the latest opinion wins (a thumb
+        up taken back by a thumb down is a thumb down). Anonymous shoppers are keyed by their
+        conversation (``conversation:<id>``), so their feedback still informs the product.
         """
         q = sa.select(events_t).where(events_t.c.kind.in_(list(kinds)), events_t.c.product_id.is_not(None)).order_by(events_t.c.id)
         if since is not None:  # everything is written in UTC; SQLite compares the wall-clock text
             q = q.where(events_t.c.created_at > _aware(since).astimezone(timezone.utc))
+        if user_id is not None:
+            q = q.where(events_t.c.user_id == user_id)
+        if conversation_id is not None:
+            q = q.where(events_t.c.conversation_id == conversation_id)
         with self._read() as conn:
             rows = conn.execute(q).all()
         latest: dict[tuple[str, str], dict] = {}

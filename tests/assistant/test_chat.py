@@ -185,6 +185,24 @@ def test_session_thumbs_reach_the_taste_term(assistant):
     assert (shown[0].product_id, 1.0) in ctx.rated
 
 
+def test_a_signed_in_shoppers_thumbs_carry_over_to_their_next_session(assistant):
+    first = assistant.start("u-eli")
+    shown = cards_of(run(assistant, first, "a kettle", user="u-eli"))
+    assistant.feedback(first, "u-eli", "thumb_up", shown[0].product_id)
+    assistant.feedback(first, "u-eli", "thumb_up", shown[1].product_id)
+    assistant.feedback(first, "u-eli", "thumb_down", shown[1].product_id)  # changed their mind
+    later = assistant.start("u-eli")  # a new conversation, another day
+    ctx = assistant.user_context("u-eli", assistant.state(later), later)
+    assert (shown[0].product_id, 5.0) in ctx.rated and (shown[1].product_id, 1.0) in ctx.rated
+    assert (shown[1].product_id, 5.0) not in ctx.rated  # only the latest opinion counts
+    # an anonymous shopper's thumbs stay in their own conversation
+    anon = assistant.start(None)
+    assistant.feedback(anon, None, "thumb_up", shown[2].product_id)
+    assert (shown[2].product_id, 5.0) in assistant.user_context(None, assistant.state(anon), anon).rated
+    other = assistant.start(None)
+    assert not assistant.user_context(None, assistant.state(other), other).rated
+
+
 def test_rating_weight_is_larger_when_only_a_category_was_named(make_assistant):
     # the weights set to the extremes, so each query kind has one exact order to check:
     # browse ("kettles") -> by predicted stars alone; a specific query -> by relevance alone
