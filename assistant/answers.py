@@ -90,11 +90,15 @@ def short_title(p, words: int = 8) -> str:
     return t if len(w) <= words else " ".join(w[:words]) + "…"
 
 
-def template_answer(products: list, why: dict[str, list[str]], changes: list[str] | None = None) -> str:
-    """A grounded answer built from catalog data alone (the fallback)."""
+def template_answer(products: list, why: dict[str, list[str]], changes: list[str] | None = None,
+                    unmatched: list[str] | None = None) -> str:
+    """A grounded answer built from catalog data alone (the fallback); ``unmatched``: words of the
+    request none of the products mentions, said up front so the list is not taken as matching them."""
     if not products:
         return "I couldn't find anything in the catalog matching that. Could you try different words or loosen a filter?"
     lead = "Here is what I found" if not changes else "Updated (" + "; ".join(changes) + ")"
+    if unmatched:
+        lead += " (none of these mention " + " or ".join(f"“{clean(w, 30)}”" for w in unmatched) + "; the closest matches)"
     lines = [f"{lead}:"]
     for i, p in enumerate(products):
         # only the retrieval match goes in the text: the ranker's explanations (with their own

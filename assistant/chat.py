@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from assistant import answers as A
 from assistant import replies, writer
 from assistant.events import Answer, Card, Cards, Event, Notice
-from assistant.grounding import check, facts_text
+from assistant.grounding import FILLER, check, facts_text, shoppers_words, unmatched_words
 from assistant.llm import ChatModel, load_llm
 from assistant.store import ConversationStore
 from assistant.understand import State, Understood, is_browse, understand
@@ -348,13 +348,15 @@ class Assistant:
             return []
         preds = {p.product_id: p for p in self.ranker.score(user, [h.product for h in hits])}
         weight = self.settings.rating_weight_browse if is_browse(state.query) else self.settings.rating_weight
+        said = shoppers_words(state.query.text)
         out = []
         for h in hits:
             pred = preds.get(h.product.id)
             stars = pred.stars if pred else None
             why = []
-            if h.matched:
-                why.append("matches " + ", ".join(A.clean(m, 30) for m in h.matched[:3]))
+            matched = [said.get(m, m) for m in h.matched if m not in FILLER]
+            if matched:
+                why.append("matches " + ", ".join(A.clean(m, 30) for m in matched[:3]))
             if pred and pred.explanation:
                 why += [A.clean(e, 120) for e in pred.explanation[:2]]
             out.append(_Ranked(h.product, h.score, stars, fuse(h.score, stars, weight), why))
@@ -424,6 +426,9 @@ class Assistant:
             yield self.finish(cid, text, u, timings, t0, cards=cards, citations=[])
             return
         context = ("Filters now: " + "; ".join(u.changes) + ".") if u.changes else ""
+        unmatched = self.unmatched(state, products)
+        if unmatched:  # say so rather than let "for the gym" look answered
+            context = (context + " None of these products mention: " + ", ".join(unmatched) + ".").strip()
         messages = A.answer_messages(message, products, context)
         brands = self.brands()
 
@@ -438,10 +443,17 @@ class Assistant:
         timings["generate"] = time.perf_counter() - t - written.validate_s
         text = written.text
         if text is None:
-            text = A.template_answer(products, {r.product.id: r.why for r in top}, u.changes)
+            text = A.template_answer(products, {r.product.id: r.why for r in top}, u.changes, unmatched)
             if written.problems:
                 log.info("LLM text not grounded (%s): template answer", "; ".join(written.problems[:3]))
         yield self.finish(cid, text, u, timings, t0, cards=cards, citations=[p.id for p in products], source=written.source)
+
+    def unmatched(self, state: State, products: list) -> list[str]:
+        """The shopper's words that no shown product's catalog data mentions (``grounding.unmatched_words``)."""
+        f = state.query
+        named = [*f.categories, *f.brands, *state.colours, *(str(v) for v in f.attributes.values())]
+        index = self.catalog.bm25()
+        return unmatched_words(f.text, named, products, lambda t: bool((index.scores([t]) > 0).any()))
 
     def finish(
         self,

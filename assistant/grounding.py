@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.understand import COLOURS
+from retrieval.bm25 import tokenize
 
 _PRICE = re.compile(
     r"(?:(?:[$€£]|USD|EUR|GBP)\s?(\d[\d,]*(?:\.\d+)?))|(?:(\d[\d,]*(?:\.\d+)?)\s?(?:USD|EUR|GBP|dollars?|euros?|pounds?)\b)"
@@ -72,6 +73,48 @@ def facts_text(product) -> str:
         " ".join(f"{k} {v}" for k, v in product.attributes.items()),
     ]
     return html.unescape(" ".join(parts)).lower()
+
+# request words that say how much the shopper wants something, not what it is
+FILLER = frozenset(
+    "good great nice best better perfect cheap cheaper cheapest affordable budget expensive pricey quality top rated "
+    "new recommend recommendation suggest suggestion buy get like love something anything one ones thing things "
+    "people person".split()
+)
+
+
+def shoppers_words(request: str) -> dict[str, str]:
+    """Search token -> the word the shopper wrote, to show matches in their words, not stems.
+
+    >>> shoppers_words("Smoothies for runners")
+    {'smoothy': 'smoothies', 'runner': 'runners'}
+    """
+    return {t: w.lower() for w in re.findall(r"[A-Za-z][\w'-]*", request) for t in tokenize(w)}
+
+
+def unmatched_words(request: str, named: list[str], products: list, in_catalog) -> list[str]:
+    """Words of the shopper's request that none of the shown products' catalog data mentions
+    ("headphones for the gym" over four headphones none of which says "gym"), as the shopper
+    wrote them. Skipped: stop and filler words, numbers, words of ``named`` (the categories,
+    brands and colours the filters already enforce), and words ``in_catalog(stem)`` says no
+    product of the catalog has (a typo is not a missing feature).
+
+    >>> from retrieval.catalog import Product
+    >>> kettle = Product(id="k", title="Acme Travel Kettle", description="Foldable kettle.")
+    >>> unmatched_words("a good kettle for travel and smoothies", ["Kettles"], [kettle], lambda w: True)
+    ['smoothies']
+    """
+    skip = set(tokenize(" ".join(named))) | FILLER
+    facts = [facts_text(p) for p in products]
+    tokens = set().union(*(tokenize(f) for f in facts)) if facts else set()
+    out = []
+    for word in dict.fromkeys(re.findall(r"[A-Za-z][\w'-]*", request)):
+        stems = [t for t in tokenize(word) if t not in skip and not t.isdigit()]
+        if not stems or any(t in tokens for t in stems) or any(word.lower() in f for f in facts):
+            continue  # mentioned (also inside a longer word: "quiet" in "QuietBlend")
+        if all(in_catalog(t) for t in stems):
+            out.append(word)
+    return out
+
 
 
 def allowed_numbers(products, extra_text: str = "") -> set[float]:

@@ -149,6 +149,18 @@ def test_llm_down_shows_retry_notice_and_cards(make_assistant):
     assert ans.text.startswith("Here is what I found") and "[1]" in ans.text
 
 
+def test_the_answer_says_which_asked_for_words_no_shown_product_mentions(make_assistant):
+    a = make_assistant(llm=ScriptedLLM(fail=True))  # the template answer, built from catalog data alone
+    ans = answer_of(run(a, a.start(None), "a kettle for smoothies"))  # only blenders mention smoothies
+    assert ans.text.startswith("Here is what I found (none of these mention “smoothies”")
+    for said in ("a blender for smoothies", "a quiet blender", "a good kettle for travel", "a kettle for smoothiez"):
+        # mentioned (also inside "QuietBlend"), a filler word, or a word no product has (a typo): no remark
+        assert "none of these mention" not in answer_of(run(a, a.start(None), said)).text, said
+    # the cards' "matches" reason speaks the shopper's words: no stems ("smoothy"), no filler ("good")
+    why = [w for c in cards_of(run(a, a.start(None), "a good blender for smoothies")) for w in c.why if w.startswith("matches")]
+    assert any("smoothies" in w for w in why) and not any("smoothy" in w or "good" in w for w in why)
+
+
 def test_ungrounded_text_is_regenerated_then_replaced(make_assistant):
     bad = "Try the Vortex 3000 blender for $12.00 in purple. It is the best one here."
     a = make_assistant(llm=ScriptedLLM(replies=[bad, bad]))
