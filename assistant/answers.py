@@ -91,14 +91,16 @@ def short_title(p, words: int = 8) -> str:
 
 
 def template_answer(products: list, why: dict[str, list[str]], changes: list[str] | None = None,
-                    unmatched: list[str] | None = None) -> str:
+                    unmatched: list[str] | None = None, asked: str = "") -> str:
     """A grounded answer built from catalog data alone (the fallback); ``unmatched``: words of the
-    request none of the products mentions, said up front so the list is not taken as matching them."""
+    request none of the ``asked`` (category) products mentions, said up front so the list is not
+    taken as matching them (a last product from another category may; its reason says so)."""
     if not products:
         return "I couldn't find anything in the catalog matching that. Could you try different words or loosen a filter?"
     lead = "Here is what I found" if not changes else "Updated (" + "; ".join(changes) + ")"
     if unmatched:
-        lead += " (none of these mention " + " or ".join(f"“{clean(w, 30)}”" for w in unmatched) + "; the closest matches)"
+        lead += (f" (none of the {clean(asked, 60)}" if asked else " (none of these") + " mention " + \
+            " or ".join(f"“{clean(w, 30)}”" for w in unmatched) + "; the closest matches)"
     lines = [f"{lead}:"]
     for i, p in enumerate(products):
         # only the retrieval match goes in the text: the ranker's explanations (with their own

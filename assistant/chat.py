@@ -39,6 +39,7 @@ from assistant.store import ConversationStore
 from assistant.understand import State, Understood, is_browse, understand
 from ranker.scoring import UserContext, fuse
 from ranker.serve import load_ranker
+from retrieval.bm25 import tokenize
 from retrieval.query import StructuredQuery
 from retrieval.search import open_catalog
 from shopassist.settings import Settings
@@ -98,6 +99,7 @@ class _Ranked:
     stars: float | None
     score: float
     why: list[str] = field(default_factory=list)
+    alternative: bool = False  # from outside the asked-for category (``Assistant.alternative``)
 
 
 class Assistant:
@@ -163,6 +165,10 @@ class Assistant:
         t = time.perf_counter()
         ranked = self._pinned_first(cid, state, self.rank(hits, self.user_context(turn.user_id, state, cid), state))
         top = ranked[: self.settings.cards_per_turn]
+        unmatched = self.unmatched(state, [r.product for r in top]) if top else []
+        alt = self.alternative(state, top, unmatched)
+        if alt is not None:  # e.g. sport earbuds after "headphones for the gym"
+            top = [*top, alt]
         timings["rank"] = time.perf_counter() - t
         cards = [self._card(r, state) for r in top]
         if cards:
@@ -175,7 +181,7 @@ class Assistant:
         yield Cards(cards)
         self._log_candidates(turn, ranked, cards)
         # 4. answer: the LLM's text, validated sentence by sentence, else the template
-        yield from self._logged(cid, u, self.answer(turn, message, u, timings, t0, top, cards))
+        yield from self._logged(cid, u, self.answer(turn, message, u, timings, t0, top, cards, unmatched))
 
     def _admit(self, turn: Turn) -> tuple[str, Notice | None]:
         """The cleaned message, stored; or the Notice that answers it instead (too long,
@@ -412,7 +418,8 @@ class Assistant:
             self.store.log_event("impression", cid, turn.user_id, c.product_id, {"rank": i + 1})
 
     # -- answer ----------------------------------------------------------------------------------
-    def answer(self, turn, message, u, timings, t0, top: list[_Ranked], cards: list[Card]) -> Iterator[Event]:
+    def answer(self, turn, message, u, timings, t0, top: list[_Ranked], cards: list[Card],
+               unmatched: list[str] | None = None) -> Iterator[Event]:
         """The text beside the cards: validated LLM sentences (``writer``), else the template."""
         cid, state = turn.conversation_id, u.state
         products = [r.product for r in top]
@@ -426,9 +433,12 @@ class Assistant:
             yield self.finish(cid, text, u, timings, t0, cards=cards, citations=[])
             return
         context = ("Filters now: " + "; ".join(u.changes) + ".") if u.changes else ""
-        unmatched = self.unmatched(state, products)
         if unmatched:  # say so rather than let "for the gym" look answered
-            context = (context + " None of these products mention: " + ", ".join(unmatched) + ".").strip()
+            asked = " or ".join(state.query.categories) or "products"
+            context += f" None of the {asked} mention: {', '.join(unmatched)}."
+            if top[-1].alternative:
+                context += f" [{len(top)}] is not one of the {asked} but mentions it."
+            context = context.strip()
         messages = A.answer_messages(message, products, context)
         brands = self.brands()
 
@@ -443,10 +453,33 @@ class Assistant:
         timings["generate"] = time.perf_counter() - t - written.validate_s
         text = written.text
         if text is None:
-            text = A.template_answer(products, {r.product.id: r.why for r in top}, u.changes, unmatched)
+            text = A.template_answer(products, {r.product.id: r.why for r in top}, u.changes, unmatched,
+                                     " or ".join(state.query.categories))
             if written.problems:
                 log.info("LLM text not grounded (%s): template answer", "; ".join(written.problems[:3]))
         yield self.finish(cid, text, u, timings, t0, cards=cards, citations=[p.id for p in products], source=written.source)
+
+    def alternative(self, state: State, top: list[_Ranked], unmatched: list[str]) -> _Ranked | None:
+        """One product from outside the asked-for category that mentions every word the shown
+        ones lack, from the same department and within every other filter ("headphones for the
+        gym": sport earbuds; "a kettle for smoothies": a blender); None when there is none."""
+        if not unmatched or not top or not state.query.categories or state.query.sort != "relevance":
+            return None
+        departments = {r.product.categories[0] for r in top if r.product.categories}
+        loose = state.copy()
+        loose.query.categories = []
+        stems = {t for w in unmatched for t in tokenize(w)}
+        shown = {r.product.id for r in top}
+        for h in self.catalog.search(replace(self.search_query(loose), text=" ".join(unmatched)), k=20):
+            p = h.product
+            if p.id in shown or not p.categories or p.categories[0] not in departments or not stems <= set(h.matched):
+                continue
+            if self._allowed(p, loose):
+                where = A.clean(p.categories[-1], 40)
+                words = ", ".join(unmatched)
+                return _Ranked(p, h.score, None, h.score, [f"matches {words} (from {where}, not {' or '.join(state.query.categories)})"],
+                               alternative=True)
+        return None
 
     def unmatched(self, state: State, products: list) -> list[str]:
         """The shopper's words that no shown product's catalog data mentions (``grounding.unmatched_words``)."""
