@@ -73,7 +73,8 @@ def new_version_dir(settings: Settings) -> Path:
 
 def write_metadata(version_dir: Path, **meta) -> dict:
     """Write metadata.json (adds version and created)."""
-    meta = {"version": version_dir.name, "created": datetime.now(UTC).isoformat(timespec="seconds"), **meta}
+    # milliseconds: "feedback since this version" must not re-read the second the version was made in
+    meta = {"version": version_dir.name, "created": datetime.now(UTC).isoformat(timespec="milliseconds"), **meta}
     (version_dir / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
     return meta
 

@@ -262,11 +262,13 @@ def test_update_from_the_shoppers_feedback_in_the_store(run, mi_small):
     assert path.parent == versions.root(s) / "feedback" and parent in path.name
     got = read_events(path)
     assert [(r.user, r.item, r.stars) for r in got] == [(users[i], items[i], 5.0 if i % 2 else 1.0) for i in range(10)]
-    meta = update(s, path, replay=1.0, epochs=1, old_data=mi_small)
-    assert meta["parent"] == parent and meta["continual"]["new_ratings"] == 10 and versions.current_name(s) == meta["version"]
-    with pytest.raises(ValueError, match="no shopper feedback"):
-        feedback_events(s)  # nothing new since the child was made
-    versions.use_version(s, parent)
+    try:
+        meta = update(s, path, replay=1.0, epochs=1, old_data=mi_small)
+        assert meta["parent"] == parent and meta["continual"]["new_ratings"] == 10 and versions.current_name(s) == meta["version"]
+        with pytest.raises(ValueError, match="no shopper feedback"):
+            feedback_events(s)  # nothing new since the child was made
+    finally:
+        versions.use_version(s, parent)  # the tests below serve the parent (it has the side models)
 
 
 def test_dp_sgd_reports_its_budget(run, mi_small):
