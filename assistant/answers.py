@@ -90,6 +90,18 @@ def short_title(p, words: int = 8) -> str:
     return t if len(w) <= words else " ".join(w[:words]) + "…"
 
 
+def unmatched_note(unmatched: list[str], asked: str = "", alternative: tuple[int, str] | None = None) -> str:
+    """The sentence that says which asked-for words no shown product mentions (put before the
+    LLM's text, which may not say it), and which card from another category does.
+
+    >>> unmatched_note(["gym"], "Headphones", (5, "Earbuds"))
+    'None of the Headphones mention “gym”; [5] does, from Earbuds.'
+    """
+    words = " or ".join(f"“{clean(w, 30)}”" for w in unmatched)
+    note = f"None of the {clean(asked, 60)} mention {words}" if asked else f"None of these mention {words}"
+    return note + (f"; [{alternative[0]}] does, from {clean(alternative[1], 40)}." if alternative else ".")
+
+
 def template_answer(products: list, why: dict[str, list[str]], changes: list[str] | None = None,
                     unmatched: list[str] | None = None, asked: str = "") -> str:
     """A grounded answer built from catalog data alone (the fallback); ``unmatched``: words of the

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 
 from assistant import answers as A
 from assistant import replies, writer
-from assistant.events import Answer, Card, Cards, Event, Notice
+from assistant.events import Answer, Card, Cards, Event, Notice, TextDelta
 from assistant.grounding import FILLER, check, facts_text, shoppers_words, unmatched_words
 from assistant.llm import ChatModel, load_llm
 from assistant.store import ConversationStore
@@ -57,6 +57,10 @@ DENSE_MIN = 0.4
 # still gets this much: enough for a fast backend (a served model, the scripted one) to phrase
 # the answer; a slow one falls back
 LLM_MIN_S = 0.5
+# an alternative's category must be a substitute for the asked one: MiniLM cosine of the two names
+# (demo catalog: Headphones/Earbuds 0.67 pass; Headphones/Speakers 0.58, Tents/Backpacks 0.47,
+# Kettles/Blenders 0.25 do not: "a tent for heavy rain" must not offer a backpack with a rain cover)
+SUBSTITUTE_MIN = 0.6
 LIKE_KINDS = ("thumb_up", "add_to_cart", "buy", "more_like_this")  # feedback that says "I like this product"
 PAUSED_TEXT = "A member of our team ({agent}) is replying to you in this conversation."
 NOTHING_CHEAPER_TEXT = (
@@ -433,12 +437,14 @@ class Assistant:
             yield self.finish(cid, text, u, timings, t0, cards=cards, citations=[])
             return
         context = ("Filters now: " + "; ".join(u.changes) + ".") if u.changes else ""
-        if unmatched:  # say so rather than let "for the gym" look answered
-            asked = " or ".join(state.query.categories) or "products"
-            context += f" None of the {asked} mention: {', '.join(unmatched)}."
-            if top[-1].alternative:
-                context += f" [{len(top)}] is not one of the {asked} but mentions it."
-            context = context.strip()
+        note = ""
+        if unmatched:  # said first, whatever the LLM writes: "for the gym" must not look answered
+            asked = " or ".join(state.query.categories)
+            alt = (len(top), top[-1].product.categories[-1]) if top[-1].alternative else None
+            note = A.unmatched_note(unmatched, asked, alt)
+            context = (context + f" The shopper is told that none of the {asked or 'products'} mention "
+                       f"{', '.join(unmatched)}: never claim they do.").strip()
+            yield TextDelta(note + " ")
         messages = A.answer_messages(message, products, context)
         brands = self.brands()
 
@@ -451,7 +457,7 @@ class Assistant:
         written = yield from writer.write(self.llm, messages, problems, deadline, self.settings.llm_max_tokens)
         timings["validate"] = written.validate_s
         timings["generate"] = time.perf_counter() - t - written.validate_s
-        text = written.text
+        text = f"{note} {written.text}" if note and written.text is not None else written.text
         if text is None:
             text = A.template_answer(products, {r.product.id: r.why for r in top}, u.changes, unmatched,
                                      " or ".join(state.query.categories))
@@ -460,9 +466,9 @@ class Assistant:
         yield self.finish(cid, text, u, timings, t0, cards=cards, citations=[p.id for p in products], source=written.source)
 
     def alternative(self, state: State, top: list[_Ranked], unmatched: list[str]) -> _Ranked | None:
-        """One product from outside the asked-for category that mentions every word the shown
-        ones lack, from the same department and within every other filter ("headphones for the
-        gym": sport earbuds; "a kettle for smoothies": a blender); None when there is none."""
+        """One product from a substitute category (``SUBSTITUTE_MIN``) of the same department that
+        mentions every word the shown ones lack, within every other filter ("headphones for the
+        gym": sport earbuds); None when there is none."""
         if not unmatched or not top or not state.query.categories or state.query.sort != "relevance":
             return None
         departments = {r.product.categories[0] for r in top if r.product.categories}
@@ -474,12 +480,16 @@ class Assistant:
             p = h.product
             if p.id in shown or not p.categories or p.categories[0] not in departments or not stems <= set(h.matched):
                 continue
-            if self._allowed(p, loose):
+            if self._allowed(p, loose) and self._substitute(p.categories[-1], state.query.categories):
                 where = A.clean(p.categories[-1], 40)
                 words = ", ".join(unmatched)
                 return _Ranked(p, h.score, None, h.score, [f"matches {words} (from {where}, not {' or '.join(state.query.categories)})"],
                                alternative=True)
         return None
+
+    def _substitute(self, category: str, asked: list[str]) -> bool:
+        v = self.catalog.embed(category)
+        return any(float(v @ self.catalog.embed(a)) >= SUBSTITUTE_MIN for a in asked)
 
     def unmatched(self, state: State, products: list) -> list[str]:
         """The shopper's words that no shown product's catalog data mentions (``grounding.unmatched_words``)."""

@@ -153,13 +153,12 @@ def test_the_answer_says_which_asked_for_words_no_shown_product_mentions(make_as
     a = make_assistant(llm=ScriptedLLM(fail=True))  # the template answer, built from catalog data alone
     events = run(a, a.start(None), "a kettle for smoothies")  # only blenders mention smoothies
     assert answer_of(events).text.startswith("Here is what I found (none of the Kettles mention “smoothies”")
-    # ... and the last card is one that does, from the same department, saying where it is from
-    *kettles, other = cards_of(events)
-    assert kettles and all(c.product_id.startswith("kt-") for c in kettles)
-    assert other.product_id.startswith("bl-") and "matches smoothies (from Blenders, not Kettles)" in other.why
-    assert "[%d] Acme QuietBlend 600 Blender" % (len(kettles) + 1) in answer_of(events).text
-    # every other filter still holds for it: the only blender that mentions smoothies is an Acme
-    assert all(c.product_id.startswith("kt-") for c in cards_of(run(a, a.start(None), "a kettle for smoothies not Acme")))
+    # a blender is no substitute for a kettle: no card from another category (see the demo-catalog test)
+    assert all(c.product_id.startswith("kt-") for c in cards_of(events))
+    # with an LLM writing the text, the same is said first, deterministically (the LLM may not say it)
+    b = make_assistant()
+    ans = answer_of(run(b, b.start(None), "a kettle for smoothies"))
+    assert ans.text.startswith("None of the Kettles mention “smoothies”. ") and len(ans.text) > 45  # the LLM's text follows
     for said in ("a blender for smoothies", "a quiet blender", "a good kettle for travel", "a kettle for smoothiez"):
         # mentioned (also inside "QuietBlend"), a filler word, or a word no product has (a typo): no remark
         assert "none of these mention" not in answer_of(run(a, a.start(None), said)).text, said
