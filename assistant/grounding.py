@@ -74,11 +74,15 @@ def facts_text(product) -> str:
     ]
     return html.unescape(" ".join(parts)).lower()
 
-# request words that say how much the shopper wants something, not what it is
+# request words that say how much the shopper wants something, or glue a sentence, not what it is
+# (the search's stop words are fewer: there a function word costs nothing, here it would be "not mentioned")
 FILLER = frozenset(
     "good great nice best better perfect cheap cheaper cheapest affordable budget expensive pricey quality top rated "
     "new recommend recommendation suggest suggestion buy get like love something anything one ones thing things "
-    "people person".split()
+    "people person not no very really much more less too also just which who what when where how why will would "
+    "can could should must do does did have had was were been being am so than then there here all every each "
+    "other another up down out off into onto about around between under over keep keeps make makes use used "
+    "using work works well enough".split()
 )
 
 
@@ -102,12 +106,16 @@ def unmatched_words(request: str, named: list[str], products: list, in_catalog) 
     >>> kettle = Product(id="k", title="Acme Travel Kettle", description="Foldable kettle.")
     >>> unmatched_words("a good kettle for travel and smoothies", ["Kettles"], [kettle], lambda w: True)
     ['smoothies']
+    >>> unmatched_words("a kettle that doesn't leak", ["Kettles"], [kettle], lambda w: True)
+    ['leak']
     """
     skip = set(tokenize(" ".join(named))) | FILLER
     facts = [facts_text(p) for p in products]
     tokens = set().union(*(tokenize(f) for f in facts)) if facts else set()
     out = []
     for word in dict.fromkeys(re.findall(r"[A-Za-z][\w'-]*", request)):
+        if "'" in word:  # contractions ("doesn't") are grammar, not features
+            continue
         stems = [t for t in tokenize(word) if t not in skip and not t.isdigit()]
         if not stems or any(t in tokens for t in stems) or any(word.lower() in f for f in facts):
             continue  # mentioned (also inside a longer word: "quiet" in "QuietBlend")
