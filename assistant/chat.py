@@ -554,6 +554,28 @@ class Assistant:
         Feedback on an answer rather than a card carries ``{"message_id": .., "target": "answer"}``."""
         return self.store.log_event(kind, conversation_id, user_id, product_id, payload)
 
+    # -- tools (API, MCP): one shot, no conversation stored ------------------------------------
+    def find(self, request: str, user_id: str | None = None, k: int = 5) -> list[Card]:
+        """Products for a request, as cards: parsed like a first chat message (its price, brand,
+        colour and category filters enforced), ranked for ``user_id`` (None: not personalised)."""
+        state = self.understand(A.clean(request, self.settings.max_input_chars), State()).state
+        ranked = self.rank(self.retrieve(state), self.user_context(user_id, state), state)
+        return [self._card(r, state) for r in ranked[: max(1, k)]]
+
+    def product_facts(self, product_id: str) -> dict:
+        """A product's catalog data, cleaned for display (untrusted text: tags and fences removed);
+        KeyError when the catalog has no such product."""
+        p = self.catalog.store.get(product_id)
+        if p is None:
+            raise KeyError(product_id)
+        return {
+            "product_id": p.id, "title": A.clean(p.title, 200), "brand": A.clean(p.brand or "", 80),
+            "price": p.price, "currency": p.currency, "categories": [A.clean(c, 60) for c in p.categories],
+            "description": A.clean(p.description, 1500), "features": [A.clean(f, 200) for f in p.features],
+            "attributes": {A.clean(k, 60): A.clean(str(v), 120) for k, v in p.attributes.items()},
+            "average_rating": p.average_rating, "rating_count": p.rating_count,
+        }
+
     def demo_users(self) -> list[dict]:
         """Shoppers to pick from (id, name, persona): the bundled demo personas that have
         reviews in this catalog, else the catalog's first reviewers."""

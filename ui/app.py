@@ -74,6 +74,8 @@ def build_app(settings: Settings, assistant=None):
             footer_links=["api"] if path == "/" else [],
             # shoppers see gr.Error messages only, never an internal exception's text
             show_error=path == "/agent",
+            # MCP tools (search_catalog, get_product, recommend, chat) at /gradio_api/mcp/ of the chat page
+            mcp_server=path == "/",
         )
     app.state.assistant = assistant
     return app

@@ -226,6 +226,50 @@ class ChatSurface:
         return self.switch_user(state.get("user", GUEST), state)
 
     # -- the chat as an API ----------------------------------------------------------------------------
+    # the MCP tools (and API endpoints) below: their docstrings and type hints are the tool schemas
+    def search_catalog(self, query: str, limit: int = 5) -> list[dict]:
+        """Search the shop's catalog for products matching a request in plain words.
+
+        Args:
+            query: what to find, e.g. "a quiet blender under $80" or "black headphones not Sonvia"; price, brand, colour and category words are applied as filters.
+            limit: how many products to return (1 to 20).
+
+        Returns:
+            Products as cards: product_id, title, price, currency, average rating, and why each matches.
+        """
+        if not (query or "").strip():
+            raise gr.Error("query is empty")
+        return [c.to_dict() for c in self.assistant.find(query, None, min(max(int(limit), 1), 20))]
+
+    def get_product(self, product_id: str) -> dict:
+        """Everything the catalog says about one product.
+
+        Args:
+            product_id: a product_id from search_catalog or recommend.
+
+        Returns:
+            The product's title, brand, price, categories, description, features, attributes and rating.
+        """
+        try:
+            return self.assistant.product_facts((product_id or "").strip())
+        except KeyError:
+            raise gr.Error(f"no product {product_id!r} in this catalog") from None
+
+    def recommend(self, user_id: str, query: str, limit: int = 5) -> list[dict]:
+        """Products for a request, ranked for one shopper by the shop's rating model (their reviews and thumbs).
+
+        Args:
+            user_id: the shopper's id in this shop.
+            query: what they want, in plain words, e.g. "running shoes under $100".
+            limit: how many products to return (1 to 20).
+
+        Returns:
+            Products as cards with the predicted stars for this shopper and the reasons.
+        """
+        if not (query or "").strip():
+            raise gr.Error("query is empty")
+        return [c.to_dict() for c in self.assistant.find(query, (user_id or "").strip() or None, min(max(int(limit), 1), 20))]
+
     def api_chat(self, message: str, user_id: str = GUEST, conversation_id: str = "") -> dict:
         """One turn as JSON (for ``gradio_client``): pass back ``conversation_id`` to continue.
 
@@ -321,4 +365,6 @@ def build_chat(surface: ChatSurface, compact: bool = False) -> gr.Blocks:
             who.change(surface.switch_user, [who, state], [transcript, state], api_visibility="private")
             new.click(surface.new_chat, [state], [transcript, state], api_visibility="private")
             gr.api(surface.api_chat, api_name="chat")
+            for tool in (surface.search_catalog, surface.get_product, surface.recommend):
+                gr.api(tool, api_name=tool.__name__)
     return page
