@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 
 def mcp_calls(url: str, calls: list[tuple[str, dict]]):
@@ -22,7 +23,9 @@ def mcp_calls(url: str, calls: list[tuple[str, dict]]):
                     out.append((res.isError, " ".join(c.text for c in res.content if hasattr(c, "text"))))
                 return names, out
 
-    return asyncio.run(session())
+    # a thread of its own: the session-wide Playwright browser keeps an event loop running in this one
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, session()).result(timeout=120)
 
 
 def test_mcp_tools_search_describe_and_recommend_from_the_catalog(live_app):
