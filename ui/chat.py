@@ -227,6 +227,14 @@ class ChatSurface:
 
     # -- the chat as an API ----------------------------------------------------------------------------
     # the MCP tools (and API endpoints) below: their docstrings and type hints are the tool schemas
+    def _tool_query(self, query: str) -> str:
+        query = (query or "").strip()
+        if not query:
+            raise gr.Error("query is empty")
+        if len(query) > self.assistant.settings.max_input_chars:
+            raise gr.Error(f"query is too long ({len(query)} characters; the limit is {self.assistant.settings.max_input_chars})")
+        return query
+
     def search_catalog(self, query: str, limit: int = 5) -> list[dict]:
         """Search the shop's catalog for products matching a request in plain words.
 
@@ -237,9 +245,7 @@ class ChatSurface:
         Returns:
             Products as cards: product_id, title, price, currency, average rating, and why each matches.
         """
-        if not (query or "").strip():
-            raise gr.Error("query is empty")
-        return [c.to_dict() for c in self.assistant.find(query, None, min(max(int(limit), 1), 20))]
+        return [c.to_dict() for c in self.assistant.find(self._tool_query(query), None, min(max(int(limit), 1), 20))]
 
     def get_product(self, product_id: str) -> dict:
         """Everything the catalog says about one product.
@@ -253,7 +259,7 @@ class ChatSurface:
         try:
             return self.assistant.product_facts((product_id or "").strip())
         except KeyError:
-            raise gr.Error(f"no product {product_id!r} in this catalog") from None
+            raise gr.Error(f"no product {(product_id or '')[:80]!r} in this catalog") from None
 
     def recommend(self, user_id: str, query: str, limit: int = 5) -> list[dict]:
         """Products for a request, ranked for one shopper by the shop's rating model (their reviews and thumbs).
@@ -266,9 +272,8 @@ class ChatSurface:
         Returns:
             Products as cards with the predicted stars for this shopper and the reasons.
         """
-        if not (query or "").strip():
-            raise gr.Error("query is empty")
-        return [c.to_dict() for c in self.assistant.find(query, (user_id or "").strip() or None, min(max(int(limit), 1), 20))]
+        user = (user_id or "").strip()[:200] or None
+        return [c.to_dict() for c in self.assistant.find(self._tool_query(query), user, min(max(int(limit), 1), 20))]
 
     def api_chat(self, message: str, user_id: str = GUEST, conversation_id: str = "") -> dict:
         """One turn as JSON (for ``gradio_client``): pass back ``conversation_id`` to continue.
@@ -355,7 +360,9 @@ def build_chat(surface: ChatSurface, compact: bool = False) -> gr.Blocks:
 
         box.submit(surface.send, [box, state], [transcript, box, state], api_visibility="private")
         send.click(surface.send, [box, state], [transcript, box, state], api_visibility="private")
-        transcript.click(surface.action, [state], [transcript, box, state], api_visibility="private")
+        # "multiple": Gradio's default ("once") drops a click made while the previous one is still being
+        # handled, so a quick "like" then "add to cart" lost the cart (the full browser suite caught it)
+        transcript.click(surface.action, [state], [transcript, box, state], api_visibility="private", trigger_mode="multiple")
         # polling is one quick store read: never let it wait behind slow turns in the queue
         timer.tick(
             surface.poll, [state], [transcript], api_visibility="private", show_progress="hidden",

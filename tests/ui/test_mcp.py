@@ -29,15 +29,17 @@ def mcp_calls(url: str, calls: list[tuple[str, dict]]):
 
 
 def test_mcp_tools_search_describe_and_recommend_from_the_catalog(live_app):
-    names, [(err1, found), (err2, missing)] = mcp_calls(live_app.url, [
+    names, [(err1, found), (err2, missing), (err5, too_long)] = mcp_calls(live_app.url, [
         ("search_catalog", {"query": "a kettle under $40", "limit": 3}),
         ("get_product", {"product_id": "no-such-product"}),
+        ("search_catalog", {"query": "x" * 5000}),
     ])
     assert {"search_catalog", "get_product", "recommend"} <= names
     cards = ast.literal_eval(found)  # the tool's list of card dicts, as Gradio's MCP server prints it
     assert not err1 and 1 <= len(cards) <= 3
     assert all(c["price"] <= 40 and "kettle" in c["title"].lower() for c in cards)
     assert err2 and "no product" in missing
+    assert err5 and "too long" in too_long  # oversized input is refused, as in the chat
     first = cards[0]["product_id"]
     _, [(err3, facts), (err4, recs)] = mcp_calls(live_app.url, [
         ("get_product", {"product_id": first}),
