@@ -278,14 +278,25 @@ class ConversationStore:
                 )
             return int(res.inserted_primary_key[0])
 
-    def events(self, kind: str | None = None, conversation_id: str | None = None) -> list[EventRow]:
+    def _event_rows(self, kinds=None, conversation_id: str | None = None, user_id: str | None = None,
+                    since: datetime | None = None, with_product: bool = False) -> list:
+        """Raw event rows, oldest first, under the given filters (None = any)."""
         q = sa.select(events_t).order_by(events_t.c.id)
-        if kind is not None:
-            q = q.where(events_t.c.kind == kind)
+        if kinds is not None:
+            q = q.where(events_t.c.kind.in_(list(kinds)))
         if conversation_id is not None:
             q = q.where(events_t.c.conversation_id == conversation_id)
+        if user_id is not None:
+            q = q.where(events_t.c.user_id == user_id)
+        if since is not None:  # everything is written in UTC; SQLite compares the wall-clock text
+            q = q.where(events_t.c.created_at > _aware(since).astimezone(timezone.utc))
+        if with_product:
+            q = q.where(events_t.c.product_id.is_not(None))
         with self._read() as conn:
-            rows = conn.execute(q).all()
+            return conn.execute(q).all()
+
+    def events(self, kind: str | None = None, conversation_id: str | None = None) -> list[EventRow]:
+        rows = self._event_rows(None if kind is None else [kind], conversation_id)
         return [
             EventRow(r.id, r.kind, r.conversation_id, r.user_id, r.product_id, r.payload, _aware(r.created_at))
             for r in rows
@@ -300,15 +311,7 @@ class ConversationStore:
         up taken back by a thumb down is a thumb down). Anonymous shoppers are keyed by their
         conversation (``conversation:<id>``), so their feedback still informs the product.
         """
-        q = sa.select(events_t).where(events_t.c.kind.in_(list(kinds)), events_t.c.product_id.is_not(None)).order_by(events_t.c.id)
-        if since is not None:  # everything is written in UTC; SQLite compares the wall-clock text
-            q = q.where(events_t.c.created_at > _aware(since).astimezone(timezone.utc))
-        if user_id is not None:
-            q = q.where(events_t.c.user_id == user_id)
-        if conversation_id is not None:
-            q = q.where(events_t.c.conversation_id == conversation_id)
-        with self._read() as conn:
-            rows = conn.execute(q).all()
+        rows = self._event_rows(kinds, conversation_id, user_id, since, with_product=True)
         latest: dict[tuple[str, str], dict] = {}
         for r in rows:
             user = r.user_id or f"conversation:{r.conversation_id}"
