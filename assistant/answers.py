@@ -97,9 +97,13 @@ def unmatched_note(unmatched: list[str], asked: str = "", alternative: tuple[int
     >>> unmatched_note(["gym"], "Headphones", (5, "Earbuds"))
     'None of the Headphones mention “gym”; [5] does, from Earbuds.'
     """
+    note = _none_mention(unmatched, asked)
+    return note[0].upper() + note[1:] + (f"; [{alternative[0]}] does, from {clean(alternative[1], 40)}." if alternative else ".")
+
+
+def _none_mention(unmatched: list[str], asked: str) -> str:
     words = " or ".join(f"“{clean(w, 30)}”" for w in unmatched)
-    note = f"None of the {clean(asked, 60)} mention {words}" if asked else f"None of these mention {words}"
-    return note + (f"; [{alternative[0]}] does, from {clean(alternative[1], 40)}." if alternative else ".")
+    return f"none of the {clean(asked, 60)} mention {words}" if asked else f"none of these mention {words}"
 
 
 def template_answer(products: list, why: dict[str, list[str]], changes: list[str] | None = None,
@@ -111,8 +115,7 @@ def template_answer(products: list, why: dict[str, list[str]], changes: list[str
         return "I couldn't find anything in the catalog matching that. Could you try different words or loosen a filter?"
     lead = "Here is what I found" if not changes else "Updated (" + "; ".join(changes) + ")"
     if unmatched:
-        lead += (f" (none of the {clean(asked, 60)}" if asked else " (none of these") + " mention " + \
-            " or ".join(f"“{clean(w, 30)}”" for w in unmatched) + "; the closest matches)"
+        lead += f" ({_none_mention(unmatched, asked)}; the closest matches)"
     lines = [f"{lead}:"]
     for i, p in enumerate(products):
         # only the retrieval match goes in the text: the ranker's explanations (with their own

@@ -37,7 +37,7 @@ from assistant.grounding import FILLER, check, facts_text, shoppers_words, unmat
 from assistant.llm import ChatModel, load_llm
 from assistant.store import ConversationStore
 from assistant.understand import State, Understood, is_browse, understand
-from ranker.scoring import UserContext, fuse
+from ranker.scoring import KIND_STARS, UserContext, fuse
 from ranker.serve import load_ranker
 from retrieval.bm25 import tokenize
 from retrieval.query import StructuredQuery
@@ -61,7 +61,6 @@ LLM_MIN_S = 0.5
 # (demo catalog: Headphones/Earbuds 0.67 pass; Headphones/Speakers 0.58, Tents/Backpacks 0.47,
 # Kettles/Blenders 0.25 do not: "a tent for heavy rain" must not offer a backpack with a rain cover)
 SUBSTITUTE_MIN = 0.6
-LIKE_KINDS = ("thumb_up", "add_to_cart", "buy", "more_like_this")  # feedback that says "I like this product"
 PAUSED_TEXT = "A member of our team ({agent}) is replying to you in this conversation."
 NOTHING_CHEAPER_TEXT = (
     "Nothing that matches is cheaper than {price}: what you saw already includes our lowest price. "
@@ -334,13 +333,12 @@ class Assistant:
                     self._users[user_id] = base
         history = list(base.history) if base else []
         rated = list(base.rated) if base else []
-        liked, disliked = list(state.liked), list(state.disliked)
+        feedback = {i: 5.0 for i in state.liked} | {i: 1.0 for i in state.disliked}
         if user_id or conversation_id:
-            rows = self.store.feedback_rows(LIKE_KINDS + ("thumb_down",), user_id=user_id,
+            rows = self.store.feedback_rows(tuple(KIND_STARS), user_id=user_id,
                                             conversation_id=None if user_id else conversation_id)
-            for r in rows:
-                (disliked if r["kind"] == "thumb_down" else liked).append(r["product_id"])
-        for pid, stars in [(i, 5.0) for i in dict.fromkeys(liked)] + [(i, 1.0) for i in dict.fromkeys(disliked)]:
+            feedback |= {r["product_id"]: KIND_STARS[r["kind"]] for r in rows}
+        for pid, stars in feedback.items():
             p = self.catalog.store.get(pid)
             if p is not None:
                 history.append((p.title, stars))

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# shopper feedback as the stars the ranker learns from (``ranker update`` events, the assistant's
+# user context): the kinds that say "I like this" count as 5, a thumb down as 1
+KIND_STARS = {"thumb_up": 5.0, "buy": 5.0, "add_to_cart": 5.0, "more_like_this": 5.0, "thumb_down": 1.0}
+
 
 @dataclass(slots=True)
 class UserContext:

@@ -23,11 +23,11 @@ from ranker import versions
 from ranker.baselines import BiasModel
 from ranker.data import Rating, RatingData, make_examples, read_catalog, read_dataset
 from ranker.metrics import rmse
+from ranker.scoring import KIND_STARS
 from shopassist.settings import Settings
 
 log = logging.getLogger(__name__)
 
-KIND_STARS = {"thumb_up": 5.0, "buy": 5.0, "add_to_cart": 5.0, "more_like_this": 5.0, "thumb_down": 1.0}
 
 
 def read_events(path: Path, start_order: int = 0) -> list[Rating]:

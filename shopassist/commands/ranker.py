@@ -244,7 +244,7 @@ def feedback_events(settings) -> Path:
 
     from assistant.store import ConversationStore
     from ranker import versions
-    from ranker.update import KIND_STARS
+    from ranker.scoring import KIND_STARS
 
     cur = versions.current_version(settings)
     if cur is None:
