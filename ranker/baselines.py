@@ -110,6 +110,15 @@ class BiasModel:
         return _clip(self.mu + self.user_bias(user) + self.item_bias(item))
 
 
+def surprise_trainset(triples: Iterable[Triple]):
+    """(user, item, stars) triples as a scikit-surprise trainset on the 1-5 scale."""
+    import pandas as pd
+    from surprise import Dataset, Reader
+
+    df = pd.DataFrame(list(triples), columns=["u", "i", "r"])
+    return Dataset.load_from_df(df, Reader(rating_scale=(1, 5))).build_full_trainset()
+
+
 class SVDModel:
     """Biased matrix factorisation (Funk SVD) from scikit-surprise, seeded.
 
@@ -122,13 +131,10 @@ class SVDModel:
         self.n_factors, self.n_epochs, self.seed = n_factors, n_epochs, seed
 
     def fit(self, triples: Iterable[Triple]) -> "SVDModel":
-        import pandas as pd
-        from surprise import SVD, Dataset, Reader
+        from surprise import SVD
 
-        df = pd.DataFrame(list(triples), columns=["u", "i", "r"])
-        trainset = Dataset.load_from_df(df, Reader(rating_scale=(1, 5))).build_full_trainset()
         self.algo = SVD(n_factors=self.n_factors, n_epochs=self.n_epochs, random_state=self.seed)
-        self.algo.fit(trainset)
+        self.algo.fit(surprise_trainset(triples))
         return self
 
     def predict(self, user: str | None, item: str) -> float:

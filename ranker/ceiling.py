@@ -20,7 +20,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from ranker.baselines import BiasModel, GlobalMean, SVDModel
+from ranker.baselines import BiasModel, GlobalMean, SVDModel, surprise_trainset
 from ranker.data import RatingData
 from ranker.metrics import rmse
 
@@ -50,12 +50,8 @@ class _Surprise:
         self.name, self.make = name, make
 
     def fit(self, triples):
-        import pandas as pd
-        from surprise import Dataset, Reader
-
-        df = pd.DataFrame(list(triples), columns=["u", "i", "r"])
         self.algo = self.make()
-        self.algo.fit(Dataset.load_from_df(df, Reader(rating_scale=(1, 5))).build_full_trainset())
+        self.algo.fit(surprise_trainset(triples))
         return self
 
     def predict(self, user, item) -> float:
