@@ -152,6 +152,13 @@ def load_ranker(settings: Settings):
     return TwoTowerRanker.load(version, settings)
 
 
+def _meta_text(p) -> str:
+    """A catalog product's metadata unit (as ``ItemMeta.text`` builds it for training)."""
+    from ranker.data import ItemMeta
+
+    return ItemMeta(p.title, p.brand or "", list(p.categories), list(p.features), p.description).text()
+
+
 class TwoTowerRanker:
     """The Ranker contract over a trained version: user tower once per request, cached item
     towers, the light head per candidate; reasons from leave-one-out over the model's inputs.
@@ -170,7 +177,7 @@ class TwoTowerRanker:
         self._sentiment = None
         self._sentiment_lock = threading.Lock()  # the assistant builds profiles from several threads
         self.reg = float((model.info.get("reg") or [K_USER, K_ITEM])[1])
-        self._review_units: dict[tuple[str, int], list[str]] = {}  # (product id, rating count) -> review units
+        self._review_units: dict[tuple[str, int], list[tuple[str, str]]] = {}  # (product id, rating count) -> (reviewer, unit)
         self.grid = True  # score through ``residual_grid`` (False: materialised rows, the reference)
         from ranker.taste import TasteParams
 
@@ -213,24 +220,33 @@ class TwoTowerRanker:
         return self._sentiment
 
     # -- inputs, as in training ---------------------------------------------------------------
-    def item_units(self, p) -> list[str]:
-        from ranker.data import ITEM_SNIPPETS, ItemMeta, Rating, review_unit
+    def item_units(self, p, exclude_user: str | None = None) -> list[str]:
+        """The product's text units as in training: its metadata, then the earliest ITEM_SNIPPETS
+        reviews by OTHER users than ``exclude_user`` (training never shows a user their own review)."""
+        from ranker.data import ITEM_SNIPPETS
 
-        meta = ItemMeta(p.title, p.brand or "", list(p.categories), list(p.features), p.description).text()
+        meta = _meta_text(p)
         units = [meta] if meta else []
-        if self.store is not None:
-            # the earliest reviews, as in training: they change only when reviews are removed, so
-            # they are kept per (product, rating count) and a request runs no catalog query for them
-            key = (p.id, p.rating_count)
-            snippets = self._review_units.get(key)
-            if snippets is None:
-                snippets = [review_unit(Rating(r.user_id, r.product_id, r.rating, r.timestamp, 0, r.title, r.text))
-                            for r in list(reversed(self.store.reviews_for(p.id)))[:ITEM_SNIPPETS]]
-                if len(self._review_units) >= 100_000:  # bound memory on huge catalogs
-                    self._review_units.clear()
-                self._review_units[key] = snippets
-            units += snippets
-        return units
+        others = [u for who, u in self._snippets(p) if exclude_user is None or who != exclude_user]
+        return units + others[:ITEM_SNIPPETS]
+
+    def _snippets(self, p) -> list[tuple[str, str]]:
+        """(reviewer, review unit) of the product's earliest ITEM_SNIPPETS + 1 reviews (one spare for
+        the excluded user). They change only when reviews are removed, so they are kept per (product,
+        rating count) and a request runs no catalog query for them."""
+        from ranker.data import ITEM_SNIPPETS, Rating, review_unit
+
+        if self.store is None:
+            return []
+        key = (p.id, p.rating_count)
+        snippets = self._review_units.get(key)
+        if snippets is None:
+            snippets = [(r.user_id, review_unit(Rating(r.user_id, r.product_id, r.rating, r.timestamp, 0, r.title, r.text)))
+                        for r in list(reversed(self.store.reviews_for(p.id)))[: ITEM_SNIPPETS + 1]]
+            if len(self._review_units) >= 100_000:  # bound memory on huge catalogs
+                self._review_units.clear()
+            self._review_units[key] = snippets
+        return snippets
 
     @staticmethod
     def user_units(user: UserContext) -> list[tuple[str, float]]:
@@ -255,7 +271,7 @@ class TwoTowerRanker:
         if not products:
             return []
         units_u = self.user_units(user)
-        units_p = [self.item_units(p) for p in products]
+        units_p = [self.item_units(p, user.user_id) for p in products]
         texts = list(dict.fromkeys([t for t, _ in units_u] + [t for us in units_p for t in us]))
         emb = dict(zip(texts, self.model.embed(texts)))
         if len(self.model.cache) - self.model._saved >= 64:
@@ -300,8 +316,7 @@ class TwoTowerRanker:
                 k, dk = top_unit.get(j, (0, 0.0))
                 if abs(dk) >= 0.03 and dk * d > 0:  # the unit that pulls the same way most, on its own
                     us, p = units_p[j], products[j]
-                    n_rev = len(self._review_units.get((p.id, p.rating_count), [])) if self.store is not None else 0
-                    what = "a review says" if k >= len(us) - n_rev else "its description says"
+                    what = "its description says" if k == 0 and _meta_text(p) else "a review says"  # item_units: metadata first
                     why[j].append((abs(d) - 1e-6, f"{what} “{us[k][:60]}” ({dk:+.2f}★ on its own)"))  # right after its total
         if contrib is not None:
             for j in range(len(products)):
@@ -333,7 +348,7 @@ class TwoTowerRanker:
         rated = [(found[i], s) for i, s in user.rated if i in found]
         if not rated:
             return None
-        units = [self.item_units(p) for p, _ in rated]
+        units = [self.item_units(p, user.user_id) for p, _ in rated]  # as train.taste_inputs: not their own review
         texts = list(dict.fromkeys(t for us in units for t in us))
         emb = dict(zip(texts, self.model.embed(texts)))
         P = np.stack([pool_item(emb, us, self.model.encoder.dim) for us in units])
@@ -349,14 +364,14 @@ class TwoTowerRanker:
 
     def _user_variants(self, emb: dict, units_u: list, P: np.ndarray, feats: np.ndarray) -> np.ndarray:
         """Stars [J, n] with each of the J user units left out of the user vector in turn."""
-        from ranker.train import pool_user
+        from ranker.train import USER_COLS, make_cold, pool_user
 
         dim = P.shape[1]
         if len(units_u) > 1:
             V = np.stack([pool_user(emb, units_u[:i] + units_u[i + 1 :], dim) for i in range(len(units_u))])
             return self._grid_stars(V, P, feats)
         fc = feats.copy()  # without its only unit the user is cold: drop the user features too
-        fc[:, 0], fc[:, 2], fc[:, 4] = 0.0, 0.0, 1.0
+        make_cold(fc, slice(None), USER_COLS)
         return self._grid_stars(np.zeros((1, dim), np.float32), P, fc)
 
     def _top_item_units(self, emb: dict, U1: np.ndarray, units_p: list, feats: np.ndarray, no_text: np.ndarray) -> dict:
@@ -398,7 +413,7 @@ class TwoTowerRanker:
 
     def warm(self, products) -> int:
         """Encode every product's units now (e.g. after ingest) so requests only encode the user."""
-        units = list(dict.fromkeys(t for p in products for t in self.item_units(p)))
+        units = list(dict.fromkeys(t for p in products for t in [*self.item_units(p), *(u for _, u in self._snippets(p))]))
         self.model.embed(units, progress=True)
         self.model.save_cache()
         return len(units)

@@ -230,7 +230,7 @@ def predict_features(model: RatingModel, f: Features) -> np.ndarray:
 USER_COLS, ITEM_COLS = (0, 2, 4), (1, 3, 5)  # (bias, log count, cold flag) of each side in ``bias_features``
 
 
-def _make_cold(feats: np.ndarray, rows, cols: tuple[int, int, int]) -> None:
+def make_cold(feats: np.ndarray, rows, cols: tuple[int, int, int]) -> None:
     b, n, flag = cols
     feats[rows, b], feats[rows, n], feats[rows, flag] = 0.0, 0.0, 1.0
 
@@ -241,15 +241,15 @@ def drop_cold(f: Features, rng, user_p: float, item_p: float) -> Features:
     du = rng.random(len(U)) < user_p
     di = rng.random(len(U)) < item_p
     U[du] = 0.0
-    _make_cold(feats, du, USER_COLS)
-    _make_cold(feats, di, ITEM_COLS)
+    make_cold(feats, du, USER_COLS)
+    make_cold(feats, di, ITEM_COLS)
     return Features(U, f.P, feats, f.y)
 
 
 def as_cold_items(f: Features) -> Features:
     """Copy with every row's item made cold: its bias and rating count removed, its text kept."""
     feats = f.feats.copy()
-    _make_cold(feats, slice(None), ITEM_COLS)
+    make_cold(feats, slice(None), ITEM_COLS)
     return Features(f.U, f.P, feats, f.y)
 
 

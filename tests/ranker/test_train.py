@@ -317,6 +317,22 @@ def test_user_context_uses_the_review_sentiment_model(run, catalog):
     assert all(1.0 <= x <= 5.0 for x in stars)
 
 
+def test_serving_never_shows_a_user_their_own_review(run, catalog):
+    """As in training (``data.item_units(..., exclude_user)``): a product's text for a shopper
+    skips that shopper's own review and takes the next reviewer's instead."""
+    from ranker.data import ITEM_SNIPPETS
+    from ranker.serve import load_ranker
+
+    s, _ = run
+    rk = load_ranker(s)
+    rk._store = catalog
+    p = next(p for p in catalog.iter_products() if p.rating_count > ITEM_SNIPPETS)
+    first = list(reversed(catalog.reviews_for(p.id)))[0]  # the earliest review: the unit after the description
+    full, without = rk.item_units(p), rk.item_units(p, first.user_id)
+    assert first.text[:30] in full[1] and len(without) == len(full)
+    assert without[0] == full[0] and without[1:-1] == full[2:] and without[-1] not in full  # the next reviewer fills in
+
+
 def test_as_cold_items_removes_only_the_item_bias():
     import numpy as np
 
