@@ -20,7 +20,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from ranker.baselines import BiasModel, GlobalMean, SVDModel, surprise_trainset
+from ranker.baselines import BiasModel, GlobalMean, SVDModel, _clip, surprise_trainset
 from ranker.data import RatingData
 from ranker.metrics import rmse
 
@@ -55,7 +55,7 @@ class _Surprise:
         return self
 
     def predict(self, user, item) -> float:
-        return float(min(max(self.algo.predict(user, item).est, 1.0), 5.0))
+        return _clip(self.algo.predict(user, item).est)
 
 
 def classic_methods() -> list:
