@@ -150,10 +150,7 @@ class CatalogStore:
             return
         c = self._conn()
         with c:
-            existing: dict[str, int] = {}
-            for chunk in _chunks([r[0].id for r in rows], 900):
-                q = f"SELECT id, seq FROM products WHERE id IN ({','.join('?' * len(chunk))})"
-                existing.update(c.execute(q, chunk))
+            existing = self.id_seqs([r[0].id for r in rows])  # same thread-local connection: inside this transaction
             nxt = c.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM products").fetchone()[0]
             values, cats = [], []
             for p, h, th in rows:
