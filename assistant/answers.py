@@ -196,13 +196,3 @@ def review_sentences(reviews, limit_per_review: int = 12) -> list[tuple[str, obj
 def question_terms(question: str) -> list[str]:
     words = re.findall(r"[a-z0-9]+", question.lower())
     return [w for w in words if w not in _QSTOP and len(w) > 2]
-
-
-def spec_answer(question: str, product) -> str | None:
-    """An attribute that answers the question directly, e.g. 'colour: black'."""
-    terms = set(question_terms(question))
-    for k, v in product.attributes.items():
-        kt = set(re.findall(r"[a-z]+", k.lower()))
-        if kt & terms or (("color" in terms or "colour" in terms) and kt & {"color", "colour"}):
-            return f"{clean(k, 40)}: {clean(str(v), 80)}"
-    return None

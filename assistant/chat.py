@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from assistant import answers as A
-from assistant import replies, writer
+from assistant import policies, replies, writer
 from assistant.events import Answer, Card, Cards, Event, Notice, TextDelta
 from assistant.grounding import FILLER, check, facts_text, shoppers_words, unmatched_words
 from assistant.llm import ChatModel, load_llm
@@ -155,7 +155,7 @@ class Assistant:
         u = self.understand(message, self.state(cid))
         timings["parse"] = time.perf_counter() - t0
         log.debug("intent=%s refs=%s changes=%s", u.intent, u.refs, u.changes)
-        reply = replies.BY_INTENT.get(u.intent)
+        reply = policies.route(self, message, u) or replies.BY_INTENT.get(u.intent)  # qa: shop policies first
         if reply is not None:  # compare, product questions, reviews, hand-off, chit-chat: no search
             yield from self._logged(cid, u, reply(self, turn, message, u, timings, t0))
             return

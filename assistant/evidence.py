@@ -18,14 +18,17 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from assistant.answers import clean, fmt_rating, question_terms, review_sentences, short_title, spec_answer
+from assistant.answers import clean, fmt_rating, question_terms, review_sentences, short_title
 
 # cosine similarity (MiniLM, normalised) above which a review sentence counts as evidence;
 # with a content-word overlap too (measured on SubjQA in BENCHMARKS.md)
 EVIDENCE_MIN = 0.45
 EVIDENCE_STRONG = 0.6
 
-NO_EVIDENCE = "The reviews don't say anything about that for {title}"
+# fewer reviews than this are too few to say "none is negative"
+ENOUGH_REVIEWS = 5
+# an aspect is summarised when at least this many distinct reviews mention it
+ASPECT_MIN_REVIEWS = 2
 
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget) (all |any |the )?(previous|prior|above|earlier|your) (instructions|rules|prompts?)\b|"
@@ -44,24 +47,49 @@ def _stars(r) -> str:
 
 
 def answer_question(question: str, product, reviews: list, embed) -> str:
-    """Answer a question about one product from its specs and reviews, with quotes.
+    """Answer a question about one product: its spec sheet, features and description first
+    (``product_qa.spec_answer``), then how many of its reviewers mention it, with a quote; the
+    non-answer, said once, only when none of these does.
 
     ``embed(texts) -> array`` returns normalised sentence embeddings.
     """
+    from assistant.product_qa import spec_answer
+
     title = short_title(product)
-    parts = []
-    spec = spec_answer(question, product)
-    if spec:
-        parts.append(f"From the product details of {title}: {spec}.")
+    spec = spec_answer(question, product, embed)
     sents = [(s, r) for s, r in review_sentences(reviews) if not is_injection(s)]
-    quotes = best_evidence(question, sents, embed)
+    quotes = best_evidence(question, sents, embed, k=max(1, len(reviews)))
+    parts = [spec] if spec else []
     if quotes:
-        parts.append("What reviewers say:")
-        parts += [f"• “{s}” ({_stars(r)} review)" for s, r in quotes]
+        parts.append(reviewers_say(quotes, len(reviews), k=1 if spec else 2))
     if not parts:
-        where = "its reviews" if reviews else "its details (it has no reviews yet)"
-        return NO_EVIDENCE.format(title=title) + f", and I found nothing about it in {where}."
-    return "\n".join(parts)
+        return no_answer(title, bool(reviews))
+    return " ".join(parts)
+
+
+NO_ANSWER_PREFIXES = ("The spec sheet and the reviews of ", "The spec sheet of ")
+
+
+def no_answer(title: str, has_reviews: bool) -> str:
+    """The honest non-answer, said once.
+
+    >>> no_answer("Acme Kettle", True)
+    "The spec sheet and the reviews of Acme Kettle don't say anything about that."
+    """
+    if has_reviews:
+        return f"The spec sheet and the reviews of {title} don't say anything about that."
+    return f"The spec sheet of {title} doesn't say anything about that, and it has no reviews yet."
+
+
+def reviewers_say(quotes: list, total: int, k: int = 2) -> str:
+    """ "3 of 8 reviewers mention it, all positively: “…” (5★)." from the (sentence, review)
+    pairs of the distinct reviews that address the question, best first."""
+    n = len(quotes)
+    ratings = [r.rating for _, r in quotes]
+    tone = ", all positively" if n > 1 and min(ratings) >= 4 else ", all critically" if n > 1 and max(ratings) <= 2 else ""
+    verb = "mentions" if n == 1 else "mention"
+    who = f"{n} of {total} reviewers {verb} it{tone}" if total > 1 else "Its one reviewer says"
+    return f"{who}: " + "; ".join(f"“{s}” ({_stars(r)})" for s, r in quotes[:k]) + "."
 
 
 def best_evidence(question: str, sents: list, embed, k: int = 2) -> list:
@@ -103,8 +131,13 @@ def summarise_reviews(product, reviews: list) -> str:
         lines.append("Reviewers like: " + "; ".join(f"“{_first(r)}” ({_stars(r)})" for r in pos[:2]))
     if neg:
         lines.append("Complaints: " + "; ".join(f"“{_first(r)}” ({_stars(r)})" for r in neg[:2]))
-    if not neg:
-        lines.append("None of the reviews here are negative.")
+    if not neg and len(usable) >= ENOUGH_REVIEWS:
+        lines.append("None of the reviews here is negative.")
+    elif not neg:
+        lines.append(f"Only {len(usable)} review{'s' if len(usable) != 1 else ''} so far: too few to say what people dislike.")
+    aspects = aspect_counts(usable, aspect_words(product))
+    if aspects:
+        lines.append("Mentioned most: " + "; ".join(aspects) + ".")
     return "\n".join(lines)
 
 
@@ -122,3 +155,50 @@ def describe(product, reviews: list) -> str:
         lines.append(f"Details: {specs}.")
     lines.append(summarise_reviews(product, reviews))
     return "\n".join(lines)
+
+
+_ASPECT_STOP = set(
+    "this that with have has had were was they them their there then than very really just also would could should "
+    "will what when which while after before because about into from your only even still much more most some other "
+    "like love loved great good nice best better well bought buy product item thing things time times using used "
+    "works work worked does doesn didn don isn wasn make makes made first days day week weeks month months year years "
+    "back little lot lots every never always itself since enough over without though".split()
+)
+
+
+def aspect_words(product) -> set[str]:
+    """What a review of ``product`` may be about: the stems of its spec names, features and
+    description (the catalog's words, e.g. "battery", "lid", "noise"), less its name and category."""
+    from retrieval.bm25 import tokenize
+
+    own = " ".join([*product.attributes.keys(), *product.features, product.description]).replace("_", " ")
+    name = set(tokenize(f"{product.title} {product.brand or ''} {' '.join(product.categories)}"))
+    return {t for t in tokenize(own) if len(t) > 2 and t not in name}
+
+
+def aspect_counts(reviews: list, aspects: set[str], limit: int = 3) -> list[str]:
+    """The product's aspects (``aspect_words``) most reviews mention, each with how many and in
+    what tone, e.g. "battery (4 of 9, all positive)". A review counts once per aspect; positive
+    is 4★ or more, critical 2★ or less."""
+    from retrieval.bm25 import tokenize
+
+    if len(reviews) < ASPECT_MIN_REVIEWS:
+        return []
+    seen: dict[str, list[float]] = {}
+    shown: dict[str, str] = {}
+    for r in reviews:
+        stems: dict[str, str] = {}
+        for w in re.findall(r"[a-z][a-z-]{3,}", clean(f"{r.title} {r.text}").lower()):
+            stem = (tokenize(w) or [w])[0]
+            if w not in _ASPECT_STOP and stem in aspects:
+                stems.setdefault(stem, w)
+        for stem, w in stems.items():
+            shown.setdefault(stem, w)
+            seen.setdefault(stem, []).append(r.rating)
+    counted = {s: v for s, v in seen.items() if len(v) >= ASPECT_MIN_REVIEWS}
+    top = sorted(counted.items(), key=lambda x: (-len(x[1]), x[0]))[:limit]
+    out = []
+    for stem, ratings in top:
+        tone = "all positive" if min(ratings) >= 4 else "all critical" if max(ratings) <= 2 else "mixed"
+        out.append(f"{shown[stem]} ({len(ratings)} of {len(reviews)}, {tone})")
+    return out

@@ -86,17 +86,23 @@ def _focus_card(a: Assistant, u: Understood, why: str, timings: dict, t0: float)
 
 def ask(a: Assistant, turn: Turn, message: str, u: Understood, timings: dict, t0: float) -> Iterator[Event]:
     """A question about one product: answered from its specs and quoted reviews, or described."""
-    from assistant.evidence import answer_question, describe
+    from assistant.evidence import describe
+    from assistant.product_qa import product_answer
 
     product, card = yield from _focus_card(a, u, "the product you asked about", timings, t0)
     t = time.perf_counter()
     reviews = a.catalog.store.reviews_for(product.id, limit=200)
-    if QUESTION.search(message):
-        text = answer_question(message, product, reviews, a.embed)
+    cards = [card]
+    if QUESTION.search(message):  # qa hook: spec sheet, variants, reviews, policies (assistant/product_qa.py)
+        text, variant = product_answer(a, product, message, reviews)
+        if variant is not None:  # "does it come in black?": the black one's card goes first
+            cards = [a.simple_card(variant, ["the variant you asked about"]), card]
+            u.state.focus = variant.id
+            yield Cards(cards)
     else:
         text = describe(product, reviews)
     timings["retrieve"] = time.perf_counter() - t
-    yield a.finish(turn.conversation_id, text, u, timings, t0, cards=[card], citations=[product.id])
+    yield a.finish(turn.conversation_id, text, u, timings, t0, cards=cards, citations=[c.product_id for c in cards])
 
 
 def reviews(a: Assistant, turn: Turn, message: str, u: Understood, timings: dict, t0: float) -> Iterator[Event]:

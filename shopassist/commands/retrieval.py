@@ -37,6 +37,9 @@ def register(sub, groups) -> None:
         help="Column mapping for csv/jsonl: a JSON file or inline JSON, e.g. "
         '\'{"id": "sku", "title": "name", "price": "price_cents", "price_scale": 0.01}\'.',
     )
+    p.add_argument("--policies", type=Path, default=None,
+                   help="The shop's policies (Markdown or YAML) to answer shipping/returns/... questions; "
+                   "default: a policies.md/.yaml beside SOURCE.")
     p.add_argument("--no-progress", action="store_true", help="No progress bar.")
     p.add_argument("--json", action="store_true", help="Print the report as one JSON line.")
     p.set_defaults(func=cmd_ingest)
@@ -127,13 +130,24 @@ def cmd_ingest(args, settings) -> int:
             source = DEMO_DIR
         report = ingest(settings, source, fmt=args.fmt, full_sync=args.full_sync, mapping=mapping,
                         progress=not args.no_progress and sys.stderr.isatty())
-    except ValueError as e:  # unknown format or mapping keys: the user's to fix
+        _install_policies(args, settings, source)
+    except ValueError as e:  # unknown format or mapping keys, a bad policies file: the user's to fix
         raise UserError(str(e)) from e
     if args.json:
         print(json.dumps(report.to_dict()))
     else:
         print(report.summary())
     return report.exit_code
+
+
+def _install_policies(args, settings, source: Path) -> None:
+    """Copy the shop's policies file (``--policies``, else one beside the source) into the data dir."""
+    from assistant import policies
+
+    path = getattr(args, "policies", None) or policies.beside(Path(source))
+    if path is not None:
+        n = policies.install(settings.data_dir, Path(path))
+        print(f"policies: {n} passages from {path}", file=sys.stderr)
 
 
 def cmd_search(args, settings) -> int:

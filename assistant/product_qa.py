@@ -1,0 +1,326 @@
+"""Answering a question about one product from its spec sheet, features and description.
+
+The catalog's own data comes first: a question is matched to every attribute (its key,
+e.g. Icecat ``attr_*``, Amazon details, ours), feature bullet and description sentence by
+MiniLM similarity plus shared words, and the best one is said as a sentence that names
+its source ("The spec sheet lists its noise as 72 dB."). Nothing is invented: yes/no is
+said only when the evidence states the asked-for thing (a feature that mentions "USB"),
+and the only knowledge that is not the catalog's is general and small: which connections
+common devices take (``DEVICE_LINKS``) and unit conversions (``CONVERSIONS``).
+
+Example::
+
+    >>> key_words("attr_battery_life")
+    'battery life'
+    >>> convert("2.8 kg", "pounds")
+    '6.2 lb'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.answers import clean, question_terms
+from retrieval.bm25 import tokenize
+
+# MiniLM cosine (+ word bonus) above which a spec/feature/description line answers the question;
+# measured on the demo and test shops: "how loud is it in dB?" vs "noise: 72 dB" scores 0.62 with
+# the unit bonus, the nearest wrong attribute of a blender (wattage) 0.39
+SPEC_MIN = 0.5
+# a shared content word between the question and an attribute's *name* ("battery" in
+# "battery_life") is strong evidence the attribute is what is asked about
+KEY_WORD_BONUS = 0.3
+# the question names the value's unit ("in dB?", "how many watts")
+UNIT_BONUS = 0.25
+
+# adjectives a shopper uses for a dimension the spec sheet names by a noun (general English)
+DIMENSIONS = {
+    "heavy": "weight", "light": "weight", "weigh": "weight", "weighs": "weight", "lightweight": "weight",
+    "loud": "noise", "quiet": "noise", "noisy": "noise", "silent": "noise",
+    "big": "size", "large": "size", "small": "size", "compact": "size", "tall": "size", "wide": "size",
+    "bright": "brightness", "powerful": "power wattage", "warm": "temperature", "thick": "thickness",
+    "made": "material", "last": "battery life", "lasts": "battery life", "charge": "battery", "hold": "capacity", "holds": "capacity",
+}  # fmt: skip
+_UNIT_WORDS = {"watts": "w", "watt": "w", "decibels": "db", "hours": "h", "hrs": "h", "grams": "g",
+               "kilograms": "kg", "kilos": "kg", "litres": "l", "liters": "l", "lumens": "lm"}  # fmt: skip
+
+# general facts, not catalog data: the connections a device takes
+DEVICE_LINKS = {
+    "iphone": ("iPhones", ("bluetooth", "lightning", "usb-c", "wi-fi", "airplay")),
+    "ipad": ("iPads", ("bluetooth", "lightning", "usb-c", "wi-fi", "airplay")),
+    "android": ("Android phones", ("bluetooth", "usb-c", "wi-fi", "3.5 mm")),
+    "phone": ("phones", ("bluetooth",)),
+    "laptop": ("laptops", ("bluetooth", "usb", "wi-fi", "3.5 mm")),
+    "mac": ("Macs", ("bluetooth", "usb", "wi-fi", "3.5 mm", "airplay")),
+    "pc": ("PCs", ("bluetooth", "usb", "wi-fi", "3.5 mm")),
+    "tv": ("TVs", ("bluetooth", "hdmi", "optical", "wi-fi")),
+}
+_WORKS_WITH = re.compile(r"\b(work|works|compatible|connect|connects|pair|pairs|use it|use them)\b.*\b(with|to)\b", re.I)
+
+# unit -> {asked word: (unit shown, factor)}; °C is affine, handled in ``convert``
+CONVERSIONS = {
+    "kg": {"pounds": ("lb", 2.20462), "lbs": ("lb", 2.20462), "lb": ("lb", 2.20462), "ounces": ("oz", 35.274)},
+    "g": {"ounces": ("oz", 0.035274), "oz": ("oz", 0.035274), "pounds": ("lb", 0.00220462), "lbs": ("lb", 0.00220462)},
+    "cm": {"inches": ("in", 0.393701), "inch": ("in", 0.393701), "feet": ("ft", 0.0328084)},
+    "mm": {"inches": ("in", 0.0393701), "inch": ("in", 0.0393701)},
+    "l": {"cups": ("US cups", 4.22675), "quarts": ("US quarts", 1.05669), "gallons": ("US gallons", 0.264172),
+          "ounces": ("fl oz", 33.814), "oz": ("fl oz", 33.814)},
+    "ml": {"ounces": ("fl oz", 0.033814), "oz": ("fl oz", 0.033814), "cups": ("US cups", 0.00422675)},
+}  # fmt: skip
+_QTY = re.compile(r"(-?\d+(?:[.,]\d+)?)\s?(kg|g|cm|mm|ml|l|°c)\b", re.I)
+_CONVERT_ASK = re.compile(r"\b(pounds|lbs?|ounces|oz|inches|inch|feet|cups|quarts|gallons|fahrenheit|°f)\b", re.I)
+_YESNO = re.compile(r"^\s*(does|do|is|are|can|has|have|will|would)\b", re.I)
+_SENT = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass(slots=True)
+class Fact:
+    """One line of a product's own data that may answer a question."""
+
+    source: str  # "spec sheet" | "features" | "description"
+    text: str  # as shown to the shopper, e.g. "noise: 72 dB"
+    key: str = ""  # the attribute's name in words (spec sheet only)
+    value: str = ""
+
+
+def key_words(key: str) -> str:
+    """An attribute key as words: source prefixes and separators dropped."""
+    k = re.sub(r"^(attr|spec|detail|details)_", "", key.strip(), flags=re.I)
+    return re.sub(r"[_\-.]+", " ", k).strip().lower()
+
+
+def facts(product) -> list[Fact]:
+    """Every spec, feature bullet and description sentence of ``product``, cleaned (untrusted text)."""
+    out = []
+    for k, v in product.attributes.items():
+        key, value = clean(key_words(k), 40), clean(str(v), 120)
+        if key and value and key not in ("url", "image", "id"):
+            out.append(Fact("spec sheet", f"{key}: {value}", key, value))
+    out += [Fact("features", clean(f, 200)) for f in product.features if clean(f)]
+    for s in _SENT.split(clean(product.description, 1500)):
+        if len(s) >= 12:
+            out.append(Fact("description", s))
+    return out
+
+
+def _expanded(question: str) -> str:
+    """The question with the dimension nouns its adjectives stand for ("is it heavy?" + weight)."""
+    words = re.findall(r"[a-z]+", question.lower())
+    extra = [DIMENSIONS[w] for w in words if w in DIMENSIONS]
+    return question + (" " + " ".join(extra) if extra else "")
+
+
+def _units(text: str) -> set[str]:
+    return {_UNIT_WORDS.get(w, w) for w in re.findall(r"[a-zµ°]+", text.lower())}
+
+
+def rank_facts(question: str, items: list[Fact], embed) -> list[tuple[float, Fact]]:
+    """``items`` scored against the question, best first: MiniLM cosine of the (dimension-expanded)
+    question and the line, plus bonuses for words of the attribute's name and for its unit."""
+    if not items:
+        return []
+    q = _expanded(question)
+    terms = set(tokenize(" ".join(question_terms(q))))
+    asked_units = _units(question)
+    vecs = embed([q] + [f.text for f in items])
+    sims = vecs[1:] @ vecs[0]
+    scored = []
+    for f, sim in zip(items, sims, strict=True):
+        score = float(sim)
+        if f.key and terms & set(tokenize(f.key)):
+            score += KEY_WORD_BONUS
+        if f.value and {m.group(2) for m in re.finditer(r"(\d)\s?([a-zµ°]+)", f.value.lower())} & asked_units:
+            score += UNIT_BONUS
+        scored.append((score, f))
+    scored.sort(key=lambda x: -x[0])
+    return scored
+
+
+def mentions(question: str, items: list[Fact]) -> Fact | None:
+    """The first line that contains every content word of a yes/no question about a feature
+    ("does it have a USB port?" -> the bullet that says "USB-C charging port"); None if none does.
+    Only the rarer words must match: "port" alone is not "USB port"."""
+    terms = [t for t in question_terms(question) if t not in DIMENSIONS and t not in ("come", "have", "has")]
+    if not terms:
+        return None
+    for f in items:
+        low = f.text.lower()
+        words = set(tokenize(low))
+        if all(t in low or set(tokenize(t)) <= words for t in terms):
+            return f
+    # a single distinctive word (USB, Bluetooth, dishwasher) is enough when the rest are generic nouns
+    key = max(terms, key=len)
+    for f in items:
+        if re.search(rf"\b{re.escape(key)}", f.text.lower()) and len(key) >= 3:
+            return f
+    return None
+
+
+def convert(quantity: str, asked: str) -> str | None:
+    """A metric quantity in the unit the shopper asked for (general arithmetic, no catalog data).
+
+    >>> convert("-5 °C comfort", "fahrenheit")
+    '23 °F'
+    >>> convert("72 dB", "pounds") is None
+    True
+    """
+    m = _QTY.search(quantity)
+    if not m:
+        return None
+    value, unit = float(m.group(1).replace(",", ".")), m.group(2).lower()
+    asked = asked.lower()
+    if unit == "°c":
+        return f"{value * 9 / 5 + 32:.0f} °F" if asked in ("fahrenheit", "°f") else None
+    to = CONVERSIONS.get(unit, {}).get(asked)
+    if not to:
+        return None
+    got = value * to[1]
+    return f"{got:.1f} {to[0]}" if got < 100 else f"{got:.0f} {to[0]}"
+
+
+def device_answer(question: str, product) -> str | None:
+    """ "Do they work with an iPhone?" answered from the product's connectivity specs and general
+    facts about the device; None when the question names no known device or the product lists
+    no connection."""
+    low = question.lower()
+    if not _WORKS_WITH.search(low) and "compatible" not in low:
+        return None
+    device = next((d for d in DEVICE_LINKS if re.search(rf"\b{d}s?\b", low)), None)
+    if device is None:
+        return None
+    name, links = DEVICE_LINKS[device]
+    conn = [clean(str(v), 80) for k, v in product.attributes.items()
+            if re.search(r"connect|interface|wireless|bluetooth|port", k, re.I)]  # fmt: skip
+    text = " ".join(conn) + " " + " ".join(product.features) + " " + product.description
+    found = [link for link in links if link in text.lower()]
+    if found:
+        how = next((c for c in conn if found[0] in c.lower()), found[0].title() if len(found[0]) > 3 else found[0])
+        return f"Yes: it connects over {how}, which {name} support (spec sheet)."
+    if conn:
+        return (f"It connects with {conn[0]} (spec sheet), which {name} don't take directly, so you "
+                "would need an adapter.")
+    return None
+
+
+def spec_answer(question: str, product, embed) -> str | None:
+    """One or two sentences answering ``question`` from the product's own data, naming the source;
+    None when nothing there answers it."""
+    dev = device_answer(question, product)
+    if dev:
+        return dev
+    items = facts(product)
+    if _YESNO.match(question) and not any(w in DIMENSIONS for w in re.findall(r"[a-z]+", question.lower())):
+        hit = mentions(question, items)
+        if hit is not None:
+            where = "the spec sheet lists" if hit.source == "spec sheet" else f"its {hit.source} say"
+            if hit.source == "description":
+                where = "its description says"
+            return f"Yes: {where} “{hit.text.rstrip('.')}”."
+    ranked = rank_facts(question, items, embed)
+    if not ranked or ranked[0][0] < SPEC_MIN:
+        return None
+    best = ranked[0][1]
+    if best.source != "spec sheet":
+        return f"Its {best.source} {'say' if best.source == 'features' else 'says'}: “{best.text.rstrip('.')}”."
+    asked = _CONVERT_ASK.search(question)
+    got = convert(best.value, asked.group(1)) if asked else None
+    return f"Its {best.key} is {best.value}{f', about {got}' if got else ''} (spec sheet)."
+
+
+# -- variants: the same product in another colour or size ------------------------------------------
+_VARIANT_ASK = re.compile(
+    r"\b(come[s]? in|available in|have (it|this|that|them|one|these|those) in|in (a |an )?other|other colou?rs?|"
+    r"what colou?rs?|which colou?rs?|any colou?rs?|colou?r options?|sizes?)\b", re.I)
+_COLOUR_KEYS = ("colour", "color", "product_colour", "attr_colour", "attr_color")
+
+
+def colour_of(product) -> str:
+    """The product's colour attribute (any of the usual keys), lower-cased; "" when it has none."""
+    for k, v in product.attributes.items():
+        if k.lower() in _COLOUR_KEYS or key_words(k) in ("colour", "color"):
+            return clean(str(v), 40).lower()
+    return ""
+
+
+def siblings(store, product) -> list:
+    """Products of the same brand whose titles differ only by a colour/size word (the family the
+    search collapses into one result, ``retrieval.search.variant_key``), ``product`` first."""
+    from retrieval.query import StructuredQuery
+    from retrieval.search import variant_key
+
+    if not product.brand:
+        return [product]
+    key = variant_key(product)
+    ids = [i for i in store.filter_ids(StructuredQuery(brands=[product.brand]), limit=2000) if i != product.id]
+    return [product, *(p for p in store.get_many(ids) if variant_key(p) == key)]
+
+
+def asked_colour(question: str, colours: list[str]) -> str | None:
+    """The longest colour of ``colours`` (the catalog's and common ones) named in the question."""
+    low = question.lower()
+    found = [c for c in colours if c and re.search(rf"\b{re.escape(c)}\b", low)]
+    return max(found, key=len) if found else None
+
+
+@dataclass(slots=True)
+class VariantAnswer:
+    text: str
+    variant: object | None = None  # the sibling to show as a card
+
+
+def variant_answer(question: str, family: list, colours: list[str], price) -> VariantAnswer | None:
+    """ "Does it come in black?" / "what colours does it come in?" over ``family`` (the product
+    first, then its siblings); None when the question is not about variants or nothing is known.
+    ``price(p)`` formats a product's price."""
+    if not _VARIANT_ASK.search(question):
+        return None
+    product = family[0]
+    have = [(colour_of(p), p) for p in family if colour_of(p)]
+    names = list(dict.fromkeys(c for c, _ in have))
+    want = asked_colour(question, colours)
+    if want is None:
+        if not names:
+            return None
+        return VariantAnswer(f"It comes in {_listed(names)}." if len(names) > 1 else f"It comes in {names[0]} only.")
+    own = colour_of(product)
+    if own and re.search(rf"\b{re.escape(want)}\b", own):
+        return VariantAnswer(f"Yes, this one is {own}.")
+    for c, p in have[1:]:
+        if re.search(rf"\b{re.escape(want)}\b", c):
+            return VariantAnswer(f"Yes, the {c} one is {price(p)} (card above).", p)
+    if not names:
+        return None
+    return VariantAnswer(f"No: it comes in {_listed(names)}." if len(names) > 1 else f"No: it comes in {names[0]} only.")
+
+
+def _listed(items: list[str]) -> str:
+    """
+    >>> _listed(["pink", "blue", "green"])
+    'pink, blue and green'
+    """
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def product_answer(a, product, question: str, reviews: list) -> tuple[str, object | None]:
+    """The answer to a question about ``product`` in the assistant ``a``'s catalog, and the sibling
+    variant to show as a card (or None): variants first ("does it come in black?"), then the
+    product's own data and its reviews (``evidence.answer_question``), then the shop's policies
+    when the product's data says nothing ("does it come with a warranty?")."""
+    from assistant import evidence, policies
+    from assistant.answers import fmt_price
+    from assistant.understand import COLOURS
+
+    store = a.catalog.store
+    colours = sorted({*COLOURS, *store.colours()}, key=len, reverse=True)
+    if _VARIANT_ASK.search(question):
+        got = variant_answer(question, siblings(store, product), colours, lambda p: fmt_price(p.price, p.currency))
+        if got is not None:
+            return got.text, got.variant
+    text = evidence.answer_question(question, product, reviews, a.embed)
+    if text.startswith(evidence.NO_ANSWER_PREFIXES):
+        policy = policies.answer_for(a, question, strict=True)
+        if policy:
+            return policy, None
+        text += " " + policies.OFFER_PERSON
+    return text, None
