@@ -600,7 +600,13 @@ class Assistant:
         }
 
     def suggest_reply(self, conversation_id: str) -> str:
-        """A grounded draft for the agent: the last question and the products last considered."""
+        """A grounded draft for the agent: the answer to the shopper's last message (``drafts``),
+        else the products last considered."""
+        from assistant.drafts import draft_reply  # qa hook: address the last message first
+
+        draft = draft_reply(self, conversation_id)
+        if draft:
+            return draft
         msgs = self.store.messages(conversation_id)
         last_user = next((m.text for m in reversed(msgs) if m.role == "user"), "")
         cands = self.store.candidates(conversation_id)[:3]

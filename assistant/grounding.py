@@ -190,7 +190,105 @@ def check(text: str, products: list, user_text: str = "", brands: list[str] | No
             if bl not in facts and bl not in user_low:
                 problems.append(f"brand {b} is not a shown product's brand")
     problems += _names(body, facts, user_low)
+    problems += bound_problems(text, products, user_text + " " + extra_facts)
     return Check(ok=not problems, problems=list(dict.fromkeys(problems)))
+
+
+# a fact bound to the product its sentence names: a number with a unit ("14 days", "72 dB"), a
+# rating ("4.6/5", "4.6 out of 5", "4.6 stars", "rated 4.6"), a review count ("120 reviews"), a price
+_BOUND = re.compile(
+    r"(?:[$€£]\s?(?P<price>\d[\d,]*(?:\.\d+)?))|"
+    r"(?:\brated\s+(?:at\s+)?(?P<rated>\d(?:\.\d+)?))|"
+    r"(?<![\w.])(?P<num>\d+(?:[.,]\d+)?)\s?(?P<unit>/\s?5|out of 5|stars?|★|reviews?|ratings?|reviewers?|"
+    r"%|°\s?[cf]|[a-zµ\"]{1,12}\b)",
+    re.I,
+)
+_CONTINUES = re.compile(r"^\s*(it|its|it's|they|their|this one|that one|the latter)\b", re.I)
+# words that follow a number without being a unit of a product fact ("2 options", "3 of them")
+_NOT_UNITS = {"of", "or", "and", "to", "in", "on", "for", "is", "are", "the", "a", "an", "at", "by", "with",
+              "options", "option", "products", "items", "choices", "picks", "ones", "more", "other"}  # fmt: skip
+
+
+def _name_tokens(p) -> list[str]:
+    """The words of a product's name: its title before the variant suffix (", Black")."""
+    return re.findall(r"[a-z0-9]+", html.unescape(p.title.split(",")[0]).lower())
+
+
+def _longest_run(name: list[str], words: list[str]) -> int:
+    """Length of the longest run of consecutive name words that occurs in ``words``.
+
+    >>> _longest_run(["pulsewave", "band", "5", "tracker"], ["the", "pulsewave", "band", "5", "lasts"])
+    3
+    """
+    best = 0
+    for i in range(len(words)):
+        for j in range(len(name)):
+            k = 0
+            while i + k < len(words) and j + k < len(name) and words[i + k] == name[j + k]:
+                k += 1
+            best = max(best, k)
+    return best
+
+
+def named_products(sentence: str, products: list) -> list[int]:
+    """Indexes of the shown products a sentence is about: its citations ``[n]``, else the products
+    whose name shares the longest run (two words or more) of consecutive words with it; a brand
+    alone names no one product. Colour variants share a name and are named together."""
+    cited = [int(n) - 1 for n in _CITATION.findall(sentence) if 1 <= int(n) <= len(products)]
+    if cited:
+        return sorted(set(cited))
+    words = re.findall(r"[a-z0-9]+", sentence.lower())
+    runs = [_longest_run(_name_tokens(p), words) for p in products]
+    top = max(runs, default=0)
+    return [i for i, r in enumerate(runs) if r == top] if top >= 2 else []
+
+
+def bound_problems(text: str, products: list, allowed_text: str = "") -> list[str]:
+    """Facts said about a named product that are not that product's: a number with a unit, a
+    rating, a review count or a price in a sentence that names some (not all) of the shown
+    products must be in the named products' own data (or ``allowed_text``: the shopper's words,
+    quoted evidence). A sentence starting "It"/"They" continues the previous sentence's product.
+
+    >>> from retrieval.catalog import Product
+    >>> band = Product(id="b", title="Pulsewave Band 5, Black", attributes={"battery_life": "14 days"})
+    >>> watch = Product(id="w", title="Pulsewave Trail GPS Watch", attributes={"battery_life": "21 days"})
+    >>> bound_problems("The Pulsewave Band 5 lasts 21 days.", [band, watch])
+    ['21 days is not in the data of Pulsewave Band 5']
+    >>> bound_problems("The Pulsewave Band 5 lasts 14 days.", [band, watch])
+    []
+    """
+    out: list[str] = []
+    named: list[int] = []
+    for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
+        if not sentence.strip():
+            continue
+        now = named_products(sentence, products)
+        named = now or (named if _CONTINUES.match(sentence) else [])
+        if not named or len(named) == len(products):
+            continue
+        mine = [products[i] for i in named]
+        allowed = allowed_numbers(mine, allowed_text)
+        prices = {round(p.price, 2) for p in mine if p.price is not None}
+        body = _CITATION.sub(" ", sentence)
+        who = " / ".join(dict.fromkeys(" ".join(_title_words(p)) for p in mine))
+        for m in _BOUND.finditer(body):
+            if m.group("price"):
+                v = _num(m.group("price"))
+                if v is not None and round(v, 2) not in prices and v not in allowed:
+                    out.append(f"price {m.group(0).strip()} is not the price of {who}")
+                continue
+            raw = m.group("rated") or m.group("num")
+            unit = (m.group("unit") or "").strip().lower()
+            if m.group("num") and unit in _NOT_UNITS:
+                continue
+            v = _num(raw)
+            if v is not None and v not in allowed:
+                out.append(f"{m.group(0).strip()} is not in the data of {who}")
+    return out
+
+
+def _title_words(p) -> list[str]:
+    return html.unescape(p.title.split(",")[0]).split()[:6]
 
 
 def _names(body: str, facts: str, user_low: str) -> list[str]:

@@ -198,9 +198,14 @@ def answer_text(question: str, index: PolicyIndex | None, embed, strict: bool = 
         return None
     best_score, best = ranked[0]
     quoted = [best.text]
-    for score, p in ranked[1:3]:
-        if p.section == best.section and best_score - score <= SECOND_WITHIN:
-            quoted.append(p.text)
+    # a section's first passage states its main rule ("30 days for a full refund"): it goes first
+    # when it answers too, before the detail that matched best ("a faulty item ...")
+    lead = next(p for p in index.passages if p.section == best.section)
+    lead_score = next(sc for sc, p in ranked if p is lead)
+    if lead is not best and lead_score >= POLICY_MIN:
+        quoted.insert(0, lead.text)
+    else:
+        quoted += [p.text for sc, p in ranked[1:2] if p.section == best.section and best_score - sc <= SECOND_WITHIN]
     name = best.section.lower()
     name = name if "polic" in name else f"{name} policy"
     return f"From our {name}: " + " ".join(quoted)
@@ -224,11 +229,16 @@ def is_policy_question(a: Assistant, message: str) -> bool:
     return bool(ranked) and ranked[0][0] >= POLICY_MIN
 
 
+# words that point a question at a product on screen ("does *it* come with a warranty?")
+_POINTS = re.compile(r"\b(it|its|they|them|this|that|these|those|ones?|first|second|third|last)\b", re.I)
+
+
 def route(a: Assistant, message: str, u: Understood):
-    """The reply for a policy question (hooked in before product search), else None."""
-    if u.intent not in ("find", "refine") or not is_policy_question(a, message):
+    """The reply for a policy question (hooked in before product search), else None. A question
+    that points at a shown product stays a product question (its answer falls back to the policies)."""
+    if u.intent not in ("find", "refine", "ask") or (u.intent == "ask" and _POINTS.search(message)):
         return None
-    return reply
+    return reply if is_policy_question(a, message) else None
 
 
 def reply(a: Assistant, turn: Turn, message: str, u: Understood, timings: dict, t0: float) -> Iterator[Event]:

@@ -128,13 +128,22 @@ def rank_facts(question: str, items: list[Fact], embed) -> list[tuple[float, Fac
     scored = []
     for f, sim in zip(items, sims, strict=True):
         score = float(sim)
-        if f.key and terms & set(tokenize(f.key)):
+        if f.key and _shares_word(terms, set(tokenize(f.key))):
             score += KEY_WORD_BONUS
         if f.value and {m.group(2) for m in re.finditer(r"(\d)\s?([a-zµ°]+)", f.value.lower())} & asked_units:
             score += UNIT_BONUS
         scored.append((score, f))
     scored.sort(key=lambda x: -x[0])
     return scored
+
+
+def _shares_word(terms: set[str], words: set[str]) -> bool:
+    """A shared stem, or one that starts like the other ("compatible" / "compatibility").
+
+    >>> _shares_word({"compatible"}, {"compatibility"})
+    True
+    """
+    return bool(terms & words) or any(len(t) >= 6 and len(w) >= 6 and t[:6] == w[:6] for t in terms for w in words)
 
 
 def mentions(question: str, items: list[Fact]) -> Fact | None:
@@ -149,8 +158,10 @@ def mentions(question: str, items: list[Fact]) -> Fact | None:
         words = set(tokenize(low))
         if all(t in low or set(tokenize(t)) <= words for t in terms):
             return f
-    # a single distinctive word (USB, Bluetooth, dishwasher) is enough when the rest are generic nouns
-    key = max(terms, key=len)
+    # one distinctive word is enough when the rest are generic nouns: a name the shopper capitalised
+    # ("USB", "Bluetooth", "HDMI") if any, else the longest word ("dishwasher")
+    named = [w.lower() for w in re.findall(r"\b[A-Za-z]*[A-Z][A-Za-z0-9-]*\b", question[1:]) if w.lower() in terms]
+    key = named[0] if named else max(terms, key=len)
     for f in items:
         if re.search(rf"\b{re.escape(key)}", f.text.lower()) and len(key) >= 3:
             return f
@@ -198,8 +209,7 @@ def device_answer(question: str, product) -> str | None:
         how = next((c for c in conn if found[0] in c.lower()), found[0].title() if len(found[0]) > 3 else found[0])
         return f"Yes: it connects over {how}, which {name} support (spec sheet)."
     if conn:
-        return (f"It connects with {conn[0]} (spec sheet), which {name} don't take directly, so you "
-                "would need an adapter.")
+        return f"It connects with {conn[0]} (spec sheet); {name} without that connection need an adapter."
     return None
 
 
