@@ -131,11 +131,12 @@ def summarise_reviews(product, reviews: list) -> str:
         lines.append("Reviewers like: " + "; ".join(f"“{_first(r)}” ({_stars(r)})" for r in pos[:2]))
     if neg:
         lines.append("Complaints: " + "; ".join(f"“{_first(r)}” ({_stars(r)})" for r in neg[:2]))
-    if not neg and len(usable) >= ENOUGH_REVIEWS:
+    if not neg and len(reviews) >= ENOUGH_REVIEWS:
         lines.append("None of the reviews here is negative.")
     elif not neg:
-        lines.append(f"Only {len(usable)} review{'s' if len(usable) != 1 else ''} so far: too few to say what people dislike.")
-    aspects = aspect_counts(usable, aspect_words(product))
+        lines.append(f"Only {len(reviews)} review{'s' if len(reviews) != 1 else ''} so far: too few to say what people dislike.")
+    # counted over every review (one that tries to instruct us is counted as mentioning nothing)
+    aspects = aspect_counts(usable, aspect_words(product), of=len(reviews))
     if aspects:
         lines.append("Mentioned most: " + "; ".join(aspects) + ".")
     return "\n".join(lines)
@@ -176,7 +177,7 @@ def aspect_words(product) -> set[str]:
     return {t for t in tokenize(own) if len(t) > 2 and t not in name}
 
 
-def aspect_counts(reviews: list, aspects: set[str], limit: int = 3) -> list[str]:
+def aspect_counts(reviews: list, aspects: set[str], limit: int = 3, of: int | None = None) -> list[str]:
     """The product's aspects (``aspect_words``) most reviews mention, each with how many and in
     what tone, e.g. "battery (4 of 9, all positive)". A review counts once per aspect; positive
     is 4★ or more, critical 2★ or less."""
@@ -200,5 +201,5 @@ def aspect_counts(reviews: list, aspects: set[str], limit: int = 3) -> list[str]
     out = []
     for stem, ratings in top:
         tone = "all positive" if min(ratings) >= 4 else "all critical" if max(ratings) <= 2 else "mixed"
-        out.append(f"{shown[stem]} ({len(ratings)} of {len(reviews)}, {tone})")
+        out.append(f"{shown[stem]} ({len(ratings)} of {of or len(reviews)}, {tone})")
     return out

@@ -35,6 +35,7 @@ _PRICE = re.compile(
 )
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)?)(?![\w])")
 _CITATION = re.compile(r"\[(\d+)\]")
+_SHARE = re.compile(r"(?<![\w.])(\d+) of (\d+)(?![\w.])")
 _LETTER_SIZE = re.compile(r"\b(XXS|XS|XL|XXL|XXXL|size (?:S|M|L))\b")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+")
 # capitalised words that are ordinary English at any position, not product names
@@ -169,6 +170,11 @@ def check(text: str, products: list, user_text: str = "", brands: list[str] | No
         if v is None or (round(v, 2) not in prices and v not in user_prices):
             problems.append(f"price {m.group(0).strip()} is not a shown price")
     allowed = allowed_numbers(products, user_text + " " + extra_facts)
+    for m in _SHARE.finditer(body):
+        # "3 of 8 reviewers": the whole (8) must be in the data; the part is a count of it
+        n, whole = _num(m.group(1)), _num(m.group(2))
+        if n is not None and whole in allowed and n <= whole:
+            seen_spans.append(m.span(1))
     for m in _NUMBER.finditer(body):
         if any(a <= m.start() < b for a, b in seen_spans):
             continue

@@ -44,3 +44,9 @@ def test_names_and_continuations():
     assert bound_problems("The Pulsewave Trail GPS Watch is tough. It lasts 14 days.", [BAND, WATCH]) == [
         "14 days is not in the data of Pulsewave Trail GPS Watch"]
     assert bound_problems("The Pulsewave Band 5 lasts 14 days. Then 21 days for GPS watches.", [BAND, WATCH]) == []
+
+
+def test_a_share_of_reviewers_needs_the_whole_in_the_data():
+    assert check("3 of 12 reviewers mention the strap.", [BAND, WATCH]).ok
+    assert not check("13 of 12 reviewers mention the strap.", [BAND, WATCH]).ok
+    assert not check("3 of 9 reviewers mention the strap.", [BAND, WATCH]).ok
