@@ -31,8 +31,9 @@ from retrieval.bm25 import tokenize
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from assistant.chat import Assistant, Turn
+    from assistant.chat import Assistant
     from assistant.events import Event
+    from assistant.turn import TurnContext
     from assistant.understand import Understood
 
 NAMES = ("policies.md", "policies.yaml", "policies.yml")
@@ -241,10 +242,10 @@ def route(a: Assistant, message: str, u: Understood):
     return reply if is_policy_question(a, message) else None
 
 
-def reply(a: Assistant, turn: Turn, message: str, u: Understood, timings: dict, t0: float) -> Iterator[Event]:
+def reply(a: Assistant, ctx: TurnContext) -> Iterator[Event]:
     """Quote the policy, or say none answers and offer a person; the search state is unchanged."""
-    u.intent = "policy"
-    u.state = a.state(turn.conversation_id)
-    u.changes = []
-    text = answer_for(a, message) or NO_POLICY_TEXT
-    yield a.finish(turn.conversation_id, text, u, timings, t0)
+    u = ctx.understood
+    u.intent, u.changes = "policy", []
+    u.state = a.state(ctx.cid)  # a policy question is no new search: the cards on screen stay referable
+    text = answer_for(a, ctx.message) or NO_POLICY_TEXT
+    yield a.finish(ctx, text)

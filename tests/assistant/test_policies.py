@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from assistant import policies
-from assistant.chat import Turn
+from assistant.turn import Turn
 from assistant.drafts import reason
 from assistant.events import Answer, Cards
 from retrieval.demo import DEMO_DIR
@@ -94,8 +94,8 @@ def test_the_suggested_reply_addresses_the_handoff_reason(make_assistant, tmp_pa
     cid = a.start(None)
     _run(a, cid, "a blender")
     _run(a, cid, "can I speak to a human about a refund?")
-    draft = a.suggest_reply(cid)
+    draft = a.desk.suggest_reply(cid)
     assert "About a refund: From our returns and refunds policy:" in draft and "[1]" not in draft
     assert reason("Can I speak to a human about a refund?") == "a refund"
     _run(a, cid, "a kettle")
-    assert "[1]" in a.suggest_reply(cid)  # a product search: the products considered
+    assert "[1]" in a.desk.suggest_reply(cid)  # a product search: the products considered
