@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from assistant.chat import Assistant
     from assistant.events import Event
     from assistant.turn import TurnContext
-    from assistant.understand import Understood
 
 NAMES = ("policies.md", "policies.yaml", "policies.yml")
 # MiniLM cosine + word share above which a passage answers the question; measured on the demo
@@ -234,10 +233,11 @@ def is_policy_question(a: Assistant, message: str) -> bool:
 _POINTS = re.compile(r"\b(it|its|they|them|this|that|these|those|ones?|first|second|third|last)\b", re.I)
 
 
-def route(a: Assistant, message: str, u: Understood):
+def route(a: Assistant, ctx: TurnContext):
     """The reply for a policy question (hooked in before product search), else None. A question
     that points at a shown product stays a product question (its answer falls back to the policies)."""
-    if u.intent not in ("find", "refine", "ask") or (u.intent == "ask" and _POINTS.search(message)):
+    intent, message = ctx.understood.intent, ctx.message
+    if intent not in ("find", "refine", "ask") or (intent == "ask" and _POINTS.search(message)):
         return None
     return reply if is_policy_question(a, message) else None
 

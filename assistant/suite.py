@@ -163,6 +163,10 @@ def build_catalog(suite: Suite, settings: Settings):
     try:
         first = _slice(src, scratch, limit, set()) if src.is_file() and limit else src
         ingest(settings, first)
+        from assistant import policies  # qa hook: the shop's policies beside the catalog, as `shopassist ingest` copies them
+
+        if (found := policies.beside(src)) is not None:
+            policies.install(settings.data_dir, found)
         if drop:
             sub = scratch / "synced"
             sub.mkdir()

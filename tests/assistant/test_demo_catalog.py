@@ -11,13 +11,14 @@ from shopassist.settings import Settings
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
+    from assistant import policies
     from assistant.chat import Assistant
-
     from retrieval.demo import DEMO_DIR
     from retrieval.ingest import ingest
 
     s = Settings(data_dir=tmp_path_factory.mktemp("demo") / "data", llm_backend="scripted")
     ingest(s, DEMO_DIR)
+    policies.install(s.data_dir, DEMO_DIR / "policies.md")  # as `shopassist ingest demo` does
     return Assistant.from_settings(s)
 
 
@@ -43,3 +44,36 @@ def test_no_alternative_from_a_category_that_is_no_substitute(demo):
     cards, text = turn(demo, "a tent for heavy rain")  # a backpack's rain cover is not a tent
     assert cards and all("Tents" in demo.catalog.store.get(c.product_id).categories for c in cards)
     assert "; [" not in text.split(".")[0]
+
+
+def _conversation(a, *messages):
+    from assistant.turn import Turn
+
+    cid, out = a.start(None), []
+    for m in messages:
+        events = list(a.respond(Turn(cid, None, m)))
+        cards = next((e.cards for e in reversed(events) if isinstance(e, Cards)), [])
+        out.append((cards, next(e for e in events if isinstance(e, Answer))))
+    return cid, out
+
+
+def test_product_questions_are_answered_from_the_spec_sheet_and_variants(demo):
+    """Issue 12 as a new shopper tried it: a blender's noise, a variant in another colour."""
+    _, [(cards, _), (_, loud), (vcards, black)] = _conversation(
+        demo, "nordvik pulse 600 blender", "how loud is it in dB?", "does it come in black?")
+    p = demo.catalog.store.get(cards[0].product_id)
+    assert loud.intent == "ask" and loud.text == f"Its noise is {p.attributes['noise']} (spec sheet)."
+    variant = demo.catalog.store.get(vcards[0].product_id)
+    if p.attributes.get("colour") != "black":
+        assert variant.attributes["colour"] == "black" and variant.title.split(",")[0] == p.title.split(",")[0]
+        assert black.text == f"Yes, the black one is ${variant.price:.2f} (card above)."
+
+
+def test_which_one_over_the_shown_products_and_a_policy_question_keep_the_cards(demo):
+    cid, [(cards, _), (again, light), (_, ship)] = _conversation(
+        demo, "wireless headphones", "which one is the lightest?", "do you ship to Canada?")
+    assert [c.product_id for c in again] == [c.product_id for c in cards]
+    weights = {i: demo.catalog.store.get(c.product_id).attributes.get("weight") for i, c in enumerate(cards)}
+    assert light.text.startswith("The lightest is [") and all(w in light.text for w in weights.values() if w)
+    assert ship.intent == "policy" and "Canada" in ship.text
+    assert demo.state(cid).shown == [c.product_id for c in cards]

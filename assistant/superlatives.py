@@ -1,0 +1,188 @@
+"""Questions over the products on screen: "which one is the lightest / has the longest battery /
+is best for running?", answered from their specs side by side, or from their reviews.
+
+The shopper's adjective names a dimension (``product_qa.DIMENSIONS``: light -> weight) and a
+direction (``DIRECTION``: lightest is the smallest weight); the spec each product lists for it
+is found by the same MiniLM + words match as a one-product question, its quantity read with
+its unit and made comparable (``quantity``: "255 g" and "1.1 kg" in grams). "Best for X" has no
+spec: the product whose reviews mention X most (``evidence.best_evidence``) is named, with a
+quote. Price and rating superlatives are not here: they sort the whole catalog (``understand``).
+
+Example::
+
+    >>> quantity("6 h (24 h with case)")
+    (6.0, 'time')
+    >>> quantity("1.1 kg")
+    (1100.0, 'mass')
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import TYPE_CHECKING
+
+from assistant.answers import clean, short_title
+from assistant.product_qa import DIMENSIONS, facts, rank_facts
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from assistant.events import Event
+    from assistant.turn import TurnContext
+
+# units -> (kind, factor to the kind's base unit); general physics, no catalog words
+UNITS = {
+    "mg": ("mass", 0.001), "g": ("mass", 1.0), "kg": ("mass", 1000.0), "lb": ("mass", 453.6), "lbs": ("mass", 453.6),
+    "oz": ("mass", 28.35), "min": ("time", 1 / 60), "h": ("time", 1.0), "hr": ("time", 1.0), "hrs": ("time", 1.0),
+    "hours": ("time", 1.0), "day": ("time", 24.0), "days": ("time", 24.0), "weeks": ("time", 168.0),
+    "months": ("time", 730.0), "years": ("time", 8760.0), "mm": ("length", 0.1), "cm": ("length", 1.0),
+    "m": ("length", 100.0), "in": ("length", 2.54), "ml": ("volume", 0.001), "l": ("volume", 1.0),
+    "w": ("power", 1.0), "kw": ("power", 1000.0), "db": ("noise", 1.0), "lm": ("light", 1.0),
+    "mah": ("charge", 1.0), "gb": ("storage", 1.0), "tb": ("storage", 1000.0), "°c": ("temperature", 1.0),
+}  # fmt: skip
+_QTY = re.compile(r"([-+]?\d+(?:[.,]\d+)?)\s?(°c|[a-z]+)\b", re.I)
+# adjective -> +1: the largest value wins, -1: the smallest ("warmest" sleeping bag: the lowest rating)
+DIRECTION = {
+    "light": -1, "heavy": 1, "long": 1, "short": -1, "quiet": -1, "loud": 1, "noisy": 1, "big": 1, "large": 1,
+    "small": -1, "compact": -1, "bright": 1, "powerful": 1, "warm": -1, "thin": -1, "thick": 1, "tall": 1,
+    "fast": 1,
+}  # fmt: skip
+# "best for running": MiniLM cosine of "good for <use>" and a product's own line ("earbuds that stay
+# put on runs" 0.31 on the demo catalog; unrelated lines 0.1-0.2), and how far ahead of the next
+# product the winner must be
+USE_MIN = 0.27
+USE_MARGIN = 0.05
+_WHICH = re.compile(r"\b(which( one| of (these|them|those|the \w+))?|what one)\b", re.I)
+_SUPER = re.compile(r"\b(\w+?)(?:i?est)\b|\b(most|least) (\w+)\b|\bbest (for|at|with) (.+?)[?.!]*$", re.I)
+
+
+def quantity(value: str) -> tuple[float, str] | None:
+    """The first number with a known unit in a spec value, in its kind's base unit."""
+    for m in _QTY.finditer(value):
+        unit = UNITS.get(m.group(2).lower())
+        if unit:
+            return float(m.group(1).replace(",", ".")) * unit[1], unit[0]
+    return None
+
+
+def _adjective(message: str) -> tuple[str, int] | None:
+    """The dimension adjective of a superlative and its direction: "lightest" -> ("light", -1)."""
+    low = message.lower()
+    for word in re.findall(r"[a-z]+", low):
+        for base in (word[:-3], word[:-4], word[:-3] + "e", word[:-4] + "y" if word.endswith("iest") else ""):
+            if word.endswith("est") and base in DIRECTION:
+                return base, DIRECTION[base]
+    m = re.search(r"\b(most|least) (\w+)", low)
+    if m and m.group(2) in DIRECTION:
+        return m.group(2), DIRECTION[m.group(2)] * (1 if m.group(1) == "most" else -1)
+    return None
+
+
+def spec_superlative(message: str, products: list, embed) -> str | None:
+    """ "The lightest is [2] … at 4 g per bud (spec sheet); [1] 255 g, [3] 250 g." over ``products``
+    (numbered as on screen); None when the question names no comparable spec."""
+    adj = _adjective(message)
+    if adj is None:
+        return None
+    word, sign = adj
+    query = f"{message} {DIMENSIONS.get(word, word)}"
+    rows = []
+    for i, p in enumerate(products):
+        specs = [f for f in facts(p) if f.source == "spec sheet"]
+        ranked = rank_facts(query, specs, embed)
+        best = next(((s, f) for s, f in ranked if quantity(f.value)), None)
+        if best and best[0] >= 0.45:
+            q = quantity(best[1].value)
+            rows.append((i, p, best[1], q[0], q[1]))
+    kinds = [r[4] for r in rows]
+    if len(rows) < 2:
+        return None
+    kind = max(set(kinds), key=kinds.count)
+    rows = [r for r in rows if r[4] == kind]
+    if len(rows) < 2:
+        return None
+    win = (max if sign > 0 else min)(rows, key=lambda r: r[3])
+    i, p, fact, _, _ = win
+    others = "; ".join(f"[{j + 1}] {f.value}" for j, _, f, _, _ in rows if j != i)
+    missing = [f"[{j + 1}]" for j in range(len(products)) if j not in {r[0] for r in rows}]
+    sup = _superlative_word(word, sign) + (f" {fact.key}" if word in ("long", "short") else "")
+    text = f"The {sup} is [{i + 1}] {short_title(p)}, {fact.key} {fact.value} (spec sheet); {others}."
+    if missing:
+        text += f" {' and '.join(missing)} {'does' if len(missing) == 1 else 'do'} not list it."
+    return text
+
+
+def _superlative_word(word: str, sign: int) -> str:
+    """
+    >>> _superlative_word("light", -1), _superlative_word("heavy", 1), _superlative_word("powerful", 1)
+    ('lightest', 'heaviest', 'most powerful')
+    """
+    if len(word) > 6:
+        return f"most {word}" if sign == DIRECTION.get(word, sign) else f"least {word}"
+    if word.endswith("y"):
+        return word[:-1] + "iest"
+    if word.endswith("e"):
+        return word + "st"
+    if re.search(r"[^aeiou][aeiou][bdgmnt]$", word):
+        return word + word[-1] + "est"
+    return word + "est"
+
+
+def use_superlative(message: str, products: list, reviews_of, embed) -> str | None:
+    """ "Which one is best for running?": the product whose reviews (and own data) mention the use
+    most, with how many reviewers do and a quote; None when no product's reviews mention it."""
+    from assistant.evidence import best_evidence, is_injection
+    from assistant.answers import review_sentences
+
+    m = re.search(r"\b(?:best|good|better|ideal|suited) (?:for|at|with) (.+?)[?.!]*$", message, re.I)
+    if not m:
+        return None
+    use = clean(m.group(1), 60)
+    scored = []
+    for i, p in enumerate(products):
+        reviews = reviews_of(p.id)
+        sents = [(s, r) for s, r in review_sentences(reviews) if not is_injection(s)]
+        quotes = best_evidence(f"good for {use}", sents, embed, k=max(1, len(reviews)))
+        ranked = rank_facts(f"good for {use}", facts(p), embed)
+        own = ranked[0] if ranked and ranked[0][0] >= USE_MIN else None
+        scored.append((len(quotes) / max(1, len(reviews)) + (own[0] if own else 0), i, p, quotes, len(reviews), own))
+    scored.sort(key=lambda x: -x[0])
+    score, i, p, quotes, total, own = scored[0]
+    # the winner must stand out: a use every product's description fits equally is no answer
+    if score <= 0 or (len(scored) > 1 and score - scored[1][0] < USE_MARGIN):
+        return None
+    text = f"For {use}, [{i + 1}] {short_title(p)}"
+    if quotes:
+        text += f": {len(quotes)} of {total} reviewers mention it, e.g. “{quotes[0][0]}”"
+    elif own:
+        best = own[1]
+        text += f": its {best.source} {'say' if best.source == 'features' else 'says'} “{best.text.rstrip('.')}”"
+    return text + "."
+
+
+def route(a, ctx: TurnContext):
+    """The reply for a "which one is the …est" question over two or more shown products, else None."""
+    message = ctx.message
+    if ctx.understood.intent not in ("find", "refine", "ask") or not _WHICH.search(message):
+        return None
+    if _adjective(message) is None and not re.search(r"\b(best|good|better|ideal|suited) (for|at|with)\b", message, re.I):
+        return None
+    return reply if len(a.state(ctx.cid).shown) >= 2 else None
+
+
+def reply(a, ctx: TurnContext) -> Iterator[Event]:
+    """Answer over the products on screen, shown again in the same order (so [n] still points at them)."""
+    from assistant.events import Cards
+
+    u = ctx.understood
+    before = a.state(ctx.cid)
+    products = a.shown(before)
+    u.intent, u.changes, u.state = "compare", [], before
+    cards = [a.simple_card(p, ["on screen"]) for p in products]
+    yield Cards(cards)
+    ctx.timings["first_card"] = time.perf_counter() - ctx.t0
+    text = spec_superlative(ctx.message, products, a.embed) or use_superlative(
+        ctx.message, products, lambda pid: a.reviews(pid, limit=30), a.embed)
+    text = text or "The specs and reviews of these don't say, so I can't rank them on that. Could you say what matters most?"
+    yield a.finish(ctx, text, cards=cards, citations=[p.id for p in products])
