@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from assistant import answers, policies, replies, superlatives, writer
+from assistant import answers, policies, product_qa, replies, superlatives, writer
 from assistant.candidates import Candidates, Ranked, allowed
 from assistant.desk import Desk
 from assistant.events import Answer, Card, Cards, Event, Notice, TextDelta
@@ -116,8 +116,9 @@ class Assistant:
         ctx.timings["parse"] = time.perf_counter() - t0
         u = ctx.understood
         log.debug("intent=%s refs=%s changes=%s", u.intent, u.refs, u.changes)
-        # qa hooks: shop-policy questions and "which one is the lightest?" over the shown products
-        reply = policies.route(self, ctx) or superlatives.route(self, ctx) or replies.BY_INTENT.get(u.intent)
+        # qa hooks: shop-policy questions, "which one is the lightest?" over the shown products, "in pounds?"
+        reply = (product_qa.route(self, ctx) or superlatives.route(self, ctx) or policies.route(self, ctx)
+                 or replies.BY_INTENT.get(u.intent))
         if reply is not None:  # compare, product questions, reviews, hand-off, chit-chat: no search
             yield from self._logged(ctx, reply(self, ctx))
             return

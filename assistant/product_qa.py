@@ -334,3 +334,41 @@ def product_answer(a, product, question: str, reviews: list) -> tuple[str, objec
             return policy, None
         text += " " + policies.OFFER_PERSON
     return text, None
+
+
+# -- "in pounds?" after a spec answer ----------------------------------------------------------------
+_CONVERT_FOLLOW_UP = re.compile(
+    r"\s*(?:and |so |what(?:'s| is) (?:that|it) |how much is (?:that|it) |how (?:many|much) )?(?:in )?"
+    r"(pounds|lbs?|ounces|oz|inches|feet|cups|quarts|gallons|fahrenheit|°f)\s*\??\s*", re.I)
+
+
+def route(a, ctx):
+    """The reply for a unit follow-up ("in pounds?") about the product in focus, else None."""
+    if not _CONVERT_FOLLOW_UP.fullmatch(ctx.message):
+        return None
+    return convert_reply if a.state(ctx.cid).focus else None
+
+
+def convert_reply(a, ctx):
+    """The focused product's spec (the one the last answer named, else the first that converts) in the asked unit."""
+    import time as _time
+
+    from assistant.events import Cards
+
+    u = ctx.understood
+    before = a.state(ctx.cid)
+    product = a.products([before.focus])[0]
+    u.intent, u.changes, u.state = "ask", [], before
+    card = a.simple_card(product, ["the product you asked about"])
+    yield Cards([card])
+    ctx.timings["first_card"] = _time.perf_counter() - ctx.t0
+    asked = _CONVERT_FOLLOW_UP.fullmatch(ctx.message).group(1)
+    last = next((m.text for m in reversed(a.store.messages(ctx.cid)) if m.role == "assistant"), "")
+    specs = [f for f in facts(product) if f.source == "spec sheet" and convert(f.value, asked)]
+    specs.sort(key=lambda f: f.value not in last)  # the spec the last answer gave first
+    if specs:
+        f = specs[0]
+        text = f"Its {f.key} of {f.value} is about {convert(f.value, asked)} (spec sheet)."
+    else:
+        text = f"Its spec sheet has nothing I can give in {asked}."
+    yield a.finish(ctx, text, cards=[card], citations=[product.id])
