@@ -16,7 +16,10 @@ Example::
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import replace
+
+import numpy as np
 
 from assistant.answers import clean, fmt_rating, question_terms, review_sentences, short_title
 
@@ -35,6 +38,31 @@ _INJECTION = re.compile(
     r"\b(you are now|act as|system prompt|new instructions|as an ai)\b|\b(assistant|chatbot|ai|bot)[,:] (say|tell|recommend|reply)\b",
     re.I,
 )
+
+
+# sentence vectors kept across turns (~1.5 kB each): a conversation asks several questions about
+# the same product, whose review sentences and specs need not be embedded again
+VECTOR_CACHE_SIZE = 20_000
+_VECTORS: OrderedDict = OrderedDict()
+
+
+def cached(embed, model: str = ""):
+    """``embed`` with its vectors remembered by (model, text), least recently used dropped first."""
+
+    def run(texts: list[str]):
+        missing = list(dict.fromkeys(t for t in texts if (model, t) not in _VECTORS))
+        if missing:
+            for t, v in zip(missing, embed(missing), strict=True):
+                _VECTORS[(model, t)] = v
+        out = []
+        for t in texts:
+            _VECTORS.move_to_end((model, t))
+            out.append(_VECTORS[(model, t)])
+        while len(_VECTORS) > VECTOR_CACHE_SIZE:
+            _VECTORS.popitem(last=False)
+        return np.stack(out) if out else np.zeros((0, 0))
+
+    return run
 
 
 def is_injection(text: str) -> bool:
@@ -57,7 +85,7 @@ def answer_question(question: str, product, reviews: list, embed) -> str:
 
     title = short_title(product)
     spec = spec_answer(question, product, embed)
-    sents = [(s, r) for s, r in review_sentences(reviews) if not is_injection(s)]
+    sents = shortlist(question, [(s, r) for s, r in review_sentences(reviews) if not is_injection(s)])
     quotes = best_evidence(question, sents, embed, k=max(1, len(reviews)))
     parts = [spec] if spec else []
     if quotes:
@@ -68,6 +96,21 @@ def answer_question(question: str, product, reviews: list, embed) -> str:
 
 
 NO_ANSWER_PREFIXES = ("The spec sheet and the reviews of ", "The spec sheet of ")
+
+
+# review sentences embedded per question at most: MiniLM's cost grows with them (a product with 200
+# reviews has ~1,000), and a sentence without a question word must score EVIDENCE_STRONG to count
+SHORTLIST = 120
+
+
+def shortlist(question: str, sents: list, n: int = SHORTLIST) -> list:
+    """The sentences sharing a word with the question first, then the rest, at most ``n``."""
+    if len(sents) <= n:
+        return sents
+    terms = {t.rstrip("s") for t in question_terms(question)}
+    def shares(s: str) -> bool:
+        return bool(terms & {w.rstrip("s") for w in re.findall(r"[a-z0-9]+", s.lower())})
+    return sorted(sents, key=lambda sr: not shares(sr[0]))[:n]
 
 
 def no_answer(title: str, has_reviews: bool) -> str:

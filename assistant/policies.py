@@ -213,7 +213,9 @@ def answer_text(question: str, index: PolicyIndex | None, embed, strict: bool = 
 
 def answer_for(a: Assistant, question: str, strict: bool = False) -> str | None:
     """``answer_text`` over the assistant's shop (its data dir and MiniLM)."""
-    return answer_text(question, index_for(a.settings.data_dir), a.embed, strict)
+    from assistant.evidence import cached
+
+    return answer_text(question, index_for(a.settings.data_dir), cached(a.embed, a.settings.embedding_model), strict)
 
 
 def is_policy_question(a: Assistant, message: str) -> bool:

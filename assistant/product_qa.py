@@ -327,7 +327,7 @@ def product_answer(a, product, question: str, reviews: list) -> tuple[str, objec
         got = variant_answer(question, siblings(store, product), colours, lambda p: fmt_price(p.price, p.currency))
         if got is not None:
             return got.text, got.variant
-    text = evidence.answer_question(question, product, reviews, a.embed)
+    text = evidence.answer_question(question, product, reviews, evidence.cached(a.embed, a.settings.embedding_model))
     if text.startswith(evidence.NO_ANSWER_PREFIXES):
         policy = policies.answer_for(a, question, strict=True)
         if policy:

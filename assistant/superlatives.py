@@ -182,7 +182,10 @@ def reply(a, ctx: TurnContext) -> Iterator[Event]:
     cards = [a.simple_card(p, ["on screen"]) for p in products]
     yield Cards(cards)
     ctx.timings["first_card"] = time.perf_counter() - ctx.t0
-    text = spec_superlative(ctx.message, products, a.embed) or use_superlative(
-        ctx.message, products, lambda pid: a.reviews(pid, limit=30), a.embed)
+    from assistant.evidence import cached
+
+    embed = cached(a.embed, a.settings.embedding_model)
+    text = spec_superlative(ctx.message, products, embed) or use_superlative(
+        ctx.message, products, lambda pid: a.reviews(pid, limit=30), embed)
     text = text or "The specs and reviews of these don't say, so I can't rank them on that. Could you say what matters most?"
     yield a.finish(ctx, text, cards=cards, citations=[p.id for p in products])
