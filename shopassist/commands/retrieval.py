@@ -128,9 +128,14 @@ def cmd_ingest(args, settings) -> int:
             from retrieval.demo import DEMO_DIR
 
             source = DEMO_DIR
+        policy_file = _policies_file(args, source)  # checked before the catalog is touched
         report = ingest(settings, source, fmt=args.fmt, full_sync=args.full_sync, mapping=mapping,
                         progress=not args.no_progress and sys.stderr.isatty())
-        _install_policies(args, settings, source)
+        if policy_file is not None:
+            from assistant import policies
+
+            n = policies.install(settings.data_dir, policy_file)
+            print(f"policies: {n} passages from {policy_file}", file=sys.stderr)
     except ValueError as e:  # unknown format or mapping keys, a bad policies file: the user's to fix
         raise UserError(str(e)) from e
     if args.json:
@@ -140,14 +145,15 @@ def cmd_ingest(args, settings) -> int:
     return report.exit_code
 
 
-def _install_policies(args, settings, source: Path) -> None:
-    """Copy the shop's policies file (``--policies``, else one beside the source) into the data dir."""
+def _policies_file(args, source: Path) -> Path | None:
+    """The shop's policies file (``--policies``, else a policies.md/.yaml beside the source),
+    parsed once here so a bad one stops the ingest before it starts (PolicyError is a ValueError)."""
     from assistant import policies
 
-    path = getattr(args, "policies", None) or policies.beside(Path(source))
+    path = args.policies or policies.beside(Path(source))
     if path is not None:
-        n = policies.install(settings.data_dir, Path(path))
-        print(f"policies: {n} passages from {path}", file=sys.stderr)
+        policies.load(Path(path))
+    return Path(path) if path is not None else None
 
 
 def cmd_search(args, settings) -> int:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from assistant import policies
@@ -99,3 +101,16 @@ def test_the_suggested_reply_addresses_the_handoff_reason(make_assistant, tmp_pa
     assert reason("Can I speak to a human about a refund?") == "a refund"
     _run(a, cid, "a kettle")
     assert "[1]" in a.desk.suggest_reply(cid)  # a product search: the products considered
+
+
+def test_ingest_copies_the_policies_and_a_bad_file_stops_it_first(tmp_path, capsys):
+    from shopassist.cli import main
+
+    data = tmp_path / "cli-data"
+    products = Path(__file__).parent / "data" / "products.jsonl"
+    bad = tmp_path / "policies.md"
+    bad.write_text("just a line", encoding="utf-8")
+    assert main(["--data-dir", str(data), "ingest", str(products), "--policies", str(bad), "--no-progress"]) == 2
+    assert "no policy passages" in capsys.readouterr().err and not (data / "catalog.sqlite").exists()
+    assert main(["--data-dir", str(data), "ingest", str(products), "--policies", str(DEMO_POLICIES), "--no-progress"]) == 0
+    assert policies.index_for(data).passages == policies.load(DEMO_POLICIES)
