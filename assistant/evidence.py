@@ -95,7 +95,7 @@ def answer_question(question: str, product, reviews: list, embed) -> str:
     return " ".join(parts)
 
 
-NO_ANSWER_PREFIXES = ("The spec sheet and the reviews of ", "The spec sheet of ")
+NO_ANSWER = "don't say anything about that"
 
 
 # review sentences embedded per question at most: MiniLM's cost grows with them (a product with 200
@@ -120,8 +120,8 @@ def no_answer(title: str, has_reviews: bool) -> str:
     "The spec sheet and the reviews of Acme Kettle don't say anything about that."
     """
     if has_reviews:
-        return f"The spec sheet and the reviews of {title} don't say anything about that."
-    return f"The spec sheet of {title} doesn't say anything about that, and it has no reviews yet."
+        return f"The spec sheet and the reviews of {title} {NO_ANSWER}."
+    return f"The spec sheet and description of {title} {NO_ANSWER}, and it has no reviews yet."
 
 
 def reviewers_say(quotes: list, total: int, k: int = 2) -> str:
@@ -230,19 +230,43 @@ def aspect_counts(reviews: list, aspects: set[str], limit: int = 3, of: int | No
         return []
     seen: dict[str, list[float]] = {}
     shown: dict[str, str] = {}
+    texts = {}
     for r in reviews:
         stems: dict[str, str] = {}
-        for w in re.findall(r"[a-z][a-z-]{3,}", clean(f"{r.title} {r.text}").lower()):
+        texts[r.id] = clean(f"{r.title} {r.text}").lower()
+        for w in re.findall(r"[a-z][a-z-]{3,}", texts[r.id]):
             stem = (tokenize(w) or [w])[0]
             if w not in _ASPECT_STOP and stem in aspects:
                 stems.setdefault(stem, w)
         for stem, w in stems.items():
             shown.setdefault(stem, w)
-            seen.setdefault(stem, []).append(r.rating)
+            seen.setdefault(stem, []).append((r.id, r.rating))
     counted = {s: v for s, v in seen.items() if len(v) >= ASPECT_MIN_REVIEWS}
-    top = sorted(counted.items(), key=lambda x: (-len(x[1]), x[0]))[:limit]
+    ranked = sorted(counted.items(), key=lambda x: (-len(x[1]), x[0]))
+    top: list[tuple[str, list]] = []
+    for stem, hits in ranked:
+        # two words said together by the same reviews are one aspect ("battery" + "life")
+        twin = next((i for i, (_, h) in enumerate(top) if h == hits), None)
+        phrase = None if twin is None else _phrase(shown[top[twin][0]], shown[stem], [texts[i] for i, _ in hits])
+        if phrase:
+            shown[top[twin][0]] = phrase
+        elif len(top) < limit:
+            top.append((stem, hits))
     out = []
-    for stem, ratings in top:
+    for stem, hits in top:
+        ratings = [rating for _, rating in hits]
         tone = "all positive" if min(ratings) >= 4 else "all critical" if max(ratings) <= 2 else "mixed"
         out.append(f"{shown[stem]} ({len(ratings)} of {of or len(reviews)}, {tone})")
     return out
+
+
+def _phrase(a: str, b: str, texts: list[str]) -> str | None:
+    """ "a b" or "b a" when every text says the two words together, else None.
+
+    >>> _phrase("battery", "life", ["great battery life", "battery life is long"])
+    'battery life'
+    """
+    for p in (f"{a} {b}", f"{b} {a}"):
+        if all(p in t for t in texts):
+            return p
+    return None

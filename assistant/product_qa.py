@@ -328,7 +328,7 @@ def product_answer(a, product, question: str, reviews: list) -> tuple[str, objec
         if got is not None:
             return got.text, got.variant
     text = evidence.answer_question(question, product, reviews, evidence.cached(a.embed, a.settings.embedding_model))
-    if text.startswith(evidence.NO_ANSWER_PREFIXES):
+    if evidence.NO_ANSWER in text:
         policy = policies.answer_for(a, question, strict=True)
         if policy:
             return policy, None
