@@ -194,7 +194,8 @@ def bench_scoring(settings: Settings, dataset: Path | None = None, candidates: i
     return {"bench": "ranker", "version": version.name, "source": "catalog" if catalog else (data.name if data else None),
             "candidates": len(prods), "threads": torch.get_num_threads(),
             "user_units": len(rk.user_units(ctx)), "history_units": len(ctx.history),
-            "taste": {"weight": rk.taste.weight, "alpha": rk.taste.alpha, "rated": len(ctx.rated), "active": rk.user_taste(ctx) is not None}, "val_rmse_fp32_subset": None if base_rmse is None else round(base_rmse, 4),
+            "taste": {"weight": rk.taste.weight, "alpha": rk.taste.alpha, "rated": len(ctx.rated), "active": rk.user_taste(ctx) is not None},
+            "val_rmse_fp32_subset": None if base_rmse is None else round(base_rmse, 4),
             "accuracy_users": accuracy_users if int8 else 0, "rows": rows, "grid_vs_rows": same, "profiles": prof,
             "goal": "warm p50 <= 100 ms for 100 candidates on 2 CPU cores"}
 

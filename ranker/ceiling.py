@@ -59,7 +59,7 @@ class _Surprise:
 
 
 def classic_methods() -> list:
-    from surprise import SVDpp, BaselineOnly, KNNBaseline
+    from surprise import BaselineOnly, KNNBaseline, SVDpp
 
     return [
         GlobalMean(), BiasModel(), SVDModel(),

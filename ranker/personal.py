@@ -53,7 +53,7 @@ def prequential_rmse(rk, store, users: list[str], start: int = 3) -> tuple[float
 
 def visibility(rk, contexts: dict, hits: dict) -> dict:
     taus, differ, any_differ = [], [], 0
-    for q, products in hits.items():
+    for products in hits.values():
         st = {u: np.array([p.stars for p in rk.score(ctx, products, explain=False)]) for u, ctx in contexts.items()}
         top4 = {u: frozenset(np.argsort(-s, kind="stable")[:4].tolist()) for u, s in st.items()}
         pairs = list(itertools.combinations(contexts, 2))

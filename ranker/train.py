@@ -194,7 +194,7 @@ def taste_inputs(model: RatingModel, data: RatingData, bias: BiasModel, params, 
     emb = dict(zip(texts, model.embed(texts))) if texts else {}
     price = lambda item: data.items[item].price if item in data.items else None  # noqa: E731
     out = []
-    for r, earlier, hu, cands in plan:
+    for _, earlier, hu, cands in plan:
         X = T.design(np.stack([pool_item(emb, us, dim) for us in hu]), [price(h.item) for h in earlier], params) if earlier \
             else np.zeros((0, dim + 1))
         e = T.user_residuals([h.stars for h in earlier], [bias.item_bias(h.item) for h in earlier], bias.mu, bias.reg_user)
@@ -354,7 +354,8 @@ def train(data: RatingData, settings: Settings, cfg: TrainConfig | None = None, 
               "users": len(data.users()), "items": len(data.item_ids())},
         metrics={"val_rmse_untrained": untrained, "val_rmse": val_rmse, "test_rmse": test_rmse, "test_rmse_bias": test_bias,
                  "val_rmse_raw_head": val_raw, "val_rmse_calibrated_crossfit": val_cross, "calib": model.calib,
-                 "taste": taste.to_dict(), "val_rmse_taste": val_taste, "test_rmse_no_taste": test_rmse_no_taste, "bias_reg": bias.reg_item, "best_step": curve["best_step"]},
+                 "taste": taste.to_dict(), "val_rmse_taste": val_taste, "test_rmse_no_taste": test_rmse_no_taste,
+                 "bias_reg": bias.reg_item, "best_step": curve["best_step"]},
         dp=dp_report,
         side_models=side,
         config=asdict(cfg),

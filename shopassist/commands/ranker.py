@@ -101,7 +101,8 @@ def register(sub, groups) -> None:
     be = group(sub, groups, "bench", "Benchmark an area (prints JSON).")
     p = be.add_parser("ranker", help="Scoring latency for 100 candidates (p50/p95) per speed-up, with its accuracy cost.",
                       description="Times Ranker.score for one user and 100 candidates: cold cache, warm cache, "
-                      "with explanations the old way (head on materialised rows), without explanations, and with an int8-quantised encoder; accuracy cost measured on a dataset's validation split.")
+                      "with explanations the old way (head on materialised rows), without explanations, and with an int8-quantised encoder; "
+                      "accuracy cost measured on a dataset's validation split.")
     p.add_argument("--dataset", type=Path, default=None, help="Dataset for the accuracy cost (default: MI 2014 beside the repo).")
     p.add_argument("--candidates", type=int, default=100)
     p.add_argument("--repeats", type=int, default=20)
@@ -114,7 +115,7 @@ def register(sub, groups) -> None:
 
 
 def _user_error(e: Exception):
-    from shopassist.cli import UserError
+    from shopassist.errors import UserError
 
     return UserError(str(e))
 

@@ -184,8 +184,8 @@ def test_taste_term_separates_users_who_pan_pricey_items(run, catalog):
     gaps = {}
     for w in (0.0, 1.0):
         rk.taste, rk._taste_fits = TasteParams(alpha=1.0, weight=w, price_mean=pm, price_std=ps), {}
-        f, l = rk.score(frugal, [unseen])[0], rk.score(lavish, [unseen])[0]
-        gaps[w] = l.stars - f.stars
+        f, lv = rk.score(frugal, [unseen])[0], rk.score(lavish, [unseen])[0]
+        gaps[w] = lv.stars - f.stars
     assert gaps[1.0] > 0 and gaps[1.0] > gaps[0.0]  # the term, not the head, puts the frugal user lower
     names = {p.title[:60] for p in pricey + cheap}
     taste_reasons = [r for r in f.explanation if r.startswith("your taste:")]
