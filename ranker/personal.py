@@ -27,7 +27,7 @@ def kendall_tau(a, b) -> float:
     >>> kendall_tau([1, 2, 3], [2, 4, 6]), kendall_tau([1, 2, 3], [3, 2, 1])
     (1.0, -1.0)
     """
-    from scipy.stats import kendalltau
+    from scipy.stats import kendalltau  # scipy loads slowly; only this study needs it
 
     return float(kendalltau(a, b).statistic)
 

@@ -336,8 +336,8 @@ def test_serving_never_shows_a_user_their_own_review(run, catalog):
 def test_as_cold_items_removes_only_the_item_bias():
     import numpy as np
 
+    from ranker.features import Features, as_cold_items
     from ranker.model import bias_features
-    from ranker.train import Features, as_cold_items
 
     feats = np.asarray([bias_features(0.3, -0.4, 7, 12), bias_features(-0.1, 0.2, 3, 0)], np.float32)
     f = Features(np.ones((2, 4), np.float32), np.ones((2, 4), np.float32), feats, np.zeros(2, np.float32))
