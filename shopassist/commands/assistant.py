@@ -134,7 +134,7 @@ def run_suites(settings, files: list[Path], log=None) -> list[dict]:
             s = settings.model_copy(update={"data_dir": Path(tmp) / "data", "events_url": ""})
             s.data_dir.mkdir(parents=True)
             catalog = build_catalog(suite, s)
-            a = Assistant(s, catalog, load_ranker(s), llm, ConversationStore(s.events_db_url))
+            a = Assistant(s, catalog, load_ranker(s, catalog.store), llm, ConversationStore(s.events_db_url))
             reports.append(run_suite(suite, a, progress=log))
     return reports
 
