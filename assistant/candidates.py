@@ -56,13 +56,28 @@ class Ranked:
 
 def relevant(hit) -> bool:
     """Hybrid search always returns *something*; a hit with no query word in its text must at
-    least be semantically close, else "cheaper" after "a blender" would show headphones."""
+    least be semantically close, else "cheaper" after "a blender" would show headphones.
+
+    >>> from retrieval.catalog import Product
+    >>> from retrieval.search import Hit
+    >>> relevant(Hit(Product("p1", "Steel Kettle"), 0.3, bm25=0.0, dense=0.2, matched=[]))
+    False
+    >>> relevant(Hit(Product("p2", "Sport Earbuds"), 0.3, bm25=0.0, dense=0.55, matched=[]))
+    True
+    """
     return bool(hit.matched) or hit.dense is None or hit.dense >= DENSE_MIN or (hit.bm25 or 0) > 0
 
 
 def in_categories(p, categories: list[str]) -> bool:
     """In one of the categories, or named like one in its title (catalogs often
-    categorise only some products: an uncategorised "Intel ... processor" is a Processor)."""
+    categorise only some products: an uncategorised "Intel ... processor" is a Processor).
+
+    >>> from retrieval.catalog import Product
+    >>> in_categories(Product("p1", "Intel Core i5 Processor"), ["Processors"])
+    True
+    >>> in_categories(Product("p2", "Steel Kettle", categories=["Kitchen", "Kettles"]), ["Blenders"])
+    False
+    """
     mine = {c.lower() for c in p.categories}
     title = p.title.lower()
     for c in categories:
@@ -100,7 +115,14 @@ def allowed(p, state: State) -> bool:
 
 def sort_hits(hits: list, sort: str) -> list:
     """The hits in a superlative's order (``relevance``: unchanged); products without the sort
-    key go last."""
+    key go last.
+
+    >>> from retrieval.catalog import Product
+    >>> from retrieval.search import Hit
+    >>> hits = [Hit(Product("a", "A", price=30.0), 0.9), Hit(Product("b", "B"), 0.8), Hit(Product("c", "C", price=12.0), 0.7)]
+    >>> [h.product.id for h in sort_hits(hits, "price_asc")], [h.product.id for h in sort_hits(hits, "price_desc")]
+    (['c', 'a', 'b'], ['a', 'c', 'b'])
+    """
     if sort == "price_asc":
         return sorted(hits, key=lambda h: (h.product.price is None, h.product.price or 0))
     if sort == "price_desc":
@@ -114,7 +136,12 @@ def search_query(state: State) -> StructuredQuery:
     """The conversation's query as retrieval gets it. Categories go into the text, not the
     filter: catalogs often categorise only some products (``allowed`` enforces them by
     category or title). The first colour is a filter before retrieval, so colour variants
-    collapsed in the results are not lost; the colours also go into the text."""
+    collapsed in the results are not lost; the colours also go into the text.
+
+    >>> q = search_query(State(StructuredQuery(text="quiet", categories=["Blenders"]), colours=["red"]))
+    >>> q.text, q.categories, q.attributes
+    ('quiet Blenders red', [], {'colour': 'red'})
+    """
     q = state.query
     words = [c for c in q.categories if c.lower().rstrip("s") not in q.text.lower()]
     return replace(
