@@ -7,9 +7,10 @@ never broken), superlatives scoped and ordered by ``sort_hits``; ``alternative``
 product from a substitute category for words the shown ones lack, ``unmatched`` says which
 words those are.
 
-Two seams are single named functions on purpose: ``allowed(p, state)`` (every filter a
-product must pass) and ``sort_hits(hits, sort)`` (every superlative's order), so new
-constraints or sort orders are one line each.
+Three seams are single named functions on purpose: ``allowed(p, state)`` (every filter a
+product must pass), ``ordered(state)`` (whether the state asks for an order other than
+relevance) and ``sort_hits(hits, state)`` (that order), so a new constraint or sort order
+is one line in each.
 
 Example (a catalog from ``retrieval.search.open_catalog``)::
 
@@ -113,22 +114,35 @@ def allowed(p, state: State) -> bool:
     return True
 
 
-def sort_hits(hits: list, sort: str) -> list:
-    """The hits in a superlative's order (``relevance``: unchanged); products without the sort
-    key go last.
+def ordered(state: State) -> bool:
+    """Whether the state asks for an order other than relevance (a superlative): then the whole
+    relevant set is searched and ``sort_hits`` orders it; ranking keeps that order.
+
+    >>> ordered(State(StructuredQuery(text="kettle", sort="price_asc"))), ordered(State())
+    (True, False)
+    """
+    return state.query.sort != "relevance"
+
+
+def sort_hits(hits: list, state: State) -> list:
+    """The hits in the state's order (``ordered``; relevance: unchanged); products without the
+    sort key go last.
 
     >>> from retrieval.catalog import Product
     >>> from retrieval.search import Hit
     >>> hits = [Hit(Product("a", "A", price=30.0), 0.9), Hit(Product("b", "B"), 0.8), Hit(Product("c", "C", price=12.0), 0.7)]
-    >>> [h.product.id for h in sort_hits(hits, "price_asc")], [h.product.id for h in sort_hits(hits, "price_desc")]
-    (['c', 'a', 'b'], ['a', 'c', 'b'])
+    >>> [h.product.id for h in sort_hits(hits, State(StructuredQuery(sort="price_asc")))]
+    ['c', 'a', 'b']
+    >>> [h.product.id for h in sort_hits(hits, State(StructuredQuery(sort="price_desc")))]
+    ['a', 'c', 'b']
     """
+    sort = state.query.sort
     if sort == "price_asc":
-        return sorted(hits, key=lambda h: (h.product.price is None, h.product.price or 0))
-    if sort == "price_desc":
-        return sorted(hits, key=lambda h: (h.product.price is None, -(h.product.price or 0)))
-    if sort == "rating_desc":
-        return sorted(hits, key=lambda h: (-(h.product.average_rating or 0), -h.product.rating_count))
+        hits = sorted(hits, key=lambda h: (h.product.price is None, h.product.price or 0))
+    elif sort == "price_desc":
+        hits = sorted(hits, key=lambda h: (h.product.price is None, -(h.product.price or 0)))
+    elif sort == "rating_desc":
+        hits = sorted(hits, key=lambda h: (-(h.product.average_rating or 0), -h.product.rating_count))
     return hits
 
 
@@ -178,8 +192,7 @@ class Candidates:
 
     def retrieve(self, state: State) -> list:
         """Hits that pass every filter; superlatives sort the relevant set over the whole catalog."""
-        sort = state.query.sort
-        sorted_ = sort != "relevance"
+        sorted_ = ordered(state)
         k = K_SORTED if sorted_ else K_RELEVANCE
         q = search_query(state)
         hits = self.catalog.search(q, k=k)
@@ -195,7 +208,7 @@ class Candidates:
                 top = max(h.score for h in hits)
                 most = max(len(h.matched) for h in hits)
                 hits = [h for h in hits if h.score >= SUPERLATIVE_FLOOR * top and len(h.matched) >= most]
-            hits = sort_hits(hits, sort)
+            hits = sort_hits(hits, state)
         return hits
 
     def unmatched(self, state: State, shown: list) -> list[str]:
