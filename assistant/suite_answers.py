@@ -33,10 +33,19 @@ def _squash(s: str) -> str:
 
 def _names(p) -> list[str]:
     """How an answer may name a product: its title, the title up to the first comma/bar/bracket,
-    or its model number."""
+    the brand and the next two words ("Cuisino QuietBlend 1000"; the first three words without
+    a brand), or its model number.
+
+    >>> from retrieval.catalog import Product
+    >>> _names(Product(id="1", title="Pacer & Co Velo Carbon Racer, Volt/Black", brand="Pacer & Co"))
+    ['Pacer & Co Velo Carbon Racer, Volt/Black', 'Pacer & Co Velo Carbon Racer', 'Pacer & Co Velo Carbon']
+    """
     head = re.split(r"\s*[,|(\[]\s*|\s+[-–]\s+", p.title)[0]
+    brand = p.brand if p.brand and head.lower().startswith(p.brand.lower()) else ""
+    short = " ".join([brand, *head[len(brand):].split()[: 2 if brand else 3]]).strip()
     model = attr_text(p, "model") or ""
-    return [p.title, head] + ([model] if len(model) >= 4 else [])
+    names = [p.title, head, short] + ([model] if len(model) >= 4 else [])
+    return list(dict.fromkeys(n for n in names if n))
 
 
 def _fact(ctx, item) -> tuple[list[str], str]:
@@ -51,17 +60,35 @@ def _fact(ctx, item) -> tuple[list[str], str]:
     pid = str(item["product"]) if "product" in item else resolve_id(ctx, f"#{item.get('card', 1)}")
     p = store_of(ctx).get(pid) if pid else None
     v = attr_text(p, item["value_of"]) if p else None
-    return ([v] if v else []), f"{item['value_of']} of {pid} ({v})"
+    # "21 days (40 h GPS)": the answer may state just the part before the bracket
+    texts = [v, re.split(r"\s*[(,;]", v)[0]] if v else []
+    return texts, f"{item['value_of']} of {pid} ({v})"
+
+
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+def states(answer: str, text: str) -> bool:
+    """Does ``answer`` state ``text``? Spacing and case aside; a bare number (Icecat's "48000",
+    "8") must appear as a number ("48,000" counts, "780.95" does not contain "8").
+
+    >>> states("It prints 48,000 pages.", "48000"), states("$780.95", "8"), states("It is 72dB.", "72 dB")
+    (True, False, True)
+    """
+    if re.fullmatch(r"\d+(?:\.\d+)?", text.strip()):
+        want = float(text)
+        return any(float(n.replace(",", "")) == want for n in _NUMBER.findall(answer) if n.replace(",", "").replace(".", "", 1).isdigit())
+    return _squash(text) in _squash(answer)
 
 
 def _c_answer_has(ctx, items):
-    low = _squash(text_of(ctx.events))
+    answer = text_of(ctx.events)
     missing = []
     for item in as_list(items):
         texts, what = _fact(ctx, item)
-        if not any(_squash(t) in low for t in texts if t):
+        if not any(states(answer, t) for t in texts if t):
             missing.append(what)
-    return "answers", not missing, f"answer lacks {missing}: {text_of(ctx.events)[:120]!r}"
+    return "answers", not missing, f"answer lacks {missing}: {answer[:120]!r}"
 
 
 def _c_answer_has_any(ctx, words):

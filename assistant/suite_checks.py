@@ -61,22 +61,33 @@ def _c_price_min(ctx, floor):
     return "price_range", bool(ctx.cards) and not bad, f"prices {bad} below {floor} (or no cards)"
 
 
-def _c_cheaper(ctx, _):
+def _c_cheaper(ctx, scope):
     """Every card is cheaper than the previous turn's cheapest; no card at all passes only when
-    the catalog really has nothing cheaper of the same kind (the conversation's categories, else
-    the leaf categories of the cards shown before), checked against the catalog itself, not
-    against the assistant's own search."""
+    the catalog really has nothing cheaper of the same kind, checked against the catalog itself,
+    not against the assistant's own search. ``cheaper: true``: the kind is the conversation's
+    categories, else the leaf categories of the cards shown before. ``cheaper: {category:
+    Blenders}`` (any scope keys of ``first_card``): the kind is that scope, and every card must be
+    in it too (a budget follow-up keeps what the shopper was looking at)."""
     prev = [c.price for c in ctx.prev_cards if c.price is not None]
     now = [c.price for c in ctx.cards]
-    if prev and not now:
+    scoped = isinstance(scope, dict)
+    if scoped:
+        def in_kind(p):
+            return all(matches(p, k, v) for k, v in scope.items())
+        kind = str(scope)
+    else:
         shown = card_products(ctx, ctx.prev_cards)
         cats = ctx.assistant.state(ctx.cid).query.categories or sorted({p.categories[-1] for p in shown if p and p.categories})
-        cheaper = [
-            p.id for p in catalog_products(ctx)
-            if p.price is not None and p.price < min(prev) and (not cats or any(c in p.categories for c in cats))
-        ]
-        return "cheaper", not cheaper, f"no cards, but the catalog has cheaper {cats or 'products'}: {cheaper[:5]}"
+        def in_kind(p):
+            return not cats or any(c in p.categories for c in cats)
+        kind = str(cats or "products")
+    if prev and not now:
+        cheaper = [p.id for p in catalog_products(ctx) if p.price is not None and p.price < min(prev) and in_kind(p)]
+        return "cheaper", not cheaper, f"no cards, but the catalog has cheaper {kind}: {cheaper[:5]}"
     ok = bool(prev) and bool(now) and all(p is not None and p < min(prev) for p in now)
+    if ok and scoped:
+        off = [c.product_id for c, p in zip(ctx.cards, card_products(ctx), strict=True) if p is None or not in_kind(p)]
+        return "cheaper", not off, f"cards {off[:5]} are cheaper but not {kind}"
     return "cheaper", ok, f"prices {now} not all below the previous cheapest {min(prev) if prev else None}"
 
 
@@ -137,7 +148,7 @@ def _c_brand_not(ctx, brand):
 
 
 def _c_never_shows(ctx, ids):
-    ids = {str(i) for i in as_list(ids)}
+    ids = {resolve_id(ctx, i) for i in as_list(ids)} - {None}  # "#1": the previous turn's first card
     shown = {c.product_id for c in ctx.cards}
     return "deleted_never_shown", not (shown & ids), f"deleted products shown: {sorted(shown & ids)}"
 
@@ -178,6 +189,11 @@ def _c_not_category(ctx, names):
 def _c_title_has(ctx, words):
     return _every_card(ctx, "categories", lambda p: any(word_in(w, p.title) for w in as_list(words)),
                        f"have none of {words} in the title")  # fmt: skip
+
+
+def _c_not_title_has(ctx, words):
+    return _every_card(ctx, "categories", lambda p: not any(word_in(w, p.title) for w in as_list(words)),
+                       f"have one of {words} in the title")  # fmt: skip
 
 
 def _c_categories_min(ctx, n):
@@ -268,6 +284,7 @@ CHECKS: dict[str, Callable] = {
     "category": _c_category,
     "not_category": _c_not_category,
     "title_has": _c_title_has,
+    "not_title_has": _c_not_title_has,
     "categories_min": _c_categories_min,
     "first_card": _c_first_card,
     "first_card_in": _c_first_card_in,

@@ -104,7 +104,7 @@ def matches(p, key: str, want) -> bool:
     """Does product ``p`` meet one scope or constraint entry of a suite spec?
 
     ``category`` (any of), ``not_category`` (none of), ``title_has`` (a title word starts with any
-    of the words), a numeric constraint (``">=1.5 l"``) or a categorical value (``black``: the
+    of the words), ``not_title_has`` (none of them), a numeric constraint (``">=1.5 l"``) or a categorical value (``black``: the
     attribute's text, else the title, has the word).
     """
     if key == "category":
@@ -113,6 +113,8 @@ def matches(p, key: str, want) -> bool:
         return not in_categories(p, want)
     if key == "title_has":
         return any(word_in(w, p.title) for w in as_list(want))
+    if key == "not_title_has":
+        return not any(word_in(w, p.title) for w in as_list(want))
     if isinstance(want, (int, float)) or is_constraint(str(want)):
         return satisfies(attr_quantity(p, key), str(want) if is_constraint(str(want)) else f"={want}")
     return any(word_in(w, attr_text(p, key) or p.title) for w in as_list(want))

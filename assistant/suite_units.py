@@ -11,6 +11,8 @@ different units compare:
 (Quantity(value=30.0, dim='time'), Quantity(value=72.0, dim='dB'), Quantity(value=6.0, dim=''))
 >>> parse_quantity("black") is None
 True
+>>> parse_quantity("21 days (40 h GPS)").value > parse_quantity("200 h").value
+True
 >>> satisfies(parse_quantity("1.7 l"), ">=1.5 l"), satisfies(parse_quantity("900 g"), "<1 kg")
 (True, True)
 """
@@ -32,6 +34,8 @@ UNITS: dict[str, tuple[str, float]] = {
     "mm": ("length", 1.0), "cm": ("length", 10.0), "m": ("length", 1000.0),
     "in": ("length", 25.4), "inch": ("length", 25.4), "inches": ("length", 25.4), '"': ("length", 25.4),
     "h": ("time", 1.0), "hr": ("time", 1.0), "hrs": ("time", 1.0), "hour": ("time", 1.0), "hours": ("time", 1.0),
+    "day": ("time", 24.0), "days": ("time", 24.0), "week": ("time", 168.0), "weeks": ("time", 168.0),
+    "month": ("time", 730.0), "months": ("time", 730.0), "year": ("time", 8760.0), "years": ("time", 8760.0),
     "min": ("time", 1 / 60), "mins": ("time", 1 / 60), "minutes": ("time", 1 / 60),
     "w": ("power", 1.0), "watt": ("power", 1.0), "watts": ("power", 1.0), "kw": ("power", 1000.0),
     "db": ("dB", 1.0), "mah": ("charge", 1.0), "hz": ("frequency", 1.0), "khz": ("frequency", 1000.0),
