@@ -140,11 +140,15 @@ def extreme(pool: list, spec: dict) -> tuple[set[str], float | None]:
     ({'2'}, 58.0)
     >>> extreme(ps, {"noise": "min", "title_has": ["blender"], "nth": 2})
     ({'1'}, 72.0)
+    >>> ids, best = extreme(ps + [Product(id="4", title="D", attributes={"noise": "58 dB"})], {"noise": "min", "nth": 2})
+    >>> sorted(ids), best
+    (['2', '4'], 58.0)
     """
     attr, mode, scope, nth = split_extreme(spec)
     vals = [(p.id, q.value) for p in pool if all(matches(p, k, v) for k, v in scope.items())
             if (q := attr_quantity(p, attr)) is not None]  # fmt: skip
-    levels = sorted({v for _, v in vals}, reverse=mode == "max")
+    # "the second cheapest" of [$69, $69, $129] is a $69 one: rank products, not distinct prices
+    levels = sorted((v for _, v in vals), reverse=mode == "max")
     if len(levels) < nth:
         return set(), None
     best = levels[nth - 1]
