@@ -51,11 +51,13 @@ def _names(p) -> list[str]:
 def _fact(ctx, item) -> tuple[list[str], str]:
     """The texts of which the answer must state one: a plain text, ``{value_of: noise, card: 1}``
     (that catalog value of the previous turn's card N, or ``product: ID``), ``{name_of: {weight:
-    min}}`` (the name of the lightest of the previous turn's cards)."""
+    min}}`` (the name of the lightest of the previous turn's cards, or of the products listed in
+    ``among: [ids]``: "which of the two is lighter" after a comparison)."""
     if not isinstance(item, dict):
         return [str(item)], str(item)
     if "name_of" in item:
-        ids, _ = extreme([p for p in card_products(ctx, ctx.prev_cards) if p], item["name_of"])
+        pool = store_of(ctx).get_many([str(i) for i in item["among"]]) if "among" in item else card_products(ctx, ctx.prev_cards)
+        ids, _ = extreme([p for p in pool if p], item["name_of"])
         return [n for i in sorted(ids) for n in _names(store_of(ctx).get(i))], f"the name of {sorted(ids)}"
     pid = str(item["product"]) if "product" in item else resolve_id(ctx, f"#{item.get('card', 1)}")
     p = store_of(ctx).get(pid) if pid else None

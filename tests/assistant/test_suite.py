@@ -191,6 +191,9 @@ def test_answer_checks_read_facts_from_the_catalog(shop):
     prev = ["bl-01", "bl-03", "bl-02"]
     assert _ok("answer_has", _ctx(catalog, [], prev=prev, text="The Nimbus Personal Blender at $24.50."), [{"name_of": {"price": "min"}}])
     assert not _ok("answer_has", _ctx(catalog, [], prev=prev, text="The Acme QuietBlend 600."), [{"name_of": {"price": "min"}}])
+    # after "compare bl-01 and bl-02", "which is cheaper" is about those two, whatever else was shown
+    among = [{"name_of": {"price": "min"}, "among": ["bl-01", "bl-02"]}]
+    assert _ok("answer_has", _ctx(catalog, [], prev=prev, text="The Acme QuietBlend 600."), among)
     assert _ok("answer_has_any", _ctx(catalog, [], text="Sorry, we don't carry Bose."), ["don't carry", "do not carry"])
     fallback = "I couldn't find anything in the catalog matching that."
     assert not _ok("not_fallback", _ctx(catalog, [], text=fallback), True)
