@@ -61,31 +61,30 @@ def _c_price_min(ctx, floor):
     return "price_range", bool(ctx.cards) and not bad, f"prices {bad} below {floor} (or no cards)"
 
 
+def _kind(ctx, scope) -> tuple[Callable, str]:
+    """Which products count as "the same kind" for ``cheaper``: the suite's scope, else the
+    conversation's categories, else the leaf categories of the cards shown before."""
+    if isinstance(scope, dict):
+        return (lambda p: all(matches(p, k, v) for k, v in scope.items())), str(scope)
+    shown = card_products(ctx, ctx.prev_cards)
+    cats = ctx.assistant.state(ctx.cid).query.categories or sorted({p.categories[-1] for p in shown if p and p.categories})
+    return (lambda p: not cats or any(c in p.categories for c in cats)), str(cats or "products")
+
+
 def _c_cheaper(ctx, scope):
     """Every card is cheaper than the previous turn's cheapest; no card at all passes only when
-    the catalog really has nothing cheaper of the same kind, checked against the catalog itself,
-    not against the assistant's own search. ``cheaper: true``: the kind is the conversation's
-    categories, else the leaf categories of the cards shown before. ``cheaper: {category:
-    Blenders}`` (any scope keys of ``first_card``): the kind is that scope, and every card must be
-    in it too (a budget follow-up keeps what the shopper was looking at)."""
+    the catalog really has nothing cheaper of the same kind (``_kind``), checked against the
+    catalog itself, not against the assistant's own search. With a scope (``cheaper: {category:
+    Blenders}``, any scope keys of ``first_card``) every card must be in it too: a budget
+    follow-up keeps what the shopper was looking at."""
     prev = [c.price for c in ctx.prev_cards if c.price is not None]
     now = [c.price for c in ctx.cards]
-    scoped = isinstance(scope, dict)
-    if scoped:
-        def in_kind(p):
-            return all(matches(p, k, v) for k, v in scope.items())
-        kind = str(scope)
-    else:
-        shown = card_products(ctx, ctx.prev_cards)
-        cats = ctx.assistant.state(ctx.cid).query.categories or sorted({p.categories[-1] for p in shown if p and p.categories})
-        def in_kind(p):
-            return not cats or any(c in p.categories for c in cats)
-        kind = str(cats or "products")
+    in_kind, kind = _kind(ctx, scope)
     if prev and not now:
         cheaper = [p.id for p in catalog_products(ctx) if p.price is not None and p.price < min(prev) and in_kind(p)]
         return "cheaper", not cheaper, f"no cards, but the catalog has cheaper {kind}: {cheaper[:5]}"
     ok = bool(prev) and bool(now) and all(p is not None and p < min(prev) for p in now)
-    if ok and scoped:
+    if ok and isinstance(scope, dict):
         off = [c.product_id for c, p in zip(ctx.cards, card_products(ctx), strict=True) if p is None or not in_kind(p)]
         return "cheaper", not off, f"cards {off[:5]} are cheaper but not {kind}"
     return "cheaper", ok, f"prices {now} not all below the previous cheapest {min(prev) if prev else None}"
