@@ -91,6 +91,15 @@ class Ranker(Protocol):
         ...
 
 
+def clip_stars(x: float) -> float:
+    """A star estimate clipped to the 1..5 scale every rating in the catalog is on.
+
+    >>> clip_stars(5.7), clip_stars(0.2), clip_stars(3)
+    (5.0, 1.0, 3.0)
+    """
+    return min(max(float(x), 1.0), 5.0)
+
+
 def fuse(relevance: float, stars: float | None, weight: float) -> float:
     """Final rank score from retrieval relevance and predicted stars.
 
@@ -119,5 +128,5 @@ def fuse(relevance: float, stars: float | None, weight: float) -> float:
         raise ValueError(f"fusion weight must be in [0, 1], got {weight}")
     if stars is None:
         return relevance
-    s = (min(max(float(stars), 1.0), 5.0) - 1.0) / 4.0
+    s = (clip_stars(stars) - 1.0) / 4.0
     return round((1.0 - weight) * relevance + weight * s, 10)
