@@ -110,7 +110,7 @@ def fuse(relevance: float, stars: float | None, weight: float) -> float:
     1-star product with relevance 0.7 (0.75*0.2 + 0.25*1 = 0.40 < 0.75*0.7 + 0 = 0.525).
 
     The weight the assistant should use was measured on the Chorus/Icecat relevance set
-    (``shopassist ranker eval-fusion``, ``ranker.fusion``; BENCHMARKS.md ranker section 9):
+    (``shopassist ranker eval-fusion``, ``ranker.fusion_eval``; BENCHMARKS.md ranker section 9):
     hybrid relevance scores of the top 50 hits are close together (weighted RRF), so at
     w = 0.25 adversarial ratings (5 stars to irrelevant, 1 to relevant products) lift an
     irrelevant product over a relevant one in 73 % of the pairs; at w = 0.02 in 3.6 % (1.8 %

@@ -204,9 +204,9 @@ def test_taste_term_separates_users_who_pan_pricey_items(run, catalog):
 
 
 def test_eval_taste_compares_off_and_on_and_restores_the_ranker(run, catalog):
-    from ranker.personal import compare
     from ranker.serve import load_ranker
     from ranker.taste import TasteParams
+    from ranker.taste_eval import compare
 
     s, _ = run
     rk = load_ranker(s)
