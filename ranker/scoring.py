@@ -76,11 +76,8 @@ class Ranker(Protocol):
     says a per-user taste term is fitted on the shopper's rated products (``ranker.taste``).
     """
 
-    @property
-    def version(self) -> str | None: ...
-
-    @property
-    def personal(self) -> bool: ...
+    version: str | None
+    personal: bool
 
     def score(self, user: UserContext, products: list[Product]) -> list[Prediction]:
         """Predicted stars (1..5) for each product, in the order given, with short reasons."""

@@ -88,7 +88,7 @@ def open_store(settings: Settings) -> CatalogReader | None:
 
 
 @dataclass
-class PriorRanker:
+class PriorRanker(Ranker):
     """The Ranker contract without a trained model: catalog rating prior + user offset."""
 
     version: ClassVar[None] = None  # nothing trained: the catalog's own ratings
@@ -169,7 +169,7 @@ def _meta_text(p) -> str:
     return ItemMeta(p.title, p.brand or "", list(p.categories), list(p.features), p.description).text()
 
 
-class TwoTowerRanker:
+class TwoTowerRanker(Ranker):
     """The Ranker contract over a trained version: user tower once per request, cached item
     towers, the light head per candidate; reasons from leave-one-out over the model's inputs.
 

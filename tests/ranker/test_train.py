@@ -57,6 +57,7 @@ def test_serving_scores_with_reasons(run, mi_small):
     s, res = run
     rk = load_ranker(s)
     assert isinstance(rk, TwoTowerRanker)
+    assert rk.version == res.version.name and rk.personal == bool(rk.taste.weight)  # declared capabilities
     store = DatasetStore(mi_small)
     rk._store = store
     products = store.get_many(mi_small.item_ids()[:20])
