@@ -76,11 +76,8 @@ class Ranker(Protocol):
     says a per-user taste term is fitted on the shopper's rated products (``ranker.taste``).
     """
 
-    @property
-    def version(self) -> str | None: ...
-
-    @property
-    def personal(self) -> bool: ...
+    version: str | None
+    personal: bool
 
     def score(self, user: UserContext, products: list[Product]) -> list[Prediction]:
         """Predicted stars (1..5) for each product, in the order given, with short reasons."""
@@ -89,6 +86,15 @@ class Ranker(Protocol):
     def user_context(self, store: CatalogReader, user_id: str) -> UserContext:
         """What the ranker knows about ``user_id`` from their reviews in ``store``."""
         ...
+
+
+def clip_stars(x: float) -> float:
+    """A star estimate clipped to the 1..5 scale every rating in the catalog is on.
+
+    >>> clip_stars(5.7), clip_stars(0.2), clip_stars(3)
+    (5.0, 1.0, 3.0)
+    """
+    return min(max(float(x), 1.0), 5.0)
 
 
 def fuse(relevance: float, stars: float | None, weight: float) -> float:
@@ -101,7 +107,7 @@ def fuse(relevance: float, stars: float | None, weight: float) -> float:
     1-star product with relevance 0.7 (0.75*0.2 + 0.25*1 = 0.40 < 0.75*0.7 + 0 = 0.525).
 
     The weight the assistant should use was measured on the Chorus/Icecat relevance set
-    (``shopassist ranker eval-fusion``, ``ranker.fusion``; BENCHMARKS.md ranker section 9):
+    (``shopassist ranker eval-fusion``, ``ranker.fusion_eval``; BENCHMARKS.md ranker section 9):
     hybrid relevance scores of the top 50 hits are close together (weighted RRF), so at
     w = 0.25 adversarial ratings (5 stars to irrelevant, 1 to relevant products) lift an
     irrelevant product over a relevant one in 73 % of the pairs; at w = 0.02 in 3.6 % (1.8 %
@@ -119,5 +125,5 @@ def fuse(relevance: float, stars: float | None, weight: float) -> float:
         raise ValueError(f"fusion weight must be in [0, 1], got {weight}")
     if stars is None:
         return relevance
-    s = (min(max(float(stars), 1.0), 5.0) - 1.0) / 4.0
+    s = (clip_stars(stars) - 1.0) / 4.0
     return round((1.0 - weight) * relevance + weight * s, 10)

@@ -28,7 +28,7 @@ from ranker import versions
 from ranker.data import ITEM_SNIPPETS, USER_HISTORY, ItemMeta, Rating, review_unit
 from ranker.features import USER_COLS, make_cold, pool_item, pool_user
 from ranker.model import RatingModel, TextRegressor, bias_features
-from ranker.scoring import CatalogReader, Prediction, Ranker, UserContext
+from ranker.scoring import CatalogReader, Prediction, Ranker, UserContext, clip_stars
 from ranker.sentiment import aspects_from_reviews
 from ranker.taste import Taste, TasteParams, design, user_residuals
 from ranker.versions import VersionNotFound
@@ -79,10 +79,6 @@ class UserBias:
     n: int = 0
 
 
-def _clip(x: float) -> float:
-    return min(max(float(x), 1.0), 5.0)
-
-
 def open_store(settings: Settings) -> CatalogReader | None:
     """The catalog store of ``settings`` when one has been ingested, else None.
 
@@ -92,7 +88,7 @@ def open_store(settings: Settings) -> CatalogReader | None:
 
 
 @dataclass
-class PriorRanker:
+class PriorRanker(Ranker):
     """The Ranker contract without a trained model: catalog rating prior + user offset."""
 
     version: ClassVar[None] = None  # nothing trained: the catalog's own ratings
@@ -118,7 +114,7 @@ class PriorRanker:
         out = []
         for p in products:
             bi = shrunk_item_bias(p.average_rating, p.rating_count, self.mu)
-            stars = _clip(self.mu + ub.value + bi)
+            stars = clip_stars(self.mu + ub.value + bi)
             why = []
             if p.rating_count:
                 why.append(f"rated {p.average_rating:.1f} by {p.rating_count} reviewers (shrunk toward the {self.mu:.2f} average)")
@@ -173,7 +169,7 @@ def _meta_text(p) -> str:
     return ItemMeta(p.title, p.brand or "", list(p.categories), list(p.features), p.description).text()
 
 
-class TwoTowerRanker:
+class TwoTowerRanker(Ranker):
     """The Ranker contract over a trained version: user tower once per request, cached item
     towers, the light head per candidate; reasons from leave-one-out over the model's inputs.
 

@@ -28,7 +28,6 @@ Example::
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import io
 import json
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.catalog import BadRow, Product, Review
+from shopassist.jsonl import open_maybe_gzip
 
 FORMATS = ("auto", "native", "amazon2023", "amazon2018", "unisrec", "icecat", "csv", "jsonl")
 
@@ -388,9 +388,7 @@ CONVERTERS: dict[str, tuple[Callable, ...]] = {
 
 # -- reading ------------------------------------------------------------------------------------
 def _open_bytes(path: Path):
-    with open(path, "rb") as f:
-        magic = f.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+    return open_maybe_gzip(path, "rb")
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str | None, bytes]]:

@@ -81,5 +81,6 @@ def main(argv: list[str] | None = None) -> int:
         print("shopassist: interrupted", file=sys.stderr)
         return 130
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -244,7 +244,7 @@ def cmd_bench_assistant(args, settings) -> int:
 
 def cmd_eval_personalisation(args, settings) -> int:
     from assistant.chat import Assistant
-    from assistant.personal import sweep
+    from assistant.personalisation_eval import sweep
 
     settings = _with_llm(settings, "scripted")  # the cards do not depend on the LLM
     base = Assistant.from_settings(settings)

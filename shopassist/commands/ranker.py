@@ -195,7 +195,7 @@ def cmd_eval_split(args, settings) -> int:
 
 
 def cmd_eval_fusion(args, settings) -> int:
-    from ranker.fusion import WEIGHTS, QueryRun, sweep
+    from ranker.fusion_eval import WEIGHTS, QueryRun, sweep
     from retrieval.evaluate import ensure_ingested, load_judgments
     from retrieval.search import open_catalog
 
@@ -222,8 +222,8 @@ def cmd_eval_fusion(args, settings) -> int:
 
 
 def cmd_eval_taste(args, settings) -> int:
-    from ranker.personal import QUERIES, compare
     from ranker.serve import load_ranker
+    from ranker.taste_eval import QUERIES, compare
     from ranker.versions import VersionNotFound
     from retrieval.search import open_catalog
 

@@ -57,6 +57,7 @@ def test_serving_scores_with_reasons(run, mi_small):
     s, res = run
     rk = load_ranker(s)
     assert isinstance(rk, TwoTowerRanker)
+    assert rk.version == res.version.name and rk.personal == bool(rk.taste.weight)  # declared capabilities
     store = DatasetStore(mi_small)
     rk._store = store
     products = store.get_many(mi_small.item_ids()[:20])
@@ -204,9 +205,9 @@ def test_taste_term_separates_users_who_pan_pricey_items(run, catalog):
 
 
 def test_eval_taste_compares_off_and_on_and_restores_the_ranker(run, catalog):
-    from ranker.personal import compare
     from ranker.serve import load_ranker
     from ranker.taste import TasteParams
+    from ranker.taste_eval import compare
 
     s, _ = run
     rk = load_ranker(s)
