@@ -132,8 +132,8 @@ def _superlative_word(word: str, sign: int) -> str:
 def use_superlative(message: str, products: list, reviews_of, embed) -> str | None:
     """ "Which one is best for running?": the product whose reviews (and own data) mention the use
     most, with how many reviewers do and a quote; None when no product's reviews mention it."""
-    from assistant.evidence import best_evidence, is_injection
     from assistant.answers import review_sentences
+    from assistant.evidence import best_evidence, is_injection
 
     m = re.search(r"\b(?:best|good|better|ideal|suited) (?:for|at|with) (.+?)[?.!]*$", message, re.I)
     if not m:

@@ -87,7 +87,9 @@ def esc(text) -> str:
 
 
 def fmt_price(price, currency: str | None = "USD") -> str:
-    """>>> fmt_price(49, "USD"), fmt_price(5.5, "EUR"), fmt_price(None)
+    """A price as a card shows it.
+
+    >>> fmt_price(49, "USD"), fmt_price(5.5, "EUR"), fmt_price(None)
     ('$49.00', 'EUR 5.50', 'price not listed')
     """
     if price is None:

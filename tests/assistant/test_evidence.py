@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from assistant.evidence import aspect_counts, aspect_words, answer_question, reviewers_say, summarise_reviews
+from assistant.evidence import answer_question, aspect_counts, aspect_words, reviewers_say, summarise_reviews
 from assistant.product_qa import convert, device_answer, facts, spec_answer, variant_answer
 from retrieval.catalog import Product, Review
 from retrieval.demo import DEMO_DIR

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from assistant import policies
-from assistant.turn import Turn
 from assistant.drafts import reason
 from assistant.events import Answer, Cards
+from assistant.turn import Turn
 from retrieval.demo import DEMO_DIR
 
 DEMO_POLICIES = DEMO_DIR / "policies.md"

@@ -49,7 +49,7 @@ def test_spec_superlatives_name_the_winner_with_the_numbers_side_by_side(demo, e
     text = spec_superlative(question, shown, embed)
     listed = [(i, p) for i, p in enumerate(shown) if key in p.attributes]
     i, p = pick(listed, key=lambda ip: quantity(ip[1].attributes[key])[0])
-    assert text.startswith(f"The ") and f"is [{i + 1}] " in text and p.attributes[key] in text
+    assert text.startswith("The ") and f"is [{i + 1}] " in text and p.attributes[key] in text
     assert all(q.attributes[key] in text for _, q in listed)
 
 
