@@ -242,6 +242,11 @@ def spec_answer(question: str, product, embed) -> str | None:
 _VARIANT_ASK = re.compile(
     r"\b(come[s]? in|available in|have (it|this|that|them|one|these|those) in|in (a |an )?other|other colou?rs?|"
     r"what colou?rs?|which colou?rs?|any colou?rs?|colou?r options?|sizes?)\b", re.I)
+# "is there a green one?", "do you have it in pink?", "got a black one": a colour question about the
+# product in focus (a bare "in black" stays a filter of the search)
+_IS_THERE = re.compile(
+    r"\s*(?:is there|are there|do you have|have you got|got|can i get|does it come)\b.{0,40}?"
+    r"\b(?:one|ones|version|model|it|them|this|that|colou?r)\b.{0,20}?\??\s*", re.I)
 _COLOUR_KEYS = ("colour", "color", "product_colour", "attr_colour", "attr_color")
 
 
@@ -279,11 +284,11 @@ class VariantAnswer:
     variant: object | None = None  # the sibling to show as a card
 
 
-def variant_answer(question: str, family: list, colours: list[str], price) -> VariantAnswer | None:
+def variant_answer(question: str, family: list, colours: list[str], price, force: bool = False) -> VariantAnswer | None:
     """ "Does it come in black?" / "what colours does it come in?" over ``family`` (the product
-    first, then its siblings); None when the question is not about variants or nothing is known.
-    ``price(p)`` formats a product's price."""
-    if not _VARIANT_ASK.search(question):
+    first, then its siblings); None when the question is not about variants (``force``: the
+    caller has decided it is) or nothing is known. ``price(p)`` formats a product's price."""
+    if not force and not _VARIANT_ASK.search(question):
         return None
     product = family[0]
     have = [(colour_of(p), p) for p in family if colour_of(p)]
@@ -312,21 +317,31 @@ def _listed(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def variant_question(a, product, question: str) -> VariantAnswer | None:
+    """``variant_answer`` over ``product``'s family in the assistant ``a``'s catalog (no embedding:
+    cheap enough to run before the first card, which is then the variant's)."""
+    from assistant.answers import fmt_price
+    from assistant.understand import COLOURS
+
+    if not (_VARIANT_ASK.search(question) or _IS_THERE.fullmatch(question)):
+        return None
+    store = a.catalog.store
+    colours = sorted({*COLOURS, *store.colours()}, key=len, reverse=True)
+    if _IS_THERE.fullmatch(question) and not asked_colour(question, colours):
+        return None
+    return variant_answer(question, siblings(store, product), colours, lambda p: fmt_price(p.price, p.currency), force=True)
+
+
 def product_answer(a, product, question: str, reviews: list) -> tuple[str, object | None]:
     """The answer to a question about ``product`` in the assistant ``a``'s catalog, and the sibling
     variant to show as a card (or None): variants first ("does it come in black?"), then the
     product's own data and its reviews (``evidence.answer_question``), then the shop's policies
     when the product's data says nothing ("does it come with a warranty?")."""
     from assistant import evidence, policies
-    from assistant.answers import fmt_price
-    from assistant.understand import COLOURS
 
-    store = a.catalog.store
-    colours = sorted({*COLOURS, *store.colours()}, key=len, reverse=True)
-    if _VARIANT_ASK.search(question):
-        got = variant_answer(question, siblings(store, product), colours, lambda p: fmt_price(p.price, p.currency))
-        if got is not None:
-            return got.text, got.variant
+    got = variant_question(a, product, question)
+    if got is not None:
+        return got.text, got.variant
     text = evidence.answer_question(question, product, reviews, evidence.cached(a.embed, a.settings.embedding_model))
     if evidence.NO_ANSWER in text:
         policy = policies.answer_for(a, question, strict=True)
@@ -343,10 +358,78 @@ _CONVERT_FOLLOW_UP = re.compile(
 
 
 def route(a, ctx):
-    """The reply for a unit follow-up ("in pounds?") about the product in focus, else None."""
-    if not _CONVERT_FOLLOW_UP.fullmatch(ctx.message):
-        return None
-    return convert_reply if a.state(ctx.cid).focus else None
+    """The reply for a unit follow-up ("in pounds?") or a colour question ("is there a green one?")
+    about the product in focus, else None."""
+    if _CONVERT_FOLLOW_UP.fullmatch(ctx.message):
+        return convert_reply if a.state(ctx.cid).focus else None
+    if ctx.understood.intent in ("find", "refine") and _SPEC_FOLLOW_UP.match(ctx.message) and _about_focus_spec(a, ctx):
+        return spec_follow_up
+    if ctx.understood.intent in ("find", "refine") and _IS_THERE.fullmatch(ctx.message):
+        focus = a.state(ctx.cid).focus
+        product = a.products([focus])[0] if focus and a.products([focus]) else None
+        if product is not None and variant_question(a, product, ctx.message) is not None:
+            return variant_reply
+    return None
+
+
+# "whats the capacity", "and how much does it weigh": a question the search would take for a new
+# request; a superlative or price word ("the cheapest", "cheaper") is left to the search
+_SPEC_FOLLOW_UP = re.compile(
+    r"^\s*(?:and |so |also |ok )?(?:how|what|whats|what's|which|is|does|do|are|can)\b"
+    r"(?!.*\b(?:\w+est|cheaper|price|cost|costs|most|least)\b)", re.I)
+# rank_facts score (cosine + word bonuses) a spec of the product in focus needs for such a question
+# to be about it: "whats the capacity" vs "capacity: 70 l" scores ~1.0, a new request below 0.6
+SPEC_FOLLOW_UP_MIN = 0.8
+
+
+def _about_focus_spec(a, ctx) -> bool:
+    from assistant.evidence import cached
+
+    focus = a.state(ctx.cid).focus
+    products = a.products([focus]) if focus else []
+    q = a.catalog.parse(ctx.message)
+    if not products or q.categories or q.brands:
+        return False
+    specs = [f for f in facts(products[0]) if f.source == "spec sheet"]
+    ranked = rank_facts(ctx.message, specs, cached(a.embed, a.settings.embedding_model))
+    return bool(ranked) and ranked[0][0] >= SPEC_FOLLOW_UP_MIN
+
+
+def spec_follow_up(a, ctx):
+    """A spec question the search took for a request, answered as a question about the product in focus."""
+    import time as _time
+
+    from assistant.events import Cards
+
+    u = ctx.understood
+    u.state = a.state(ctx.cid)
+    u.intent, u.refs, u.changes = "ask", [u.state.focus], []
+    product = a.products([u.state.focus])[0]
+    card = a.simple_card(product, ["the product you asked about"])
+    yield Cards([card])
+    ctx.timings["first_card"] = _time.perf_counter() - ctx.t0
+    text, _ = product_answer(a, product, ctx.message, a.reviews(product.id, limit=200))
+    yield a.finish(ctx, text, cards=[card], citations=[product.id])
+
+
+def variant_reply(a, ctx, product=None, got: VariantAnswer | None = None):
+    """The variant's card first (the one asked for, else the product) and the variant answer;
+    the search state stays, with the focus on the variant."""
+    import time as _time
+
+    from assistant.events import Cards
+
+    u = ctx.understood
+    if product is None:  # routed before understanding's reply: the product in focus
+        u.intent, u.changes, u.state = "ask", [], a.state(ctx.cid)
+        product = a.products([u.state.focus])[0]
+        got = variant_question(a, product, ctx.message)
+    cards = ([a.simple_card(got.variant, ["the variant you asked about"])] if got.variant is not None else []) + [
+        a.simple_card(product, ["the product you asked about"])]
+    ctx.state.focus = got.variant.id if got.variant is not None else product.id
+    yield Cards(cards)
+    ctx.timings["first_card"] = _time.perf_counter() - ctx.t0
+    yield a.finish(ctx, got.text, cards=cards, citations=[c.product_id for c in cards])
 
 
 def convert_reply(a, ctx):

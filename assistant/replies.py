@@ -85,18 +85,20 @@ def _focus_card(a: Services, ctx: TurnContext, why: str):
 def ask(a: Services, ctx: TurnContext) -> Iterator[Event]:
     """A question about one product: answered from its specs and quoted reviews, or described."""
     from assistant.evidence import describe
-    from assistant.product_qa import product_answer
+    from assistant.product_qa import product_answer, variant_question, variant_reply
 
+    if QUESTION.search(ctx.message):  # qa hook: "does it come in black?" -> the black one's card first
+        product = a.products(ctx.understood.refs[:1])[0]
+        got = variant_question(a, product, ctx.message)
+        if got is not None:
+            yield from variant_reply(a, ctx, product, got)
+            return
     product, card = yield from _focus_card(a, ctx, "the product you asked about")
     t = time.perf_counter()
     reviews = a.reviews(product.id, limit=200)
     cards = [card]
-    if QUESTION.search(ctx.message):  # qa hook: spec sheet, variants, reviews, policies (assistant/product_qa.py)
-        text, variant = product_answer(a, product, ctx.message, reviews)
-        if variant is not None:  # "does it come in black?": the black one's card goes first
-            cards = [a.simple_card(variant, ["the variant you asked about"]), card]
-            ctx.state.focus = variant.id
-            yield Cards(cards)
+    if QUESTION.search(ctx.message):  # qa hook: spec sheet, reviews, policies (assistant/product_qa.py)
+        text, _ = product_answer(a, product, ctx.message, reviews)
     else:
         text = describe(product, reviews)
     ctx.timings["retrieve"] = time.perf_counter() - t

@@ -70,12 +70,16 @@ def _adjective(message: str) -> tuple[str, int] | None:
     """The dimension adjective of a superlative and its direction: "lightest" -> ("light", -1)."""
     low = message.lower()
     for word in re.findall(r"[a-z]+", low):
-        for base in (word[:-3], word[:-4], word[:-3] + "e", word[:-4] + "y" if word.endswith("iest") else ""):
-            if word.endswith("est") and base in DIRECTION:
-                return base, DIRECTION[base]
-    m = re.search(r"\b(most|least) (\w+)", low)
+        for end in ("est", "er"):  # the superlative, or the comparative between two ("quieter")
+            if not word.endswith(end):
+                continue
+            n = len(end)
+            for base in (word[:-n], word[: -n - 1], word[:-n] + "e", word[: -n - 1] + "y" if word.endswith("i" + end) else ""):
+                if base in DIRECTION:
+                    return base, DIRECTION[base]
+    m = re.search(r"\b(most|least|more|less) (\w+)", low)
     if m and m.group(2) in DIRECTION:
-        return m.group(2), DIRECTION[m.group(2)] * (1 if m.group(1) == "most" else -1)
+        return m.group(2), DIRECTION[m.group(2)] * (1 if m.group(1) in ("most", "more") else -1)
     return None
 
 

@@ -98,3 +98,21 @@ def test_which_one_over_the_shown_products_and_a_policy_question_keep_the_cards(
     assert light.text.startswith("The lightest is [") and all(w in light.text for w in weights.values() if w)
     assert ship.intent == "policy" and "Canada" in ship.text
     assert demo.state(cid).shown == [c.product_id for c in cards]
+
+
+def test_follow_ups_the_search_would_take_for_requests_are_product_questions(demo):
+    """From the everyday dev set: "is there a green one", "whats the capacity", "and how much does it weigh"."""
+    from assistant.turn import Turn
+
+    cid = demo.start(None)
+    first = list(demo.respond(Turn(cid, None, "the pulse 600 blender in white")))
+    white = demo.catalog.store.get(next(e for e in first if isinstance(e, Cards)).cards[0].product_id)
+    events = list(demo.respond(Turn(cid, None, "is there a green one")))
+    green = demo.catalog.store.get(next(e for e in events if isinstance(e, Cards)).cards[0].product_id)  # the first cards
+    assert "green" in green.attributes["colour"] and green.title.split(",")[0] == white.title.split(",")[0]
+    assert next(e for e in events if isinstance(e, Answer)).text.startswith(f"Yes, the {green.attributes['colour']} one")
+    _, [(cards, _), (_, capacity), (_, weight)] = _conversation(
+        demo, "show me the trekka expedition 70", "whats the capacity", "and how much does it weigh")
+    pack = demo.catalog.store.get(cards[0].product_id)
+    assert capacity.intent == "ask" and pack.attributes["capacity"] in capacity.text
+    assert pack.attributes["weight"] in weight.text

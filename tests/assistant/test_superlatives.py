@@ -59,3 +59,13 @@ def test_a_use_is_answered_from_the_product_that_fits_it(demo, embed):
     runner = next(i for i, p in enumerate(earbuds) if " run" in p.description.lower())
     assert text.startswith(f"For running, [{runner + 1}] ")
     assert spec_superlative("which one is best for running?", earbuds, embed) is None
+
+
+def test_comparatives_name_the_same_dimension():
+    from assistant.superlatives import _adjective
+
+    assert _adjective("which one is quieter?") == ("quiet", -1)
+    assert _adjective("which is heavier") == ("heavy", 1)
+    assert _adjective("which one is bigger") == ("big", 1)
+    assert _adjective("which is more powerful") == ("powerful", 1)
+    assert _adjective("which one is cheaper") is None  # a price: the search's superlatives
