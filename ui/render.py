@@ -14,6 +14,7 @@ Example::
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable
 
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth")
@@ -84,6 +85,18 @@ def esc(text) -> str:
     '&lt;b a=&quot;1&quot;&gt;'
     """
     return html.escape("" if text is None else str(text), quote=True)
+
+
+def md_esc(text, limit: int = 120) -> str:
+    r"""Untrusted text for a ``gr.Markdown`` line: shortened, HTML-escaped, and every Markdown
+    punctuation mark backslash-escaped, so an id like ``[x](https://evil)`` or ``![](beacon)``
+    shows as text, never as a link or an image.
+
+    >>> print(md_esc("[pwn](https://evil.example) <img src=x>"))
+    \[pwn\]\(https://evil\.example\) &lt;img src=x&gt;
+    """
+    text = esc(str(text if text is not None else "")[:limit])
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~])", r"\\\1", text)
 
 
 def fmt_price(price, currency: str | None = "USD") -> str:
