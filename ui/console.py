@@ -15,7 +15,7 @@ import gradio as gr
 import pandas as pd
 
 from assistant.chat import Assistant
-from ui.render import esc, md_esc, transcript_html
+from ui.render import esc, md_code, transcript_html
 
 log = logging.getLogger("ui.console")
 
@@ -74,12 +74,12 @@ class Console:
         # the console shows cards as the shopper saw them, without the shopper's buttons
         html = transcript_html(msgs).replace('data-action="', 'data-shown-action="')
         agent = self.store.taken_over_by(cid)
-        status = f"**Taken over by {md_esc(agent)}** — the bot is paused." if agent else "The bot is answering."
+        status = f"**Taken over by {agent}** — the bot is paused." if agent else "The bot is answering."
         if self.store.handoff_requested(cid):
             status = "**HANDOFF: the shopper asked for a person.** " + status
         pins = self.store.pinned(cid)
         if pins:
-            status += f" Pinned: {', '.join(md_esc(p) for p in pins)}."  # ids are untrusted text
+            status += f" Pinned: {', '.join(md_code(p) for p in pins)}."  # ids are untrusted text
         user = self.store.conversation_user(cid)
         cands = self.store.candidates(cid)
         rows = [

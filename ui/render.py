@@ -87,16 +87,19 @@ def esc(text) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
-def md_esc(text, limit: int = 120) -> str:
-    r"""Untrusted text for a ``gr.Markdown`` line: shortened, HTML-escaped, and every Markdown
-    punctuation mark backslash-escaped, so an id like ``[x](https://evil)`` or ``![](beacon)``
-    shows as text, never as a link or an image.
+def md_code(text, limit: int = 120) -> str:
+    """Untrusted text for a ``gr.Markdown`` line, as an inline code span: Markdown, HTML and
+    bare URLs inside it stay text (Gradio's Markdown links bare URLs and keeps HTML, and
+    backslash escapes did not stop either). The fence is one backtick longer than any run inside.
 
-    >>> print(md_esc("[pwn](https://evil.example) <img src=x>"))
-    \[pwn\]\(https://evil\.example\) &lt;img src=x&gt;
+    >>> md_code("[pwn](https://evil.example) <img src=x>")
+    '` [pwn](https://evil.example) <img src=x> `'
+    >>> md_code("a`b")
+    '`` a`b ``'
     """
-    text = esc(str(text if text is not None else "")[:limit])
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~])", r"\\\1", text)
+    text = " ".join(str(text if text is not None else "").split())[:limit]
+    fence = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}"
 
 
 def fmt_price(price, currency: str | None = "USD") -> str:
