@@ -40,7 +40,7 @@ _ADDRESS = re.compile(
     # "HP Wireless Assistant," in a list of bundled software
     r"|(?:^\W*|\b(?:dear|hey|attention)\W+)(?:the )?(assistant|chatbot|ai|bot|ai model|language model|llm)\s*[,:!]"
     r"|\b(tell|inform|instruct|remind) (every|all|each|the) (shoppers?|customers?|users?|buyers?)\b",
-    re.I,
+    re.IGNORECASE,
 )
 # a link in any spelling a reader could follow (scheme, www., or a bare domain with a path)
 _URL = re.compile(
@@ -48,7 +48,7 @@ _URL = re.compile(
     r"|\bwww\.[a-z0-9-]+\.\S+"
     # a bare domain only with a path: "StarTech.com" is a brand, "evil.example.com/deal" a link
     r"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,12}/\S*",
-    re.I,
+    re.IGNORECASE,
 )
 # "coupon code", "promo code", "use code X", or a code-shaped token after "coupon"/"voucher";
 # not "we had a $50 coupon"
@@ -61,16 +61,16 @@ _COUPON = re.compile(
 _PHONE_RUN = re.compile(r"(?<![\w.])\+?\(?\d[\d\s().-]{6,}\d(?!\w|\.\d)")
 # what makes a digit run a phone number rather than a voltage range, an EAN or an HS code
 _PHONE_CUE = re.compile(
-    r"\b(call|phone|tel|telephone|whatsapp|text|sms|contact|dial|ring|hotline|fax)\b(\W+\w+){0,2}\W*$", re.I
+    r"\b(call|phone|tel|telephone|whatsapp|text|sms|contact|dial|ring|hotline|fax)\b(\W+\w+){0,2}\W*$", re.IGNORECASE
 )
 _NANP = re.compile(r"^\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}$")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 # the catalog's own fields for links and phone numbers: a URL or number there is its job
 # (keys are matched with "_" read as a space: Icecat writes additional_information_url)
-_URL_KEYS = re.compile(r"\b(url|urls|link|links|website|homepage|manual|datasheet|drivers?|downloads?|images?)\b", re.I)
-_PHONE_KEYS = re.compile(r"\b(phone|telephone|tel|hotline|support line)\b", re.I)
-_COUPON_KEYS = re.compile(r"\b(coupons?|promo|voucher|discount code|referral)\b", re.I)
-_ONLY_LINKS = re.compile(r"^\s*(https?://\S+[\s,;]*)+$", re.I)
+_URL_KEYS = re.compile(r"\b(url|urls|link|links|website|homepage|manual|datasheet|drivers?|downloads?|images?)\b", re.IGNORECASE)
+_PHONE_KEYS = re.compile(r"\b(phone|telephone|tel|hotline|support line)\b", re.IGNORECASE)
+_COUPON_KEYS = re.compile(r"\b(coupons?|promo|voucher|discount code|referral)\b", re.IGNORECASE)
+_ONLY_LINKS = re.compile(r"^\s*(https?://\S+[\s,;]*)+$", re.IGNORECASE)
 # product ids travel into URLs, HTML attributes and console status lines: plain characters only
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/#+=-]{0,199}$")
 
@@ -130,7 +130,7 @@ def strip_text(text: str) -> tuple[str, list[str]]:
 def safe_url(url: str | None) -> str | None:
     """``url`` if it is a plain http(s) link, else None (javascript:, data:, relative, ...)."""
     u = (url or "").strip()
-    if re.match(r"^https?://[^\s<>\"'`]+$", u, re.I) and not re.search(r"[\x00-\x1f]", u):
+    if re.match(r"^https?://[^\s<>\"'`]+$", u, re.IGNORECASE) and not re.search(r"[\x00-\x1f]", u):
         return u
     return None
 
@@ -166,7 +166,7 @@ def sanitise_product(p: Product) -> tuple[Product | None, list[str]]:
         why = problems(f"{k}: {v}", allow_url=own_url, allow_phone=own_phone)
         if _COUPON_KEYS.search(key) and "coupon code" not in why:
             why.append("coupon code")
-        if own_url and not why and re.search(r"\b(javascript|data|vbscript|file)\s*:", str(v), re.I):
+        if own_url and not why and re.search(r"\b(javascript|data|vbscript|file)\s*:", str(v), re.IGNORECASE):
             why.append("unsafe url")
         if why:
             removed.append(f"attribute {k[:40]}: {', '.join(why)}")

@@ -22,7 +22,6 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 # agent passwords production refuses: the demo default and the first guesses of any brute force
 WEAK_PASSWORDS = frozenset({"demo", "agent", "admin", "password", "changeme", "secret", "test", "1234", "123456"})
 _PROCESS_KEY = secrets.token_bytes(32)  # demo mode's identity key: conversation tokens end with the process

@@ -20,9 +20,9 @@ import gradio as gr
 
 from assistant.chat import Assistant, Turn
 from assistant.events import Answer, Cards, Handoff, Notice, TextDelta
+from assistant.public import public_card, public_facts
 from ui.gate import Gate
 from ui.limits import check_text
-from ui.public import public_card, public_facts
 from ui.render import ORDINALS, TRANSCRIPT_JS, transcript_html
 
 log = logging.getLogger("ui")
