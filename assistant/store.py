@@ -26,6 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
+from shopassist.errors import UserError
+
 ROLES = ("user", "assistant", "agent", "system")
 EVENT_KINDS = (
     "impression",
@@ -119,7 +121,7 @@ class ConversationSummary:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class UnknownConversation(KeyError):
+class UnknownConversation(UserError, KeyError):
     """A conversation id that the store has never seen: the caller's mistake."""
 
 

@@ -44,6 +44,7 @@ from pathlib import Path
 
 from assistant.events import Answer, Cards, Handoff, Notice
 from assistant.grounding import check, facts_text
+from shopassist.errors import UserError
 from shopassist.settings import Settings
 
 GATES = (
@@ -62,7 +63,7 @@ GATES = (
 )
 
 
-class SuiteError(ValueError):
+class SuiteError(UserError, ValueError):
     """A suite file that cannot be run: the suite author's to fix; the message says where."""
 
 

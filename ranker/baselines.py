@@ -112,7 +112,7 @@ class BiasModel:
 
 def surprise_trainset(triples: Iterable[Triple]):
     """(user, item, stars) triples as a scikit-surprise trainset on the 1-5 scale."""
-    import pandas as pd
+    import pandas as pd  # pandas and surprise load slowly; only the SVD baselines need them
     from surprise import Dataset, Reader
 
     df = pd.DataFrame(list(triples), columns=["u", "i", "r"])

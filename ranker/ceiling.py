@@ -59,7 +59,7 @@ class _Surprise:
 
 
 def classic_methods() -> list:
-    from surprise import SVDpp, BaselineOnly, KNNBaseline
+    from surprise import BaselineOnly, KNNBaseline, SVDpp  # slow to load; only this report needs them
 
     return [
         GlobalMean(), BiasModel(), SVDModel(),

@@ -31,12 +31,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shopassist.errors import ShopassistError
+
 ITEM_SNIPPETS = 3  # other users' reviews per item: enough for aspects, cheap to encode on CPU
 SNIPPET_CHARS = 160  # per review unit (~40 tokens): the gist, and 2-core CPUs can encode 10k of them
 USER_HISTORY = 8  # most recent earlier ratings in the user tower
 
 
-class LeakageError(AssertionError):
+class LeakageError(ShopassistError, AssertionError):
     """A model input contains the review it is asked to predict: a bug in ours, never data's."""
 
 

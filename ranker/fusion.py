@@ -64,7 +64,8 @@ def fused_order(relevance: Sequence[float], stars: Sequence[float], weight: floa
 
 def flips(order_before: Sequence[int], order_after: Sequence[int], grades: Sequence[float], top: int | None = None) -> tuple[int, int]:
     """(flipped, eligible): eligible pairs are (irrelevant i: grade 0, relevant r: grade >= 2) with
-    i below r before; flipped ones have i above r after (other grades, e.g. -1 for unjudged, are skipped). ``top``: only pairs whose r was in the top ``top`` before.
+    i below r before; flipped ones have i above r after (other grades, e.g. -1 for unjudged, are skipped).
+    ``top``: only pairs whose r was in the top ``top`` before.
 
     >>> flips([0, 1, 2], [1, 0, 2], [2, 0, 0])    # item 1 (grade 0) jumps over item 0 (grade 2)
     (1, 2)

@@ -1,13 +1,19 @@
 """Contract types of the ranker and the pure fusion of relevance with predicted stars.
 
-Other packages (the assistant) only need these names: ``UserContext`` (who is
-shopping), ``Prediction`` (predicted stars plus why) and ``fuse`` (the final rank
-score). No torch, no I/O here.
+Other packages (the assistant) only need these names: ``Ranker`` (the protocol every ranker
+declares), ``UserContext`` (who is shopping), ``Prediction`` (predicted stars plus why) and
+``fuse`` (the final rank score). ``CatalogReader`` is the slice of the catalog store the ranker
+reads, so it is handed a store rather than importing one. No torch, no I/O here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from retrieval.catalog import Product, Review
 
 # shopper feedback as the stars the ranker learns from (``ranker update`` events, the assistant's
 # user context): the kinds that say "I like this" count as 5, a thumb down as 1
@@ -44,6 +50,45 @@ class Prediction:
     product_id: str
     stars: float
     explanation: list[str] = field(default_factory=list)
+
+
+class CatalogReader(Protocol):
+    """What the ranker reads from a catalog (``retrieval.store.CatalogStore`` has it; so does the
+    in-memory view over a rating dataset in ``ranker.bench``)."""
+
+    def get_many(self, ids: Sequence[str]) -> list[Product]: ...
+
+    def reviews_for(self, product_id: str, limit: int | None = None) -> list[Review]: ...
+
+    def reviews_by_user(self, user_id: str) -> list[Review]: ...
+
+    def iter_products(self) -> Iterator[Product]: ...
+
+    def count(self) -> int: ...
+
+
+@runtime_checkable
+class Ranker(Protocol):
+    """Predicted stars and reasons for one shopper's candidates (``ranker.serve.load_ranker``).
+
+    Capabilities are declared, not found out by ``isinstance``: ``version`` names the trained
+    model version serving (None: the catalog rating prior, nothing trained yet); ``personal``
+    says a per-user taste term is fitted on the shopper's rated products (``ranker.taste``).
+    """
+
+    @property
+    def version(self) -> str | None: ...
+
+    @property
+    def personal(self) -> bool: ...
+
+    def score(self, user: UserContext, products: list[Product]) -> list[Prediction]:
+        """Predicted stars (1..5) for each product, in the order given, with short reasons."""
+        ...
+
+    def user_context(self, store: CatalogReader, user_id: str) -> UserContext:
+        """What the ranker knows about ``user_id`` from their reviews in ``store``."""
+        ...
 
 
 def fuse(relevance: float, stars: float | None, weight: float) -> float:

@@ -19,15 +19,17 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shopassist.errors import UserError
 
 # agent passwords production refuses: the demo default and the first guesses of any brute force
 WEAK_PASSWORDS = frozenset({"demo", "agent", "admin", "password", "changeme", "secret", "test", "1234", "123456"})
 _PROCESS_KEY = secrets.token_bytes(32)  # demo mode's identity key: conversation tokens end with the process
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """Bad configuration: the user's to fix; the message says how."""
 
 
@@ -251,5 +253,26 @@ def load_settings(config: Path | None = None, **overrides) -> Settings:
     values.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return Settings(**values)
+    except ValidationError as e:
+        raise ConfigError(f"invalid settings{f' in {config}' if config else ''}: {describe(e)}") from e
     except ValueError as e:
         raise ConfigError(f"invalid settings: {e}") from e
+
+
+def describe(error: ValidationError) -> str:
+    """Pydantic's validation errors as one line a user can act on: each key and what is wrong with it.
+
+    >>> try:
+    ...     Settings(bogus=1, llm_threads=0)
+    ... except ValidationError as e:
+    ...     print(describe(e))
+    llm_threads: Input should be greater than or equal to 1 (got 0); unknown key 'bogus' (the keys are the fields of shopassist.settings.Settings)
+    """
+    parts = []
+    for err in error.errors():
+        key = ".".join(str(x) for x in err["loc"]) or "settings"
+        if err["type"] == "extra_forbidden":
+            parts.append(f"unknown key '{key}' (the keys are the fields of shopassist.settings.Settings)")
+        else:
+            parts.append(f"{key}: {err['msg']} (got {err.get('input')!r})")
+    return "; ".join(parts)

@@ -23,6 +23,7 @@ import socket
 import threading
 import time
 
+from shopassist.errors import OperatorError
 from shopassist.settings import Settings
 
 log = logging.getLogger("ui")
@@ -30,7 +31,7 @@ log = logging.getLogger("ui")
 SHARE_HOST = ("api.gradio.app", 443)  # Gradio's tunnel broker: share links need it
 
 
-class ShareUnavailable(RuntimeError):
+class ShareUnavailable(OperatorError, RuntimeError):
     """The share server cannot be reached (offline, or blocked): the network's fault, not the app's."""
 
 

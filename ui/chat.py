@@ -3,7 +3,7 @@
 The page only renders and captures events. A turn streams ``assistant.respond``'s
 events into one HTML transcript (cards first, then text); every card click, thumb,
 "add to cart", "more like this" and "compare" goes back through the assistant
-(``Assistant.feedback`` → store events with conversation, user, product and time).
+(``Desk.feedback`` → store events with conversation, user, product and time).
 A ``gr.Timer`` polls the store so an agent's reply appears while the shopper waits.
 
 Each browser session has its own ``gr.State`` (conversation id, user, votes), so two
@@ -50,7 +50,7 @@ class ChatSurface:
     def __init__(self, assistant: Assistant, settings=None):
         self.assistant = assistant
         # identity, limits, shown products; ``settings`` = the server's (else the assistant's)
-        self.gate = Gate(settings or assistant.settings, assistant.store)
+        self.gate = Gate(settings or assistant.settings, assistant.desk)
         self._busy: set[str] = set()  # conversations with a turn streaming right now
         self._lock = threading.Lock()
 
@@ -63,7 +63,7 @@ class ChatSurface:
             return []
         return [
             {"id": m.id, "role": m.role, "text": m.text, "cards": m.cards, "meta": m.meta}
-            for m in self.assistant.store.messages(cid)
+            for m in self.assistant.desk.messages(cid)
         ]
 
     def render(self, state: dict, pending: list[dict] | None = None) -> str:
@@ -83,7 +83,7 @@ class ChatSurface:
         return state["cid"]
 
     def _last_id(self, cid: str) -> int:
-        msgs = self.assistant.store.messages(cid, since_id=0)
+        msgs = self.assistant.desk.messages(cid, since_id=0)
         return msgs[-1].id if msgs else 0
 
     # -- a turn ----------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ class ChatSurface:
         cid = state.get("cid")
         if not cid or cid in self._busy:
             return gr.skip()
-        new = self.assistant.store.messages(cid, since_id=state["seen"])
+        new = self.assistant.desk.messages(cid, since_id=state["seen"])
         if not new:
             return gr.skip()
         state["seen"] = new[-1].id
@@ -179,7 +179,7 @@ class ChatSurface:
         try:
             if act in ("answer_up", "answer_down"):
                 kind = "thumb_up" if act == "answer_up" else "thumb_down"
-                self.assistant.feedback(cid, user, kind, payload={"message_id": mid, "target": "answer"})
+                self.assistant.desk.feedback(cid, user, kind, payload={"message_id": mid, "target": "answer"})
                 state["voted"][str(mid)] = "helpful" if kind == "thumb_up" else "not helpful"
                 yield self.render(state), gr.skip(), state
                 return
@@ -190,7 +190,7 @@ class ChatSurface:
             card, pos = self._card(state, mid, pid)
             title = (card or {}).get("title") or "this product"
             if act in ("click", "thumb_up", "thumb_down", "add_to_cart"):
-                self.assistant.feedback(cid, user, act, pid)
+                self.assistant.desk.feedback(cid, user, act, pid)
                 if act == "add_to_cart":
                     gr.Info(f"Added to your cart: {title[:80]}")
                 elif act == "thumb_up":
@@ -200,7 +200,7 @@ class ChatSurface:
                 yield gr.skip(), gr.skip(), state
                 return
             if act == "more_like_this":
-                self.assistant.feedback(cid, user, "more_like_this", pid)
+                self.assistant.desk.feedback(cid, user, "more_like_this", pid)
                 yield from self.send(f"More like {title[:120]}", state, request)
                 return
             if act == "compare":
@@ -249,7 +249,7 @@ class ChatSurface:
         """
         query, k = self.gate.text("query", query), self.gate.k(limit)
         self.gate.turn(request, new_conversation=False)
-        return [public_card(c.to_dict()) for c in self.assistant.find(query, None, k)]
+        return [public_card(c.to_dict()) for c in self.assistant.desk.find(query, None, k)]
 
     def get_product(self, product_id: str, request: gr.Request = None) -> dict:
         """Everything the catalog says about one product.
@@ -263,7 +263,7 @@ class ChatSurface:
         product_id = self.gate.text("product_id", product_id)[:200]
         self.gate.turn(request, new_conversation=False)
         try:
-            return public_facts(self.assistant.product_facts(product_id))
+            return public_facts(self.assistant.desk.product_facts(product_id))
         except KeyError:
             raise gr.Error(f"no product {(product_id or '')[:80]!r} in this catalog") from None
 
@@ -280,7 +280,7 @@ class ChatSurface:
         """
         user, query, k = self.gate.shopper(user_id), self.gate.text("query", query), self.gate.k(limit)
         self.gate.turn(request, new_conversation=False)
-        return [public_card(c.to_dict()) for c in self.assistant.find(query, user, k)]
+        return [public_card(c.to_dict()) for c in self.assistant.desk.find(query, user, k)]
 
     def api_chat(self, message: str, user_id: str = GUEST, conversation_id: str = "", conversation_token: str = "",
                  request: gr.Request = None) -> dict:
@@ -316,7 +316,7 @@ def user_choices(assistant: Assistant) -> list[tuple[str, str]]:
     choices = [("Guest (no history)", GUEST)]
     if assistant.settings.production:
         return choices
-    for u in assistant.demo_users():
+    for u in assistant.desk.demo_users():
         label = u.get("name") or u["id"]
         if u.get("persona"):
             label = f"{label} — {u['persona']}"

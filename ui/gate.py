@@ -1,6 +1,7 @@
 """The gate every shopper-facing call passes: who is asking, may they, and with what.
 
-One object per app over the settings and the conversation store, used by the chat page,
+One object per app over the settings and the assistant's desk (the UI's door to the
+conversation store), used by the chat page,
 the widget, the ``chat`` API and the MCP tools (``ui.chat.ChatSurface``):
 
 - identity: in production a shopper id counts only when it carries the shop's HMAC
@@ -8,12 +9,12 @@ the widget, the ``chat`` API and the MCP tools (``ui.chat.ChatSurface``):
   (its shopper picker);
 - conversations: one is continued only with its own token and by the shopper who started it;
 - rate limits per client address on turns, new conversations and hand-offs (``ui.limits``);
-- card actions only for products shown in that conversation (the store's impressions).
+- card actions only for products shown in that conversation (impressions, asked of the desk).
 
 Example::
 
     >>> from shopassist.settings import Settings
-    >>> g = Gate(Settings(identity_secret="k" * 32), store=None)
+    >>> g = Gate(Settings(identity_secret="k" * 32), desk=None)
     >>> g.shopper("guest"), g.shopper("u0001"), g.shopper(g.sign("u0002"))
     (None, 'u0001', 'u0002')
 """
@@ -31,9 +32,9 @@ HOUR, MINUTE = 3600.0, 60.0
 
 
 class Gate:
-    def __init__(self, settings: Settings, store):
+    def __init__(self, settings: Settings, desk):
         self.settings = settings
-        self.store = store
+        self.desk = desk
         self.key = settings.identity_key  # production without a secret fails here, at start-up
         self.rates = RateLimiter()
 
@@ -81,8 +82,8 @@ class Gate:
         (the same message whether the id exists or not: ids are not probed)."""
         cid = self.id("conversation_id", conversation_id)
         tok = check_text("conversation_token", token, 64, required=False)
-        ok = check_token(cid, tok, self.key) and self.store.has_conversation(cid)
-        if not ok or self.store.conversation_user(cid) != user:
+        ok = check_token(cid, tok, self.key) and self.desk.has_conversation(cid)
+        if not ok or self.desk.conversation_user(cid) != user:
             raise gr.Error("unknown conversation_id or wrong conversation_token for this shopper: "
                            "start without a conversation_id to open a new conversation")
         return cid
@@ -101,9 +102,9 @@ class Gate:
         """A hand-off happened: keep it queued if the address is under its quota, else withdraw it."""
         if self.rates.allow(client, "handoff", self.settings.handoffs_per_hour, HOUR):
             return True
-        self.store.withdraw_handoff(conversation_id)
+        self.desk.withdraw_handoff(conversation_id)
         return False
 
     # -- card actions -----------------------------------------------------------------------------------
     def shown(self, conversation_id: str, product_id) -> bool:
-        return isinstance(product_id, str) and product_id in self.store.shown_products(conversation_id)
+        return isinstance(product_id, str) and product_id in self.desk.shown_products(conversation_id)

@@ -103,7 +103,9 @@ def md_code(text, limit: int = 120) -> str:
 
 
 def fmt_price(price, currency: str | None = "USD") -> str:
-    """>>> fmt_price(49, "USD"), fmt_price(5.5, "EUR"), fmt_price(None)
+    """A price as a card shows it.
+
+    >>> fmt_price(49, "USD"), fmt_price(5.5, "EUR"), fmt_price(None)
     ('$49.00', 'EUR 5.50', 'price not listed')
     """
     if price is None:

@@ -134,7 +134,7 @@ def run_suites(settings, files: list[Path], log=None) -> list[dict]:
             s = settings.model_copy(update={"data_dir": Path(tmp) / "data", "events_url": ""})
             s.data_dir.mkdir(parents=True)
             catalog = build_catalog(suite, s)
-            a = Assistant(s, catalog, load_ranker(s), llm, ConversationStore(s.events_db_url))
+            a = Assistant(s, catalog, load_ranker(s, catalog.store), llm, ConversationStore(s.events_db_url))
             reports.append(run_suite(suite, a, progress=log))
     return reports
 
@@ -231,7 +231,7 @@ def cmd_eval_personalisation(args, settings) -> int:
 
     settings = _with_llm(settings, "scripted")  # the cards do not depend on the LLM
     base = Assistant.from_settings(settings)
-    users = args.user or [u["id"] for u in base.demo_users()]
+    users = args.user or [u["id"] for u in base.desk.demo_users()]
     if len(users) < 2:
         print("error: need at least two shoppers (--user A --user B, or a catalog with demo users)", file=sys.stderr)
         return 2

@@ -12,7 +12,6 @@ from shopassist.settings import Settings
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     from assistant.chat import Assistant
-
     from retrieval.demo import DEMO_DIR
     from retrieval.ingest import ingest
 

@@ -39,7 +39,6 @@ def make_assistant(settings: Settings, catalog):
     from assistant.chat import Assistant
     from assistant.llm import load_llm
     from assistant.store import ConversationStore
-
     from ranker.serve import load_ranker
 
     return Assistant(settings, catalog, load_ranker(settings), load_llm(settings), ConversationStore(settings.events_db_url))
