@@ -95,6 +95,17 @@ def _has_phone(text: str) -> bool:
     return False
 
 
+# what every _ADDRESS / _URL / _COUPON match contains, as plain alternations on the lowercased
+# text: they skip the full patterns for nearly every spec value (Icecat products carry ~20
+# attributes; the full patterns alone cost ~1.5 ms a product, these ~0.1 ms)
+_ADDRESS_HINT = re.compile(
+    "ignor|disregard|forget|overrid|system|admin|developer|note|message|instruction|assistant|chatbot|ai|bot|"
+    "model|llm|you are now|act as|tell|inform|remind"
+)
+_URL_HINT = re.compile(r"http|ftp|script|data|file|www\.|\.[a-z]{2,12}/")
+_COUPON_HINT = re.compile("coupon|promo|voucher|discount|referral|gift|code")
+
+
 def problems(text: str, allow_url: bool = False, allow_phone: bool = False) -> list[str]:
     """Why ``text`` may not be shown as catalog data ([] when it may).
 
@@ -102,11 +113,12 @@ def problems(text: str, allow_url: bool = False, allow_phone: bool = False) -> l
     (['coupon code'], [])
     """
     out = []
-    if _ADDRESS.search(text):
+    low = text.lower()
+    if _ADDRESS_HINT.search(low) and _ADDRESS.search(text):
         out.append("addresses the assistant")
-    if not allow_url and _URL.search(text):
+    if not allow_url and _URL_HINT.search(low) and _URL.search(text):
         out.append("url")
-    if _COUPON.search(text):
+    if _COUPON_HINT.search(low) and _COUPON.search(text):
         out.append("coupon code")
     if not allow_phone and _has_phone(text):
         out.append("phone number")
