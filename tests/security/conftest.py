@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from shopassist.settings import Settings
-from tests.ui.conftest import AGENT, Server, browser, make_assistant, page, screenshots  # noqa: F401  (fixtures)
+from tests.ui.conftest import AGENT, Server, _no_proxy, make_assistant  # noqa: F401  (_no_proxy: autouse)
 
 HOSTILE = Path(__file__).parent / "data" / "hostile_products.jsonl"
 SECRET = "test-identity-secret-not-for-production"
