@@ -30,7 +30,7 @@ import time
 from collections.abc import Iterator
 
 from assistant import answers, replies, writer
-from assistant.candidates import Candidates, Ranked, allowed
+from assistant.candidates import Candidates, Ranked, allowed, ordered
 from assistant.desk import Desk
 from assistant.events import Answer, Card, Cards, Event, Notice, TextDelta
 from assistant.grounding import FILLER, check, shoppers_words
@@ -263,7 +263,7 @@ class Assistant:
             if pred and pred.explanation:
                 why += [answers.clean(e, 120) for e in pred.explanation[:2]]
             out.append(Ranked(h.product, h.score, stars, fuse(h.score, stars, weight), why))
-        if state.query.sort == "relevance":
+        if not ordered(state):  # a superlative keeps the order sort_hits gave
             out.sort(key=lambda r: -r.score)
         return out
 
