@@ -30,6 +30,9 @@ $(VENV)/bin/python:
 
 # torch==2.13.0 is pinned in pyproject: it is the CPU wheel on disk (an unpinned torch pulls CUDA).
 # llama-cpp-python compiles from source the first time (~6 min); pip caches the wheel after.
+# It is built for any AVX2 x86-64, not tuned to the build machine: a native build on a CPU with AMX
+# runs the weights through llama.cpp's AMX backend, which crashed (SIGSEGV) on the first decode here.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 install: $(VENV)/bin/python
 	@mkdir -p $(dir $(LOG)); echo "Installing shopassist (first time: ~6 min) …"
 	@$(PIP) install -q -e '.[local-llm]' >>$(LOG) 2>&1 || $(SHOW_LOG)

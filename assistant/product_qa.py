@@ -207,9 +207,9 @@ def device_answer(question: str, product) -> str | None:
     found = [link for link in links if link in text.lower()]
     if found:
         how = next((c for c in conn if found[0] in c.lower()), found[0].title() if len(found[0]) > 3 else found[0])
-        return f"Yes: it connects over {how}, which {name} support (spec sheet)."
+        return f"Yes: it connects over {how}, which {name} support (the listing's spec sheet)."
     if conn:
-        return f"It connects with {conn[0]} (spec sheet); {name} without that connection need an adapter."
+        return f"It connects with {conn[0]} (the listing's spec sheet); {name} without that connection need an adapter."
     return None
 
 
@@ -223,19 +223,20 @@ def spec_answer(question: str, product, embed) -> str | None:
     if _YESNO.match(question) and not any(w in DIMENSIONS for w in re.findall(r"[a-z]+", question.lower())):
         hit = mentions(question, items)
         if hit is not None:
-            where = "the spec sheet lists" if hit.source == "spec sheet" else f"its {hit.source} say"
+            # the seller's words, quoted as the listing's (catalog text is untrusted)
+            where = "the listing's spec sheet says" if hit.source == "spec sheet" else f"the listing's {hit.source} say"
             if hit.source == "description":
-                where = "its description says"
+                where = "the listing's description says"
             return f"Yes: {where} “{hit.text.rstrip('.')}”."
     ranked = rank_facts(question, items, embed)
     if not ranked or ranked[0][0] < SPEC_MIN:
         return None
     best = ranked[0][1]
     if best.source != "spec sheet":
-        return f"Its {best.source} {'say' if best.source == 'features' else 'says'}: “{best.text.rstrip('.')}”."
+        return f"The listing's {best.source} {'say' if best.source == 'features' else 'says'}: “{best.text.rstrip('.')}”."
     asked = _CONVERT_ASK.search(question)
     got = convert(best.value, asked.group(1)) if asked else None
-    return f"Its {best.key} is {best.value}{f', about {got}' if got else ''} (spec sheet)."
+    return f"Its {best.key} is {best.value}{f', about {got}' if got else ''} (the listing's spec sheet)."
 
 
 # -- variants: the same product in another colour or size ------------------------------------------
@@ -451,7 +452,7 @@ def convert_reply(a, ctx):
     specs.sort(key=lambda f: f.value not in last)  # the spec the last answer gave first
     if specs:
         f = specs[0]
-        text = f"Its {f.key} of {f.value} is about {convert(f.value, asked)} (spec sheet)."
+        text = f"Its {f.key} of {f.value} is about {convert(f.value, asked)} (the listing's spec sheet)."
     else:
         text = f"Its spec sheet has nothing I can give in {asked}."
     yield a.finish(ctx, text, cards=[card], citations=[product.id])

@@ -84,7 +84,7 @@ def _adjective(message: str) -> tuple[str, int] | None:
 
 
 def spec_superlative(message: str, products: list, embed) -> str | None:
-    """ "The lightest is [2] … at 4 g per bud (spec sheet); [1] 255 g, [3] 250 g." over ``products``
+    """ "The lightest is [2] … at 4 g per bud (the listing's spec sheet); [1] 255 g, [3] 250 g." over ``products``
     (numbered as on screen); None when the question names no comparable spec."""
     adj = _adjective(message)
     if adj is None:
@@ -111,7 +111,7 @@ def spec_superlative(message: str, products: list, embed) -> str | None:
     others = "; ".join(f"[{j + 1}] {f.value}" for j, _, f, _, _ in rows if j != i)
     missing = [f"[{j + 1}]" for j in range(len(products)) if j not in {r[0] for r in rows}]
     sup = _superlative_word(word, sign) + (f" {fact.key}" if word in ("long", "short") else "")
-    text = f"The {sup} is [{i + 1}] {short_title(p)}, {fact.key} {fact.value} (spec sheet); {others}."
+    text = f"The {sup} is [{i + 1}] {short_title(p)}, {fact.key} {fact.value} (the listing's spec sheet); {others}."
     if missing:
         text += f" {' and '.join(missing)} {'does' if len(missing) == 1 else 'do'} not list it."
     return text
@@ -161,7 +161,7 @@ def use_superlative(message: str, products: list, reviews_of, embed) -> str | No
         text += f": {len(quotes)} of {total} reviewers mention it, e.g. “{quotes[0][0]}”"
     elif own:
         best = own[1]
-        text += f": its {best.source} {'say' if best.source == 'features' else 'says'} “{best.text.rstrip('.')}”"
+        text += f": the listing's {best.source} {'say' if best.source == 'features' else 'says'} “{best.text.rstrip('.')}”"
     return text + "."
 
 

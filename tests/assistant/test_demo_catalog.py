@@ -80,14 +80,14 @@ def test_product_questions_are_answered_from_the_spec_sheet_and_variants(demo):
     _, [(cards, _), (_, loud), (vcards, black), (_, heavy), (_, pounds)] = _conversation(
         demo, "nordvik pulse 600 blender", "how loud is it in dB?", "does it come in black?", "is it heavy?", "in pounds?")
     p = demo.catalog.store.get(cards[0].product_id)
-    assert loud.intent == "ask" and loud.text == f"Its noise is {p.attributes['noise']} (spec sheet)."
+    assert loud.intent == "ask" and loud.text == f"Its noise is {p.attributes['noise']} (the listing's spec sheet)."
     variant = demo.catalog.store.get(vcards[0].product_id)
     if p.attributes.get("colour") != "black":
         assert variant.attributes["colour"] == "black" and variant.title.split(",")[0] == p.title.split(",")[0]
         assert black.text == f"Yes, the black one is ${variant.price:.2f} (card above)."
     kg = float(variant.attributes["weight"].split()[0])
     assert heavy.text.startswith(f"Its weight is {variant.attributes['weight']}")
-    assert pounds.text == f"Its weight of {variant.attributes['weight']} is about {kg * 2.20462:.1f} lb (spec sheet)."
+    assert pounds.text == f"Its weight of {variant.attributes['weight']} is about {kg * 2.20462:.1f} lb (the listing's spec sheet)."
 
 
 def test_which_one_over_the_shown_products_and_a_policy_question_keep_the_cards(demo):

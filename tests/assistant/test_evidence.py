@@ -43,7 +43,7 @@ def _with(demo, category: str, key: str) -> Product:
 def test_spec_questions_are_answered_from_the_spec_sheet(demo_products, embed, category, key, question):
     p = _with(demo_products, category, key)
     text = spec_answer(question, p, embed)
-    assert text is not None and p.attributes[key] in text and "(spec sheet)" in text
+    assert text is not None and p.attributes[key] in text and "(the listing's spec sheet)" in text
 
 
 def test_a_conversion_is_given_when_asked(demo_products, embed):
@@ -65,7 +65,7 @@ def test_a_feature_question_is_yes_only_when_the_data_says_it(demo_products, emb
 def test_device_compatibility_uses_the_connection_and_general_facts_only(demo_products):
     bt = next(p for p in demo_products.values() if "bluetooth 5.2" in p.attributes.get("connectivity", "").lower())
     assert device_answer("do they work with an iPhone?", bt) == (
-        f"Yes: it connects over {bt.attributes['connectivity']}, which iPhones support (spec sheet).")
+        f"Yes: it connects over {bt.attributes['connectivity']}, which iPhones support (the listing's spec sheet).")
     wired = Product(id="w", title="Wired Cans", attributes={"connectivity": "wired 3.5 mm"})
     assert "need an adapter" in device_answer("will these work with my iphone?", wired)
     assert device_answer("how long is the cable?", bt) is None

@@ -23,7 +23,7 @@ def test_chat_api_streams_cards_and_keeps_sessions_apart(live_app):
     cid = first["conversation_id"]
     other = b.predict("show me a kettle", "guest", "", api_name="/chat")
     assert other["conversation_id"] != cid
-    again = a.predict("something cheaper", "guest", cid, api_name="/chat")
+    again = a.predict("something cheaper", "guest", cid, first["conversation_token"], api_name="/chat")
     assert again["conversation_id"] == cid
     store = live_app.assistant.store
     assert [m.text for m in store.messages(cid) if m.role == "user"] == ["a quiet blender under $80", "something cheaper"]
