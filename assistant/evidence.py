@@ -75,9 +75,9 @@ def _stars(r) -> str:
 
 
 def answer_question(question: str, product, reviews: list, embed) -> str:
-    """Answer a question about one product: its spec sheet, features and description first
-    (``product_qa.spec_answer``), then how many of its reviewers mention it, with a quote; the
-    non-answer, said once, only when none of these does.
+    """Answer a question about one product: from its spec sheet, features and description
+    (``product_qa.spec_answer``) when they answer it, else how many of its reviewers mention it,
+    with quotes; the non-answer, said once, only when none of these does.
 
     ``embed(texts) -> array`` returns normalised sentence embeddings.
     """
@@ -85,11 +85,13 @@ def answer_question(question: str, product, reviews: list, embed) -> str:
 
     title = short_title(product)
     spec = spec_answer(question, product, embed)
+    if spec:  # the listing answers it: one sentence, and no review sentences to embed (the turn's main cost)
+        return spec
     sents = shortlist(question, [(s, r) for s, r in review_sentences(reviews) if not is_injection(s)])
     quotes = best_evidence(question, sents, embed, k=max(1, len(reviews)))
-    parts = [spec] if spec else []
+    parts = []
     if quotes:
-        parts.append(reviewers_say(quotes, len(reviews), k=1 if spec else 2))
+        parts.append(reviewers_say(quotes, len(reviews)))
     if not parts:
         return no_answer(title, bool(reviews))
     return " ".join(parts)
