@@ -275,6 +275,7 @@ def bound_problems(text: str, products: list, allowed_text: str = "") -> list[st
         mine = [products[i] for i in named]
         allowed = allowed_numbers(mine, allowed_text)
         prices = {round(p.price, 2) for p in mine if p.price is not None}
+        own = " ".join(facts_text(p) for p in mine) + " " + allowed_text.lower()
         body = _CITATION.sub(" ", sentence)
         who = " / ".join(dict.fromkeys(" ".join(_title_words(p)) for p in mine))
         for m in _BOUND.finditer(body):
@@ -287,6 +288,9 @@ def bound_problems(text: str, products: list, allowed_text: str = "") -> list[st
             unit = (m.group("unit") or "").strip().lower()
             if m.group("num") and unit in _NOT_UNITS:
                 continue
+            said = m.group(0).strip().lower()
+            if m.group("num") and (said in own or said.replace(" ", "") in own):
+                continue  # written as the data writes it ("600W" in the title)
             v = _num(raw)
             if v is not None and v not in allowed:
                 out.append(f"{m.group(0).strip()} is not in the data of {who}")

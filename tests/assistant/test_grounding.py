@@ -50,3 +50,9 @@ def test_a_share_of_reviewers_needs_the_whole_in_the_data():
     assert check("3 of 12 reviewers mention the strap.", [BAND, WATCH]).ok
     assert not check("13 of 12 reviewers mention the strap.", [BAND, WATCH]).ok
     assert not check("3 of 9 reviewers mention the strap.", [BAND, WATCH]).ok
+
+
+def test_a_number_written_as_the_title_writes_it_is_the_products():
+    blender = Product(id="x", title="Acme Quiet Blender 600W", price=49.0)
+    assert check("The Acme Quiet Blender 600W costs $49.00 [1].", [blender, CHAIR]).ok
+    assert not check("The Acme Quiet Blender 600W has 900W [1].", [blender, CHAIR]).ok
