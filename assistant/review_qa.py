@@ -50,8 +50,10 @@ def overlaps(sentence: str, span: str) -> bool:
     return bool(a) and sum(w in s for w in a) / len(a) >= 0.6
 
 
-def evaluate(rows: list[dict], embed, min_sim: float | None = None) -> dict:
-    """Score evidence selection on SubjQA rows; ``min_sim`` overrides EVIDENCE_MIN."""
+def evaluate(rows: list[dict], embed, min_sim: float | None = None, select=None) -> dict:
+    """Score evidence selection on SubjQA rows; ``min_sim`` overrides EVIDENCE_MIN;
+    ``select(question, sents) -> [(sentence, review)]`` replaces the assistant's selection
+    (e.g. ``assistant.reader.select_evidence``)."""
     old = evidence.EVIDENCE_MIN
     if min_sim is not None:
         evidence.EVIDENCE_MIN = min_sim
@@ -60,7 +62,7 @@ def evaluate(rows: list[dict], embed, min_sim: float | None = None) -> dict:
         for i, row in enumerate(rows):
             review = row["review"].replace("ANSWERNOTFOUND", "").strip()
             sents = review_sentences([_Review(str(i), "", review)], limit_per_review=40)
-            quotes = evidence.best_evidence(row["question"], sents, embed, k=1)
+            quotes = select(row["question"], sents) if select else evidence.best_evidence(row["question"], sents, embed, k=1)
             span = row["human_ans_spans"]
             if span == "ANSWERNOTFOUND":
                 unans += 1
