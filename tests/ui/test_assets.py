@@ -57,3 +57,25 @@ def test_demo_cards_carry_a_served_image(live_app, message):
         for c in demo:
             assert c["image_url"].startswith(URL_PREFIX)
             assert http.get(c["image_url"]).status_code == 200
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_cards_show_the_drawings_and_a_failed_image_becomes_the_placeholder(page, live_app, screenshots):
+    from tests.ui.test_browser import ask, open_chat, wait_for
+
+    open_chat(page, live_app)
+    ask(page, "a tent for two")
+    imgs = page.locator("[data-testid=card] .sa-img img")
+    assert imgs.count() >= 1
+    wait_for(lambda: page.evaluate("[...document.querySelectorAll('.sa-img img')].every(i => i.complete)"), what="images")
+    loaded = page.evaluate("[...document.querySelectorAll('.sa-img img')].map(i => [i.getAttribute('src'), i.naturalWidth])")
+    assert all(src.startswith(URL_PREFIX) and width > 0 for src, width in loaded), loaded
+    page.screenshot(path=str(screenshots / "cards-with-images.png"), full_page=True)
+    # an image host that does not answer: the frame shows the placeholder, never a broken icon
+    page.evaluate("document.querySelector('.sa-img img').src = 'http://127.0.0.1:9/gone.jpg'")
+    wait_for(lambda: page.locator(".sa-img.sa-noimg").count() >= 1, what="placeholder")
+    frame = page.locator(".sa-img.sa-noimg").first
+    assert frame.locator("img").count() == 0
+    assert "data:image/svg+xml" in frame.evaluate("el => getComputedStyle(el).backgroundImage")
+    frame.screenshot(path=str(screenshots / "card-placeholder.png"))
