@@ -127,7 +127,15 @@ def evaluate_task(groups: list[Group], kind: str, scorers: dict[str, Scorer], bo
     return out
 
 
-def evaluate_all(folder, embed, reader: Reader, epqa_questions: int | None = 300, bootstrap: int = 1000, log=print) -> dict:
+def prefetch(embed, groups: list[Group]) -> None:
+    """Encode every text of the task in one call: sorted by length across the whole task, the
+    encoder pads far less than it does question by question (about twice as fast on CPU)."""
+    embed(list(dict.fromkeys(t for g in groups for t in (g.question, *g.passages))))
+    if hasattr(embed, "save"):
+        embed.save()  # a long run that is stopped later keeps what it encoded
+
+
+def evaluate_all(folder, embed, reader: Reader, epqa_questions: int | None = 200, bootstrap: int = 1000, log=print) -> dict:
     """Every task, the three scorers side by side; ``embed`` is the (cached) MiniLM."""
     scorers = {"bm25": bm25_scorer(), "minilm": minilm_scorer(embed), "ours": reader_scorer(reader)}
     tasks = {f"semipqa_{s}": ("semipqa", lambda s=s: qa_data.semipqa(folder, s)) for s in qa_data.SEMIPQA_SPLITS}
@@ -135,7 +143,9 @@ def evaluate_all(folder, embed, reader: Reader, epqa_questions: int | None = 300
     out = {}
     for name, (kind, load) in tasks.items():
         t0 = time.perf_counter()
-        out[name] = evaluate_task(load(), kind, scorers, bootstrap)
+        groups = load()
+        prefetch(embed, groups)
+        out[name] = evaluate_task(groups, kind, scorers, bootstrap)
         out[name]["seconds"] = round(time.perf_counter() - t0, 1)
         log(f"{name}: {out[name]}")
     return out

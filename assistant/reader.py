@@ -1,16 +1,17 @@
 """Which of a product's passages answers a shopper's question: a small trained head over MiniLM.
 
 The bi-encoder alone (cosine of question and passage) finds passages *about* the question's
-topic; it cannot tell "batteries_required: false" (answers "does it need batteries?") from
-"battery_cell_composition: lithium" as well as it should. The head sees, per passage, the
-frozen MiniLM vectors' interaction ``[q*p, |q-p|]`` and a few cheap lexical signals measured
-against the other passages of the same product (BM25 within the set, content-word overlap, an
-attribute name the question names), and was trained on the hetPQA *training* split only
-(``assistant/reader_train.py``; numbers in BENCHMARKS.md "Product-QA evidence ranking").
+topic. The head sees, per passage, the cosine and a few cheap lexical signals measured against
+the other passages of the same product (the cosine's gap to the best one, BM25 within the set,
+content-word overlap, an attribute name the question names, length) and, for the 'lr'/'mlp'
+shapes, the frozen MiniLM vectors' interaction ``[q*p, |q-p|]``. It was trained on the hetPQA
+*training* split only (``assistant/reader_train.py``); the shape was chosen on semiPQA dev.
+Numbers: BENCHMARKS.md, "Product-QA evidence ranking".
 
-Cost: one MiniLM encode of the question and the passages (the dominant cost; ~45 short passages/s
-on one busy CPU core pair, so a 200-passage product is ~4 s cold, instant with cached passage
-vectors) plus a (n x 778) @ (778 x 64) matmul. The weights are a ~200 kB ``.npz`` beside this file.
+Cost: one MiniLM encode of the question and the passages (the dominant cost: ~10-40 short
+passages/s on the two shared CPU cores, so a 200-passage product is 5-20 s cold, and instant when
+the passage vectors are cached, e.g. from the vector store), then a (n x 8) or (n x 776) matmul.
+The weights are a few-kB ``.npz`` beside this file.
 
 Example::
 
@@ -125,7 +126,8 @@ def features(question: str, passages: Sequence[str], q_vec: np.ndarray, p_vecs: 
 
 @dataclass(slots=True)
 class Head:
-    """A standardised MLP (or, with no hidden layer, logistic regression) over ``features``."""
+    """A standardised MLP (or, with no hidden layer, logistic regression) over ``features``;
+    a ``kind`` ending in 'scalars' reads only the SCALARS columns."""
 
     mean: np.ndarray
     scale: np.ndarray
@@ -133,6 +135,8 @@ class Head:
     kind: str = "mlp"
 
     def logits(self, x: np.ndarray) -> np.ndarray:
+        if self.kind.endswith("scalars"):  # a head fitted on the scalar features only
+            x = x[:, -len(SCALARS):]
         h = (x - self.mean) / self.scale
         for i, (w, b) in enumerate(self.layers):
             h = h @ w + b

@@ -39,7 +39,7 @@ def register(sub, groups) -> None:
 
     p = ev.add_parser("product-qa", help="Evidence ranking on ePQA/semiPQA: BM25, MiniLM and our reader (prints JSON).")
     p.add_argument("--data", type=Path, default=None, help="The amazon_contextual_pqa folder (default: ../shared/datasets/...).")
-    p.add_argument("--epqa-questions", type=int, default=300, help="ePQA dev questions drawn with seed 0 (0 = all 977).")
+    p.add_argument("--epqa-questions", type=int, default=200, help="ePQA dev questions drawn with seed 0 (0 = all 977).")
     p.add_argument("--train", action="store_true", help="First retrain the reader head on the training splits.")
     p.add_argument("--json", action="store_true", help="Progress on stderr, only the JSON on stdout.")
     p.set_defaults(func=cmd_eval_product_qa)
@@ -289,6 +289,7 @@ def cmd_eval_product_qa(args, settings) -> int:
     from assistant import qa_data, qa_eval, reader, reader_train
     from retrieval.models import load_embedder
 
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # one line per question otherwise
     folder = args.data or qa_data.default_folder()
     if not (folder / "semiPQA").is_dir():  # before loading any model: the path is the user's to fix
         print(f"error: no product-QA data at {folder}: pass --data with the {qa_data.FOLDER} folder", file=sys.stderr)
