@@ -3,9 +3,9 @@
 Tasks (``assistant.qa_data``): semiPQA attribute ranking (dev, test-seen, test-unseen; P@1 = the
 top attribute is a right one, MAP) and ePQA dev evidence ranking (NDCG over labels 0/1/2, P@1 =
 the top passage fully answers). Every scorer sees the same passages; ties are broken by a fixed
-random order per question, never by the file's order (semiPQA lists the right attribute first
-surprisingly often). ``ours - best baseline`` comes with a paired bootstrap 95 % interval over
-questions.
+random order per question, never by the file's order (which a scorer with many equal scores,
+such as BM25 with no shared word, would otherwise inherit). ``ours - best baseline`` comes with
+a paired bootstrap 95 % interval over questions.
 
 Example::
 

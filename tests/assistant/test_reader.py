@@ -129,3 +129,16 @@ def test_cli_names_the_missing_dataset(settings, tmp_path, capsys):
 
     rc = main(["--data-dir", str(tmp_path / "d"), "eval", "product-qa", "--data", str(tmp_path / "nowhere")])
     assert rc == 2 and "--data" in capsys.readouterr().err
+
+
+def test_review_qa_takes_another_evidence_selection():
+    from assistant.review_qa import evaluate
+
+    rows = [
+        {"question": "is it loud?", "review": "It is quiet. I like it.", "human_ans_spans": "It is quiet"},
+        {"question": "does it float?", "review": "Nice colour. ANSWERNOTFOUND", "human_ans_spans": "ANSWERNOTFOUND"},
+    ]
+    first = evaluate(rows, embed=None, select=lambda q, sents: sents[:1])
+    never = evaluate(rows, embed=None, select=lambda q, sents: [])
+    assert (first["answerable_hit"], first["unanswerable_abstained"]) == (1.0, 0.0)
+    assert (never["answerable_answered"], never["unanswerable_abstained"]) == (0.0, 1.0)
