@@ -3,13 +3,14 @@
 1. data: hetPQA answer-generation *train* (3,693 question / evidence pairs, Toys & Games), 1,200
    questions drawn with a fixed seed; each becomes a group: its evidence as positives, and as
    negatives the evidence of *other* questions on the same product, random passages of other
-   products and random attribute lines (semiPQA data-to-text *train*). No dev or test row of any
-   set is ever fitted on or used to choose anything.
+   products and random attribute lines (semiPQA data-to-text *train*); plus (1b) each hetPQA
+   attribute answer among other attribute lines, the shape of semiPQA's task. No dev or test
+   row is ever fitted on.
 2. features: ``assistant.reader.features`` over frozen MiniLM vectors (cached on disk).
-3. baseline first: the zero-shot cosine on 20 % held-out *products* of that training draw.
-4. fit logistic regression and a one-hidden-layer MLP (scikit-learn, dev extra) on the other
-   80 %, keep the shape with the better held-out MAP, refit it on the whole draw and save it as
-   ``assistant/data/reader.npz``.
+3. baseline first: the zero-shot cosine's P@1 on semiPQA *dev*, the split that chooses the shape
+   (test-seen, test-unseen and ePQA are never looked at).
+4. fit logistic regression on all columns, on the 8 scalar columns, and a one-hidden-layer MLP
+   (scikit-learn, dev extra); save the best on dev as ``assistant/data/reader.npz``.
 """
 
 from __future__ import annotations

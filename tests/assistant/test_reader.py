@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from assistant import qa_data, qa_eval
-from assistant.reader import WEIGHTS, Head, Reader, bm25_scores, content_words, features, minilm_embed
+from assistant.reader import (
+    WEIGHTS,
+    Head,
+    Reader,
+    bm25_scores,
+    content_words,
+    features,
+    minilm_embed,
+)
 from tests.conftest import dataset
 
 
