@@ -50,9 +50,8 @@ SCALARS = ("cos", "cos_gap", "bm25_rel", "bm25_log", "overlap", "name_match", "i
 
 Embed = Callable[[list[str]], np.ndarray]
 
-# the head's logit above which the best review sentence is quoted, else "the reviews don't say";
-# chosen on SubjQA *train* (electronics + grocery) as the lowest that abstains on >= 0.87 of the
-# unanswerable rows there (BENCHMARKS.md, "Product-QA evidence ranking")
+# the head's logit above which the best review sentence is quoted, else "the reviews don't say":
+# 0 is where the class-balanced head is indifferent; not tuned (the SubjQA sweep is in BENCHMARKS.md)
 READER_MIN = 0.0
 
 
@@ -171,7 +170,8 @@ class Reader:
     embed: Embed
 
     def rank_evidence(self, question: str, passages: list[str]) -> list[float]:
-        """A score per passage, higher = answers the question more (a logit: > 0 leans 'answers')."""
+        """A score per passage, higher = answers the question more (a logit: > 0 leans 'answers').
+        Scores compare within one call: some features are relative to the other passages."""
         if not passages:
             return []
         vecs = self.embed([question, *passages])
