@@ -85,3 +85,31 @@ def evaluate(rows: list[dict], embed, min_sim: float | None = None, select=None)
         "balanced": round((a_hit + u_abs) / 2, 4),
         "min_sim": min_sim if min_sim is not None else old,
     }
+
+
+def gated_reader_select(reader, embed):
+    """``select`` for ``evaluate``: the assistant's own evidence gate (MiniLM cosine >= EVIDENCE_STRONG,
+    or >= EVIDENCE_MIN with a shared content word) decides *whether* to quote; among the sentences
+    that pass it, the reader (``assistant.reader``) decides *which*. Abstention is unchanged."""
+    from assistant.answers import question_terms
+
+    def select(question: str, sents: list) -> list:
+        if not sents:
+            return []
+        texts = [s for s, _ in sents]
+        vecs = embed([question, *texts])
+        sims = vecs[1:] @ vecs[0]
+        terms = set(question_terms(question))
+        ok = []
+        for i, (text, sim) in enumerate(zip(texts, sims, strict=True)):
+            words = set(re.findall(r"[a-z0-9]+", text.lower()))
+            overlap = any(t in words or t.rstrip("s") in words for t in terms)
+            if sim >= evidence.EVIDENCE_STRONG or (sim >= evidence.EVIDENCE_MIN and overlap):
+                ok.append(i)
+        if not ok:
+            return []
+        scores = reader.rank_evidence(question, texts)
+        return [sents[max(ok, key=lambda i: scores[i])]]
+
+    return select
+

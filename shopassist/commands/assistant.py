@@ -277,8 +277,11 @@ def cmd_eval_review_qa(args, settings) -> int:
     if args.reader:
         from assistant.reader import READER_MIN, Head, Reader, select_evidence
 
+        from assistant.review_qa import gated_reader_select
+
         rd = Reader(Head.load(), embed)
         out["reader"] = {**evaluate(rows, embed, select=select_evidence(rd)), "min_sim": READER_MIN}
+        out["reader_gated"] = evaluate(rows, embed, select=gated_reader_select(rd, embed))
         if args.sweep:
             out["reader_sweep"] = [{**evaluate(rows, embed, select=select_evidence(rd, t)), "min_sim": t} for t in (-2, -1, 0, 1, 2, 3)]
     print(json.dumps(out))

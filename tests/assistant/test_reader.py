@@ -150,3 +150,21 @@ def test_review_qa_takes_another_evidence_selection():
     never = evaluate(rows, embed=None, select=lambda q, sents: [])
     assert (first["answerable_hit"], first["unanswerable_abstained"]) == (1.0, 0.0)
     assert (never["answerable_answered"], never["unanswerable_abstained"]) == (0.0, 1.0)
+
+
+def test_gated_reader_abstains_exactly_when_the_assistant_gate_does(embedder):
+    from assistant.review_qa import evaluate, gated_reader_select
+
+    embed = minilm_embed(embedder)
+    rows = [
+        {"question": "is the battery life good?", "review": "The battery lasts two full days. The box was blue.",
+         "human_ans_spans": "The battery lasts two full days"},
+        {"question": "does it float in water?", "review": "Nice colour. Shipping was fast.", "human_ans_spans": "ANSWERNOTFOUND"},
+        {"question": "how is the sound quality?", "review": "Delivery took a week. The sound is crisp and loud.",
+         "human_ans_spans": "The sound is crisp and loud"},
+    ]
+    base = evaluate(rows, embed)
+    gated = evaluate(rows, embed, select=gated_reader_select(Reader(Head.load(WEIGHTS), embed), embed))
+    assert gated["answerable_answered"] == base["answerable_answered"]
+    assert gated["unanswerable_abstained"] == base["unanswerable_abstained"]
+    assert 0.0 <= gated["answerable_hit"] <= gated["answerable_answered"]
