@@ -50,8 +50,10 @@ def overlaps(sentence: str, span: str) -> bool:
     return bool(a) and sum(w in s for w in a) / len(a) >= 0.6
 
 
-def evaluate(rows: list[dict], embed, min_sim: float | None = None) -> dict:
-    """Score evidence selection on SubjQA rows; ``min_sim`` overrides EVIDENCE_MIN."""
+def evaluate(rows: list[dict], embed, min_sim: float | None = None, select=None) -> dict:
+    """Score evidence selection on SubjQA rows; ``min_sim`` overrides EVIDENCE_MIN;
+    ``select(question, sents) -> [(sentence, review)]`` replaces the assistant's selection
+    (e.g. ``assistant.reader.select_evidence``)."""
     old = evidence.EVIDENCE_MIN
     if min_sim is not None:
         evidence.EVIDENCE_MIN = min_sim
@@ -60,7 +62,7 @@ def evaluate(rows: list[dict], embed, min_sim: float | None = None) -> dict:
         for i, row in enumerate(rows):
             review = row["review"].replace("ANSWERNOTFOUND", "").strip()
             sents = review_sentences([_Review(str(i), "", review)], limit_per_review=40)
-            quotes = evidence.best_evidence(row["question"], sents, embed, k=1)
+            quotes = select(row["question"], sents) if select else evidence.best_evidence(row["question"], sents, embed, k=1)
             span = row["human_ans_spans"]
             if span == "ANSWERNOTFOUND":
                 unans += 1
@@ -83,3 +85,31 @@ def evaluate(rows: list[dict], embed, min_sim: float | None = None) -> dict:
         "balanced": round((a_hit + u_abs) / 2, 4),
         "min_sim": min_sim if min_sim is not None else old,
     }
+
+
+def gated_reader_select(reader, embed):
+    """``select`` for ``evaluate``: the assistant's own evidence gate (MiniLM cosine >= EVIDENCE_STRONG,
+    or >= EVIDENCE_MIN with a shared content word) decides *whether* to quote; among the sentences
+    that pass it, the reader (``assistant.reader``) decides *which*. Abstention is unchanged."""
+    from assistant.answers import question_terms
+
+    def select(question: str, sents: list) -> list:
+        if not sents:
+            return []
+        texts = [s for s, _ in sents]
+        vecs = embed([question, *texts])
+        sims = vecs[1:] @ vecs[0]
+        terms = set(question_terms(question))
+        ok = []
+        for i, (text, sim) in enumerate(zip(texts, sims, strict=True)):
+            words = set(re.findall(r"[a-z0-9]+", text.lower()))
+            overlap = any(t in words or t.rstrip("s") in words for t in terms)
+            if sim >= evidence.EVIDENCE_STRONG or (sim >= evidence.EVIDENCE_MIN and overlap):
+                ok.append(i)
+        if not ok:
+            return []
+        scores = reader.rank_evidence(question, texts)
+        return [sents[max(ok, key=lambda i: scores[i])]]
+
+    return select
+

@@ -47,6 +47,7 @@ def build_app(settings: Settings, assistant=None):
     from fastapi.responses import PlainTextResponse
 
     from assistant.chat import Assistant
+    from ui.assets import demo_images_route
     from ui.chat import ChatSurface, build_chat
     from ui.console import build_console
     from ui.guard import Guard, LoginThrottle
@@ -66,6 +67,8 @@ def build_app(settings: Settings, assistant=None):
     @app.get("/healthz", response_class=PlainTextResponse)
     def healthz() -> str:
         return "ok"
+
+    demo_images_route(app)  # /demo-images/<name>: the demo catalog's own pictures (ui/assets.py)
 
     for path, blocks in pages.items():
         # several turns at once (Gradio's default is one); polls and clicks are cheap

@@ -31,6 +31,16 @@ element.addEventListener('click', (e) => {
 });
 """
 
+# A grey picture frame drawn by us, inlined so it shows even when every image host is unreachable;
+# a card whose image fails to load swaps to it (IMG_FALLBACK) instead of a broken-image icon.
+PLACEHOLDER_SVG = (
+    "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 48 48' fill='none' stroke='%239ca3af' stroke-width='3' "
+    "stroke-linejoin='round'><rect x='5' y='9' width='38' height='30' rx='4'/><circle cx='17' cy='19' r='4'/>"
+    "<path d='M7 35 L19 25 L27 31 L33 26 L41 33'/></svg>"
+)
+PLACEHOLDER = "data:image/svg+xml," + PLACEHOLDER_SVG.replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
+IMG_FALLBACK = "this.parentNode.classList.add('sa-noimg');this.remove()"
+
 CSS = """
 .sa-chat {display:flex; flex-direction:column; gap:10px; padding:4px 2px; font-size:15px; line-height:1.45}
 .sa-msg {max-width:100%; padding:8px 12px; border-radius:12px; overflow-wrap:anywhere}
@@ -76,6 +86,7 @@ CSS = """
   .sa-stars, .sa-why {font-size:11px}
 }
 """
+CSS += f'.sa-img.sa-noimg {{background:#f3f4f6 url("{PLACEHOLDER}") center/56px no-repeat}}\n'
 
 
 def esc(text) -> str:
@@ -116,10 +127,13 @@ def fmt_price(price, currency: str | None = "USD") -> str:
 
 
 def safe_url(url) -> str | None:
-    """Only http(s) URLs reach an ``src``/``href`` (no ``javascript:`` or ``data:``)."""
+    """Only http(s) URLs and same-origin paths (``/demo-images/x.svg``) reach an ``src``/``href``
+    (no ``javascript:``, ``data:`` or protocol-relative ``//host``)."""
     if not url or not isinstance(url, str):
         return None
     u = url.strip()
+    if u.startswith("/") and not u.startswith(("//", "/\\")):
+        return u
     return u if u.lower().startswith(("http://", "https://")) else None
 
 
@@ -140,9 +154,9 @@ def card_html(card: dict, pos: int, mid: int | str = "") -> str:
     img = safe_url(card.get("image_url"))
     image = (
         f'<div class="sa-img" data-action="click" {attrs}><img src="{esc(img)}" alt="" loading="lazy" '
-        f'referrerpolicy="no-referrer"></div>'
+        f'referrerpolicy="no-referrer" onerror="{IMG_FALLBACK}"></div>'
         if img
-        else f'<div class="sa-img" data-action="click" {attrs} aria-hidden="true"></div>'
+        else f'<div class="sa-img sa-noimg" data-action="click" {attrs} aria-hidden="true"></div>'
     )
     why = card.get("why") or []
     if isinstance(why, str):

@@ -1,4 +1,4 @@
-"""CLI commands of the assistant area: ``chat``, ``eval conversations``, ``bench assistant``."""
+"""CLI commands of the assistant area: ``chat``, ``eval conversations|review-qa|product-qa``, ``bench assistant``."""
 
 from __future__ import annotations
 
@@ -34,7 +34,15 @@ def register(sub, groups) -> None:
     p.add_argument("--split", type=Path, action="append", required=True, help="SubjQA CSV(.gz) split (repeatable).")
     p.add_argument("--limit", type=int, default=None, help="Rows per split (default: all).")
     p.add_argument("--sweep", action="store_true", help="Also report a sweep of the evidence threshold.")
+    p.add_argument("--reader", action="store_true", help="Also score with assistant/reader.py (its threshold and a sweep).")
     p.set_defaults(func=cmd_eval_review_qa)
+
+    p = ev.add_parser("product-qa", help="Evidence ranking on ePQA/semiPQA: BM25, MiniLM and our reader (prints JSON).")
+    p.add_argument("--data", type=Path, default=None, help="The amazon_contextual_pqa folder (default: ../shared/datasets/...).")
+    p.add_argument("--epqa-questions", type=int, default=200, help="ePQA dev questions drawn with seed 0 (0 = all 977).")
+    p.add_argument("--train", action="store_true", help="First retrain the reader head on the training splits.")
+    p.add_argument("--json", action="store_true", help="Progress on stderr, only the JSON on stdout.")
+    p.set_defaults(func=cmd_eval_product_qa)
 
     p = ev.add_parser(
         "personalisation",
@@ -283,5 +291,41 @@ def cmd_eval_review_qa(args, settings) -> int:
     out = {"splits": [str(p) for p in args.split], **evaluate(rows, embed)}
     if args.sweep:
         out["sweep"] = [evaluate(rows, embed, t) for t in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)]
+    if args.reader:
+        from assistant.reader import READER_MIN, Head, Reader, select_evidence
+
+        from assistant.review_qa import gated_reader_select
+
+        rd = Reader(Head.load(), embed)
+        out["reader"] = {**evaluate(rows, embed, select=select_evidence(rd)), "min_sim": READER_MIN}
+        out["reader_gated"] = evaluate(rows, embed, select=gated_reader_select(rd, embed))
+        if args.sweep:
+            out["reader_sweep"] = [{**evaluate(rows, embed, select=select_evidence(rd, t)), "min_sim": t} for t in (-2, -1, 0, 1, 2, 3)]
+    print(json.dumps(out))
+    return 0
+
+
+def cmd_eval_product_qa(args, settings) -> int:
+    from assistant import qa_data, qa_eval, reader, reader_train
+    from retrieval.models import load_embedder
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # one line per question otherwise
+    folder = args.data or qa_data.default_folder()
+    if not (folder / "semiPQA").is_dir():  # before loading any model: the path is the user's to fix
+        print(f"error: no product-QA data at {folder}: pass --data with the {qa_data.FOLDER} folder", file=sys.stderr)
+        return 2
+    embed = qa_data.CachedEmbed(load_embedder(settings.embedding_model, settings.device), settings.data_dir / "cache" / "pqa-minilm")
+    log = (lambda m: print(m, file=sys.stderr)) if args.json else print
+    out = {"data": str(folder)}
+    try:
+        if args.train:
+            out["train"] = reader_train.train(folder, embed, log=log)
+        r = reader.Reader(reader.Head.load(reader.WEIGHTS), embed)
+        out.update(qa_eval.evaluate_all(folder, embed, r, args.epqa_questions or None, log=log))
+    except (qa_data.DatasetMissing, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        embed.save()
     print(json.dumps(out))
     return 0

@@ -90,3 +90,22 @@ def test_small_helpers():
     assert safe_url(" https://x.example/i.jpg") == "https://x.example/i.jpg"
     assert safe_url("data:image/png;base64,AAAA") is None and safe_url("JAVASCRIPT:alert(1)") is None
     assert safe_url(None) is None
+
+
+def test_same_origin_image_paths_pass_and_protocol_relative_ones_do_not():
+    assert safe_url("/demo-images/tents.svg") == "/demo-images/tents.svg"
+    assert safe_url("//evil.example/x.svg") is None and safe_url("/\\evil.example/x.svg") is None
+
+
+def test_a_card_whose_image_fails_shows_the_placeholder_not_a_broken_icon():
+    from ui.render import CSS, IMG_FALLBACK, PLACEHOLDER
+
+    broken = parse(card_html({"product_id": "a", "title": "t", "image_url": "https://unreachable.invalid/a.jpg"}, 0))
+    img = dict(a for a in broken.attrs if a[0] in ("src", "onerror"))
+    assert img["src"] == "https://unreachable.invalid/a.jpg"
+    # the only handler is ours: on error the frame gets the placeholder class and the <img> goes
+    assert img["onerror"] == IMG_FALLBACK and "sa-noimg" in IMG_FALLBACK and "remove()" in IMG_FALLBACK
+    missing = parse(card_html({"product_id": "b", "title": "t", "image_url": None}, 0))
+    assert "img" not in missing.tags and ("class", "sa-img sa-noimg") in missing.attrs
+    assert f'.sa-img.sa-noimg {{background:#f3f4f6 url("{PLACEHOLDER}")' in CSS
+    assert PLACEHOLDER.startswith("data:image/svg+xml,") and "script" not in PLACEHOLDER.lower()
