@@ -293,7 +293,6 @@ def cmd_eval_review_qa(args, settings) -> int:
         out["sweep"] = [evaluate(rows, embed, t) for t in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)]
     if args.reader:
         from assistant.reader import READER_MIN, Head, Reader, select_evidence
-
         from assistant.review_qa import gated_reader_select
 
         rd = Reader(Head.load(), embed)
