@@ -14,7 +14,7 @@ Example::
 
 from __future__ import annotations
 
-from retrieval.sanitise import problems, safe_url, strip_text
+from retrieval.sanitise import problems, safe_image_url, safe_url, strip_text
 
 
 def _text(value):
@@ -24,9 +24,10 @@ def _text(value):
 def public_card(card: dict) -> dict:
     """A card dict with unsafe links dropped and offending reasons removed."""
     out = dict(card)
-    for key in ("image_url", "url"):
-        if key in out:
-            out[key] = safe_url(out[key])
+    if "image_url" in out:
+        out["image_url"] = safe_image_url(out["image_url"])
+    if "url" in out:
+        out["url"] = safe_url(out["url"])
     if "why" in out:
         out["why"] = [w for w in out["why"] or [] if not problems(str(w))]
     for key in ("title", "brand"):
@@ -49,5 +50,5 @@ def public_facts(facts: dict) -> dict:
         attrs[k] = v
     out["attributes"] = attrs
     if "image_urls" in facts:
-        out["image_urls"] = [u for u in facts["image_urls"] if safe_url(u)]
+        out["image_urls"] = [u for u in facts["image_urls"] if safe_image_url(u)]
     return out

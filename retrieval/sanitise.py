@@ -147,6 +147,19 @@ def safe_url(url: str | None) -> str | None:
     return None
 
 
+def safe_image_url(url: str | None) -> str | None:
+    """``safe_url``, or a same-origin path the shop serves itself (the demo's ``/demo-images/x.svg``);
+    never protocol-relative (``//host``) or with a backslash.
+
+    >>> safe_image_url("/demo-images/blenders.svg"), safe_image_url("//evil.example/x.png")
+    ('/demo-images/blenders.svg', None)
+    """
+    u = (url or "").strip()
+    if re.match(r"^/(?![/\\])[^\s<>\"'`\\]*$", u) and not re.search(r"[\x00-\x1f]", u):
+        return u
+    return safe_url(u)
+
+
 def sanitise_product(p: Product) -> tuple[Product | None, list[str]]:
     """(cleaned product, removed) or (None, [the quarantine reason]).
 
@@ -188,7 +201,7 @@ def sanitise_product(p: Product) -> tuple[Product | None, list[str]]:
     if brand and problems(brand):
         removed.append(f"brand: {', '.join(problems(brand))}")
         brand = None
-    images = [u for u in p.image_urls if safe_url(u)]
+    images = [u for u in p.image_urls if safe_image_url(u)]
     if len(images) < len(p.image_urls):
         removed.append("image_urls: unsafe url")
     if not removed:

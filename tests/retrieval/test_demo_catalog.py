@@ -180,3 +180,19 @@ def test_the_ingest_reader_takes_every_row():
     assert [r.reason for r in records if r.item is None] == []
     kinds = Counter(type(r.item).__name__ for r in records)
     assert kinds["Product"] >= 150 and kinds["Review"] >= 1000
+
+
+def test_the_sanitiser_keeps_the_demo_drawings_and_strips_only_the_planted_injection():
+    """Ingest's sanitiser allows same-origin image paths (the app serves the demo drawings itself):
+    before, merging the two changes silently emptied every demo card's image."""
+    from retrieval.sanitise import sanitise_product, sanitise_review
+    from retrieval.sources import read_source
+
+    items = [r.item for r in read_source(DEMO_DIR) if r.item is not None]
+    products = [p for p in items if isinstance(p, Product)]
+    changed = [p.id for p in products if sanitise_product(p)[1]]
+    assert changed == []
+    cleaned = [sanitise_product(p)[0] for p in products]
+    assert all(q.image_urls == p.image_urls for p, q in zip(products, cleaned, strict=True))
+    stripped = [r for r in items if isinstance(r, Review) and sanitise_review(r)[1]]
+    assert 1 <= len(stripped) <= 2  # the hostile reviews planted for the safety tests, nothing else
