@@ -37,6 +37,8 @@ from assistant.grounding import FILLER, check, facts_text, shoppers_words, unmat
 from assistant.llm import ChatModel, load_llm
 from assistant.store import ConversationStore
 from assistant.understand import State, Understood, is_browse, understand
+from assistant import attributes as attrs  # understand hook (issue 11): attribute constraints/orders
+from assistant.vocabulary import vocabulary_of  # understand hook (issue 11)
 from ranker.scoring import KIND_STARS, UserContext, fuse
 from ranker.serve import load_ranker
 from retrieval.bm25 import tokenize
@@ -226,7 +228,8 @@ class Assistant:
     def understand(self, message: str, state: State) -> Understood:
         """``understand.understand`` over this catalog (its parser, brands and shown products)."""
         propose = self._proposals if self.llm.capable else None
-        return understand(message, state, self.shown(state), self.catalog.parse, self.brands(), propose)
+        return understand(message, state, self.shown(state), self.catalog.parse, self.brands(), propose,
+                          vocabulary_of(self.catalog), self.catalog.embed)  # understand hook (issue 11)
 
     def _proposals(self, message: str) -> dict:
         """Filters a capable LLM proposes for the message, validated against the catalog."""
@@ -288,6 +291,8 @@ class Assistant:
             return False
         if f.categories and not _in_categories(p, f.categories):
             return False
+        if not attrs.allowed(p, state):  # understand hook (issue 11): "under 1 kg", "not a kettle"
+            return False
         if state.colours:
             facts = facts_text(p)
             if not all(re.search(rf"\b{c}\b", facts) or (c == "grey" and "gray" in facts) for c in state.colours):
@@ -297,7 +302,7 @@ class Assistant:
     def retrieve(self, state: State) -> list:
         """Hits that pass every filter; superlatives sort the relevant set over the whole catalog."""
         sort = state.query.sort
-        sorted_ = sort != "relevance"
+        sorted_ = sort != "relevance" or bool(state.order)  # understand hook (issue 11): attribute orders
         q = self.search_query(state)
         hits = self.catalog.search(q, k=200 if sorted_ else 50)
         if not hits and q.attributes:
@@ -318,6 +323,8 @@ class Assistant:
                 hits.sort(key=lambda h: (h.product.price is None, -(h.product.price or 0)))
             elif sort == "rating_desc":
                 hits.sort(key=lambda h: (-(h.product.average_rating or 0), -h.product.rating_count))
+            if state.order:  # understand hook (issue 11): "the quietest", lacking the attribute last
+                hits.sort(key=lambda h: attrs.order_key(h.product, state.order))
         return hits
 
     def user_context(self, user_id: str | None, state: State, conversation_id: str | None = None):
@@ -368,13 +375,13 @@ class Assistant:
             if pred and pred.explanation:
                 why += [A.clean(e, 120) for e in pred.explanation[:2]]
             out.append(_Ranked(h.product, h.score, stars, fuse(h.score, stars, weight), why))
-        if state.query.sort == "relevance":
+        if state.query.sort == "relevance" and not state.order:  # understand hook (issue 11)
             out.sort(key=lambda r: -r.score)
         return out
 
     def _card(self, r: _Ranked, state: State) -> Card:
         p = r.product
-        why = list(r.why)
+        why = list(r.why) + attrs.facts(p, state.constraints, state.order)  # understand hook (issue 11)
         if state.query.price_max is not None:
             why.append(f"within your budget of {A.fmt_price(state.query.price_max, p.currency)}")
         return Card(
@@ -425,6 +432,8 @@ class Assistant:
         """The text beside the cards: validated LLM sentences (``writer``), else the template."""
         cid, state = turn.conversation_id, u.state
         products = [r.product for r in top]
+        if u.notes and products:  # understand hook (issue 11): "We don't carry Zorblax" is said first
+            yield TextDelta(" ".join(u.notes) + " ")
         if not products:
             text = A.template_answer([], {})
             f = state.query
@@ -432,6 +441,7 @@ class Assistant:
                 text = LOOSEN_TEXT
             if u.cheaper_than is not None:  # the cheapest match was already on screen: say so rather than "loosen"
                 text = NOTHING_CHEAPER_TEXT.format(price=A.fmt_price(u.cheaper_than))
+            text = " ".join([*u.notes, text])  # understand hook (issue 11)
             yield self.finish(cid, text, u, timings, t0, cards=cards, citations=[])
             return
         context = ("Filters now: " + "; ".join(u.changes) + ".") if u.changes else ""
@@ -461,6 +471,7 @@ class Assistant:
                                      " or ".join(state.query.categories))
             if written.problems:
                 log.info("LLM text not grounded (%s): template answer", "; ".join(written.problems[:3]))
+        text = " ".join([*u.notes, text])  # understand hook (issue 11)
         yield self.finish(cid, text, u, timings, t0, cards=cards, citations=[p.id for p in products], source=written.source)
 
     def alternative(self, state: State, top: list[_Ranked], unmatched: list[str]) -> _Ranked | None:

@@ -26,22 +26,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from copy import deepcopy
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from assistant.answers import fmt_price
 from assistant.proposals import fill_empty
+from assistant.references import (
+    ALL_SHOWN,
+    COLOURS,
+    PRONOUN,
+    colour_refs,
+    ordinal_refs,
+    price_rank_refs,
+    title_refs,
+)
+from assistant.attributes import Embed, Reading, read
+from assistant.carryover import (
+    adds_only_filters,
+    cut,
+    negated_categories,
+    strip_negated,
+    unknown_brands,
+    whole_catalog,
+)
+from assistant.references import named_products
+from assistant.state import State, Understood
+from assistant.vocabulary import CatalogVocabulary
 from retrieval.query import StructuredQuery
-
-COLOURS = (
-    "black white red blue green yellow orange purple pink brown grey gray silver gold beige "
-    "navy teal turquoise cream ivory bronze copper rose violet maroon khaki olive"
-).split()
-
-_ORDINALS = {
-    "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
-    "fifth": 4, "5th": 4, "sixth": 5, "6th": 5,
-}  # fmt: skip
 
 HANDOFF = re.compile(
     r"\b(human|real person|a person|live (agent|chat|person)|an? agent|customer (service|support)|"
@@ -74,17 +84,14 @@ PRICIER = re.compile(r"\b(more expensive|pricier|higher end|premium|fancier|bett
 NOT_THAT_BRAND = re.compile(
     r"\b(not (that|this) brand|(another|other|different) brands?|no more \w+ brand|a different make)\b", re.I
 )
-ANOTHER = re.compile(r"\b(something else|other options|more options|show me more|anything else|different ones?)\b", re.I)
+ANOTHER = re.compile(
+    r"\b(something else|other options|more options|show me more|anything else|different ones?|something different|"
+    r"anything different|(?:some|any) others|more like (?:this|these|that))\b",
+    re.I,
+)
 ABOUT = re.compile(
     r"\b(tell me (more )?about|more (info|information|details) (on|about)|details (on|of|about)|describe|"
     r"what about|how about|specs (of|for))\b",
-    re.I,
-)
-PRONOUN = re.compile(r"\b(it|this one|that one|this|that|its)\b", re.I)
-ALL_SHOWN = re.compile(r"\b(both|these|those|them|all (of )?(them|these|those)|the two|the three)\b", re.I)
-_ORDINAL = re.compile(
-    r"\b(?P<word>first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|6th)\b|\b(?P<last>last)\b|"
-    r"(?:#|number |option |no\. ?|item )(?P<num>\d)\b|\b(?P<a>\d) and (?P<b>\d)\b",
     re.I,
 )
 STOP = set(
@@ -94,7 +101,7 @@ STOP = set(
 )
 _SUPERLATIVE_WORDS = re.compile(
     r"\b(the |your |our )?(cheapest|least expensive|lowest[- ]priced?|most affordable|most expensive|priciest|"
-    r"highest[- ]priced?|best[- ]rated|highest[- ]rated|top[- ]rated|best reviewed)\b|\b(you have|do you have|what'?s|what is|show me)\b",
+    r"highest[- ]priced?|best[- ]rated|highest[- ]rated|top[- ]rated|best reviewed|costs? the (?:most|least)|most costly)\b|\b(you have|do you have|what'?s|what is|show me)\b",
     re.I,
 )
 FINDISH = re.compile(
@@ -102,71 +109,6 @@ FINDISH = re.compile(
     r"which \w+ (is|are|should)|what \w+ (is|are|should)|best|cheapest|most)\b",
     re.I,
 )
-
-
-_QUERY_FIELDS = tuple(StructuredQuery.__dataclass_fields__)
-
-
-def _query_from(d: dict) -> StructuredQuery:
-    """A StructuredQuery from a stored dict (unknown keys ignored, lists copied)."""
-    return StructuredQuery(**{k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
-                              for k, v in d.items() if k in _QUERY_FIELDS})  # fmt: skip
-
-
-@dataclass(slots=True)
-class State:
-    """What the conversation has established: the search with its filters, and what only the
-    conversation knows (colours asked for, what was shown, what "it" is, session likes).
-
-    ``query`` is retrieval's ``StructuredQuery``: its ``text`` is the topic ("quiet blender")
-    and its filters (price range, brands, excluded brands, categories, minimum rating, sort,
-    excluded ids) carry over from turn to turn. Its ``attributes`` stay empty: the colours
-    live in ``colours`` because every one of them is enforced on the product's text, not
-    only the first (``Assistant.search_query`` hands the first to retrieval's filter).
-
-    Stored as a dict in the message meta; ``from_dict`` also reads the flat layout that
-    states were stored in before (the query's fields at the top level):
-
-    >>> State.from_dict({"text": "kettle", "price_max": 30.0, "shown": ["k1"]}).query.price_max
-    30.0
-    >>> State.from_dict(State(StructuredQuery(text="kettle"), colours=["red"]).to_dict()).colours
-    ['red']
-    """
-
-    query: StructuredQuery = field(default_factory=StructuredQuery)
-    colours: list[str] = field(default_factory=list)  # post-filter: must appear in the product's text
-    shown: list[str] = field(default_factory=list)  # ids of the cards shown last, in order
-    focus: str | None = None  # the product last talked about ("it")
-    liked: list[str] = field(default_factory=list)  # product ids liked in this session
-    disliked: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in self.__slots__ if k != "query"}
-        return {"query": {k: getattr(self.query, k) for k in _QUERY_FIELDS}, **d}
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> "State":
-        d = d or {}
-        query = _query_from(d["query"] if isinstance(d.get("query"), dict) else d)  # else: the flat layout
-        return cls(query=query, **{k: d[k] for k in cls.__slots__ if k in d and k != "query"})
-
-    def copy(self) -> "State":
-        """A copy whose query and lists can be changed without touching this one."""
-        return deepcopy(self)
-
-    @property
-    def active(self) -> bool:
-        q = self.query
-        return bool(q.text or q.categories or q.brands or self.shown)
-
-
-@dataclass(slots=True)
-class Understood:
-    intent: str  # find | refine | compare | ask | reviews | handoff | chitchat | out_of_scope
-    state: State  # the state after this message
-    refs: list[str] = field(default_factory=list)  # product ids the message refers to
-    changes: list[str] = field(default_factory=list)  # human-readable filter changes
-    cheaper_than: float | None = None  # "cheaper" moved the cap below this shown price
 
 
 def detect_intent(message: str, has_state: bool, has_refs: bool) -> str:
@@ -211,43 +153,25 @@ def _colour_words(text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def ordinal_refs(message: str, n_shown: int) -> list[int]:
-    """Indexes (0-based) of shown items a message names by position.
-
-    >>> ordinal_refs("the last one", 3)
-    [2]
-    >>> ordinal_refs("is number 2 quiet?", 4)
-    [1]
-    """
-    out: list[int] = []
-    for m in _ORDINAL.finditer(message):
-        if m["word"]:
-            out.append(_ORDINALS[m["word"].lower()])
-        elif m["last"]:
-            out.append(n_shown - 1)
-        elif m["num"]:
-            out.append(int(m["num"]) - 1)
-        elif m["a"]:
-            out += [int(m["a"]) - 1, int(m["b"]) - 1]
-    if re.search(r"\b(first|top) (two|2)\b", message, re.I):
-        out += [0, 1]
-    if re.search(r"\b(first|top) (three|3)\b", message, re.I):
-        out += [0, 1, 2]
-    return [i for i in dict.fromkeys(out) if 0 <= i < n_shown]
-
-
 def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
     """Product ids the message refers to, among the shown products (Product objects).
 
-    Order of evidence: positions ("the second one"), brand or title words
-    ("the Acme one", "that blender"), "both/these", then a bare pronoun ("it").
+    Order of evidence: price ranks ("the second cheapest"), positions ("the second one"),
+    colours ("the black one"), brand or title words ("the Acme one", "that blender"),
+    "both/these", then a bare pronoun ("it"). Never a product that is not on screen.
     """
     if not shown:
         return []
     ids = [p.id for p in shown]
+    ranked = price_rank_refs(message, shown) if not re.search(r"\d", message) else []
+    if ranked:
+        return ranked
     idx = ordinal_refs(message, len(shown))
     if idx:
         return [ids[i] for i in idx]
+    coloured = colour_refs(message, shown)
+    if coloured and len(coloured) < len(shown):
+        return [focus] if focus in coloured else coloured[:1]
     low = message.lower()
     # brand mentions
     by_brand = [p.id for p in shown if p.brand and re.search(rf"\b{re.escape(p.brand.lower())}\b", low)]
@@ -266,6 +190,10 @@ def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
             if plural:
                 return hits
             return [focus] if focus in hits else hits[:1]
+    if QUESTION.search(message):
+        named = title_refs(message, shown)  # "does the Pulse 600 come in green?"
+        if named and len(named) < len(shown):
+            return named
     if ALL_SHOWN.search(low):
         return ids
     if PRONOUN.search(low):
@@ -296,9 +224,9 @@ def is_superlative(message: str) -> str | None:
     'price_desc'
     """
     low = message.lower()
-    if re.search(r"\b(cheapest|least expensive|lowest price[d]?|most affordable)\b", low):
+    if re.search(r"\b(cheapest|least expensive|lowest price[d]?|most affordable|costs? the least)\b", low):
         return "price_asc"
-    if re.search(r"\b(most expensive|priciest|highest price[d]?|dearest)\b", low):
+    if re.search(r"\b(most expensive|priciest|highest price[d]?|dearest|costs? the most|most costly)\b", low):
         return "price_desc"
     if re.search(r"\b(best|highest|top)[- ]rated\b|\bbest reviewed\b", low):
         return "rating_desc"
@@ -318,14 +246,31 @@ Propose = Callable[[str], dict]
 
 
 def understand(
-    message: str, state: State, shown: list, parse: Parse, brands: list[str], propose: Propose | None = None
+    message: str, state: State, shown: list, parse: Parse, brands: list[str], propose: Propose | None = None,
+    vocab: CatalogVocabulary | None = None, embed: Embed | None = None,
 ) -> Understood:
     """The intent, the references and the state after ``message``.
 
     ``shown`` are the products of ``state.shown`` (Product objects, in order), ``parse`` is
     the catalog's query parser, ``brands`` its brands (longest first), ``propose`` an optional
-    capable LLM's filter proposals (validated, see ``assistant.proposals``).
+    capable LLM's filter proposals (validated, see ``assistant.proposals``), ``vocab`` the
+    catalog's attributes, categories and titles (``assistant.vocabulary``; without it no
+    attribute, category exclusion or product name is read) and ``embed`` MiniLM for choosing
+    between attributes.
     """
+    vocab = vocab or CatalogVocabulary()
+    named = _named_comparison(message, vocab) if COMPARE.search(message) else []
+    if len(named) >= 2:  # "compare the Sonvia Pulse ANC and the Sonvia Beat 200": those two, shown or not
+        new = state.copy()
+        new.shown, new.focus = list(named), named[0]
+        return Understood(intent="compare", state=new, refs=named)
+    excluded = negated_categories(message, vocab.categories)
+    base = parse
+    if excluded:
+        def parse(m: str, _p=base) -> StructuredQuery:  # "not a kettle" is no request for kettles
+            q = _p(strip_negated(m, excluded))
+            q.categories = [c for c in q.categories if c not in excluded]
+            return q
     refs = resolve_refs(message, shown, state.focus)
     intent = detect_intent(message, state.active, bool(refs))
     if intent in ("ask", "reviews") and not refs and shown:
@@ -335,28 +280,74 @@ def understand(
     if intent == "find" and refs and not brand_mentions(message, brands) and len(message.split()) <= 6:
         # "the second one" on its own: talk about that product
         intent = "ask"
+    q = parse(message)
+    reading = read(message, q.categories or state.query.categories, vocab, embed)
+    content = _content_words(cut(q.text, [message[a:b] for a, b in reading.spans]))
     if intent == "find" and state.focus and QUESTION.search(message) and not FINDISH.search(message):
-        q = parse(message)
-        if not q.categories and not q.brands:
+        if not q.categories and not q.brands and not reading.order and not reading.constraints:
             # "does the lid leak?" right after a product was shown: a question about it
             intent, refs = "ask", [state.focus]
-    if intent in ("find", "ask") and state.active and is_superlative(message) and not _content_words(message):
-        # "which is the cheapest?" after "headphones": the superlative is about this topic
+    if intent in ("find", "ask") and state.active and adds_only_filters(
+        content, q, reading, excluded, _colour_words(message)
+    ) and not (intent == "ask" and refs and not reading.order and not reading.constraints):
+        # "something under $300" after chairs, "which one is the quietest?" after blenders
         intent = "refine"
     if intent == "reviews" and not refs:
         # "what do reviewers say about blenders" with nothing on screen: find blenders first
         intent = "find"
     changes: list[str] = []
     cheaper_than = None
+    notes: list[str] = []
     if intent == "find":
         new = fresh_state(message, state, parse, brands, propose)
+        _apply(new, reading, excluded, message, changes, replace_all=True)
+        missing = unknown_brands(message, brands, vocab.token_ids)
+        if missing:
+            notes.append(f"We don't carry {' or '.join(missing)}; here is what we have instead.")
+            new.query.text = cut(new.query.text, missing)
+        words = _content_words(new.query.text)
+        if whole_catalog(words) and (new.query.sort != "relevance" or new.order or missing):
+            new.query.text = ""  # "the most expensive thing you sell": over the whole catalog
+            if missing and new.query.sort == "relevance" and not new.order:
+                new.query.sort = "rating_desc"  # nothing else asked: our best-rated, said to be instead
     elif intent == "refine":
         new, changes, cheaper_than = refine(message, state, shown, refs, parse, brands)
+        _apply(new, reading, excluded, message, changes, replace_all=False)
     else:
         new = state.copy()
         if refs:
             new.focus = refs[0]
-    return Understood(intent=intent, state=new, refs=refs, changes=changes, cheaper_than=cheaper_than)
+    return Understood(intent=intent, state=new, refs=refs, changes=changes, cheaper_than=cheaper_than, notes=notes)
+
+
+def _named_comparison(message: str, vocab: CatalogVocabulary) -> list[str]:
+    ids, ambiguous = named_products(message, vocab)
+    return ids if len(ids) >= 2 and not ambiguous else []
+
+
+def _apply(new: State, reading: Reading, excluded: list[str], message: str, changes: list[str], replace_all: bool) -> None:
+    """Put one message's constraints, order and excluded categories into the state: a bound on an
+    attribute replaces an earlier bound on it (same direction), an order replaces the order."""
+    if replace_all:
+        new.constraints, new.order = [], None
+    for c in reading.constraints:
+        new.constraints = [o for o in new.constraints if not (o["key"] == c["key"] and o["op"] == c["op"])]
+        new.constraints.append(c)
+        changes.append(c["text"])
+    if reading.order:
+        new.order = reading.order
+        changes.append(reading.order["text"])
+        if new.query.sort in ("price_asc", "price_desc") and not is_superlative(message):
+            new.query.sort = "relevance"
+    spans = [message[a:b] for a, b in reading.spans]
+    if spans:
+        new.query.text = cut(new.query.text, spans)
+    for c in excluded:
+        if c not in new.exclude_categories:
+            new.exclude_categories.append(c)
+            changes.append(f"not {c}")
+    new.query.categories = [c for c in new.query.categories if c not in excluded]
+
 
 
 def fresh_state(message: str, old: State, parse: Parse, brands: list[str], propose: Propose | None = None) -> State:

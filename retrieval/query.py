@@ -105,8 +105,8 @@ _RATING_PATTERNS = [
     r"\b(\d(?:\.\d)?)\s*stars?\b",
 ]
 _SORTS: list[tuple[str, Sort]] = [
-    (r"\b(?:cheapest|least expensive|lowest[- ]priced?|lowest price|most affordable|lowest cost)\b", "price_asc"),
-    (r"\b(?:most expensive|priciest|highest[- ]priced?|highest price|most premium)\b", "price_desc"),
+    (r"\b(?:cheapest|least expensive|lowest[- ]priced?|lowest price|most affordable|lowest cost|costs? the least)\b", "price_asc"),
+    (r"\b(?:most expensive|priciest|highest[- ]priced?|highest price|most premium|costs? the most|most costly)\b", "price_desc"),
     (r"\b(?:best[- ]rated|top[- ]rated|highest[- ]rated|best[- ]reviewed|most loved|best reviews?)\b", "rating_desc"),
 ]
 _NEGATION = r"(?:not|no|except|excluding|without|other than|anything but|but not|avoid|never)"

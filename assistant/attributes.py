@@ -1,0 +1,198 @@
+"""The shopper's words about measurable things, read against the catalog's attributes:
+"under 1 kg" (a constraint), "the quietest" / "a quiet blender" (an order: noise ascending).
+
+Which attribute a word means comes from the catalog (``assistant.vocabulary``): a bound's unit
+gives its dimension ("1 kg" is a mass, so the catalog's mass attribute), the words near it pick
+among several ("20 h of battery": battery life), and a small table of English adjectives gives a
+dimension and a direction ("quiet": sound, ascending). An adjective no attribute of the asked-for
+products measures stays free text. Constraints drop products that lack the attribute; orders put
+them last.
+
+Example::
+
+    >>> from retrieval.catalog import Product
+    >>> from assistant.vocabulary import CatalogVocabulary
+    >>> v = CatalogVocabulary.build([
+    ...     Product(id="a", title="A", categories=["Blenders"], attributes={"noise": "72 dB", "weight": "1.2 kg"}),
+    ...     Product(id="b", title="B", categories=["Blenders"], attributes={"noise": "80 dB", "weight": "900 g"}),
+    ... ])
+    >>> r = read("the quietest blender under 1 kg", ["Blenders"], v)
+    >>> r.order, [(c["key"], c["op"], c["value"]) for c in r.constraints]
+    ({'key': 'noise', 'direction': 'asc', 'text': 'quietest first'}, [('weight', '<=', 1000.0)])
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from assistant.vocabulary import Attribute, CatalogVocabulary, numeric_value
+from retrieval.units import bounds
+
+# a key must be present on this share of the asked-for categories' products to be meant
+MIN_COVERAGE = 0.3
+# MiniLM cosine between the shopper's words and an attribute label for the label to be meant
+EMBED_MIN = 0.45
+
+# English adjectives (not catalog data): pattern, dimension (None: any numeric), direction,
+# words an attribute label for it tends to contain, and how the order is said back
+_ADJECTIVES: list[tuple[str, str | None, str, tuple[str, ...], str]] = [
+    (r"quiet(?:er|est)?|silent|low[- ]noise|noiseless", "sound", "asc", ("noise", "sound", "loudness"), "quietest"),
+    (r"loud(?:er|est)?", "sound", "desc", ("noise", "sound", "loudness"), "loudest"),
+    (r"light(?:er|est)?(?:[- ]?weight)?(?! (?:blue|green|grey|gray|pink|brown|wood|bulb))", "mass", "asc", ("weight",), "lightest"),
+    (r"heav(?:y|ier|iest)(?! duty)", "mass", "desc", ("weight",), "heaviest"),
+    (r"long(?:er|est)?[- ]lasting battery|long(?:er|est)? battery(?: life)?|best battery(?: life)?|most battery|"
+     r"battery (?:that )?lasts? (?:the )?long(?:er|est)?|battery lasts? long(?:er|est)?", "time", "desc", ("battery",),
+     "longest battery life"),
+    (r"big(?:ger|gest)?|large(?:r|st)?|roomy|roomiest|spacious", None, "desc", ("capacity", "size", "volume", "diagonal"), "biggest"),
+    (r"small(?:er|est)?|compact|tiny|tiniest", None, "asc", ("capacity", "size", "volume", "diagonal"), "smallest"),
+    (r"(?:most |more )?powerful|strong(?:er|est)? motor", "power", "desc", ("power", "wattage"), "most powerful"),
+    (r"bright(?:er|est)?", "light", "desc", ("brightness",), "brightest"),
+    (r"thin(?:ner|nest)?|slim(?:mer|mest)?", "length", "asc", ("thickness",), "thinnest"),
+    (r"thick(?:er|est)?", "length", "desc", ("thickness",), "thickest"),
+]
+_ADJ_RE = [(re.compile(rf"\b(?:{p})\b", re.I), *rest) for p, *rest in _ADJECTIVES]
+# "the highest refresh rate", "lowest drop", "most capacity": a direction word and a label
+_HIGH = r"highest|most|largest|biggest|longest|greatest|maximum|max|more|higher|bigger|longer|larger|better"
+_LOW = r"lowest|least|smallest|shortest|minimum|min|less|lower|smaller|shorter"
+_DIRECTED = re.compile(rf"\b(?P<dir>{_HIGH}|{_LOW})\s+(?P<words>[a-z]+(?:\s+[a-z]+){{0,2}})", re.I)
+
+Embed = Callable[[str], object]
+
+
+@dataclass(slots=True)
+class Reading:
+    constraints: list[dict] = field(default_factory=list)  # {"key", "op", "value", "text"}
+    order: dict | None = None  # {"key", "direction", "text"}
+    spans: list[tuple[int, int]] = field(default_factory=list)  # the words read (out of the free text)
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in re.findall(r"[a-z]+", text.lower())}
+
+
+def _candidates(v: CatalogVocabulary, categories: list[str], dimension: str | None, hints: tuple[str, ...] = ()) -> list[Attribute]:
+    """Numeric attributes of that dimension (or whose label has a hint) the asked-for products have."""
+    out = []
+    for a in v.numeric_keys():
+        fits = (dimension is not None and a.dimension == dimension) or any(h in a.label for h in hints)
+        if fits and v.coverage(a.key, categories) >= (MIN_COVERAGE if categories else 0.0) and a.count:
+            out.append(a)
+    return out
+
+
+def _pick(cands: list[Attribute], words: str, hints: tuple[str, ...], v: CatalogVocabulary,
+          categories: list[str], embed: Embed | None) -> Attribute | None:
+    """The attribute the words mean: a label sharing a word, then a hint, then MiniLM, then coverage."""
+    if not cands:
+        return None
+    said = _stems(words)
+    lexical = [a for a in cands if _stems(a.label) & said]
+    if lexical:
+        return max(lexical, key=lambda a: v.coverage(a.key, categories))
+    hinted = [a for a in cands if any(h in a.label for h in hints)]
+    if hinted:
+        return max(hinted, key=lambda a: v.coverage(a.key, categories))
+    if len(cands) == 1:
+        return cands[0]
+    if embed is not None and words.strip():
+        q = embed(words)
+        scored = [(float(q @ embed(a.label)), a) for a in cands]
+        best = max(scored, key=lambda t: t[0])
+        if best[0] >= EMBED_MIN:
+            return best[1]
+    return max(cands, key=lambda a: v.coverage(a.key, categories))
+
+
+def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed | None = None) -> Reading:
+    """Constraints and an order from one message, scoped to the asked-for categories."""
+    r = Reading()
+    low = message.lower()
+    for b in bounds(low):
+        near = low[max(0, b.span[0] - 25) : b.span[1] + 30]
+        a = _pick(_candidates(v, categories, b.measure.dimension), near, (), v, categories, embed)
+        if a is None:
+            continue
+        r.constraints.append({"key": a.key, "op": b.op, "value": b.measure.value, "text": b.text})
+        r.spans.append(b.span)
+    taken = lambda s: any(x < s[1] and s[0] < y for x, y in r.spans)  # noqa: E731
+    for m in _DIRECTED.finditer(low):
+        if taken(m.span()):
+            continue
+        cands = [a for a in v.numeric_keys() if v.coverage(a.key, categories) >= (MIN_COVERAGE if categories else 0.0)]
+        said = _stems(m["words"])
+        hit = [a for a in cands if _stems(a.label) & said]
+        if hit:
+            a = max(hit, key=lambda a: v.coverage(a.key, categories))
+            direction = "asc" if re.fullmatch(_LOW, m["dir"]) else "desc"
+            r.order = {"key": a.key, "direction": direction, "text": f"{m['dir']} {a.label} first"}
+            r.spans.append(m.span())
+            return r
+    for rx, dimension, direction, hints, said in _ADJ_RE:
+        m = rx.search(low)
+        if not m or taken(m.span()):
+            continue
+        cands = _candidates(v, categories, dimension, hints)
+        if dimension is None:  # "big": only labels that say what is big
+            cands = [a for a in cands if any(h in a.label for h in hints)]
+        a = _pick(cands, m.group(0), hints, v, categories, embed)
+        if a is not None:
+            r.order = {"key": a.key, "direction": direction, "text": f"{said} first"}
+            r.spans.append(m.span())
+            break
+    return r
+
+
+def satisfies(product, constraints: list[dict]) -> bool:
+    """Every constraint holds; a product without the attribute fails (its value is unknown).
+
+    >>> from retrieval.catalog import Product
+    >>> satisfies(Product(id="a", title="A", attributes={"weight": "900 g"}), [{"key": "weight", "op": "<=", "value": 1000.0}])
+    True
+    >>> satisfies(Product(id="b", title="B"), [{"key": "weight", "op": "<=", "value": 1000.0}])
+    False
+    """
+    for c in constraints or []:
+        x = numeric_value((product.attributes or {}).get(c["key"], ""))
+        if x is None:
+            return False
+        value = c["value"]
+        if c["op"] == "<=" and x > value * (1 + 1e-9):
+            return False
+        if c["op"] == ">=" and x < value * (1 - 1e-9):
+            return False
+        if c["op"] == "~" and not (0.8 * value <= x <= 1.2 * value):
+            return False
+    return True
+
+
+def allowed(product, state) -> bool:
+    """The state's attribute constraints hold and the product is in no excluded category
+    (by category, or by a title naming it: catalogs categorise only some products)."""
+    if not satisfies(product, state.constraints):
+        return False
+    if state.exclude_categories:
+        mine = {c.lower() for c in product.categories or []}
+        title = (product.title or "").lower()
+        for c in state.exclude_categories:
+            c = c.lower()
+            stem = c[:-1] if c.endswith("s") and len(c) > 4 else c
+            if c in mine or re.search(rf"\b{re.escape(stem)}", title):
+                return False
+    return True
+
+
+def order_key(product, order: dict):
+    """A sort key: products with the attribute first, in the asked direction, the rest last."""
+    x = numeric_value((product.attributes or {}).get(order["key"], ""))
+    if x is None:
+        return (1, 0.0)
+    return (0, x if order["direction"] == "asc" else -x)
+
+
+def facts(product, constraints: list[dict], order: dict | None) -> list[str]:
+    """The product's values for the attributes asked about, for the card ("noise: 72 dB")."""
+    keys = list(dict.fromkeys([*(c["key"] for c in constraints or []), *([order["key"]] if order else [])]))
+    attrs = product.attributes or {}
+    return [f"{k.replace('_', ' ')}: {attrs[k]}" for k in keys if attrs.get(k) not in (None, "")]

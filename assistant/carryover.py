@@ -1,0 +1,119 @@
+"""What a message keeps, replaces or drops of the conversation so far, beyond prices and
+brands (``assistant.understand.refine``): categories ruled out ("not a kettle"), follow-ups
+that only add a filter ("something under $300" keeps the chairs), attribute constraints and
+orders (``assistant.attributes``), questions about the whole catalog ("the most expensive
+thing you sell") and brands the shop does not carry ("anything from Zorblax?").
+
+Example::
+
+    >>> negated_categories("something different, not a kettle", ["Kettles", "Tea"])
+    ['Kettles']
+    >>> unknown_brands("Do you have anything from Zorblax?", ["Acme"], {"acme", "blender"})
+    ['Zorblax']
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.attributes import Reading
+
+_NEGATION = r"(?:not|no|except|excluding|without|other than|anything but|but not|instead of|rather than|never)"
+# words that ask about the shop, not about a kind of product ("the most expensive thing you sell")
+GENERIC = set(
+    "thing things item items product products stuff anything something everything sell sold stock carry "
+    "have has got offer you your we our store shop catalog catalogue here there whole entire overall in at "
+    "available which what is are the a an of all one ones show me find get please that costs cost".split()
+)
+# after a filter-only follow-up these words say nothing about the product
+BROWSE = set(
+    "something anything else options option one ones show me see find get give please maybe perhaps "
+    "how about what any some just only also instead rather i'd i want would like need looking for ok okay "
+    "then and but with".split()
+)
+_BRAND_ASK = re.compile(
+    r"\b(?:from|by|made by|brand(?:ed)?|make)\s+(?P<a>[A-Z][\w&'-]+(?:\s+[A-Z][\w&'-]+)?)"
+    r"|\b(?P<b>[A-Z][\w&'-]+)\s+(?:brand|products|stuff|gear)\b"
+)
+
+
+_NOT_NAMES = set(
+    "i me my you the show find any some your their our these those other more all this that it them "
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
+    "august september october november december christmas tomorrow today tonight".split()
+)
+
+
+def _phrase(term: str) -> str:
+    words = term.lower().split()
+    last = words[-1][:-1] if words[-1].endswith("s") and not words[-1].endswith("ss") else words[-1]
+    body = r"\s+".join([*map(re.escape, words[:-1]), re.escape(last) + r"(?:e?s)?"])
+    return rf"(?<![\w-]){body}(?![\w-])"
+
+
+def negated_categories(message: str, categories: list[str]) -> list[str]:
+    """Catalog categories the message rules out: "not a kettle", "no kettles", "anything but tea"."""
+    low = message.lower()
+    out = []
+    for c in sorted(categories, key=len, reverse=True):
+        if len(c) < 3:
+            continue
+        rx = rf"\b{_NEGATION}\s+(?:an?\s+|the\s+|any\s+|more\s+|another\s+)?(?:\w+\s+(?:or|nor)\s+)?{_phrase(c)}"
+        if re.search(rx, low) or re.search(rf"{_phrase(c)}\s+(?:please\s+)?no more\b", low):
+            out.append(c)
+    return out
+
+
+def strip_negated(text: str, categories: list[str]) -> str:
+    """The text without the phrases that rule categories out (so "kettle" is not searched for)."""
+    for c in categories:
+        text = re.sub(rf"\b{_NEGATION}\s+(?:an?\s+|the\s+|any\s+|more\s+|another\s+)?{_phrase(c)}", " ", text, flags=re.I)
+    return re.sub(r"\s+", " ", text).strip(" ,.;")
+
+
+def cut(text: str, phrases: list[str]) -> str:
+    """``text`` without the phrases read as constraints or orders ("quiet", "under 1 kg").
+
+    >>> cut("a quiet blender", ["quiet"])
+    'a blender'
+    """
+    for p in phrases:
+        text = re.sub(rf"(?<!\w){re.escape(p)}(?!\w)(?:\s+of\s+\w+)?", " ", text, flags=re.I)
+    return re.sub(r"\s+", " ", text).strip(" ,.;?!")
+
+
+def leftover(words: list[str], extra: set[str] = frozenset()) -> list[str]:
+    """Content words once browse filler (and ``extra``) are removed."""
+    return [w for w in words if w not in BROWSE and w not in extra]
+
+
+def adds_only_filters(content: list[str], q, reading: Reading, excluded: list[str], colours: list[str]) -> bool:
+    """True when a message names no product, only filters: a budget, a brand, a colour, a
+    bound, an order, a category to avoid. It refines the topic instead of starting one."""
+    if q.categories or leftover(content):
+        return False
+    return bool(
+        q.price_min is not None or q.price_max is not None or q.brands or q.exclude_brands or q.min_rating
+        or q.sort != "relevance" or reading.constraints or reading.order or excluded or colours
+    )
+
+
+def whole_catalog(content: list[str]) -> bool:
+    """A superlative over everything the shop sells: no product words are left."""
+    return all(w in GENERIC for w in content)
+
+
+def unknown_brands(message: str, brands: list[str], known_words: set[str] | dict) -> list[str]:
+    """Capitalised names asked for as a brand ("from Zorblax", "Zorblax brand") that are no
+    catalog brand and no word of any product title: the shop does not carry them."""
+    have = {b.lower() for b in brands}
+    out = []
+    for m in _BRAND_ASK.finditer(message):
+        name = (m["a"] or m["b"]).strip()
+        low = name.lower()
+        if low in have or any(w in known_words for w in re.findall(r"[a-z0-9]+", low)):
+            continue
+        if low in GENERIC or low in BROWSE or low in _NOT_NAMES:
+            continue
+        out.append(name)
+    return list(dict.fromkeys(out))

@@ -1,0 +1,149 @@
+"""What a catalog's products can be asked about: its attributes (with their units and the
+share of each category that has them), its categories and its product titles.
+
+Built once per catalog from the products themselves (``CatalogVocabulary.build``) and cached on
+the catalog object (``vocabulary_of``), so nothing here knows any one catalog: "noise" is an
+attribute because products say "noise: 72 dB", and it measures sound because "dB" does.
+
+Example::
+
+    >>> from retrieval.catalog import Product
+    >>> v = CatalogVocabulary.build([
+    ...     Product(id="a", title="Acme Blender", categories=["Blenders"], attributes={"noise": "72 dB", "colour": "red"}),
+    ...     Product(id="b", title="Zeta Blender", categories=["Blenders"], attributes={"noise": "80 dB"}),
+    ... ])
+    >>> v.attributes["noise"].dimension, v.attributes["colour"].numeric
+    ('sound', False)
+    >>> v.coverage("noise", ["Blenders"])
+    1.0
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from retrieval.units import parse_measure
+
+# share of a key's values that must read as numbers for the key to be numeric
+NUMERIC_SHARE = 0.6
+_PLAIN_NUMBER = re.compile(r"^\s*-?\d+(?:[.,]\d+)?\s*$")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def label(key: str) -> str:
+    """An attribute key as words: ``battery_life`` -> "battery life", ``display_diagonal`` too.
+
+    >>> label("attr_n_battery_life"), label("thermal_design_power__tdp_")
+    ('battery life', 'thermal design power tdp')
+    """
+    key = re.sub(r"^attr_[tnb]_", "", key)
+    return " ".join(w for w in re.split(r"[_\s]+", key.lower()) if w)
+
+
+def numeric_value(value) -> float | None:
+    """A spec value as a number in its dimension's base unit ("1.2 kg" -> 1200.0); a plain
+    number ("1.2", from catalogs that keep the unit in the key) as it is; else None.
+
+    >>> numeric_value("1.2 kg"), numeric_value("15.6"), numeric_value("black")
+    (1200.0, 15.6, None)
+    """
+    m = parse_measure(str(value))
+    if m is not None:
+        return m.value
+    s = str(value)
+    return float(s.replace(",", ".")) if _PLAIN_NUMBER.match(s) else None
+
+
+@dataclass(slots=True)
+class Attribute:
+    key: str
+    label: str
+    dimension: str | None = None  # "mass", "sound", ...; None: unitless number or categorical
+    numeric: bool = False
+    count: int = 0  # products that have it
+    values: Counter = field(default_factory=Counter)  # categorical: value words -> products
+
+
+@dataclass(slots=True)
+class CatalogVocabulary:
+    attributes: dict[str, Attribute] = field(default_factory=dict)
+    categories: list[str] = field(default_factory=list)
+    category_size: Counter = field(default_factory=Counter)
+    key_in_category: dict[str, Counter] = field(default_factory=dict)  # category -> key -> products
+    titles: dict[str, str] = field(default_factory=dict)  # product id -> title (lower-cased)
+    brands: list[str] = field(default_factory=list)
+    token_ids: dict[str, set] = field(default_factory=dict)  # title/brand word -> product ids
+    total: int = 0
+
+    @classmethod
+    def build(cls, products) -> "CatalogVocabulary":
+        """One pass over the catalog's products."""
+        v = cls()
+        dims: dict[str, Counter] = defaultdict(Counter)
+        numeric: Counter = Counter()
+        key_in_cat: dict[str, Counter] = defaultdict(Counter)
+        brands: set[str] = set()
+        for p in products:
+            v.total += 1
+            cats = list(p.categories or [])
+            for c in cats:
+                v.category_size[c] += 1
+            if p.brand:
+                brands.add(p.brand)
+            title = (p.title or "").lower()
+            v.titles[p.id] = title
+            for w in set(_WORD.findall(f"{title} {(p.brand or '').lower()}")):
+                v.token_ids.setdefault(w, set()).add(p.id)
+            for key, value in (p.attributes or {}).items():
+                if value in (None, "") or key in ("url",):
+                    continue
+                a = v.attributes.get(key)
+                if a is None:
+                    a = v.attributes[key] = Attribute(key, label(key))
+                a.count += 1
+                for c in cats:
+                    key_in_cat[c][key] += 1
+                m = parse_measure(str(value))
+                if m is not None:
+                    dims[key][m.dimension] += 1
+                    numeric[key] += 1
+                elif _PLAIN_NUMBER.match(str(value)):
+                    numeric[key] += 1
+                elif len(str(value)) <= 60:
+                    for w in set(_WORD.findall(str(value).lower())):
+                        a.values[w] += 1
+        for key, a in v.attributes.items():
+            a.numeric = numeric[key] >= NUMERIC_SHARE * a.count
+            if a.numeric and dims[key]:
+                dim, n = dims[key].most_common(1)[0]
+                a.dimension = dim if n >= NUMERIC_SHARE * numeric[key] else None
+        v.categories = sorted(v.category_size)
+        v.key_in_category = dict(key_in_cat)
+        v.brands = sorted(brands, key=len, reverse=True)
+        return v
+
+    def coverage(self, key: str, categories: list[str]) -> float:
+        """The share of products in ``categories`` (all products when none) that have ``key``."""
+        if not categories:
+            a = self.attributes.get(key)
+            return (a.count / self.total) if a and self.total else 0.0
+        have = sum(self.key_in_category.get(c, Counter())[key] for c in categories)
+        size = sum(self.category_size[c] for c in categories)
+        return have / size if size else 0.0
+
+    def numeric_keys(self, dimension: str | None = None) -> list[Attribute]:
+        return [a for a in self.attributes.values() if a.numeric and (dimension is None or a.dimension == dimension)]
+
+
+def vocabulary_of(catalog) -> CatalogVocabulary:
+    """The catalog's vocabulary, built on first use and kept on the catalog object for its
+    current version (a catalog change rebuilds it on the next turn)."""
+    version = catalog.store.version()
+    cached = getattr(catalog, "_shop_vocabulary", None)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    v = CatalogVocabulary.build(catalog.store.iter_products())
+    catalog._shop_vocabulary = (version, v)
+    return v
