@@ -24,6 +24,7 @@ Example::
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -58,6 +59,12 @@ _HIGH = r"highest|most|largest|biggest|longest|greatest|maximum|max|more|higher|
 _LOW = r"lowest|least|smallest|shortest|minimum|min|less|lower|smaller|shorter"
 _DIRECTED = re.compile(rf"\b(?P<dir>{_HIGH}|{_LOW})\s+(?P<words>[a-z]+(?:\s+[a-z]+){{0,2}})", re.I)
 
+# words of a request that never name a kind of product (for scoping by title words)
+_NOT_KIND = frozenset(
+    f"{_HIGH}|{_LOW}|under|over|above|below|than|least|most|around|about|cheap|cheapest|expensive|quiet|quietest|"
+    "light|lightest|heavy|heaviest|big|biggest|small|smallest|long|longest|battery|which|what|one|ones".split("|")
+)
+
 Embed = Callable[[str], object]
 
 
@@ -72,28 +79,55 @@ def _stems(text: str) -> set[str]:
     return {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in re.findall(r"[a-z]+", text.lower())}
 
 
-def _candidates(v: CatalogVocabulary, categories: list[str], dimension: str | None, hints: tuple[str, ...] = ()) -> list[Attribute]:
+@dataclass(slots=True)
+class Scope:
+    """The asked-for products: their categories, else the products whose titles name them."""
+
+    v: CatalogVocabulary
+    categories: list[str]
+    ids: set | None = None
+    _counts: Counter | None = None
+
+    def coverage(self, key: str) -> float:
+        if self.categories or self.ids is None:
+            return self.v.coverage(key, self.categories)
+        if self._counts is None:
+            self._counts = self.v.key_counts(self.ids)
+        return self._counts[key] / len(self.ids) if self.ids else 0.0
+
+    @property
+    def floor(self) -> float:
+        # a whole catalog mixes kinds of products: a key on 5 % of it may be all the shopper means
+        return MIN_COVERAGE if (self.categories or self.ids is not None) else 0.05
+
+
+def _candidates(scope: Scope, dimension: str | None, hints: tuple[str, ...] = ()) -> list[Attribute]:
     """Numeric attributes of that dimension (or whose label has a hint) the asked-for products have."""
     out = []
-    for a in v.numeric_keys():
+    for a in scope.v.numeric_keys():
         fits = (dimension is not None and a.dimension == dimension) or any(h in a.label for h in hints)
-        if fits and v.coverage(a.key, categories) >= (MIN_COVERAGE if categories else 0.0) and a.count:
+        if fits and a.count and scope.coverage(a.key) >= scope.floor:
             out.append(a)
     return out
 
 
-def _pick(cands: list[Attribute], words: str, hints: tuple[str, ...], v: CatalogVocabulary,
-          categories: list[str], embed: Embed | None) -> Attribute | None:
+def _best(cands: list[Attribute], scope: Scope) -> Attribute:
+    """The most common attribute among the asked-for products; the shorter label on a near tie
+    ("weight" before "package weight")."""
+    return max(cands, key=lambda a: (round(scope.coverage(a.key), 1), -len(a.label)))
+
+
+def _pick(cands: list[Attribute], words: str, hints: tuple[str, ...], scope: Scope, embed: Embed | None) -> Attribute | None:
     """The attribute the words mean: a label sharing a word, then a hint, then MiniLM, then coverage."""
     if not cands:
         return None
     said = _stems(words)
     lexical = [a for a in cands if _stems(a.label) & said]
     if lexical:
-        return max(lexical, key=lambda a: v.coverage(a.key, categories))
+        return _best(lexical, scope)
     hinted = [a for a in cands if any(h in a.label for h in hints)]
     if hinted:
-        return max(hinted, key=lambda a: v.coverage(a.key, categories))
+        return _best(hinted, scope)
     if len(cands) == 1:
         return cands[0]
     if embed is not None and words.strip():
@@ -102,16 +136,19 @@ def _pick(cands: list[Attribute], words: str, hints: tuple[str, ...], v: Catalog
         best = max(scored, key=lambda t: t[0])
         if best[0] >= EMBED_MIN:
             return best[1]
-    return max(cands, key=lambda a: v.coverage(a.key, categories))
+    return _best(cands, scope)
 
 
 def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed | None = None) -> Reading:
     """Constraints and an order from one message, scoped to the asked-for categories."""
     r = Reading()
     low = message.lower()
+    scope = Scope(v, [c for c in categories if c in v.category_size])
+    if not scope.categories:
+        scope.ids = v.title_scope([w for w in re.findall(r"[a-z0-9]+", low) if w not in _NOT_KIND])
     for b in bounds(low):
         near = low[max(0, b.span[0] - 25) : b.span[1] + 30]
-        a = _pick(_candidates(v, categories, b.measure.dimension), near, (), v, categories, embed)
+        a = _pick(_candidates(scope, b.measure.dimension), near, (), scope, embed)
         if a is None:
             continue
         r.constraints.append({"key": a.key, "op": b.op, "value": b.measure.value, "text": b.text})
@@ -120,11 +157,12 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
     for m in _DIRECTED.finditer(low):
         if taken(m.span()):
             continue
-        cands = [a for a in v.numeric_keys() if v.coverage(a.key, categories) >= (MIN_COVERAGE if categories else 0.0)]
+        cands = [a for a in v.numeric_keys() if scope.coverage(a.key) >= scope.floor]
         said = _stems(m["words"])
-        hit = [a for a in cands if _stems(a.label) & said]
+        first = _stems(m["words"].split()[0])  # "most expensive processor" is about price, not processor_cores
+        hit = [a for a in cands if _stems(a.label) & said and _stems(a.label) & first]
         if hit:
-            a = max(hit, key=lambda a: v.coverage(a.key, categories))
+            a = _best(hit, scope)
             direction = "asc" if re.fullmatch(_LOW, m["dir"]) else "desc"
             r.order = {"key": a.key, "direction": direction, "text": f"{m['dir']} {a.label} first"}
             r.spans.append(m.span())
@@ -133,10 +171,10 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
         m = rx.search(low)
         if not m or taken(m.span()):
             continue
-        cands = _candidates(v, categories, dimension, hints)
+        cands = _candidates(scope, dimension, hints)
         if dimension is None:  # "big": only labels that say what is big
             cands = [a for a in cands if any(h in a.label for h in hints)]
-        a = _pick(cands, m.group(0), hints, v, categories, embed)
+        a = _pick(cands, m.group(0), hints, scope, embed)
         if a is not None:
             r.order = {"key": a.key, "direction": direction, "text": f"{said} first"}
             r.spans.append(m.span())

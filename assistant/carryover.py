@@ -23,7 +23,8 @@ _NEGATION = r"(?:not|no|except|excluding|without|other than|anything but|but not
 GENERIC = set(
     "thing things item items product products stuff anything something everything sell sold stock carry "
     "have has got offer you your we our store shop catalog catalogue here there whole entire overall in at "
-    "available which what is are the a an of all one ones show me find get please that costs cost".split()
+    "available which what is are the a an of all one ones show me find get please that costs cost from by do "
+    "any buy".split()
 )
 # after a filter-only follow-up these words say nothing about the product
 BROWSE = set(
@@ -79,7 +80,27 @@ def cut(text: str, phrases: list[str]) -> str:
     """
     for p in phrases:
         text = re.sub(rf"(?<!\w){re.escape(p)}(?!\w)(?:\s+of\s+\w+)?", " ", text, flags=re.I)
-    return re.sub(r"\s+", " ", text).strip(" ,.;?!")
+    text = re.sub(r"\s+", " ", text).strip(" ,.;?!")
+    # connectors left dangling at the end: "headphones with", "a kettle of"
+    return re.sub(r"(?:\s+(?:with|of|that|having|has|and|from|by|at|in|for))+$", "", text, flags=re.I).strip()
+
+
+def must_match(hits: list, state) -> list:
+    """"noise cancelling headphones": within the asked categories, the descriptive words (the
+    text without the category's own words) are required when some hit has them all;
+    otherwise the hits stay (the unmatched-words note and the alternative then speak)."""
+    from assistant.grounding import facts_text
+    from retrieval.bm25 import tokenize
+
+    q = state.query
+    if not q.categories or not hits:
+        return hits
+    own = {t for c in q.categories for t in tokenize(c)}
+    words = [t for t in dict.fromkeys(tokenize(q.text)) if t not in own and t not in BROWSE and t not in GENERIC]
+    if not words:
+        return hits
+    full = [h for h in hits if set(words) <= set(h.matched) or set(words) <= set(tokenize(facts_text(h.product)))]
+    return full or hits
 
 
 def leftover(words: list[str], extra: set[str] = frozenset()) -> list[str]:

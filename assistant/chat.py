@@ -38,6 +38,7 @@ from assistant.llm import ChatModel, load_llm
 from assistant.store import ConversationStore
 from assistant.understand import State, Understood, is_browse, understand
 from assistant import attributes as attrs  # understand hook (issue 11): attribute constraints/orders
+from assistant.carryover import must_match  # understand hook (issue 11)
 from assistant.vocabulary import vocabulary_of  # understand hook (issue 11)
 from ranker.scoring import KIND_STARS, UserContext, fuse
 from ranker.serve import load_ranker
@@ -310,6 +311,7 @@ class Assistant:
             # ("printing_colours"): search without it, _allowed checks the colour in the text
             hits = self.catalog.search(replace(q, attributes={}), k=200 if sorted_ else 50)
         hits = [h for h in hits if self._allowed(h.product, state) and _relevant(h)]
+        hits = must_match(hits, state)  # understand hook (issue 11): "noise cancelling headphones"
         if sorted_ and hits:
             if not state.query.categories:
                 # no category to scope the superlative: keep the clearly relevant hits only,
@@ -381,7 +383,7 @@ class Assistant:
 
     def _card(self, r: _Ranked, state: State) -> Card:
         p = r.product
-        why = list(r.why) + attrs.facts(p, state.constraints, state.order)  # understand hook (issue 11)
+        why = attrs.facts(p, state.constraints, state.order) + list(r.why)  # understand hook (issue 11)
         if state.query.price_max is not None:
             why.append(f"within your budget of {A.fmt_price(state.query.price_max, p.currency)}")
         return Card(

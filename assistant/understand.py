@@ -48,7 +48,7 @@ from assistant.carryover import (
     unknown_brands,
     whole_catalog,
 )
-from assistant.references import named_products
+from assistant.references import named_products, price_rank_refs
 from assistant.state import State, Understood
 from assistant.vocabulary import CatalogVocabulary
 from retrieval.query import StructuredQuery
@@ -289,9 +289,12 @@ def understand(
             intent, refs = "ask", [state.focus]
     if intent in ("find", "ask") and state.active and adds_only_filters(
         content, q, reading, excluded, _colour_words(message)
-    ) and not (intent == "ask" and refs and not reading.order and not reading.constraints):
-        # "something under $300" after chairs, "which one is the quietest?" after blenders
-        intent = "refine"
+    ):
+        # "something under $300" after chairs, "which one is the quietest?" after blenders, "the best
+        # rated of those?"; but "the second cheapest one" is a shown product, not a new order
+        sorting = q.sort != "relevance" or is_superlative(message) or reading.order or reading.constraints
+        if intent == "find" or (sorting and not (refs and refs == price_rank_refs(message, shown))):
+            intent = "refine"
     if intent == "reviews" and not refs:
         # "what do reviewers say about blenders" with nothing on screen: find blenders first
         intent = "find"

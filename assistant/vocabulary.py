@@ -24,6 +24,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from retrieval.bm25 import STOPWORDS
 from retrieval.units import parse_measure
 
 # share of a key's values that must read as numbers for the key to be numeric
@@ -63,7 +64,6 @@ class Attribute:
     dimension: str | None = None  # "mass", "sound", ...; None: unitless number or categorical
     numeric: bool = False
     count: int = 0  # products that have it
-    values: Counter = field(default_factory=Counter)  # categorical: value words -> products
 
 
 @dataclass(slots=True)
@@ -75,6 +75,7 @@ class CatalogVocabulary:
     titles: dict[str, str] = field(default_factory=dict)  # product id -> title (lower-cased)
     brands: list[str] = field(default_factory=list)
     token_ids: dict[str, set] = field(default_factory=dict)  # title/brand word -> product ids
+    keys_of: dict[str, frozenset] = field(default_factory=dict)  # product id -> its attribute keys
     total: int = 0
 
     @classmethod
@@ -96,6 +97,7 @@ class CatalogVocabulary:
             v.titles[p.id] = title
             for w in set(_WORD.findall(f"{title} {(p.brand or '').lower()}")):
                 v.token_ids.setdefault(w, set()).add(p.id)
+            v.keys_of[p.id] = frozenset(k for k, x in (p.attributes or {}).items() if x not in (None, ""))
             for key, value in (p.attributes or {}).items():
                 if value in (None, "") or key in ("url",):
                     continue
@@ -111,9 +113,6 @@ class CatalogVocabulary:
                     numeric[key] += 1
                 elif _PLAIN_NUMBER.match(str(value)):
                     numeric[key] += 1
-                elif len(str(value)) <= 60:
-                    for w in set(_WORD.findall(str(value).lower())):
-                        a.values[w] += 1
         for key, a in v.attributes.items():
             a.numeric = numeric[key] >= NUMERIC_SHARE * a.count
             if a.numeric and dims[key]:
@@ -132,6 +131,23 @@ class CatalogVocabulary:
         have = sum(self.key_in_category.get(c, Counter())[key] for c in categories)
         size = sum(self.category_size[c] for c in categories)
         return have / size if size else 0.0
+
+    def key_counts(self, ids: set) -> Counter:
+        """How many of the products ``ids`` have each attribute key."""
+        out: Counter = Counter()
+        for i in ids:
+            out.update(self.keys_of.get(i, ()))
+        return out
+
+    def title_scope(self, words: list[str]) -> set | None:
+        """Products whose titles have the shopper's words: the asked-for kind of product on a
+        catalog without categories ("laptop" on Icecat); None when no word names products."""
+        sets = [self.token_ids[w] for w in words
+                if len(w) >= 3 and not w.isdigit() and w not in STOPWORDS and len(self.token_ids.get(w, ())) >= 3]
+        if not sets:
+            return None
+        both = set.intersection(*sets)
+        return both if len(both) >= 3 else max(sets, key=len)
 
     def numeric_keys(self, dimension: str | None = None) -> list[Attribute]:
         return [a for a in self.attributes.values() if a.numeric and (dimension is None or a.dimension == dimension)]

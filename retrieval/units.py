@@ -117,14 +117,30 @@ def unit_at(text: str, pos: int) -> str | None:
     return None if unit in AMBIGUOUS else unit
 
 
+_FAST = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)?)(\s*)(?:-\s*)?(fl oz|db\(a\)|km/h|mbit/s|gbit/s|[^\W\d_]+|[\"”°]c?|'')", re.I)
+
+
 def parse_measure(value: str) -> Measure | None:
-    """The first number-with-unit in a spec value ("0.8 l tank", "21 days (40 h GPS)")."""
-    m = _MEASURE.search(str(value))
-    if not m:
+    """The first number-with-unit in a spec value ("0.8 l tank", "21 days (40 h GPS)").
+
+    A one-letter unit glued to a number counts only when it is the whole value ("300W"):
+    "802.11g" is a Wi-Fi standard, not grams.
+
+    >>> parse_measure("300W").unit, parse_measure("802.11g, 802.11n")
+    ('w', None)
+    """
+    text = str(value)
+    if not any(c.isdigit() for c in text):
         return None
-    unit = m.group(2).lower()
-    dimension, factor = _UNITS[unit]
-    return Measure(_num(m.group(1)) * factor, dimension, unit)
+    for m in _FAST.finditer(text):
+        unit = m.group(3).lower()
+        if unit not in _UNITS:
+            continue
+        if len(unit) == 1 and not m.group(2) and m.group(0).strip() != text.strip():
+            continue
+        dimension, factor = _UNITS[unit]
+        return Measure(_num(m.group(1)) * factor, dimension, unit)
+    return None
 
 
 _LE = r"under|below|less than|lighter than|smaller than|shorter than|quieter than|at most|no more than|max(?:imum)?|up to|within|<=?"
