@@ -1,0 +1,209 @@
+"""The conversation state tracker on real catalogs: the bundled demo catalog and the first 400
+Icecat products (no categories, unitless ``attr_n_*`` specs). Pure functions, no store."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.attributes import order_key, read, satisfies
+from assistant.carryover import negated_categories, unknown_brands
+from assistant.references import named_products, ordinal_refs, price_rank_refs
+from assistant.state import State
+from assistant.understand import understand
+from assistant.vocabulary import CatalogVocabulary
+from retrieval.catalog import Product
+from retrieval.demo import DEMO_DIR
+from retrieval.query import Vocabulary, parse_query
+from retrieval.sources import product_from_icecat
+
+ICECAT = Path(__file__).resolve().parents[2] / "../shared/datasets/chorus_icecat_product_search_judgments_135q/products.jsonl.gz"
+
+
+def _demo() -> list[Product]:
+    fields = set(Product.__dataclass_fields__)
+    with open(DEMO_DIR / "products.jsonl", encoding="utf-8") as f:
+        return [Product(**{k: v for k, v in json.loads(line).items() if k in fields}) for line in f]
+
+
+DEMO = _demo()
+BY_ID = {p.id: p for p in DEMO}
+VOCAB = CatalogVocabulary.build(DEMO)
+BRANDS = VOCAB.brands
+PARSE_VOCAB = Vocabulary(brands=BRANDS, categories=VOCAB.categories,
+                         colours=sorted({p.attributes["colour"] for p in DEMO if p.attributes.get("colour")}))
+
+
+def parse(text: str):
+    return parse_query(text, PARSE_VOCAB)
+
+
+def say(message: str, state: State | None = None):
+    state = state or State()
+    shown = [BY_ID[i] for i in state.shown]
+    return understand(message, state, shown, parse, BRANDS, None, VOCAB)
+
+
+def showing(u, ids: list[str]) -> State:
+    """The state after a turn whose cards were ``ids`` (what ``Assistant.respond`` stores)."""
+    s = u.state.copy()
+    s.shown, s.focus = list(ids), ids[0]
+    return s
+
+
+def ids_of(category: str, n: int = 4) -> list[str]:
+    return [p.id for p in DEMO if category in p.categories][:n]
+
+
+# -- the vocabulary: attributes, units and dimensions come from the catalog ----------------------
+def test_demo_vocabulary_reads_units_from_values():
+    a = VOCAB.attributes
+    assert (a["noise"].dimension, a["weight"].dimension, a["capacity"].dimension) == ("sound", "mass", "volume")
+    assert a["battery_life"].dimension == "time" and a["wattage"].dimension == "power"
+    assert not a["colour"].numeric and not a["material"].numeric
+    assert VOCAB.coverage("noise", ["Blenders"]) > 0.5 and VOCAB.coverage("noise", ["Headphones"]) == 0
+
+
+@pytest.mark.skipif(not ICECAT.exists(), reason="the Icecat dataset is not checked out")
+def test_icecat_vocabulary_without_categories_scopes_by_title_words():
+    with gzip.open(ICECAT, "rt", encoding="utf-8") as f:
+        products = [product_from_icecat(json.loads(line)) for line in itertools.islice(f, 400)]
+    v = CatalogVocabulary.build(products)
+    assert v.categories == [] and v.attributes["weight"].numeric  # unitless numbers: orders only
+    r = read("the lightest laptop", [], v)
+    assert r.order is not None and r.order["key"].endswith("weight") and r.order["direction"] == "asc"
+    assert read("the most expensive processor", [], v).order is None  # price, not processor_* specs
+
+
+# -- constraints and orders ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "message, categories, key, op, value",
+    [
+        ("a tent under 2 kg", ["Tents"], "weight", "<=", 2000.0),
+        ("a kettle of at least 1.5 l", ["Kettles"], "capacity", ">=", 1500.0),
+        ("headphones with more than 20 h of battery", ["Headphones"], "battery_life", ">=", 72000.0),
+        ("a blender over 500 W", ["Blenders"], "wattage", ">=", 500.0),
+        ("a backpack of 900 g or less", ["Backpacks"], "weight", "<=", 900.0),
+    ],
+)
+def test_bounds_map_to_the_attribute_of_their_dimension(message, categories, key, op, value):
+    r = read(message, categories, VOCAB)
+    assert [(c["key"], c["op"], c["value"]) for c in r.constraints] == [(key, op, value)]
+
+
+@pytest.mark.parametrize(
+    "message, categories, key, direction",
+    [
+        ("which one is the quietest?", ["Blenders"], "noise", "asc"),
+        ("a quiet blender", ["Blenders"], "noise", "asc"),
+        ("the lightest tent", ["Tents"], "weight", "asc"),
+        ("the longest battery life", ["Fitness Trackers"], "battery_life", "desc"),
+        ("a powerful blender", ["Blenders"], "wattage", "desc"),
+        ("the biggest backpack", ["Backpacks"], "capacity", "desc"),
+    ],
+)
+def test_adjectives_and_superlatives_order_by_the_catalog_attribute(message, categories, key, direction):
+    order = read(message, categories, VOCAB).order
+    assert order is not None and (order["key"], order["direction"]) == (key, direction)
+
+
+def test_an_adjective_no_attribute_measures_stays_free_text():
+    # headphones have no noise spec in the demo catalog: "quiet" is left to the search text
+    assert read("quiet headphones", ["Headphones"], VOCAB).order is None
+    assert read("a light blue kettle", ["Kettles"], VOCAB).order is None  # a colour, not a weight
+
+
+def test_constraints_convert_units_and_drop_products_without_the_attribute():
+    light = Product(id="a", title="A", attributes={"weight": "900 g"})
+    heavy = Product(id="b", title="B", attributes={"weight": "1.2 kg"})
+    bare = Product(id="c", title="C")
+    under_1kg = [{"key": "weight", "op": "<=", "value": 1000.0}]
+    assert [satisfies(p, under_1kg) for p in (light, heavy, bare)] == [True, False, False]
+    order = {"key": "weight", "direction": "asc"}
+    assert [p.id for p in sorted([bare, heavy, light], key=lambda p: order_key(p, order))] == ["a", "b", "c"]
+
+
+# -- carry-over: refinement vs topic switch -----------------------------------------------------
+def test_a_budget_only_follow_up_keeps_the_category():
+    first = say("I need a new office chair")
+    assert first.state.query.categories == ["Office Chairs"]
+    then = say("something under $300", showing(first, ids_of("Office Chairs")))
+    assert then.intent == "refine" and then.state.query.categories == ["Office Chairs"]
+    assert then.state.query.price_max == 300.0
+
+
+def test_not_a_kettle_excludes_the_category_and_what_was_shown():
+    first = say("a gift for my dad who likes coffee, around $50")
+    shown = ids_of("Kettles", 2)
+    then = say("something different, not a kettle", showing(first, shown))
+    assert then.intent == "refine"
+    assert "Kettles" in then.state.exclude_categories and "Kettles" not in then.state.query.categories
+    assert set(shown) <= set(then.state.query.exclude_ids)
+    assert negated_categories("no kettles please", VOCAB.categories) == ["Kettles"]
+
+
+def test_quiet_blender_then_the_quietest_refines_the_same_search():
+    first = say("a quiet blender under $80")
+    assert first.state.order["key"] == "noise" and first.state.query.text == "blender"  # "quiet" is read, not searched
+    then = say("which one is the quietest?", showing(first, ids_of("Blenders")))
+    assert then.intent == "refine" and then.state.order["key"] == "noise"
+    assert then.state.query.price_max == 80.0 and then.state.query.categories == ["Blenders"]
+
+
+def test_a_new_topic_drops_the_old_constraints():
+    first = say("a tent under 2 kg")
+    then = say("show me headphones", showing(first, ids_of("Tents")))
+    assert then.intent == "find" and then.state.constraints == [] and then.state.query.categories == ["Headphones"]
+
+
+# -- references -----------------------------------------------------------------------------------
+def test_second_cheapest_is_the_second_by_price_among_shown():
+    shown = [BY_ID[i] for i in ids_of("Headphones")]
+    by_price = sorted((p for p in shown if p.price is not None), key=lambda p: p.price)
+    assert price_rank_refs("show me the second cheapest one", shown) == [by_price[1].id]
+    assert price_rank_refs("the most expensive of those", shown) == [by_price[-1].id]
+    assert price_rank_refs("which is the cheapest?", shown) == []  # the topic's cheapest: a new order
+
+
+def test_battery_last_is_a_verb_not_the_last_card():
+    assert ordinal_refs("how long does the battery last on the first one?", 3) == [0]
+    first = say("fitness tracker")
+    shown = ids_of("Fitness Trackers", 3)
+    u = say("how long does the battery last on the first one?", showing(first, shown))
+    assert u.intent == "ask" and u.refs == [shown[0]]
+
+
+def test_references_resolve_only_to_shown_products():
+    first = say("headphones")
+    shown = ids_of("Headphones", 3)
+    u = say("tell me about the fifth one", showing(first, shown))
+    assert not set(u.refs) - set(shown)
+
+
+def test_named_products_are_compared_over_the_whole_catalog():
+    u = say("compare the Sonvia Pulse ANC and the Sonvia Beat 200")
+    assert u.intent == "compare" and len(u.refs) == 2
+    titles = [BY_ID[i].title for i in u.refs]
+    assert "Pulse ANC" in titles[0] and "Beat 200" in titles[1]
+    assert u.state.shown == u.refs  # "which is better for running?" then compares these two
+    ids, ambiguous = named_products("compare the Sonvia and the Aurelian", VOCAB)
+    assert ids == []
+
+
+# -- whole-catalog questions ----------------------------------------------------------------------
+def test_superlatives_over_the_whole_catalog():
+    u = say("What's the most expensive thing you sell?")
+    assert u.intent == "find" and u.state.query.sort == "price_desc" and u.state.query.text == ""
+    u = say("which keyboard costs the most")
+    assert u.state.query.sort == "price_desc" and u.state.query.categories == ["Keyboards"]
+
+
+def test_a_brand_we_do_not_carry_is_said():
+    u = say("Do you have anything from Zorblax?")
+    assert u.notes and "Zorblax" in u.notes[0]
+    assert unknown_brands("headphones from Sonvia", BRANDS, VOCAB.token_ids) == []
+    assert unknown_brands("can it arrive by Friday?", BRANDS, VOCAB.token_ids) == []
