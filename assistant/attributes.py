@@ -73,6 +73,7 @@ class Reading:
     constraints: list[dict] = field(default_factory=list)  # {"key", "op", "value", "text"}
     order: dict | None = None  # {"key", "direction", "text"}
     spans: list[tuple[int, int]] = field(default_factory=list)  # the words read (out of the free text)
+    graded: bool = False  # the order was asked as a superlative or comparative ("quietest", "lighter")
 
 
 def _stems(text: str) -> set[str]:
@@ -166,6 +167,7 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
             direction = "asc" if re.fullmatch(_LOW, m["dir"]) else "desc"
             r.order = {"key": a.key, "direction": direction, "text": f"{m['dir']} {a.label} first"}
             r.spans.append(m.span())
+            r.graded = True
             return r
     for rx, dimension, direction, hints, said in _ADJ_RE:
         m = rx.search(low)
@@ -178,6 +180,7 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
         if a is not None:
             r.order = {"key": a.key, "direction": direction, "text": f"{said} first"}
             r.spans.append(m.span())
+            r.graded = bool(re.search(r"(?:er|est)\b|\b(?:most|more|least|less)\b", m.group(0)))
             break
     return r
 
@@ -202,6 +205,8 @@ def satisfies(product, constraints: list[dict]) -> bool:
             return False
         if c["op"] == "~" and not (0.8 * value <= x <= 1.2 * value):
             return False
+        if (c["op"] == "<" and not x < value) or (c["op"] == ">" and not x > value):
+            return False
     return True
 
 
@@ -219,6 +224,17 @@ def allowed(product, state) -> bool:
             if c in mine or re.search(rf"\b{re.escape(stem)}", title):
                 return False
     return True
+
+
+def beyond(product, order: dict, said: str) -> dict | None:
+    """"a lighter one" after a product: the constraint past that product's value (lighter than
+    its 1.2 kg), in the order's direction; None when it has no such value."""
+    x = numeric_value((product.attributes or {}).get(order["key"], ""))
+    if x is None:
+        return None
+    shown = (product.attributes or {})[order["key"]]
+    return {"key": order["key"], "op": "<" if order["direction"] == "asc" else ">", "value": x,
+            "text": f"{said} than {shown}"}
 
 
 def order_key(product, order: dict):

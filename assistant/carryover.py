@@ -88,7 +88,9 @@ def cut(text: str, phrases: list[str]) -> str:
 def must_match(hits: list, state) -> list:
     """"noise cancelling headphones": within the asked categories, the descriptive words (the
     text without the category's own words) are required when some hit has them all;
-    otherwise the hits stay (the unmatched-words note and the alternative then speak)."""
+    otherwise the hits stay (the unmatched-words note and the alternative then speak), unless
+    the shopper said the words again this turn (``State.strict``: "any cheaper noise cancelling
+    ones?"), when an empty list lets the answer say nothing cheaper has them."""
     from assistant.grounding import facts_text
     from retrieval.bm25 import tokenize
 
@@ -100,7 +102,7 @@ def must_match(hits: list, state) -> list:
     if not words:
         return hits
     full = [h for h in hits if set(words) <= set(h.matched) or set(words) <= set(tokenize(facts_text(h.product)))]
-    return full or hits
+    return full if (full or getattr(state, "strict", False)) else hits
 
 
 def leftover(words: list[str], extra: set[str] = frozenset()) -> list[str]:
@@ -117,6 +119,19 @@ def adds_only_filters(content: list[str], q, reading: Reading, excluded: list[st
         q.price_min is not None or q.price_max is not None or q.brands or q.exclude_brands or q.min_rating
         or q.sort != "relevance" or reading.constraints or reading.order or excluded or colours
     )
+
+
+def nothing_text(state) -> str | None:
+    """What to say when the attribute constraints left nothing: the constraints, in the shopper's words.
+
+    >>> from assistant.state import State
+    >>> nothing_text(State(constraints=[{"key": "weight", "op": "<=", "value": 1000.0, "text": "under 1 kg"}]))
+    'Nothing in the catalog matches all of that (under 1 kg). Could you loosen one of those?'
+    """
+    if not state.constraints:
+        return None
+    said = "; ".join(c.get("text") or c["key"] for c in state.constraints)
+    return f"Nothing in the catalog matches all of that ({said}). Could you loosen one of those?"
 
 
 def whole_catalog(content: list[str]) -> bool:

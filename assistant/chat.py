@@ -38,7 +38,8 @@ from assistant.llm import ChatModel, load_llm
 from assistant.store import ConversationStore
 from assistant.understand import State, Understood, is_browse, understand
 from assistant import attributes as attrs  # understand hook (issue 11): attribute constraints/orders
-from assistant.carryover import must_match  # understand hook (issue 11)
+from assistant import needs  # understand hook (issue 11): bundles for a need
+from assistant.carryover import must_match, nothing_text  # understand hook (issue 11)
 from assistant.vocabulary import vocabulary_of  # understand hook (issue 11)
 from ranker.scoring import KIND_STARS, UserContext, fuse
 from ranker.serve import load_ranker
@@ -379,11 +380,13 @@ class Assistant:
             out.append(_Ranked(h.product, h.score, stars, fuse(h.score, stars, weight), why))
         if state.query.sort == "relevance" and not state.order:  # understand hook (issue 11)
             out.sort(key=lambda r: -r.score)
+        if state.need:  # understand hook (issue 11): a need's bundle, one product per category first
+            out = needs.interleave(out, state.query.categories)
         return out
 
     def _card(self, r: _Ranked, state: State) -> Card:
         p = r.product
-        why = attrs.facts(p, state.constraints, state.order) + list(r.why)  # understand hook (issue 11)
+        why = needs.serves(p, state) + attrs.facts(p, state.constraints, state.order) + list(r.why)  # understand hook (issue 11)
         if state.query.price_max is not None:
             why.append(f"within your budget of {A.fmt_price(state.query.price_max, p.currency)}")
         return Card(
@@ -443,6 +446,7 @@ class Assistant:
                 text = LOOSEN_TEXT
             if u.cheaper_than is not None:  # the cheapest match was already on screen: say so rather than "loosen"
                 text = NOTHING_CHEAPER_TEXT.format(price=A.fmt_price(u.cheaper_than))
+            text = nothing_text(state) or text  # understand hook (issue 11): "... (under 1 kg). Could you loosen"
             text = " ".join([*u.notes, text])  # understand hook (issue 11)
             yield self.finish(cid, text, u, timings, t0, cards=cards, citations=[])
             return

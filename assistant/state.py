@@ -53,6 +53,8 @@ class State:
     constraints: list[dict] = field(default_factory=list)
     order: dict | None = None  # {"key", "direction" ("asc"|"desc"), "text"}: "the quietest"
     exclude_categories: list[str] = field(default_factory=list)  # "not a kettle"
+    strict: bool = False  # this turn repeated the topic's words: candidates must mention them all
+    need: str | None = None  # "camping in the rain": query.categories are the ones serving it (a bundle)
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.__slots__ if k != "query"}

@@ -39,7 +39,7 @@ from assistant.references import (
     price_rank_refs,
     title_refs,
 )
-from assistant.attributes import Embed, Reading, read
+from assistant.attributes import Embed, Reading, beyond, read
 from assistant.carryover import (
     adds_only_filters,
     cut,
@@ -48,6 +48,7 @@ from assistant.carryover import (
     unknown_brands,
     whole_catalog,
 )
+from assistant.needs import serving_categories
 from assistant.references import named_products, price_rank_refs
 from assistant.state import State, Understood
 from assistant.vocabulary import CatalogVocabulary
@@ -292,7 +293,8 @@ def understand(
     ):
         # "something under $300" after chairs, "which one is the quietest?" after blenders, "the best
         # rated of those?"; but "the second cheapest one" is a shown product, not a new order
-        sorting = q.sort != "relevance" or is_superlative(message) or reading.order or reading.constraints
+        # "is it loud?" about the focused product stays a question; "the quietest?" re-orders
+        sorting = q.sort != "relevance" or is_superlative(message) or (reading.order and reading.graded)
         if intent == "find" or (sorting and not (refs and refs == price_rank_refs(message, shown))):
             intent = "refine"
     if intent == "reviews" and not refs:
@@ -309,6 +311,11 @@ def understand(
             notes.append(f"We don't carry {' or '.join(missing)}; here is what we have instead.")
             new.query.text = cut(new.query.text, missing)
         words = _content_words(new.query.text)
+        if not (new.query.categories or new.query.brands or reading.order or reading.constraints or missing):
+            served = serving_categories(message, vocab, embed)  # "a gift for my dad who likes coffee"
+            if served:
+                new.query.categories, new.need = served, new.query.text or message
+                changes.append("for " + ", ".join(served))
         if whole_catalog(words) and (new.query.sort != "relevance" or new.order or missing):
             new.query.text = ""  # "the most expensive thing you sell": over the whole catalog
             if missing and new.query.sort == "relevance" and not new.order:
@@ -316,6 +323,16 @@ def understand(
     elif intent == "refine":
         new, changes, cheaper_than = refine(message, state, shown, refs, parse, brands)
         _apply(new, reading, excluded, message, changes, replace_all=False)
+        comparative = re.search(r"\b(\w+er|more \w+|less \w+)\b", message, re.I)
+        if reading.order and reading.graded and comparative and not re.search(r"est\b|\bmost\b|\bleast\b", message, re.I):
+            basis = [p for p in shown if p.id in refs] or [p for p in shown if p.id == state.focus]
+            bound = beyond(basis[0], reading.order, comparative.group(1)) if basis else None
+            if bound is not None:  # "a lighter one": lighter than the product in focus
+                new.constraints = [c for c in new.constraints if c["key"] != bound["key"]] + [bound]
+                changes.append(bound["text"])
+        # "any cheaper noise cancelling ones?": words said again are required, even if then nothing is left
+        said = set(_content_words(message)) - {"cheaper", "pricier", "ones", "any", "else", "other", "options"}
+        new.strict = bool(said & set(_content_words(new.query.text)))
     else:
         new = state.copy()
         if refs:

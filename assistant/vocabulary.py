@@ -76,6 +76,7 @@ class CatalogVocabulary:
     brands: list[str] = field(default_factory=list)
     token_ids: dict[str, set] = field(default_factory=dict)  # title/brand word -> product ids
     keys_of: dict[str, frozenset] = field(default_factory=dict)  # product id -> its attribute keys
+    leaves: dict[str, str] = field(default_factory=dict)  # leaf category -> its path ("Outdoor & Camping Tents")
     total: int = 0
 
     @classmethod
@@ -91,6 +92,8 @@ class CatalogVocabulary:
             cats = list(p.categories or [])
             for c in cats:
                 v.category_size[c] += 1
+            if cats:
+                v.leaves.setdefault(cats[-1], " ".join(dict.fromkeys(cats)))
             if p.brand:
                 brands.add(p.brand)
             title = (p.title or "").lower()

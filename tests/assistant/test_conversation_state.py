@@ -207,3 +207,59 @@ def test_a_brand_we_do_not_carry_is_said():
     assert u.notes and "Zorblax" in u.notes[0]
     assert unknown_brands("headphones from Sonvia", BRANDS, VOCAB.token_ids) == []
     assert unknown_brands("can it arrive by Friday?", BRANDS, VOCAB.token_ids) == []
+
+
+def test_an_adjective_about_the_product_in_focus_stays_a_question():
+    first = say("blenders")
+    shown = ids_of("Blenders")
+    asked = say("is it loud?", showing(first, shown))
+    assert asked.intent == "ask" and asked.refs == [shown[0]] and asked.state.order is None
+
+
+def test_a_comparative_goes_past_the_product_in_focus():
+    first = say("blenders")
+    shown = ids_of("Blenders")
+    u = say("a lighter one", showing(first, shown))
+    assert u.intent == "refine" and u.state.order["key"] == "weight"
+    bound = [c for c in u.state.constraints if c["key"] == "weight"]
+    assert bound and bound[0]["op"] == "<" and satisfies(BY_ID[shown[0]], bound) is False
+
+
+def test_repeating_the_topic_words_makes_them_required():
+    first = say("noise cancelling headphones")
+    then = say("any cheaper noise cancelling ones?", showing(first, ids_of("Headphones", 2)))
+    assert then.intent == "refine" and then.state.strict and then.state.query.price_max is not None
+
+
+def _cosine_embed():
+    """MiniLM, the model the assistant uses (skips when it is not downloaded)."""
+    from retrieval.models import ModelMissing, load_embedder
+    from shopassist.settings import Settings
+
+    s = Settings()
+    try:
+        model = load_embedder(s.embedding_model, "cpu")
+    except ModelMissing:
+        pytest.skip("MiniLM is not downloaded")
+    cache: dict = {}
+
+    def embed(text: str):
+        if text not in cache:
+            cache[text] = model.encode([text], normalize_embeddings=True, show_progress_bar=False)[0]
+        return cache[text]
+
+    return embed
+
+
+def test_a_need_becomes_the_categories_that_serve_it():
+    from assistant.needs import serving_categories
+
+    embed = _cosine_embed()
+    camping = serving_categories("I'm going camping in the rain, what do I need?", VOCAB, embed)
+    assert "Tents" in camping and len(camping) >= 3 and not {"Kettles", "Blenders"} & set(camping)
+    coffee = serving_categories("a gift for my dad who likes coffee", VOCAB, embed)
+    assert coffee and all(c in ("Coffee Beans", "Brewing Gear", "Grinders", "Coffee Makers", "Tea") for c in coffee)
+    assert serving_categories("my back hurts from my chair", VOCAB, embed) == ["Office Chairs"]
+    assert serving_categories("a blender for smoothies", VOCAB, embed) == []  # a product, not a need
+    u = understand("I'm going camping in the rain, what do I need?", State(), [], parse, BRANDS, None, VOCAB, embed)
+    assert u.state.need and u.state.query.categories == camping
