@@ -3,7 +3,7 @@
 The page only renders and captures events. A turn streams ``assistant.respond``'s
 events into one HTML transcript (cards first, then text); every card click, thumb,
 "add to cart", "more like this" and "compare" goes back through the assistant
-(``Assistant.feedback`` → store events with conversation, user, product and time).
+(``Desk.feedback`` → store events with conversation, user, product and time).
 A ``gr.Timer`` polls the store so an agent's reply appears while the shopper waits.
 
 Each browser session has its own ``gr.State`` (conversation id, user, votes), so two
@@ -58,7 +58,7 @@ class ChatSurface:
             return []
         return [
             {"id": m.id, "role": m.role, "text": m.text, "cards": m.cards, "meta": m.meta}
-            for m in self.assistant.store.messages(cid)
+            for m in self.assistant.desk.messages(cid)
         ]
 
     def render(self, state: dict, pending: list[dict] | None = None) -> str:
@@ -78,7 +78,7 @@ class ChatSurface:
         return state["cid"]
 
     def _last_id(self, cid: str) -> int:
-        msgs = self.assistant.store.messages(cid, since_id=0)
+        msgs = self.assistant.desk.messages(cid, since_id=0)
         return msgs[-1].id if msgs else 0
 
     # -- a turn ----------------------------------------------------------------------------------
@@ -141,7 +141,7 @@ class ChatSurface:
         cid = state.get("cid")
         if not cid or cid in self._busy:
             return gr.skip()
-        new = self.assistant.store.messages(cid, since_id=state["seen"])
+        new = self.assistant.desk.messages(cid, since_id=state["seen"])
         if not new:
             return gr.skip()
         state["seen"] = new[-1].id
@@ -173,14 +173,14 @@ class ChatSurface:
         try:
             if act in ("answer_up", "answer_down"):
                 kind = "thumb_up" if act == "answer_up" else "thumb_down"
-                self.assistant.feedback(cid, user, kind, payload={"message_id": mid, "target": "answer"})
+                self.assistant.desk.feedback(cid, user, kind, payload={"message_id": mid, "target": "answer"})
                 state["voted"][str(mid)] = "helpful" if kind == "thumb_up" else "not helpful"
                 yield self.render(state), gr.skip(), state
                 return
             card, pos = self._card(state, mid, pid)
             title = (card or {}).get("title") or "this product"
             if act in ("click", "thumb_up", "thumb_down", "add_to_cart"):
-                self.assistant.feedback(cid, user, act, pid)
+                self.assistant.desk.feedback(cid, user, act, pid)
                 if act == "add_to_cart":
                     gr.Info(f"Added to your cart: {title[:80]}")
                 elif act == "thumb_up":
@@ -190,7 +190,7 @@ class ChatSurface:
                 yield gr.skip(), gr.skip(), state
                 return
             if act == "more_like_this":
-                self.assistant.feedback(cid, user, "more_like_this", pid)
+                self.assistant.desk.feedback(cid, user, "more_like_this", pid)
                 yield from self.send(f"More like {title[:120]}", state)
                 return
             if act == "compare":
@@ -245,7 +245,7 @@ class ChatSurface:
         Returns:
             Products as cards: product_id, title, price, currency, average rating, and why each matches.
         """
-        return [c.to_dict() for c in self.assistant.find(self._tool_query(query), None, min(max(int(limit), 1), 20))]
+        return [c.to_dict() for c in self.assistant.desk.find(self._tool_query(query), None, min(max(int(limit), 1), 20))]
 
     def get_product(self, product_id: str) -> dict:
         """Everything the catalog says about one product.
@@ -257,7 +257,7 @@ class ChatSurface:
             The product's title, brand, price, categories, description, features, attributes and rating.
         """
         try:
-            return self.assistant.product_facts((product_id or "").strip())
+            return self.assistant.desk.product_facts((product_id or "").strip())
         except KeyError:
             raise gr.Error(f"no product {(product_id or '')[:80]!r} in this catalog") from None
 
@@ -273,7 +273,7 @@ class ChatSurface:
             Products as cards with the predicted stars for this shopper and the reasons.
         """
         user = (user_id or "").strip()[:200] or None
-        return [c.to_dict() for c in self.assistant.find(self._tool_query(query), user, min(max(int(limit), 1), 20))]
+        return [c.to_dict() for c in self.assistant.desk.find(self._tool_query(query), user, min(max(int(limit), 1), 20))]
 
     def api_chat(self, message: str, user_id: str = GUEST, conversation_id: str = "") -> dict:
         """One turn as JSON (for ``gradio_client``): pass back ``conversation_id`` to continue.
@@ -283,7 +283,7 @@ class ChatSurface:
         state = new_state("api")
         state["user"] = user_id or GUEST
         if conversation_id:
-            if not self.assistant.store.has_conversation(conversation_id):
+            if not self.assistant.desk.has_conversation(conversation_id):
                 raise gr.Error("unknown conversation_id: start without one to open a new conversation")
             state["cid"] = conversation_id
         message = (message or "").strip()
@@ -306,7 +306,7 @@ def user_choices(assistant: Assistant) -> list[tuple[str, str]]:
     choices = [("Guest (no history)", GUEST)]
     if assistant.settings.production:
         return choices
-    for u in assistant.demo_users():
+    for u in assistant.desk.demo_users():
         label = u.get("name") or u["id"]
         if u.get("persona"):
             label = f"{label} — {u['persona']}"

@@ -1,7 +1,7 @@
 """The agent console (``/agent``, behind a login): queue, transcript, profile, candidates,
 take over / hand back, suggested reply, pin a product, and the engagement panel.
 
-Everything it shows or changes goes through the assistant and its store; the login is
+Everything it shows or changes goes through the assistant's desk (``assistant.desk``); the login is
 Gradio's own (``mount_gradio_app(auth=...)``), so no handler here runs for a visitor who
 has not signed in. The signed-in name (``gr.Request.username``) is the agent's name in
 the customer's chat.
@@ -33,12 +33,12 @@ class Console:
 
     def __init__(self, assistant: Assistant):
         self.assistant = assistant
-        self.store = assistant.store
+        self.desk = assistant.desk
 
     # -- the queue ------------------------------------------------------------------------------
     def queue(self, selected: str | None):
         rows, choices = [], []
-        for c in self.store.queue():
+        for c in self.desk.queue():
             if c.taken_over_by:
                 status = f"agent: {c.taken_over_by}"
             elif c.handoff:
@@ -56,7 +56,7 @@ class Console:
     # -- one conversation -------------------------------------------------------------------------
     def view(self, cid: str | None):
         """Transcript, status line, profile and candidates of the selected conversation."""
-        if not cid or not self.store.has_conversation(cid):
+        if not cid or not self.desk.has_conversation(cid):
             empty = pd.DataFrame([], columns=CAND_HEADERS)
             return (
                 transcript_html([], empty="Pick a conversation from the queue."),
@@ -67,19 +67,19 @@ class Console:
             )
         msgs = [
             {"id": m.id, "role": m.role, "text": m.text, "cards": m.cards, "meta": m.meta}
-            for m in self.store.messages(cid)
+            for m in self.desk.messages(cid)
         ]
         # the console shows cards as the shopper saw them, without the shopper's buttons
         html = transcript_html(msgs).replace('data-action="', 'data-shown-action="')
-        agent = self.store.taken_over_by(cid)
+        agent = self.desk.taken_over_by(cid)
         status = f"**Taken over by {agent}** — the bot is paused." if agent else "The bot is answering."
-        if self.store.handoff_requested(cid):
+        if self.desk.handoff_requested(cid):
             status = "**HANDOFF: the shopper asked for a person.** " + status
-        pins = self.store.pinned(cid)
+        pins = self.desk.pinned(cid)
         if pins:
             status += f" Pinned: {', '.join(pins)}."
-        user = self.store.conversation_user(cid)
-        cands = self.store.candidates(cid)
+        user = self.desk.conversation_user(cid)
+        cands = self.desk.candidates(cid)
         rows = [
             [
                 c.get("product_id"),
@@ -100,7 +100,7 @@ class Console:
         if not user_id:
             return '<div class="sa-profile"><b>Guest shopper</b>: no history, no personalisation.</div>'
         try:
-            p = self.assistant.profile(user_id)
+            p = self.desk.profile(user_id)
         except Exception:  # an unknown user id is shown as such, not as an error page
             log.warning("profile of %s unavailable", user_id, exc_info=True)
             return f'<div class="sa-profile"><b>{esc(user_id)}</b>: no profile available.</div>'
@@ -119,19 +119,19 @@ class Console:
     def take_over(self, cid: str | None, request: gr.Request):
         if not cid:
             raise gr.Error("Pick a conversation first.")
-        self.store.take_over(cid, _agent(request))
+        self.desk.take_over(cid, _agent(request))
         return self.view(cid)
 
     def hand_back(self, cid: str | None):
         if not cid:
             raise gr.Error("Pick a conversation first.")
-        self.store.hand_back(cid)
+        self.desk.hand_back(cid)
         return self.view(cid)
 
     def suggest(self, cid: str | None) -> str:
         if not cid:
             raise gr.Error("Pick a conversation first.")
-        return self.assistant.suggest_reply(cid)
+        return self.desk.suggest_reply(cid)
 
     def send(self, cid: str | None, text: str, request: gr.Request):
         if not cid:
@@ -139,19 +139,19 @@ class Console:
         text = (text or "").strip()
         if not text:
             raise gr.Error("Write a reply first (or press “Suggest a reply”).")
-        self.assistant.agent_reply(cid, _agent(request), text)
+        self.desk.agent_reply(cid, _agent(request), text)
         return ("", *self.view(cid))
 
     def pin(self, cid: str | None, product_id: str | None):
         if not cid or not product_id:
             raise gr.Error("Pick a conversation and a candidate to pin.")
-        self.store.pin_product(cid, product_id)
+        self.desk.pin(cid, product_id)
         gr.Info("Pinned: it will be shown first in the shopper's next answers.")
         return self.view(cid)
 
     # -- engagement -------------------------------------------------------------------------------------
     def engagement(self):
-        e = self.store.engagement()
+        e = self.desk.engagement()
         per_hour = pd.DataFrame(
             [(h[11:16], n) for h, n in e["conversations_per_hour"]], columns=["hour (UTC)", "conversations"]
         )

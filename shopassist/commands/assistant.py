@@ -231,7 +231,7 @@ def cmd_eval_personalisation(args, settings) -> int:
 
     settings = _with_llm(settings, "scripted")  # the cards do not depend on the LLM
     base = Assistant.from_settings(settings)
-    users = args.user or [u["id"] for u in base.demo_users()]
+    users = args.user or [u["id"] for u in base.desk.demo_users()]
     if len(users) < 2:
         print("error: need at least two shoppers (--user A --user B, or a catalog with demo users)", file=sys.stderr)
         return 2

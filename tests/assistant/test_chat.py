@@ -104,27 +104,27 @@ def test_handoff_flags_the_conversation(assistant):
 
 def test_takeover_pauses_the_bot_until_hand_back(assistant):
     cid = assistant.start("u-ben")
-    assistant.store.take_over(cid, "alice")
-    assistant.agent_reply(cid, "alice", "Hi, Alice here <b>from support</b>")
+    assistant.desk.take_over(cid, "alice")
+    assistant.desk.agent_reply(cid, "alice", "Hi, Alice here <b>from support</b>")
     events = run(assistant, cid, "which kettle is best?")
     assert len(events) == 1 and events[0].kind == "paused" and "alice" in events[0].text
     msgs = assistant.store.messages(cid)
     assert [m.role for m in msgs] == ["agent", "user"] and msgs[0].text == "Hi, Alice here from support"
-    assistant.store.hand_back(cid)
+    assistant.desk.hand_back(cid)
     assert any(isinstance(e, Cards) for e in run(assistant, cid, "which kettle is best?"))
 
 
 def test_agent_reply_takes_over_so_the_bot_does_not_talk_over_the_agent(assistant):
     cid = assistant.start("u-ben")
     assert assistant.store.taken_over_by(cid) is None
-    assistant.agent_reply(cid, "alice", "Hello from the team")
+    assistant.desk.agent_reply(cid, "alice", "Hello from the team")
     assert assistant.store.taken_over_by(cid) == "alice"
     assert run(assistant, cid, "which kettle is best?")[0].kind == "paused"
 
 
 def test_answer_feedback_keeps_its_payload(assistant):
     cid = assistant.start("u-ben")
-    assistant.feedback(cid, "u-ben", "thumb_up", payload={"message_id": 7, "target": "answer"})
+    assistant.desk.feedback(cid, "u-ben", "thumb_up", payload={"message_id": 7, "target": "answer"})
     (row,) = assistant.store.events("thumb_up", cid)
     assert row.product_id is None and row.payload == {"message_id": 7, "target": "answer"}
 
@@ -186,10 +186,10 @@ def test_ungrounded_text_is_regenerated_then_replaced(make_assistant):
 def test_feedback_personalises_and_pins_come_first(assistant):
     cid = assistant.start("u-eli")
     shown = cards_of(run(assistant, cid, "a kettle", user="u-eli"))
-    assistant.feedback(cid, "u-eli", "thumb_up", shown[-1].product_id)
+    assistant.desk.feedback(cid, "u-eli", "thumb_up", shown[-1].product_id)
     ctx = assistant.user_context("u-eli", assistant.state(cid), cid)
     assert (assistant.catalog.store.get(shown[-1].product_id).title, 5.0) in ctx.history
-    assistant.store.pin_product(cid, "kt-03")
+    assistant.desk.pin(cid, "kt-03")
     again = cards_of(run(assistant, cid, "a kettle", user="u-eli"))
     assert again[0].product_id == "kt-03" and "recommended by our team" in again[0].why
 
@@ -198,7 +198,7 @@ def test_session_thumbs_reach_the_taste_term(assistant):
     # a thumb is a rated item for the ranker's personal taste term, not only a title in the history
     cid = assistant.start("u-eli")
     shown = cards_of(run(assistant, cid, "a kettle", user="u-eli"))
-    assistant.feedback(cid, "u-eli", "thumb_down", shown[0].product_id)
+    assistant.desk.feedback(cid, "u-eli", "thumb_down", shown[0].product_id)
     ctx = assistant.user_context("u-eli", assistant.state(cid), cid)
     assert (shown[0].product_id, 1.0) in ctx.rated
 
@@ -206,16 +206,16 @@ def test_session_thumbs_reach_the_taste_term(assistant):
 def test_a_signed_in_shoppers_thumbs_carry_over_to_their_next_session(assistant):
     first = assistant.start("u-eli")
     shown = cards_of(run(assistant, first, "a kettle", user="u-eli"))
-    assistant.feedback(first, "u-eli", "thumb_up", shown[0].product_id)
-    assistant.feedback(first, "u-eli", "thumb_up", shown[1].product_id)
-    assistant.feedback(first, "u-eli", "thumb_down", shown[1].product_id)  # changed their mind
+    assistant.desk.feedback(first, "u-eli", "thumb_up", shown[0].product_id)
+    assistant.desk.feedback(first, "u-eli", "thumb_up", shown[1].product_id)
+    assistant.desk.feedback(first, "u-eli", "thumb_down", shown[1].product_id)  # changed their mind
     later = assistant.start("u-eli")  # a new conversation, another day
     ctx = assistant.user_context("u-eli", assistant.state(later), later)
     assert (shown[0].product_id, 5.0) in ctx.rated and (shown[1].product_id, 1.0) in ctx.rated
     assert (shown[1].product_id, 5.0) not in ctx.rated  # only the latest opinion counts
     # an anonymous shopper's thumbs stay in their own conversation
     anon = assistant.start(None)
-    assistant.feedback(anon, None, "thumb_up", shown[2].product_id)
+    assistant.desk.feedback(anon, None, "thumb_up", shown[2].product_id)
     assert (shown[2].product_id, 5.0) in assistant.user_context(None, assistant.state(anon), anon).rated
     other = assistant.start(None)
     assert not assistant.user_context(None, assistant.state(other), other).rated
@@ -261,12 +261,12 @@ def test_superlative_searches_the_whole_catalog(assistant):
 def test_console_helpers(assistant):
     cid = assistant.start("u-anna")
     run(assistant, cid, "a kettle")
-    draft = assistant.suggest_reply(cid)
+    draft = assistant.desk.suggest_reply(cid)
     first = assistant.store.candidates(cid)[0]["title"]
     assert first.split()[0] in draft and "[1]" in draft
-    prof = assistant.profile("u-anna")
+    prof = assistant.desk.profile("u-anna")
     assert prof["user_id"] == "u-anna" and prof["history"]
-    users = assistant.demo_users()
+    users = assistant.desk.demo_users()
     assert users and {"id", "name", "persona"} <= set(users[0])
 
 

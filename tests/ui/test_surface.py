@@ -77,8 +77,8 @@ def test_poll_shows_a_persons_reply_once(surface_with):
     run(surface, "a kettle", state)
     html = surface.poll(state)
     assert html is not None and not isinstance(html, str)  # nothing new: gr.skip()
-    surface.assistant.store.take_over(state["cid"], "sam")
-    surface.assistant.agent_reply(state["cid"], "sam", "Hi, Sam here <b>from the team</b>.")
+    surface.assistant.desk.take_over(state["cid"], "sam")
+    surface.assistant.desk.agent_reply(state["cid"], "sam", "Hi, Sam here <b>from the team</b>.")
     html = surface.poll(state)
     assert 'data-testid="agent-msg"' in html and "sam · a person from our team" in html
     assert "<b>" not in html  # cleaned by the assistant, escaped by the page

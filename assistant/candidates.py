@@ -1,0 +1,214 @@
+"""Candidate selection: which catalog products a conversation's state may show.
+
+Pure over (catalog, state): no LLM, no conversation store, so every rule here tests with a
+real small catalog alone. ``Candidates.retrieve`` is hybrid search under the state's
+filters, each filter enforced again by ``allowed`` (a stated price range or brand rule is
+never broken), superlatives scoped and ordered by ``sort_hits``; ``alternative`` finds one
+product from a substitute category for words the shown ones lack, ``unmatched`` says which
+words those are.
+
+Two seams are single named functions on purpose: ``allowed(p, state)`` (every filter a
+product must pass) and ``sort_hits(hits, sort)`` (every superlative's order), so new
+constraints or sort orders are one line each.
+
+Example (a catalog from ``retrieval.search.open_catalog``)::
+
+    pick = Candidates(catalog)
+    hits = pick.retrieve(state)           # every hit passes pick.allowed(h.product, state)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from assistant import answers
+from assistant import attributes as attrs  # understand hook (issue 11): attribute constraints/orders
+from assistant.carryover import must_match  # understand hook (issue 11)
+from assistant.grounding import facts_text, unmatched_words
+from assistant.understand import State
+from retrieval.bm25 import tokenize
+from retrieval.query import StructuredQuery
+
+# a superlative without a category ranks hits scoring at least this share of the best one
+SUPERLATIVE_FLOOR = 0.5
+# MiniLM cosine above which a hit without any query word still counts as relevant
+# (e.g. "earphones" for "headphones"); unrelated products score 0.1-0.37 on the test shop
+DENSE_MIN = 0.4
+# an alternative's category must be a substitute for the asked one: MiniLM cosine of the two names
+# (demo catalog: Headphones/Earbuds 0.67 pass; Headphones/Speakers 0.58, Tents/Backpacks 0.47,
+# Kettles/Blenders 0.25 do not: "a tent for heavy rain" must not offer a backpack with a rain cover)
+SUBSTITUTE_MIN = 0.6
+# hits searched: a superlative orders the whole relevant set, so it needs many more
+K_RELEVANCE, K_SORTED = 50, 200
+
+
+@dataclass(slots=True)
+class Ranked:
+    """A candidate with its scores: ``relevance`` from retrieval, ``stars`` predicted by the
+    ranker (None: no prediction), ``score`` the two fused, ``why`` the reasons on its card."""
+
+    product: object
+    relevance: float
+    stars: float | None
+    score: float
+    why: list[str] = field(default_factory=list)
+    alternative: bool = False  # from outside the asked-for category (``Candidates.alternative``)
+
+
+def relevant(hit) -> bool:
+    """Hybrid search always returns *something*; a hit with no query word in its text must at
+    least be semantically close, else "cheaper" after "a blender" would show headphones."""
+    return bool(hit.matched) or hit.dense is None or hit.dense >= DENSE_MIN or (hit.bm25 or 0) > 0
+
+
+def in_categories(p, categories: list[str]) -> bool:
+    """In one of the categories, or named like one in its title (catalogs often
+    categorise only some products: an uncategorised "Intel ... processor" is a Processor)."""
+    mine = {c.lower() for c in p.categories}
+    title = p.title.lower()
+    for c in categories:
+        c = c.lower()
+        stem = c[:-1] if c.endswith("s") and len(c) > 4 else c
+        if c in mine or re.search(rf"\b{re.escape(stem)}", title):
+            return True
+    return False
+
+
+def allowed(p, state: State) -> bool:
+    """Every filter of the state, enforced on one product: a stated price range or brand rule
+    is never broken (retrieval's own filters are a first pass, not the guarantee)."""
+    f = state.query
+    if f.price_min is not None and (p.price is None or p.price < f.price_min):
+        return False
+    if f.price_max is not None and (p.price is None or p.price > f.price_max):
+        return False
+    if f.brands and (p.brand or "").lower() not in {b.lower() for b in f.brands}:
+        return False
+    if (p.brand or "").lower() in {b.lower() for b in f.exclude_brands}:
+        return False
+    if p.id in f.exclude_ids:
+        return False
+    if f.min_rating is not None and (p.average_rating or 0) < f.min_rating:
+        return False
+    if f.categories and not in_categories(p, f.categories):
+        return False
+    if not attrs.allowed(p, state):  # understand hook (issue 11): "under 1 kg", "not a kettle"
+        return False
+    if state.colours:
+        facts = facts_text(p)
+        if not all(re.search(rf"\b{c}\b", facts) or (c == "grey" and "gray" in facts) for c in state.colours):
+            return False
+    return True
+
+
+def sort_hits(hits: list, sort: str) -> list:
+    """The hits in a superlative's order (``relevance``: unchanged); products without the sort
+    key go last."""
+    if sort == "price_asc":
+        return sorted(hits, key=lambda h: (h.product.price is None, h.product.price or 0))
+    if sort == "price_desc":
+        return sorted(hits, key=lambda h: (h.product.price is None, -(h.product.price or 0)))
+    if sort == "rating_desc":
+        return sorted(hits, key=lambda h: (-(h.product.average_rating or 0), -h.product.rating_count))
+    return hits
+
+
+def search_query(state: State) -> StructuredQuery:
+    """The conversation's query as retrieval gets it. Categories go into the text, not the
+    filter: catalogs often categorise only some products (``allowed`` enforces them by
+    category or title). The first colour is a filter before retrieval, so colour variants
+    collapsed in the results are not lost; the colours also go into the text."""
+    q = state.query
+    words = [c for c in q.categories if c.lower().rstrip("s") not in q.text.lower()]
+    return replace(
+        q,
+        text=" ".join([q.text, *words, *state.colours]).strip(),
+        brands=list(q.brands),
+        exclude_brands=list(q.exclude_brands),
+        categories=[],
+        exclude_ids=list(q.exclude_ids),
+        attributes={"colour": state.colours[0]} if state.colours else {},
+    )
+
+
+def products(store, ids: list[str]) -> list:
+    """Catalog products by id, in the given order; ids no longer in the catalog are skipped."""
+    got = {p.id: p for p in store.get_many(list(ids))}
+    return [got[i] for i in ids if i in got]
+
+
+class Candidates:
+    """Candidate selection over one catalog (``retrieval.search`` Catalog: ``search``,
+    ``embed``, ``bm25`` and its ``store``)."""
+
+    def __init__(self, catalog):
+        self.catalog = catalog
+
+    def products(self, ids: list[str]) -> list:
+        """Catalog products by id, in the given order (``products``)."""
+        return products(self.catalog.store, ids)
+
+    def shown(self, state: State) -> list:
+        """The products on screen after the last turn, in order."""
+        return self.products(state.shown)
+
+    def retrieve(self, state: State) -> list:
+        """Hits that pass every filter; superlatives sort the relevant set over the whole catalog."""
+        sort = state.query.sort
+        sorted_ = sort != "relevance" or bool(state.order)  # understand hook (issue 11): attribute orders
+        k = K_SORTED if sorted_ else K_RELEVANCE
+        q = search_query(state)
+        hits = self.catalog.search(q, k=k)
+        if not hits and q.attributes:
+            # the colour may live under a key the catalog's filter does not know
+            # ("printing_colours"): search without it, allowed() checks the colour in the text
+            hits = self.catalog.search(replace(q, attributes={}), k=k)
+        hits = [h for h in hits if allowed(h.product, state) and relevant(h)]
+        hits = must_match(hits, state)  # understand hook (issue 11): "noise cancelling headphones"
+        if sorted_ and hits:
+            if not state.query.categories:
+                # no category to scope the superlative: keep the clearly relevant hits only,
+                # those matching the most query words ("toner", not a "ribbon cartridge")
+                top = max(h.score for h in hits)
+                most = max(len(h.matched) for h in hits)
+                hits = [h for h in hits if h.score >= SUPERLATIVE_FLOOR * top and len(h.matched) >= most]
+            hits = sort_hits(hits, sort)
+            if state.order:  # understand hook (issue 11): "the quietest", products lacking it last
+                hits = sorted(hits, key=lambda h: attrs.order_key(h.product, state.order))
+        return hits
+
+    def unmatched(self, state: State, shown: list) -> list[str]:
+        """The shopper's words that no shown product's catalog data mentions (``grounding.unmatched_words``)."""
+        f = state.query
+        named = [*f.categories, *f.brands, *state.colours, *(str(v) for v in f.attributes.values())]
+        index = self.catalog.bm25()
+        return unmatched_words(f.text, named, shown, lambda t: bool((index.scores([t]) > 0).any()))
+
+    def alternative(self, state: State, top: list[Ranked], unmatched: list[str]) -> Ranked | None:
+        """One product from a substitute category (``SUBSTITUTE_MIN``) of the same department that
+        mentions every word the shown ones lack, within every other filter ("headphones for the
+        gym": sport earbuds); None when there is none."""
+        if not unmatched or not top or not state.query.categories or state.query.sort != "relevance":
+            return None
+        departments = {r.product.categories[0] for r in top if r.product.categories}
+        loose = state.copy()
+        loose.query.categories = []
+        stems = {t for w in unmatched for t in tokenize(w)}
+        shown = {r.product.id for r in top}
+        for h in self.catalog.search(replace(search_query(loose), text=" ".join(unmatched)), k=20):
+            p = h.product
+            if p.id in shown or not p.categories or p.categories[0] not in departments or not stems <= set(h.matched):
+                continue
+            if allowed(p, loose) and self.substitute(p.categories[-1], state.query.categories):
+                where = answers.clean(p.categories[-1], 40)
+                words = ", ".join(unmatched)
+                asked = " or ".join(state.query.categories)
+                return Ranked(p, h.score, None, h.score, [f"matches {words} (from {where}, not {asked})"],
+                              alternative=True)  # fmt: skip
+        return None
+
+    def substitute(self, category: str, asked: list[str]) -> bool:
+        """Whether ``category`` can stand in for one of the ``asked`` ones (``SUBSTITUTE_MIN``)."""
+        v = self.catalog.embed(category)
+        return any(float(v @ self.catalog.embed(a)) >= SUBSTITUTE_MIN for a in asked)
