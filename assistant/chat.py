@@ -29,18 +29,17 @@ import threading
 import time
 from collections.abc import Iterator
 
-from assistant import answers, replies, writer
+from assistant import answers, needs, replies, writer  # needs: understand hook (issue 11), need bundles
+from assistant import attributes as attrs  # understand hook (issue 11): attribute facts on cards
 from assistant.candidates import Candidates, Ranked, allowed
+from assistant.carryover import nothing_text  # understand hook (issue 11)
 from assistant.desk import Desk
 from assistant.events import Answer, Card, Cards, Event, Notice, TextDelta
 from assistant.grounding import FILLER, check, shoppers_words
 from assistant.llm import ChatModel, load_llm
 from assistant.store import ConversationStore
 from assistant.turn import Turn, TurnContext
-from assistant.understand import State, Understood, is_browse, understand
-from assistant import attributes as attrs  # understand hook (issue 11): attribute facts on cards
-from assistant import needs  # understand hook (issue 11): bundles for a need
-from assistant.carryover import nothing_text  # understand hook (issue 11)
+from assistant.understand import RuleUnderstander, State, Understood, is_browse
 from assistant.vocabulary import vocabulary_of  # understand hook (issue 11)
 from ranker.scoring import KIND_STARS, UserContext, fuse
 from ranker.serve import load_ranker
@@ -192,8 +191,8 @@ class Assistant:
 
         The pipeline's only call into understanding: a different understander plugs in here."""
         propose = self._proposals if self.llm.capable else None
-        return understand(message, state, self.shown(state), self.catalog.parse, self.brands(), propose,
-                          vocabulary_of(self.catalog), self.catalog.embed)  # understand hook (issue 11)
+        understander = RuleUnderstander(self.catalog.parse, self.brands(), self.catalog.embed, propose)  # understand hook (issue 11)
+        return understander(message, state, self.shown(state), vocabulary_of(self.catalog))  # understand hook (issue 11)
 
     def _proposals(self, message: str) -> dict:
         """Filters a capable LLM proposes for the message, validated against the catalog."""
