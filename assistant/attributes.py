@@ -18,7 +18,7 @@ Example::
     ... ])
     >>> r = read("the quietest blender under 1 kg", ["Blenders"], v)
     >>> r.order, [(c["key"], c["op"], c["value"]) for c in r.constraints]
-    ({'key': 'noise', 'direction': 'asc', 'text': 'quietest first'}, [('weight', '<=', 1000.0)])
+    ({'key': 'noise', 'direction': 'asc', 'text': 'quietest first'}, [('weight', '<', 1000.0)])
 """
 
 from __future__ import annotations
@@ -105,8 +105,13 @@ class Scope:
 def _candidates(scope: Scope, dimension: str | None, hints: tuple[str, ...] = ()) -> list[Attribute]:
     """Numeric attributes of that dimension (or whose label has a hint) the asked-for products have."""
     out = []
-    for a in scope.v.numeric_keys():
-        fits = (dimension is not None and a.dimension == dimension) or any(h in a.label for h in hints)
+    for a in scope.v.attributes.values():
+        # "size" is numeric for monitors ("27 in") though not for shoes ("US 9"), "capacity"
+        # litres for kettles and people for tents: the dimension among the asked-for products
+        dim = scope.v.dimension_in(a.key, scope.categories) if scope.categories else a.dimension
+        if not (a.numeric or dim is not None):
+            continue
+        fits = (dimension is not None and dim == dimension) or any(h in a.label for h in hints)
         if fits and a.count and scope.coverage(a.key) >= scope.floor:
             out.append(a)
     return out

@@ -30,7 +30,7 @@ GENERIC = set(
 BROWSE = set(
     "something anything else options option one ones show me see find get give please maybe perhaps "
     "how about what any some just only also instead rather i'd i want would like need looking for ok okay "
-    "then and but with".split()
+    "then and but with only just thats that's that which is are has have one ones".split()
 )
 _BRAND_ASK = re.compile(
     r"\b(?:from|by|made by|brand(?:ed)?|make)\s+(?P<a>[A-Z][\w&'-]+(?:\s+[A-Z][\w&'-]+)?)"
@@ -87,7 +87,7 @@ def cut(text: str, phrases: list[str]) -> str:
 
 def must_match(hits: list, state) -> list:
     """"noise cancelling headphones": within the asked categories, the descriptive words (the
-    text without the category's own words) are required when some hit has them all;
+    text without the category's own words) are required when two hits have them all;
     otherwise the hits stay (the unmatched-words note and the alternative then speak), unless
     the shopper said the words again this turn (``State.strict``: "any cheaper noise cancelling
     ones?"), when an empty list lets the answer say nothing cheaper has them."""
@@ -102,7 +102,7 @@ def must_match(hits: list, state) -> list:
     if not words:
         return hits
     full = [h for h in hits if set(words) <= set(h.matched) or set(words) <= set(tokenize(facts_text(h.product)))]
-    return full if (full or getattr(state, "strict", False)) else hits
+    return full if (len(full) >= 2 or getattr(state, "strict", False)) else hits
 
 
 def leftover(words: list[str], extra: set[str] = frozenset()) -> list[str]:
@@ -139,17 +139,41 @@ def whole_catalog(content: list[str]) -> bool:
     return all(w in GENERIC for w in content)
 
 
-def unknown_brands(message: str, brands: list[str], known_words: set[str] | dict) -> list[str]:
-    """Capitalised names asked for as a brand ("from Zorblax", "Zorblax brand") that are no
-    catalog brand and no word of any product title: the shop does not carry them."""
+# lower-case shoppers: "do you have bose headphones", "any dyson stuff?"
+_BRAND_ASK_LOW = re.compile(
+    r"\b(?:do you (?:have|sell|carry|stock)|got|any)\s+(?:any\s+)?(?P<a>[a-z][a-z0-9&'-]{2,})\s+(?P<what>[a-z]+)"
+    r"|\b(?:from|by|made by)\s+(?P<b>[a-z][a-z0-9&'-]{2,})\s*[?.!]?\s*$|\b(?P<c>[a-z][a-z0-9&'-]{2,})\s+brand\b"
+)
+# words shoppers put before a product that are no brand
+_NOT_BRANDS = set(
+    "cheap good nice new used best quality decent budget premium other more cool fancy cute small big large "
+    "light heavy quiet loud fast slow wireless wired electric manual portable mini little pro professional "
+    "kids kid children baby men women mens womens ladies unisex gaming office home kitchen outdoor travel "
+    "red blue green black white grey gray pink silver gold orange purple brown yellow".split()
+)
+
+
+def unknown_brands(message: str, brands: list[str], known_words: set[str] | dict,
+                   catalog_words: set[str] = frozenset(), kinds: set[str] = frozenset()) -> list[str]:
+    """Names asked for as a brand ("from Zorblax", "Zorblax brand", "do you have bose
+    headphones") that are no catalog brand and no word of the catalog's product text: the
+    shop does not carry them. ``kinds`` are words that name products (category words), after
+    which a lower-case word is read as a brand."""
     have = {b.lower() for b in brands}
     out = []
-    for m in _BRAND_ASK.finditer(message):
-        name = (m["a"] or m["b"]).strip()
+    found = [(m["a"] or m["b"]).strip() for m in _BRAND_ASK.finditer(message)]
+    for m in _BRAND_ASK_LOW.finditer(message.lower()):
+        if m["a"] and (m["what"] in kinds or m["what"] in {"stuff", "products", "things", "gear", "items"}):
+            found.append(m["a"])
+        elif m["b"] or m["c"]:
+            found.append(m["b"] or m["c"])
+    for name in found:
         low = name.lower()
+        if low in catalog_words or low in _NOT_BRANDS:
+            continue
         if low in have or any(w in known_words for w in re.findall(r"[a-z0-9]+", low)):
             continue
         if low in GENERIC or low in BROWSE or low in _NOT_NAMES:
             continue
         out.append(name)
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys(n[:1].upper() + n[1:] for n in out))

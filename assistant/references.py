@@ -132,6 +132,38 @@ def title_refs(message: str, shown: list) -> list[str]:
     return [p.id for p in shown if score[p.id] == best]
 
 
+_WHICH_SHOWN = re.compile(r"^\W*(?:\w+\s+){0,2}?which\s+(?:one\s+)?of\s+(?:these|those|them|the\s+two|the\s+three|both)\b", re.I)
+_WHICH = re.compile(r"^\W*(?:\w+\s+){0,2}?which\b", re.I)
+_COMPARATIVE = re.compile(r"\b(?:\w{3,}er|more \w+|less \w+)\b", re.I)
+_CHEAPER = re.compile(r"\b(?:cheaper|less expensive|more affordable|cheapest|least expensive)\b", re.I)
+_PRICIER = re.compile(r"\b(?:pricier|more expensive|dearer|priciest|most expensive)\b", re.I)
+
+
+def which_of_shown(message: str, shown: list, order: dict | None, superlative: bool) -> list[str]:
+    """"which one is quieter?" / "which of these is cheapest?" over the cards on screen: the
+    shown product that wins on the price or on the attribute asked about (``order``).
+
+    A comparative compares what is shown; a superlative only when the message says "of
+    these" ("which one is the cheapest?" asks for the topic's cheapest, a new search).
+    """
+    if len(shown) < 2 or not _WHICH.search(message):
+        return []
+    if superlative and not _WHICH_SHOWN.search(message) or not superlative and not _COMPARATIVE.search(message):
+        return []
+    if _CHEAPER.search(message) or _PRICIER.search(message):
+        priced = [p for p in shown if p.price is not None]
+        if not priced:
+            return []
+        best = (min if _CHEAPER.search(message) else max)(priced, key=lambda p: p.price)
+        return [best.id]
+    if order is None:
+        return []
+    from assistant.attributes import order_key
+
+    ranked = sorted(shown, key=lambda p: order_key(p, order))
+    return [ranked[0].id] if order_key(ranked[0], order)[0] == 0 else []
+
+
 # -- names over the whole catalog ------------------------------------------------------------------
 _SPLIT = re.compile(r"\s*(?:,|\band\b|\bvs\.?|\bversus\b|\bor\b|\bwith\b|\bto\b|&)\s*", re.I)
 _LEAD = re.compile(

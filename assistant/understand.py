@@ -34,6 +34,7 @@ from assistant.attributes import Embed, Reading, beyond, read
 from assistant.carryover import (
     adds_only_filters,
     cut,
+    leftover,
     negated_categories,
     strip_negated,
     unknown_brands,
@@ -66,6 +67,7 @@ from assistant.references import (
     ordinal_refs,
     price_rank_refs,
     title_refs,
+    which_of_shown,
 )
 from assistant.state import State, Understood
 from assistant.vocabulary import CatalogVocabulary
@@ -136,6 +138,7 @@ def negated_brands(message: str, brands: list[str]) -> list[str]:
     return out
 
 
+ONES = re.compile(r"\b(?:ones|one)\b(?!\s+(?:of|more|for))", re.I)
 Parse = Callable[[str], StructuredQuery]
 Propose = Callable[[str], dict]
 
@@ -183,12 +186,17 @@ def understand(
         new.shown, new.focus = list(named), named[0]
         return Understood(intent="compare", state=new, refs=named)
     excluded = negated_categories(message, vocab.categories)
+    kinds = {w for c in vocab.categories for w in re.findall(r"[a-z]+", c.lower())}
+    kinds |= {w[:-1] for w in kinds if w.endswith("s")}
     base = parse
-    if excluded:
-        def parse(m: str, _p=base) -> StructuredQuery:  # "not a kettle" is no request for kettles
-            q = _p(strip_negated(m, excluded))
-            q.categories = [c for c in q.categories if c not in excluded]
-            return q
+
+    def parse(m: str, _p=base) -> StructuredQuery:
+        q = _p(strip_negated(m, excluded) if excluded else m)
+        q.categories = [c for c in q.categories if c not in excluded]  # "not a kettle" asks for no kettle
+        colour = q.attributes.get("colour")
+        if colour and colour.lower() not in COLOURS and _names_a_material(m, colour, kinds):
+            q.attributes = {k: v for k, v in q.attributes.items() if k != "colour"}  # "natural rubber"
+        return q
     refs = resolve_refs(message, shown, state.focus)
     intent = detect_intent(message, state.active, bool(refs))
     if intent in ("ask", "reviews") and not refs and shown:
@@ -200,6 +208,13 @@ def understand(
         intent = "ask"
     q = parse(message)
     reading = read(message, q.categories or state.query.categories, vocab, embed)
+    best = which_of_shown(message, shown, reading.order, bool(is_superlative(message) or reading.graded and
+                                                              re.search(r"est\b|\bmost\b|\bleast\b", message)))
+    if best and intent in ("find", "ask", "refine", "compare"):
+        # "which one is quieter?" after a comparison: the winner among the cards, named
+        new = state.copy()
+        new.focus = best[0]
+        return Understood(intent="ask", state=new, refs=best)
     content = _content_words(cut(q.text, [message[a:b] for a, b in reading.spans]))
     if intent == "find" and state.focus and QUESTION.search(message) and not FINDISH.search(message):
         if not q.categories and not q.brands and not reading.order and not reading.constraints:
@@ -214,6 +229,10 @@ def understand(
         sorting = q.sort != "relevance" or is_superlative(message) or (reading.order and reading.graded)
         if intent == "find" or (sorting and not (refs and refs == price_rank_refs(message, shown))):
             intent = "refine"
+    adds_words = False
+    if intent == "find" and state.active and not q.categories and not q.brands and ONES.search(message):
+        # "stainless steel ones only" after kettles: the same topic, with these words added
+        intent, adds_words = "refine", True
     if intent == "reviews" and not refs:
         # "what do reviewers say about blenders" with nothing on screen: find blenders first
         intent = "find"
@@ -223,10 +242,10 @@ def understand(
     if intent == "find":
         new = fresh_state(message, state, parse, brands, propose)
         _apply(new, reading, excluded, message, changes, replace_all=True)
-        missing = unknown_brands(message, brands, vocab.token_ids)
+        missing = unknown_brands(message, brands, vocab.token_ids, vocab.words, kinds)
         if missing:
             notes.append(f"We don't carry {' or '.join(missing)}; here is what we have instead.")
-            new.query.text = cut(new.query.text, missing)
+            new.query.text = cut(new.query.text, [*missing, *(m.lower() for m in missing)])
         words = _content_words(new.query.text)
         if not (new.query.categories or new.query.brands or reading.order or reading.constraints or missing):
             served = serving_categories(message, vocab, embed)  # "a gift for my dad who likes coffee"
@@ -240,6 +259,10 @@ def understand(
     elif intent == "refine":
         new, changes, cheaper_than = refine(message, state, shown, refs, parse, brands)
         _apply(new, reading, excluded, message, changes, replace_all=False)
+        extra = [w for w in leftover(content) if w not in _colour_words(message)]
+        if adds_words and extra:
+            new.query.text = f"{new.query.text} {' '.join(extra)}".strip()
+            changes.append(" ".join(extra))
         comparative = re.search(r"\b(\w+er|more \w+|less \w+)\b", message, re.I)
         if reading.order and reading.graded and comparative and not re.search(r"est\b|\bmost\b|\bleast\b", message, re.I):
             basis = [p for p in shown if p.id in refs] or [p for p in shown if p.id == state.focus]
@@ -255,6 +278,20 @@ def understand(
         if refs:
             new.focus = refs[0]
     return Understood(intent=intent, state=new, refs=refs, changes=changes, cheaper_than=cheaper_than, notes=notes)
+
+
+def _names_a_material(message: str, colour: str, kinds: set[str]) -> bool:
+    """A catalog colour that is not a plain colour word ("natural", "walnut") followed by a
+    noun that names no product: "natural rubber" is a material, "walnut turntable" a colour.
+
+    >>> _names_a_material("yoga mat made of natural rubber", "natural", {"yoga", "mat"})
+    True
+    >>> _names_a_material("the natural one", "natural", {"yoga", "mat"})
+    False
+    """
+    m = re.search(rf"\b{re.escape(colour.lower())}\s+([a-z]+)", message.lower())
+    return bool(m) and m.group(1) not in kinds and m.group(1) not in {"one", "ones", "colour", "color", "version",
+                                                                      "model", "please", "finish", "or", "and"}
 
 
 def _named_comparison(message: str, vocab: CatalogVocabulary) -> list[str]:

@@ -76,7 +76,10 @@ class CatalogVocabulary:
     brands: list[str] = field(default_factory=list)
     token_ids: dict[str, set] = field(default_factory=dict)  # title/brand word -> product ids
     keys_of: dict[str, frozenset] = field(default_factory=dict)  # product id -> its attribute keys
+    words: set = field(default_factory=set)  # every word of the catalog's product text ("is 'bose' ours?")
     leaves: dict[str, str] = field(default_factory=dict)  # leaf category -> its path ("Outdoor & Camping Tents")
+    # category -> key -> dimensions of its values: "capacity" is litres for kettles, people for tents
+    dims_in_category: dict[str, dict[str, Counter]] = field(default_factory=dict)
     total: int = 0
 
     @classmethod
@@ -100,6 +103,8 @@ class CatalogVocabulary:
             v.titles[p.id] = title
             for w in set(_WORD.findall(f"{title} {(p.brand or '').lower()}")):
                 v.token_ids.setdefault(w, set()).add(p.id)
+            text = " ".join([p.description[:600], *p.features[:10], *(str(x) for x in (p.attributes or {}).values()), *cats])
+            v.words.update(_WORD.findall(text.lower()))
             v.keys_of[p.id] = frozenset(k for k, x in (p.attributes or {}).items() if x not in (None, ""))
             for key, value in (p.attributes or {}).items():
                 if value in (None, "") or key in ("url",):
@@ -114,13 +119,15 @@ class CatalogVocabulary:
                 if m is not None:
                     dims[key][m.dimension] += 1
                     numeric[key] += 1
+                    for c in cats:
+                        v.dims_in_category.setdefault(c, {}).setdefault(key, Counter())[m.dimension] += 1
                 elif _PLAIN_NUMBER.match(str(value)):
                     numeric[key] += 1
         for key, a in v.attributes.items():
             a.numeric = numeric[key] >= NUMERIC_SHARE * a.count
-            if a.numeric and dims[key]:
+            if dims[key]:  # the measured values' dimension, even where words are mixed in ("US 9")
                 dim, n = dims[key].most_common(1)[0]
-                a.dimension = dim if n >= NUMERIC_SHARE * numeric[key] else None
+                a.dimension = dim if n >= NUMERIC_SHARE * sum(dims[key].values()) else None
         v.categories = sorted(v.category_size)
         v.key_in_category = dict(key_in_cat)
         v.brands = sorted(brands, key=len, reverse=True)
@@ -134,6 +141,19 @@ class CatalogVocabulary:
         have = sum(self.key_in_category.get(c, Counter())[key] for c in categories)
         size = sum(self.category_size[c] for c in categories)
         return have / size if size else 0.0
+
+    def dimension_in(self, key: str, categories: list[str]) -> str | None:
+        """The dimension of ``key``'s values among ``categories`` (the catalog's when none)."""
+        if not categories:
+            a = self.attributes.get(key)
+            return a.dimension if a else None
+        got: Counter = Counter()
+        for c in categories:
+            got.update(self.dims_in_category.get(c, {}).get(key, Counter()))
+        if not got:
+            return None
+        dim, n = got.most_common(1)[0]
+        return dim if n >= NUMERIC_SHARE * sum(got.values()) else None
 
     def key_counts(self, ids: set) -> Counter:
         """How many of the products ``ids`` have each attribute key."""

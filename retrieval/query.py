@@ -126,13 +126,27 @@ def _phrase(term: str) -> str:
     True
     >>> bool(re.search(_phrase("Blenders"), "a blender please"))  # plural vocabulary, singular query
     True
+    >>> bool(re.search(_phrase("Mice"), "a wireless mouse"))
+    True
     """
     words = term.lower().split()
-    words[-1] = _singular(words[-1])
+    last = words[-1]
+    words[-1] = _singular(last)
     body = r"\s+".join(re.escape(w) for w in words)
     if re.search(r"[a-z]$", words[-1]):
         body += r"(?:s|es)?"
+    irregular = _IRREGULAR.get(last) or _IRREGULAR.get(words[-1])
+    if irregular:  # "Mice" is asked for as "a mouse", "People" as "person"
+        other = r"\s+".join([*map(re.escape, words[:-1]), re.escape(irregular)])
+        body = rf"(?:{body}|{other})"
     return rf"(?<![\w-]){body}(?![\w-])"
+
+
+# English plurals that are not a word + s (both directions)
+_IRREGULAR = {"mice": "mouse", "mouse": "mice", "knives": "knife", "knife": "knives", "people": "person",
+              "person": "people", "feet": "foot", "teeth": "tooth", "shelves": "shelf", "shelf": "shelves",
+              "leaves": "leaf", "children": "child", "men": "man", "women": "woman", "batteries": "battery",
+              "battery": "batteries", "accessories": "accessory", "accessory": "accessories"}
 
 
 def _singular(term: str) -> str:
@@ -238,7 +252,8 @@ def _match_terms(low: str, terms: list[str], min_len: int = 2) -> list[tuple[str
     found: list[tuple[str, tuple[int, int]]] = []
     taken: list[tuple[int, int]] = []
     for term in sorted({t for t in terms if t and len(t.strip()) >= min_len}, key=len, reverse=True):
-        if term.lower() not in low and _singular(term) not in low:
+        last = term.lower().split()[-1] if term.strip() else ""
+        if term.lower() not in low and _singular(term) not in low and _IRREGULAR.get(last, "\0") not in low:
             continue  # cheap pre-check: most of a big vocabulary is not in a short query
         for m in re.finditer(_phrase(term), low):
             if not any(a < m.end() and m.start() < b for a, b in taken):

@@ -14,7 +14,9 @@ Examples::
     >>> parse_measure("Bluetooth 5.3") is None
     True
     >>> [(b.op, b.measure.value, b.measure.dimension) for b in bounds("under 2 kg and at least 35 h")]
-    [('<=', 2000.0, 'mass'), ('>=', 126000.0, 'time')]
+    [('<', 2000.0, 'mass'), ('>=', 126000.0, 'time')]
+    >>> [(b.op, b.measure.value) for b in bounds("a tent for 4 people, 27 inch or bigger")]
+    [('>=', 4.0), ('>=', 685.8)]
 """
 
 from __future__ import annotations
@@ -143,12 +145,16 @@ def parse_measure(value: str) -> Measure | None:
     return None
 
 
-_LE = r"under|below|less than|lighter than|smaller than|shorter than|quieter than|at most|no more than|max(?:imum)?|up to|within|<=?"
-_GE = r"over|above|more than|at least|min(?:imum)?|bigger than|larger than|longer than|heavier than|louder than|>=?|upwards of"
+# strict bounds ("under", "more than") and inclusive ones ("at most", "at least")
+_LT = r"under|below|less than|lighter than|smaller than|shorter than|quieter than|lower than|fewer than|<"
+_LE = r"at most|no more than|max(?:imum)?|up to|within|<="
+_GT = r"over|above|more than|bigger than|larger than|longer than|heavier than|louder than|higher than|greater than|>|upwards of"
+_GE = r"at least|min(?:imum)?|>=|for"
 _AROUND = r"around|about|roughly|approximately|~"
 _BOUND = re.compile(
-    rf"\b(?:(?P<le>{_LE})|(?P<ge>{_GE})|(?P<ar>{_AROUND}))\s*{_NUMBER}\s*(?:-\s*)?(?P<unit>{_UNIT_RE})(?![a-z0-9])"
-    rf"|{_NUMBER}\s*(?P<unit2>{_UNIT_RE})\s+(?:or|and)\s+(?:(?P<le2>less|under|below|lower)|(?P<ge2>more|up|above|over|higher))\b",
+    rf"\b(?:(?P<lt>{_LT})|(?P<le>{_LE})|(?P<gt>{_GT})|(?P<ge>{_GE})|(?P<ar>{_AROUND}))\s*{_NUMBER}\s*(?:-\s*)?(?P<unit>{_UNIT_RE})(?![a-z0-9])"
+    rf"|{_NUMBER}\s*(?P<unit2>{_UNIT_RE})\s+(?:or|and)\s+(?:(?P<le2>less|under|below|lower|smaller|lighter|shorter|quieter)|"
+    rf"(?P<ge2>more|up|above|over|higher|bigger|larger|longer|heavier|louder|greater))\b",
     re.I,
 )
 
@@ -158,10 +164,10 @@ def bounds(text: str) -> list[Bound]:
     out = []
     for m in _BOUND.finditer(text):
         if m.group("unit"):
-            unit, number = m.group("unit").lower(), m.group(4)
-            op = "<=" if m.group("le") else ">=" if m.group("ge") else "~"
+            unit, number = m.group("unit").lower(), m.group(6)
+            op = next((o for g, o in (("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">=")) if m.group(g)), "~")
         else:
-            unit, number = m.group("unit2").lower(), m.group(6)
+            unit, number = m.group("unit2").lower(), m.group(8)
             op = "<=" if m.group("le2") else ">="
         if unit in AMBIGUOUS:
             continue
