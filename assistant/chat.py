@@ -199,7 +199,8 @@ class Assistant:
         from assistant.proposals import propose_filters
 
         store = self.catalog.store
-        got = propose_filters(self.llm, message, self.brands(), store.categories(), store.colours())
+        got = propose_filters(self.llm, message, self.brands(), store.categories(), store.colours(),
+                              vocabulary_of(self.catalog))  # understand hook (issue 11): attributes too
         if got:
             log.debug("LLM proposed filters %s", got)
         return got

@@ -24,6 +24,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -57,7 +58,7 @@ from assistant.intents import (  # noqa: F401  (re-exported: replies and tests i
     is_superlative,
 )
 from assistant.needs import serving_categories
-from assistant.proposals import fill_empty
+from assistant.proposals import fill_empty, fill_state
 from assistant.references import (
     ALL_SHOWN,
     COLOURS,
@@ -180,6 +181,8 @@ def understand(
     between attributes.
     """
     vocab = vocab or CatalogVocabulary()
+    if propose is not None:  # asked once per message, used for the query and the state
+        propose = functools.lru_cache(maxsize=1)(propose)
     named = _named_comparison(message, vocab) if COMPARE.search(message) else []
     if len(named) >= 2:  # "compare the Sonvia Pulse ANC and the Sonvia Beat 200": those two, shown or not
         new = state.copy()
@@ -242,6 +245,8 @@ def understand(
     if intent == "find":
         new = fresh_state(message, state, parse, brands, propose)
         _apply(new, reading, excluded, message, changes, replace_all=True)
+        if propose is not None:
+            fill_state(new, propose(message))  # a capable LLM's validated constraints, order, exclusions
         missing = unknown_brands(message, brands, vocab.token_ids, vocab.words, kinds)
         if missing:
             notes.append(f"We don't carry {' or '.join(missing)}; here is what we have instead.")
