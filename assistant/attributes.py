@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.vocabulary import Attribute, CatalogVocabulary, numeric_value
-from retrieval.units import bounds
+from retrieval.units import UNITS, bounds
 
 # a key must be present on this share of the asked-for categories' products to be meant
 MIN_COVERAGE = 0.3
@@ -50,6 +50,7 @@ _ADJECTIVES: list[tuple[str, str | None, str, tuple[str, ...], str]] = [
     (r"small(?:er|est)?|compact|tiny|tiniest", None, "asc", ("capacity", "size", "volume", "diagonal"), "smallest"),
     (r"(?:most |more )?powerful|strong(?:er|est)? motor", "power", "desc", ("power", "wattage"), "most powerful"),
     (r"bright(?:er|est)?", "light", "desc", ("brightness",), "brightest"),
+    (r"fast(?:er|est)|quick(?:er|est)", "frequency", "desc", ("frequency", "speed", "clock"), "fastest"),
     (r"thin(?:ner|nest)?|slim(?:mer|mest)?", "length", "asc", ("thickness",), "thinnest"),
     (r"thick(?:er|est)?", "length", "desc", ("thickness",), "thickest"),
 ]
@@ -63,6 +64,15 @@ _DIRECTED = re.compile(rf"\b(?P<dir>{_HIGH}|{_LOW})\s+(?P<words>[a-z]+(?:\s+[a-z
 _NOT_KIND = frozenset(
     f"{_HIGH}|{_LOW}|under|over|above|below|than|least|most|around|about|cheap|cheapest|expensive|quiet|quietest|"
     "light|lightest|heavy|heaviest|big|biggest|small|smallest|long|longest|battery|which|what|one|ones".split("|")
+)
+
+# English words shoppers use for what spec sheets call otherwise
+_SYNONYMS = {"ram": "memory internal", "screen": "display diagonal", "display": "diagonal", "storage": "storage ssd hdd",
+             "long": "length", "wide": "width", "tall": "height", "deep": "depth", "heavy": "weight"}
+# words after "most"/"least" that are no attribute: price, popularity, ratings
+_NOT_ATTRIBUTE = frozenset(
+    "expensive affordable popular rated reviewed recent loved comfortable reliable recommended "
+    "sold bought liked premium cheap basic".split()
 )
 
 Embed = Callable[[str], object]
@@ -86,15 +96,17 @@ class Scope:
 
     v: CatalogVocabulary
     categories: list[str]
-    ids: set | None = None
-    _counts: Counter | None = None
+    ids: list[set] | None = None  # without categories: the products each title word names
+    _counts: list | None = None
 
     def coverage(self, key: str) -> float:
+        """The share of the asked-for products with ``key``; by title words, the best word's
+        share ("toner" names the products with page yields, "black" does not)."""
         if self.categories or self.ids is None:
             return self.v.coverage(key, self.categories)
         if self._counts is None:
-            self._counts = self.v.key_counts(self.ids)
-        return self._counts[key] / len(self.ids) if self.ids else 0.0
+            self._counts = [(self.v.key_counts(ids), len(ids)) for ids in self.ids]
+        return max((c[key] / n for c, n in self._counts if n), default=0.0)
 
     @property
     def floor(self) -> float:
@@ -117,6 +129,36 @@ def _candidates(scope: Scope, dimension: str | None, hints: tuple[str, ...] = ()
     return out
 
 
+# words an attribute's label uses for a dimension (English), for catalogs whose specs are plain
+# numbers with the unit left out ("cable length": 1.8)
+_DIM_WORDS = {
+    "mass": ("weight",), "length": ("length", "width", "height", "depth", "diagonal", "thickness"),
+    "data": ("memory", "storage", "ram", "ssd", "hdd"), "frequency": ("frequency", "clock", "refresh"),
+    "pages": ("page", "yield"), "power": ("power", "wattage"), "time": ("life", "duration", "runtime"),
+    "volume": ("volume",), "people": ("person", "people"), "light": ("brightness",), "sound": ("noise", "acoustic"),
+}
+
+
+def _plain_candidates(scope: Scope, dimension: str) -> list[Attribute]:
+    """Plain-number attributes whose label names the dimension ("cable length" for "3 m")."""
+    words = _DIM_WORDS.get(dimension, ())
+    return [a for a in scope.v.attributes.values()
+            if a.numeric and a.dimension is None and a.typical and any(w in a.label.split() for w in words)
+            and scope.coverage(a.key) >= scope.floor]  # fmt: skip
+
+
+def _scale(a: Attribute, dimension: str, value: float) -> float:
+    """The factor of the unit ``a``'s plain numbers are in: read from the products' text when
+    it says so, else the unit of the dimension that puts its typical value nearest the
+    shopper's (weights in grams: a typical 2000 against "under 2 kg")."""
+    if a.scale:
+        return a.scale
+    import math
+
+    factors = {f for d, f in UNITS.values() if d == dimension}
+    return min(factors, key=lambda f: abs(math.log(max(a.typical * f, 1e-12) / max(value, 1e-12))))
+
+
 def _best(cands: list[Attribute], scope: Scope) -> Attribute:
     """The most common attribute among the asked-for products; the shorter label on a near tie
     ("weight" before "package weight")."""
@@ -128,6 +170,7 @@ def _pick(cands: list[Attribute], words: str, hints: tuple[str, ...], scope: Sco
     if not cands:
         return None
     said = _stems(words)
+    said |= {s for w in said for s in _SYNONYMS.get(w, "").split()}
     lexical = [a for a in cands if _stems(a.label) & said]
     if lexical:
         return _best(lexical, scope)
@@ -154,10 +197,14 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
         scope.ids = v.title_scope([w for w in re.findall(r"[a-z0-9]+", low) if w not in _NOT_KIND])
     for b in bounds(low):
         near = low[max(0, b.span[0] - 25) : b.span[1] + 30]
-        a = _pick(_candidates(scope, b.measure.dimension), near, (), scope, embed)
+        cands = _candidates(scope, b.measure.dimension) or _plain_candidates(scope, b.measure.dimension)
+        a = _pick(cands, near, (), scope, embed)
         if a is None:
             continue
-        r.constraints.append({"key": a.key, "op": b.op, "value": b.measure.value, "text": b.text})
+        c = {"key": a.key, "op": b.op, "value": b.measure.value, "text": b.text}
+        if a.typical is not None:  # plain numbers among its values: in which unit
+            c["scale"] = _scale(a, b.measure.dimension, b.measure.value)
+        r.constraints.append(c)
         r.spans.append(b.span)
     taken = lambda s: any(x < s[1] and s[0] < y for x, y in r.spans)  # noqa: E731
     for m in _DIRECTED.finditer(low):
@@ -165,8 +212,13 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
             continue
         cands = [a for a in v.numeric_keys() if scope.coverage(a.key) >= scope.floor]
         said = _stems(m["words"])
-        first = _stems(m["words"].split()[0])  # "most expensive processor" is about price, not processor_cores
-        hit = [a for a in cands if _stems(a.label) & said and _stems(a.label) & first]
+        if m["words"].split()[0] in _NOT_ATTRIBUTE:
+            continue  # "most expensive processor" is about price, not processor_cores
+        hit = [a for a in cands if _stems(a.label) & said]
+        if not hit and embed is not None and cands:  # "the most ram": internal memory
+            q = embed(m["words"])
+            best_sim, best_a = max(((float(q @ embed(a.label)), a) for a in cands), key=lambda t: t[0])
+            hit = [best_a] if best_sim >= EMBED_MIN else []
         if hit:
             a = _best(hit, scope)
             direction = "asc" if re.fullmatch(_LOW, m["dir"]) else "desc"
@@ -200,7 +252,7 @@ def satisfies(product, constraints: list[dict]) -> bool:
     False
     """
     for c in constraints or []:
-        x = numeric_value((product.attributes or {}).get(c["key"], ""))
+        x = numeric_value((product.attributes or {}).get(c["key"], ""), c.get("scale", 1.0))
         if x is None:
             return False
         value = c["value"]

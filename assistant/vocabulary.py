@@ -25,7 +25,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from retrieval.bm25 import STOPWORDS
-from retrieval.units import parse_measure
+from retrieval.units import UNITS, parse_measure
 
 # share of a key's values that must read as numbers for the key to be numeric
 NUMERIC_SHARE = 0.6
@@ -43,18 +43,33 @@ def label(key: str) -> str:
     return " ".join(w for w in re.split(r"[_\s]+", key.lower()) if w)
 
 
-def numeric_value(value) -> float | None:
+def numeric_value(value, scale: float = 1.0) -> float | None:
     """A spec value as a number in its dimension's base unit ("1.2 kg" -> 1200.0); a plain
-    number ("1.2", from catalogs that keep the unit in the key) as it is; else None.
+    number ("1.2", from catalogs that keep the unit in the key) times ``scale`` (its unit's
+    factor, when known); else None.
 
-    >>> numeric_value("1.2 kg"), numeric_value("15.6"), numeric_value("black")
-    (1200.0, 15.6, None)
+    >>> numeric_value("1.2 kg"), numeric_value("15.6"), numeric_value("black"), round(numeric_value("17", 25.4), 1)
+    (1200.0, 15.6, None, 431.8)
     """
     m = parse_measure(str(value))
     if m is not None:
         return m.value
     s = str(value)
-    return float(s.replace(",", ".")) if _PLAIN_NUMBER.match(s) else None
+    return float(s.replace(",", ".")) * scale if _PLAIN_NUMBER.match(s) else None
+
+
+def _unit_in_text(x: float, raw: str, text: str):
+    """The unit the product's own text writes next to the plain spec number ``raw``
+    ("17" in '43.2 cm (17")' -> inch): how a catalog that keeps units out of its specs
+    (Icecat's attr_n_*) says which unit they are in."""
+    i = text.find(raw)
+    while i >= 0:
+        if i == 0 or not (text[i - 1].isdigit() or text[i - 1] in ".,"):
+            m = parse_measure(text[i : i + len(raw) + 12])
+            if m is not None and m.value and abs(m.value / UNITS[m.unit][1] - x) < 1e-6 * max(1.0, x):
+                return m
+        i = text.find(raw, i + 1)
+    return None
 
 
 @dataclass(slots=True)
@@ -64,6 +79,8 @@ class Attribute:
     dimension: str | None = None  # "mass", "sound", ...; None: unitless number or categorical
     numeric: bool = False
     count: int = 0  # products that have it
+    scale: float | None = None  # plain-number values: their unit's factor, read from the products' text
+    typical: float | None = None  # the median plain-number value (to guess a unit by magnitude)
 
 
 @dataclass(slots=True)
@@ -88,6 +105,9 @@ class CatalogVocabulary:
         v = cls()
         dims: dict[str, Counter] = defaultdict(Counter)
         numeric: Counter = Counter()
+        plain_units: dict[str, Counter] = defaultdict(Counter)
+        plain_values: dict[str, list] = defaultdict(list)
+        tried: Counter = Counter()
         key_in_cat: dict[str, Counter] = defaultdict(Counter)
         brands: set[str] = set()
         for p in products:
@@ -123,8 +143,23 @@ class CatalogVocabulary:
                         v.dims_in_category.setdefault(c, {}).setdefault(key, Counter())[m.dimension] += 1
                 elif _PLAIN_NUMBER.match(str(value)):
                     numeric[key] += 1
+                    x = float(str(value).replace(",", "."))
+                    if len(plain_values[key]) < 500:
+                        plain_values[key].append(x)
+                    if tried[key] < 25:  # enough to read the unit; the rest would only cost build time
+                        tried[key] += 1
+                        said = _unit_in_text(x, str(value).strip(), f"{p.title} {p.description[:300]}".lower())
+                        if said is not None:
+                            plain_units[key][(said.dimension, said.unit)] += 1
         for key, a in v.attributes.items():
             a.numeric = numeric[key] >= NUMERIC_SHARE * a.count
+            if plain_values[key]:
+                vals = sorted(plain_values[key])
+                a.typical = vals[len(vals) // 2]
+            if plain_units[key] and not dims[key]:
+                (dim, unit), n = plain_units[key].most_common(1)[0]
+                if n >= 3 and n >= NUMERIC_SHARE * sum(plain_units[key].values()):
+                    a.dimension, a.scale = dim, UNITS[unit][1]
             if dims[key]:  # the measured values' dimension, even where words are mixed in ("US 9")
                 dim, n = dims[key].most_common(1)[0]
                 a.dimension = dim if n >= NUMERIC_SHARE * sum(dims[key].values()) else None
@@ -162,15 +197,12 @@ class CatalogVocabulary:
             out.update(self.keys_of.get(i, ()))
         return out
 
-    def title_scope(self, words: list[str]) -> set | None:
-        """Products whose titles have the shopper's words: the asked-for kind of product on a
-        catalog without categories ("laptop" on Icecat); None when no word names products."""
+    def title_scope(self, words: list[str]) -> list[set] | None:
+        """The products each of the shopper's words names in titles: the asked-for kind of
+        product on a catalog without categories ("toner" on Icecat); None when no word does."""
         sets = [self.token_ids[w] for w in words
                 if len(w) >= 3 and not w.isdigit() and w not in STOPWORDS and len(self.token_ids.get(w, ())) >= 3]
-        if not sets:
-            return None
-        both = set.intersection(*sets)
-        return both if len(both) >= 3 else max(sets, key=len)
+        return sets or None
 
     def numeric_keys(self, dimension: str | None = None) -> list[Attribute]:
         return [a for a in self.attributes.values() if a.numeric and (dimension is None or a.dimension == dimension)]

@@ -78,6 +78,8 @@ _add("pixels", 1.0, "px", "pixels")
 _add("pages", 1.0, "pages", "page")
 _add("people", 1.0, "person", "people", "persons")
 
+UNITS = _UNITS  # public: spelling -> (dimension, factor to the base unit)
+
 # the longest spellings first, so "fl oz" wins over "oz" and "ml" over "m"
 _UNIT_RE = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
 _NUMBER = r"(\d+(?:[.,]\d+)?)"
@@ -146,14 +148,15 @@ def parse_measure(value: str) -> Measure | None:
 
 
 # strict bounds ("under", "more than") and inclusive ones ("at most", "at least")
-_LT = r"under|below|less than|lighter than|smaller than|shorter than|quieter than|lower than|fewer than|<"
+_LT = r"under|below|less than|lighter than|smaller than|shorter than|quieter than|lower than|fewer than|slower than|<"
 _LE = r"at most|no more than|max(?:imum)?|up to|within|<="
-_GT = r"over|above|more than|bigger than|larger than|longer than|heavier than|louder than|higher than|greater than|>|upwards of"
+_GT = (r"over|above|more than|bigger than|larger than|longer than|heavier than|louder than|higher than|greater than|"
+       r"faster than|>|upwards of")
 _GE = r"at least|min(?:imum)?|>=|for"
 _AROUND = r"around|about|roughly|approximately|~"
 _BOUND = re.compile(
     rf"\b(?:(?P<lt>{_LT})|(?P<le>{_LE})|(?P<gt>{_GT})|(?P<ge>{_GE})|(?P<ar>{_AROUND}))\s*{_NUMBER}\s*(?:-\s*)?(?P<unit>{_UNIT_RE})(?![a-z0-9])"
-    rf"|{_NUMBER}\s*(?P<unit2>{_UNIT_RE})\s+(?:or|and)\s+(?:(?P<le2>less|under|below|lower|smaller|lighter|shorter|quieter)|"
+    rf"|{_NUMBER}\s*(?P<unit2>{_UNIT_RE})(?:\s+[a-z]+){{0,2}}?\s+(?:or|and)\s+(?:(?P<le2>less|under|below|lower|smaller|lighter|shorter|quieter)|"
     rf"(?P<ge2>more|up|above|over|higher|bigger|larger|longer|heavier|louder|greater))\b",
     re.I,
 )
