@@ -77,6 +77,13 @@ def test_icecat_vocabulary_without_categories_scopes_by_title_words():
     r = read("the lightest laptop", [], v)
     assert r.order is not None and r.order["key"].endswith("weight") and r.order["direction"] == "asc"
     assert read("the most expensive processor", [], v).order is None  # price, not processor_* specs
+    # plain-number specs: the unit is read from the products' own text or chosen by magnitude
+    cable = read("hdmi cable at least 3 m long", [], v).constraints
+    assert cable and cable[0]["key"] == "cable_length" and cable[0]["scale"] == 1000.0
+    heavy = read("laptop under 2 kg", [], v).constraints
+    assert heavy and heavy[0]["key"] == "weight" and heavy[0]["scale"] == 1.0  # Icecat weighs in grams
+    assert satisfies(Product(id="x", title="x", attributes={"weight": "1500"}), heavy)
+    assert not satisfies(Product(id="y", title="y", attributes={"weight": "2500"}), heavy)
 
 
 # -- constraints and orders ---------------------------------------------------------------------
