@@ -40,6 +40,7 @@ from assistant.llm import ChatModel, load_llm
 from assistant.store import ConversationStore
 from assistant.turn import Turn, TurnContext
 from assistant.understand import RuleUnderstander, State, Understood, is_browse
+from assistant import vocabulary  # understand hook (issue 11)
 from assistant.vocabulary import vocabulary_of  # understand hook (issue 11)
 from ranker.scoring import KIND_STARS, UserContext, fuse
 from ranker.serve import load_ranker
@@ -74,6 +75,7 @@ class Assistant:
         self.llm = llm
         self.store = store
         self.candidates = Candidates(catalog)
+        vocabulary.warm(catalog)  # understand hook (issue 11): the catalog vocabulary, built in the background
         self.desk = Desk(store, self.candidates, ranker, self)
         self._brands: list[str] | None = None
         self._users: dict[str, object] = {}

@@ -21,6 +21,7 @@ Example::
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -208,13 +209,29 @@ class CatalogVocabulary:
         return [a for a in self.attributes.values() if a.numeric and (dimension is None or a.dimension == dimension)]
 
 
+_BUILD_LOCK = threading.Lock()
+
+
 def vocabulary_of(catalog) -> CatalogVocabulary:
     """The catalog's vocabulary, built on first use and kept on the catalog object for its
-    current version (a catalog change rebuilds it on the next turn)."""
+    current version (a catalog change rebuilds it on the next turn). One build at a time: a
+    turn that arrives while ``warm`` is building waits for it instead of building again."""
     version = catalog.store.version()
     cached = getattr(catalog, "_shop_vocabulary", None)
     if cached is not None and cached[0] == version:
         return cached[1]
-    v = CatalogVocabulary.build(catalog.store.iter_products())
-    catalog._shop_vocabulary = (version, v)
-    return v
+    with _BUILD_LOCK:
+        cached = getattr(catalog, "_shop_vocabulary", None)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        v = CatalogVocabulary.build(catalog.store.iter_products())
+        catalog._shop_vocabulary = (version, v)
+        return v
+
+
+def warm(catalog) -> threading.Thread:
+    """Build the vocabulary in the background (a 20k-product catalog takes seconds), so the
+    first shopper does not wait for it."""
+    t = threading.Thread(target=vocabulary_of, args=(catalog,), name="vocabulary", daemon=True)
+    t.start()
+    return t
