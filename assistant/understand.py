@@ -183,11 +183,14 @@ def understand(
     vocab = vocab or CatalogVocabulary()
     if propose is not None:  # asked once per message, used for the query and the state
         propose = functools.lru_cache(maxsize=1)(propose)
-    named = _named_comparison(message, vocab) if COMPARE.search(message) else []
-    if len(named) >= 2:  # "compare the Sonvia Pulse ANC and the Sonvia Beat 200": those two, shown or not
+    named, ambiguous = named_products(message, vocab) if COMPARE.search(message) else ([], [])
+    if len(named) >= 2 and not ambiguous:  # "compare the Sonvia Pulse ANC and the Sonvia Beat 200": those two
         new = state.copy()
         new.shown, new.focus = list(named), named[0]
         return Understood(intent="compare", state=new, refs=named)
+    if ambiguous and len(named) + len(ambiguous) >= 2:  # a name several models share: show them, ask which
+        new = fresh_state(ambiguous[0], state, parse, brands)
+        return Understood(intent="find", state=new, notes=[f"Which “{ambiguous[0]}” do you mean? Here are the ones we have."])
     excluded = negated_categories(message, vocab.categories)
     kinds = {w for c in vocab.categories for w in re.findall(r"[a-z]+", c.lower())}
     kinds |= {w[:-1] for w in kinds if w.endswith("s")}
@@ -297,11 +300,6 @@ def _names_a_material(message: str, colour: str, kinds: set[str]) -> bool:
     m = re.search(rf"\b{re.escape(colour.lower())}\s+([a-z]+)", message.lower())
     return bool(m) and m.group(1) not in kinds and m.group(1) not in {"one", "ones", "colour", "color", "version",
                                                                       "model", "please", "finish", "or", "and"}
-
-
-def _named_comparison(message: str, vocab: CatalogVocabulary) -> list[str]:
-    ids, ambiguous = named_products(message, vocab)
-    return ids if len(ids) >= 2 and not ambiguous else []
 
 
 def _apply(new: State, reading: Reading, excluded: list[str], message: str, changes: list[str], replace_all: bool) -> None:

@@ -305,3 +305,11 @@ def test_lower_case_brands_we_do_not_carry():
     assert "Dyson" in say("any dyson stuff?").notes[0]
     assert say("do you have wireless headphones").notes == []
     assert say("any sonvia headphones?").notes == []
+
+
+def test_an_ambiguous_name_shows_the_models_and_asks_which():
+    message = "compare the nordvik blender and the cuisino quietblend 1000"  # Nordvik makes two blenders
+    ids, ambiguous = named_products(message, VOCAB)
+    assert ambiguous == ["nordvik blender"] and len(ids) == 1
+    u = say(message)
+    assert u.intent == "find" and "Which" in u.notes[0] and u.state.query.brands == ["Nordvik"]
