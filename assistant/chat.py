@@ -44,7 +44,7 @@ from assistant import vocabulary  # understand hook (issue 11)
 from assistant.vocabulary import vocabulary_of  # understand hook (issue 11)
 from ranker.scoring import KIND_STARS, UserContext, fuse
 from ranker.serve import load_ranker
-from retrieval.search import open_catalog
+from retrieval.search import Hit, open_catalog
 from shopassist.settings import Settings
 
 __all__ = ["Assistant", "Turn"]  # Turn lives in assistant.turn; callers import it from here too
@@ -128,7 +128,8 @@ class Assistant:
         state, timings = ctx.state, ctx.timings
         # 2. retrieve: hybrid search under the conversation's filters, every filter enforced
         t = time.perf_counter()
-        hits = self.candidates.retrieve(state)
+        hits = ([Hit(p, 1.0) for p in self.products(u.variant)] if u.variant  # understand hook (issue 11): "in black?"
+                else self.candidates.retrieve(state))
         timings["retrieve"] = time.perf_counter() - t
         # 3. rank: the rating model personalised to this shopper; the team's pins first
         t = time.perf_counter()

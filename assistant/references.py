@@ -219,6 +219,24 @@ def named_products(message: str, vocab) -> tuple[list[str], list[str]]:
     return ids, ambiguous
 
 
+def variants(focus: str, colours: list[str], vocab) -> list[str]:
+    """Other colours of the product in focus ("does it come in black?"): catalog products of
+    the same model (title before the colour tail) whose title names one of ``colours``.
+
+    >>> from retrieval.catalog import Product
+    >>> from assistant.vocabulary import CatalogVocabulary
+    >>> v = CatalogVocabulary.build([Product(id="w", title="Acme Kettle 1.7, White"), Product(id="b", title="Acme Kettle 1.7, Black")])
+    >>> variants("w", ["black"], v)
+    ['b']
+    """
+    title = vocab.titles.get(focus)
+    if not title or not colours:
+        return []
+    model = _model(title)
+    return [i for i, t in vocab.titles.items()
+            if i != focus and _model(t) == model and any(re.search(rf"\b{c}\b", t) for c in colours)]  # fmt: skip
+
+
 def _model(title: str) -> str:
     """A title without its colour/variant tail ("..., Sage Green"): variants are one model."""
     return title.split(",")[0].split(" - ")[0].strip()

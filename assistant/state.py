@@ -84,3 +84,4 @@ class Understood:
     changes: list[str] = field(default_factory=list)  # human-readable filter changes
     cheaper_than: float | None = None  # "cheaper" moved the cap below this shown price
     notes: list[str] = field(default_factory=list)  # said before the answer ("We don't carry Zorblax.")
+    variant: list[str] = field(default_factory=list)  # "does it come in black?": these cards, no search

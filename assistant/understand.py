@@ -68,6 +68,7 @@ from assistant.references import (
     ordinal_refs,
     price_rank_refs,
     title_refs,
+    variants,
     which_of_shown,
 )
 from assistant.state import State, Understood
@@ -212,6 +213,14 @@ def understand(
     if intent == "find" and refs and not brand_mentions(message, brands) and len(message.split()) <= 6:
         # "the second one" on its own: talk about that product
         intent = "ask"
+    colours = _colour_words(message)
+    target = refs[0] if len(refs) == 1 else None if refs else state.focus
+    if target and colours and QUESTION.search(message):
+        other = variants(target, colours, vocab)
+        if other:  # "does it come in black?": the same model in that colour
+            new = state.copy()
+            new.shown, new.focus = other[:3], other[0]
+            return Understood(intent="find", state=new, refs=other[:1], variant=other[:3])
     q = parse(message)
     reading = read(message, q.categories or state.query.categories, vocab, embed)
     best = which_of_shown(message, shown, reading.order, bool(is_superlative(message) or reading.graded and

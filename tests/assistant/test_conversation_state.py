@@ -313,3 +313,13 @@ def test_an_ambiguous_name_shows_the_models_and_asks_which():
     assert ambiguous == ["nordvik blender"] and len(ids) == 1
     u = say(message)
     assert u.intent == "find" and "Which" in u.notes[0] and u.state.query.brands == ["Nordvik"]
+
+
+def test_a_colour_question_about_the_focus_shows_that_model_in_that_colour():
+    white = next(p for p in DEMO if p.title == "Nordvik Pulse 600 Personal Blender, White")
+    first = say("the pulse 600 blender in white")
+    u = say("is there a green one", showing(first, [white.id]))
+    assert u.intent == "find" and u.variant and all("green" in BY_ID[i].title.lower() for i in u.variant)
+    assert all(BY_ID[i].title.startswith("Nordvik Pulse 600") for i in u.variant)
+    stays = say("in black", showing(say("blenders"), ids_of("Blenders")))
+    assert stays.intent == "refine" and stays.variant == [] and stays.state.colours == ["black"]
