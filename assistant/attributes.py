@@ -187,6 +187,34 @@ def _pick(cands: list[Attribute], words: str, hints: tuple[str, ...], scope: Sco
     return _best(cands, scope)
 
 
+# attributes whose values are read as colours elsewhere (State.colours)
+_COLOUR_KEYS = ("colour", "color")
+
+
+def _values_named(low: str, scope: Scope) -> list[tuple[str, str, tuple[int, int]]]:
+    """Word values of the asked-for categories' attributes that the message names as a phrase
+    of two words or more ("natural rubber" material, "stainless steel"): a requirement."""
+    out: list = []
+    if not scope.categories:
+        return out
+    merged: dict[str, set] = {}
+    for c in scope.categories:
+        for key, values in scope.v.values_in_category.get(c, {}).items():
+            if not any(k in key.lower() for k in _COLOUR_KEYS):
+                merged.setdefault(key, set()).update(values)
+    taken: list[tuple[int, int]] = []
+    for key, values in merged.items():
+        for value in sorted(values, key=len, reverse=True):
+            if " " not in value:
+                continue  # one word ("mesh", "light") is left to the search text
+            m = re.search(rf"(?<!\w){re.escape(value)}(?!\w)", low)
+            if m and not any(a < m.end() and m.start() < b for a, b in taken):
+                out.append((key, value, m.span()))
+                taken.append(m.span())
+                break
+    return out
+
+
 def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed | None = None) -> Reading:
     """Constraints and an order from one message, scoped to the asked-for categories."""
     r = Reading()
@@ -194,6 +222,9 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
     scope = Scope(v, [c for c in categories if c in v.category_size])
     if not scope.categories:
         scope.ids = v.title_scope([w for w in re.findall(r"[a-z0-9]+", low) if w not in _NOT_KIND])
+    for key, value, span in _values_named(low, scope):
+        r.constraints.append({"key": key, "op": "has", "value": value, "text": value})
+        r.spans.append(span)
     for b in bounds(low):
         near = low[max(0, b.span[0] - 25) : b.span[1] + 30]
         cands = _candidates(scope, b.measure.dimension) or _plain_candidates(scope, b.measure.dimension)
@@ -251,6 +282,10 @@ def satisfies(product, constraints: list[dict]) -> bool:
     False
     """
     for c in constraints or []:
+        if c["op"] == "has":  # a word value: the product's value must contain the phrase
+            if c["value"] not in str((product.attributes or {}).get(c["key"], "")).lower():
+                return False
+            continue
         x = numeric_value((product.attributes or {}).get(c["key"], ""), c.get("scale", 1.0))
         if x is None:
             return False

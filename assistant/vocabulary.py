@@ -98,6 +98,8 @@ class CatalogVocabulary:
     leaves: dict[str, str] = field(default_factory=dict)  # leaf category -> its path ("Outdoor & Camping Tents")
     # category -> key -> dimensions of its values: "capacity" is litres for kettles, people for tents
     dims_in_category: dict[str, dict[str, Counter]] = field(default_factory=dict)
+    # category -> word-valued key -> its values' parts ("natural rubber" of "natural rubber, PU")
+    values_in_category: dict[str, dict[str, Counter]] = field(default_factory=dict)
     total: int = 0
 
     @classmethod
@@ -142,7 +144,12 @@ class CatalogVocabulary:
                     numeric[key] += 1
                     for c in cats:
                         v.dims_in_category.setdefault(c, {}).setdefault(key, Counter())[m.dimension] += 1
-                elif _PLAIN_NUMBER.match(str(value)):
+                elif cats and not any(ch.isdigit() for ch in str(value)) and len(str(value)) <= 60:
+                    for part in re.split(r"\s*[,/;]\s*", str(value).lower()):
+                        if len(part) >= 3:
+                            for c in cats:
+                                v.values_in_category.setdefault(c, {}).setdefault(key, Counter())[part] += 1
+                if m is None and _PLAIN_NUMBER.match(str(value)):
                     numeric[key] += 1
                     x = float(str(value).replace(",", "."))
                     if len(plain_values[key]) < 500:

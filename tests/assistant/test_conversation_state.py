@@ -287,7 +287,8 @@ def test_which_is_quieter_names_the_winner_among_the_compared():
 def test_follow_ups_that_only_describe_keep_the_topic():
     first = say("kettle")
     steel = say("stainless steel ones only", showing(first, ids_of("Kettles")))
-    assert steel.intent == "refine" and steel.state.query.categories == ["Kettles"] and "stainless" in steel.state.query.text
+    assert steel.intent == "refine" and steel.state.query.categories == ["Kettles"]
+    assert [c["value"] for c in steel.state.constraints] == ["stainless steel"]  # the kettles' material
     fryer = say("an air fryer")
     quieter = say("one thats quieter than 60 dB", showing(fryer, ids_of("Air Fryers")))
     assert quieter.intent == "refine" and quieter.state.query.categories == ["Air Fryers"]
@@ -323,3 +324,10 @@ def test_a_colour_question_about_the_focus_shows_that_model_in_that_colour():
     assert all(BY_ID[i].title.startswith("Nordvik Pulse 600") for i in u.variant)
     stays = say("in black", showing(say("blenders"), ids_of("Blenders")))
     assert stays.intent == "refine" and stays.variant == [] and stays.state.colours == ["black"]
+
+
+def test_a_named_material_is_required():
+    mat = say("yoga mat made of natural rubber")
+    assert {"key": "material", "op": "has", "value": "natural rubber", "text": "natural rubber"} in mat.state.constraints
+    rubber = [p for p in DEMO if "Yoga Mats" in p.categories and satisfies(p, mat.state.constraints)]
+    assert rubber and all("natural rubber" in p.attributes["material"].lower() for p in rubber)
