@@ -264,6 +264,10 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
         if dimension is None:  # "big": only labels that say what is big
             cands = [a for a in cands if any(h in a.label for h in hints)]
         a = _pick(cands, m.group(0), hints, scope, embed)
+        if a is not None and re.search(r"\bnot\s+(?:too\s+|very\s+|so\s+)?$", low[max(0, m.start() - 14) : m.start()]):
+            # "not too loud": the other way round
+            direction, said = ("desc" if direction == "asc" else "asc"), f"least {m.group(0)}"
+            m = re.search(rf"\bnot\s+(?:too\s+|very\s+|so\s+)?{re.escape(m.group(0))}", low) or m
         if a is not None:
             r.order = {"key": a.key, "direction": direction, "text": f"{said} first"}
             r.spans.append(m.span())
@@ -306,6 +310,10 @@ def allowed(product, state) -> bool:
     (by category, or by a title naming it: catalogs categorise only some products)."""
     if not satisfies(product, state.constraints):
         return False
+    if state.exclude_words:
+        title = (product.title or "").lower()
+        if any(re.search(rf"\b{re.escape(w.rstrip('s'))}", title) for w in state.exclude_words):
+            return False
     if state.exclude_categories:
         mine = {c.lower() for c in product.categories or []}
         title = (product.title or "").lower()

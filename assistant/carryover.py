@@ -65,6 +65,37 @@ def negated_categories(message: str, categories: list[str]) -> list[str]:
     return out
 
 
+_NEG_WORD = re.compile(
+    r"\b(?:not|no|without|except|excluding|minus|avoid)\s+(?:an?\s+|any\s+|the\s+|with\s+)?([a-z][a-z'-]{2,})(?:\s+ones?\b)?",
+    re.I,
+)
+# after "not"/"no" these say something else ("not too loud", "no more than", "not sure")
+_NOT_EXCLUDED = set(
+    "too more less than that this those these one ones sure really very so much expensive cheap over under above "
+    "below bigger smaller larger heavier lighter longer louder quieter pricier cheaper interested needed fussed "
+    "problem worries idea clue longer matter".split()
+)
+
+
+def negated_words(message: str, taken: list[str]) -> list[str]:
+    """Words the shopper rules out that no category or brand covers ("dog bed but not an
+    orthopedic one", "cat toys without catnip"): products naming them in the title are dropped.
+
+    >>> negated_words("cat toys without catnip, my cat goes crazy on it", [])
+    ['catnip']
+    >>> negated_words("headphones, no more than $100", [])
+    []
+    """
+    covered = {w for t in taken for w in re.findall(r"[a-z]+", t.lower())}
+    out = []
+    for m in _NEG_WORD.finditer(message):
+        w = m.group(1).lower().strip("'-")
+        if w in _NOT_EXCLUDED or w in GENERIC or w in BROWSE or {w, w.rstrip("s"), w + "s", w + "es"} & covered:
+            continue
+        out.append(w)
+    return list(dict.fromkeys(out))
+
+
 def strip_negated(text: str, categories: list[str]) -> str:
     """The text without the phrases that rule categories out (so "kettle" is not searched for)."""
     for c in categories:
@@ -82,7 +113,7 @@ def cut(text: str, phrases: list[str]) -> str:
         text = re.sub(rf"(?<!\w){re.escape(p)}(?!\w)(?:\s+of\s+\w+)?", " ", text, flags=re.I)
     text = re.sub(r"\s+", " ", text).strip(" ,.;?!")
     # connectors left dangling at the end: "headphones with", "a kettle of"
-    return re.sub(r"(?:\s+(?:with|of|that|having|has|and|from|by|at|in|for))+$", "", text, flags=re.I).strip()
+    return re.sub(r"(?:\s+(?:with|of|that|having|has|and|but|from|by|at|in|for))+$", "", text, flags=re.I).strip(" ,")
 
 
 def must_match(hits: list, state) -> list:

@@ -53,6 +53,7 @@ class State:
     constraints: list[dict] = field(default_factory=list)
     order: dict | None = None  # {"key", "direction" ("asc"|"desc"), "text"}: "the quietest"
     exclude_categories: list[str] = field(default_factory=list)  # "not a kettle"
+    exclude_words: list[str] = field(default_factory=list)  # "not an orthopedic one": never in the title
     strict: bool = False  # this turn repeated the topic's words: candidates must mention them all
     need: str | None = None  # "camping in the rain": query.categories are the ones serving it (a bundle)
 

@@ -36,6 +36,7 @@ from assistant.carryover import (
     adds_only_filters,
     cut,
     leftover,
+    negated_words,
     negated_categories,
     strip_negated,
     unknown_brands,
@@ -311,6 +312,11 @@ def _names_a_material(message: str, colour: str, kinds: set[str]) -> bool:
                                                                       "model", "please", "finish", "or", "and"}
 
 
+def brands_said(state: State) -> list[str]:
+    """The brands the state names either way (their words are no excluded words)."""
+    return [*state.query.brands, *state.query.exclude_brands]
+
+
 def _apply(new: State, reading: Reading, excluded: list[str], message: str, changes: list[str], replace_all: bool) -> None:
     """Put one message's constraints, order and excluded categories into the state: a bound on an
     attribute replaces an earlier bound on it (same direction), an order replaces the order."""
@@ -328,6 +334,13 @@ def _apply(new: State, reading: Reading, excluded: list[str], message: str, chan
     spans = [message[a:b] for a, b in reading.spans]
     if spans:
         new.query.text = cut(new.query.text, spans)
+    for w in negated_words(message, [*excluded, *brands_said(new)]):
+        if w not in new.exclude_words:  # "not an orthopedic one": out of the titles and the search text
+            new.exclude_words.append(w)
+            new.query.text = re.sub(rf"\b(?:not|no|without|except|excluding|minus|avoid)\s+(?:an?\s+|any\s+|the\s+|with\s+)?"
+                                    rf"{re.escape(w)}(?:\s+ones?)?", " ", new.query.text, flags=re.I).strip(" ,")
+            changes.append(f"no {w}")
+            new.query.text = cut(new.query.text, [])  # no "dog bed but" left dangling
     for c in excluded:
         if c not in new.exclude_categories:
             new.exclude_categories.append(c)

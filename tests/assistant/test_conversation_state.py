@@ -331,3 +331,18 @@ def test_a_named_material_is_required():
     assert {"key": "material", "op": "has", "value": "natural rubber", "text": "natural rubber"} in mat.state.constraints
     rubber = [p for p in DEMO if "Yoga Mats" in p.categories and satisfies(p, mat.state.constraints)]
     assert rubber and all("natural rubber" in p.attributes["material"].lower() for p in rubber)
+
+
+def test_ruled_out_words_drop_products_naming_them():
+    u = say("a blender but not a personal one")
+    assert u.state.exclude_words == ["personal"] and "personal" not in u.state.query.text
+    kept = [p for p in DEMO if "Blenders" in p.categories and allowed_by_attributes(p, u.state)]
+    assert kept and not any("personal" in p.title.lower() for p in kept)
+    loud = say("a blender, not too loud")  # a negated adjective turns the order round
+    assert loud.state.order["key"] == "noise" and loud.state.order["direction"] == "asc"
+
+
+def allowed_by_attributes(p, state):
+    from assistant.attributes import allowed
+
+    return allowed(p, state)
