@@ -215,12 +215,16 @@ def _values_named(low: str, scope: Scope) -> list[tuple[str, str, tuple[int, int
     return out
 
 
-def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed | None = None) -> Reading:
-    """Constraints and an order from one message, scoped to the asked-for categories."""
+def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed | None = None,
+         among: set | None = None) -> Reading:
+    """Constraints and an order from one message, scoped to the asked-for categories (or to the
+    products ``among``: "which one has the bigger screen?" is about the cards on screen)."""
     r = Reading()
     low = message.lower()
-    scope = Scope(v, [c for c in categories if c in v.category_size])
-    if not scope.categories:
+    scope = Scope(v, [c for c in categories if c in v.category_size] if among is None else [])
+    if among is not None:
+        scope.ids = [among]
+    elif not scope.categories:
         scope.ids = v.title_scope([w for w in re.findall(r"[a-z0-9]+", low) if w not in _NOT_KIND])
     for key, value, span in _values_named(low, scope):
         r.constraints.append({"key": key, "op": "has", "value": value, "text": value})
@@ -253,7 +257,7 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
             a = _best(hit, scope)
             direction = "asc" if re.fullmatch(_LOW, m["dir"]) else "desc"
             r.order = {"key": a.key, "direction": direction, "text": f"{m['dir']} {a.label} first"}
-            r.spans.append(m.span())
+            r.spans.append(m.span("dir"))  # "longest hdmi cable": "hdmi cable" is still searched for
             r.graded = True
             return r
     for rx, dimension, direction, hints, said in _ADJ_RE:

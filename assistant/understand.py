@@ -211,6 +211,8 @@ def understand(
         refs = [state.focus or shown[0].id] if intent == "reviews" else []
     if intent == "ask" and not refs:
         intent = "find"
+    if intent in ("refine", "find") and refs and refs == price_rank_refs(message, shown):
+        intent = "ask"  # "the cheaper of those": a shown product, not a new price cap
     if intent == "find" and refs and not brand_mentions(message, brands) and len(message.split()) <= 6:
         # "the second one" on its own: talk about that product
         intent = "ask"
@@ -224,7 +226,8 @@ def understand(
             return Understood(intent="find", state=new, refs=other[:1], variant=other[:3])
     q = parse(message)
     reading = read(message, q.categories or state.query.categories, vocab, embed)
-    best = which_of_shown(message, shown, reading.order, bool(is_superlative(message) or reading.graded and
+    among = read(message, [], vocab, embed, among={p.id for p in shown}) if shown else reading
+    best = which_of_shown(message, shown, among.order or reading.order, bool(is_superlative(message) or reading.graded and
                                                               re.search(r"est\b|\bmost\b|\bleast\b", message)))
     if best and intent in ("find", "ask", "refine", "compare"):
         # "which one is quieter?" after a comparison: the winner among the cards, named

@@ -346,3 +346,11 @@ def allowed_by_attributes(p, state):
     from assistant.attributes import allowed
 
     return allowed(p, state)
+
+
+def test_the_cheaper_of_those_is_a_shown_product():
+    first = say("headphones")
+    shown = ids_of("Headphones")
+    u = say("the cheaper of those", showing(first, shown))
+    cheapest = min((BY_ID[i] for i in shown if BY_ID[i].price is not None), key=lambda p: p.price)
+    assert u.intent == "ask" and u.refs == [cheapest.id] and u.state.query.price_max is None
