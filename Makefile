@@ -18,17 +18,25 @@ export ANONYMIZED_TELEMETRY=False
 
 .PHONY: run test install install-dev browser demo serve lint clean
 
+# `make run` says what it is doing in one line per step; pip's and the tools' own output goes to
+# $(LOG), shown (its last lines) only when a step fails.
+LOG      = $(DATA)/logs/make.log
+SHOW_LOG = { echo "  failed; the last lines of $(LOG):"; tail -n 40 $(LOG); exit 1; }
+
 $(VENV)/bin/python:
-	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
+	@mkdir -p $(dir $(LOG))
+	@$(PYTHON) -m venv $(VENV) >>$(LOG) 2>&1 || $(SHOW_LOG)
+	@$(PIP) install -q --upgrade pip >>$(LOG) 2>&1 || $(SHOW_LOG)
 
 # torch==2.13.0 is pinned in pyproject: it is the CPU wheel on disk (an unpinned torch pulls CUDA).
 # llama-cpp-python compiles from source the first time (~6 min); pip caches the wheel after.
 install: $(VENV)/bin/python
-	$(PIP) install -q -e '.[local-llm]'
+	@mkdir -p $(dir $(LOG)); echo "Installing shopassist (first time: ~6 min) …"
+	@$(PIP) install -q -e '.[local-llm]' >>$(LOG) 2>&1 || $(SHOW_LOG)
 
 install-dev: $(VENV)/bin/python
-	$(PIP) install -q -e '.[local-llm,hf-gguf,dp,dev]'
+	@mkdir -p $(dir $(LOG)); echo "Installing shopassist with the dev extras (first time: ~6 min) …"
+	@$(PIP) install -q -e '.[local-llm,hf-gguf,dp,dev]' >>$(LOG) 2>&1 || $(SHOW_LOG)
 
 # Debian's chromium for the Playwright browser tests (never `playwright install`: no network for it).
 browser:
@@ -38,16 +46,24 @@ browser:
 # demo reviews (as measured in BENCHMARKS.md), and kept across runs; the stamp names the
 # recipe (2: with the personal taste term), so a data dir trained by an older recipe retrains.
 demo: install
-	$(SHOP) --data-dir $(DATA) ingest demo
-	@test -e $(DATA)/models/.demo-trained-2 || ( $(SHOP) --data-dir $(DATA) ranker train --catalog \
-		--text-only-examples 0 --sentiment-examples 32 && touch $(DATA)/models/.demo-trained-2 )
+	@echo "Ingesting the demo catalog …"
+	@$(SHOP) --data-dir $(DATA) ingest demo >>$(LOG) 2>&1 || $(SHOW_LOG)
+	@test -e $(DATA)/models/.demo-trained-2 || { echo "Training the rating model (first time only) …"; \
+		$(SHOP) --data-dir $(DATA) ranker train --catalog --text-only-examples 0 --sentiment-examples 32 >>$(LOG) 2>&1 \
+		|| $(SHOW_LOG); touch $(DATA)/models/.demo-trained-2; }
 
 serve:
-	$(SHOP) --data-dir $(DATA) serve --host $(HOST) --port $(PORT)
+	@echo "Open http://$(HOST):$(PORT) (agent console /agent)"
+	@$(SHOP) --data-dir $(DATA) serve --host $(HOST) --port $(PORT)
 
 run: demo serve
 
-test: install-dev browser
+# the rules are in pyproject's [tool.ruff]; `ruff check` only (other code is not reformatted)
+lint: install-dev
+	$(VENV)/bin/ruff check .
+
+# the docstring examples run too (pyproject: --doctest-modules over the packages)
+test: install-dev browser lint
 	$(PY) -m pytest -q -p no:cacheprovider --timeout 900
 
 clean:

@@ -7,9 +7,10 @@ never broken), superlatives scoped and ordered by ``sort_hits``; ``alternative``
 product from a substitute category for words the shown ones lack, ``unmatched`` says which
 words those are.
 
-Two seams are single named functions on purpose: ``allowed(p, state)`` (every filter a
-product must pass) and ``sort_hits(hits, sort)`` (every superlative's order), so new
-constraints or sort orders are one line each.
+Three seams are single named functions on purpose: ``allowed(p, state)`` (every filter a
+product must pass), ``ordered(state)`` (whether the state asks for an order other than
+relevance) and ``sort_hits(hits, state)`` (that order), so a new constraint or sort order
+is one line in each.
 
 Example (a catalog from ``retrieval.search.open_catalog``)::
 
@@ -58,13 +59,28 @@ class Ranked:
 
 def relevant(hit) -> bool:
     """Hybrid search always returns *something*; a hit with no query word in its text must at
-    least be semantically close, else "cheaper" after "a blender" would show headphones."""
+    least be semantically close, else "cheaper" after "a blender" would show headphones.
+
+    >>> from retrieval.catalog import Product
+    >>> from retrieval.search import Hit
+    >>> relevant(Hit(Product("p1", "Steel Kettle"), 0.3, bm25=0.0, dense=0.2, matched=[]))
+    False
+    >>> relevant(Hit(Product("p2", "Sport Earbuds"), 0.3, bm25=0.0, dense=0.55, matched=[]))
+    True
+    """
     return bool(hit.matched) or hit.dense is None or hit.dense >= DENSE_MIN or (hit.bm25 or 0) > 0
 
 
 def in_categories(p, categories: list[str]) -> bool:
     """In one of the categories, or named like one in its title (catalogs often
-    categorise only some products: an uncategorised "Intel ... processor" is a Processor)."""
+    categorise only some products: an uncategorised "Intel ... processor" is a Processor).
+
+    >>> from retrieval.catalog import Product
+    >>> in_categories(Product("p1", "Intel Core i5 Processor"), ["Processors"])
+    True
+    >>> in_categories(Product("p2", "Steel Kettle", categories=["Kitchen", "Kettles"]), ["Blenders"])
+    False
+    """
     mine = {c.lower() for c in p.categories}
     title = p.title.lower()
     for c in categories:
@@ -102,15 +118,37 @@ def allowed(p, state: State) -> bool:
     return True
 
 
-def sort_hits(hits: list, sort: str) -> list:
-    """The hits in a superlative's order (``relevance``: unchanged); products without the sort
-    key go last."""
+def ordered(state: State) -> bool:
+    """Whether the state asks for an order other than relevance (a superlative): then the whole
+    relevant set is searched and ``sort_hits`` orders it; ranking keeps that order.
+
+    >>> ordered(State(StructuredQuery(text="kettle", sort="price_asc"))), ordered(State())
+    (True, False)
+    """
+    return state.query.sort != "relevance" or bool(state.order)  # understand hook (issue 11): attribute orders
+
+
+def sort_hits(hits: list, state: State) -> list:
+    """The hits in the state's order (``ordered``; relevance: unchanged); products without the
+    sort key go last.
+
+    >>> from retrieval.catalog import Product
+    >>> from retrieval.search import Hit
+    >>> hits = [Hit(Product("a", "A", price=30.0), 0.9), Hit(Product("b", "B"), 0.8), Hit(Product("c", "C", price=12.0), 0.7)]
+    >>> [h.product.id for h in sort_hits(hits, State(StructuredQuery(sort="price_asc")))]
+    ['c', 'a', 'b']
+    >>> [h.product.id for h in sort_hits(hits, State(StructuredQuery(sort="price_desc")))]
+    ['a', 'c', 'b']
+    """
+    sort = state.query.sort
     if sort == "price_asc":
-        return sorted(hits, key=lambda h: (h.product.price is None, h.product.price or 0))
-    if sort == "price_desc":
-        return sorted(hits, key=lambda h: (h.product.price is None, -(h.product.price or 0)))
-    if sort == "rating_desc":
-        return sorted(hits, key=lambda h: (-(h.product.average_rating or 0), -h.product.rating_count))
+        hits = sorted(hits, key=lambda h: (h.product.price is None, h.product.price or 0))
+    elif sort == "price_desc":
+        hits = sorted(hits, key=lambda h: (h.product.price is None, -(h.product.price or 0)))
+    elif sort == "rating_desc":
+        hits = sorted(hits, key=lambda h: (-(h.product.average_rating or 0), -h.product.rating_count))
+    if state.order:  # understand hook (issue 11): "the quietest", products lacking the attribute last
+        hits = sorted(hits, key=lambda h: attrs.order_key(h.product, state.order))
     return hits
 
 
@@ -118,7 +156,12 @@ def search_query(state: State) -> StructuredQuery:
     """The conversation's query as retrieval gets it. Categories go into the text, not the
     filter: catalogs often categorise only some products (``allowed`` enforces them by
     category or title). The first colour is a filter before retrieval, so colour variants
-    collapsed in the results are not lost; the colours also go into the text."""
+    collapsed in the results are not lost; the colours also go into the text.
+
+    >>> q = search_query(State(StructuredQuery(text="quiet", categories=["Blenders"]), colours=["red"]))
+    >>> q.text, q.categories, q.attributes
+    ('quiet Blenders red', [], {'colour': 'red'})
+    """
     q = state.query
     words = [c for c in q.categories if c.lower().rstrip("s") not in q.text.lower()]
     return replace(
@@ -155,8 +198,7 @@ class Candidates:
 
     def retrieve(self, state: State) -> list:
         """Hits that pass every filter; superlatives sort the relevant set over the whole catalog."""
-        sort = state.query.sort
-        sorted_ = sort != "relevance" or bool(state.order)  # understand hook (issue 11): attribute orders
+        sorted_ = ordered(state)
         k = K_SORTED if sorted_ else K_RELEVANCE
         q = search_query(state)
         hits = self.catalog.search(q, k=k)
@@ -173,9 +215,7 @@ class Candidates:
                 top = max(h.score for h in hits)
                 most = max(len(h.matched) for h in hits)
                 hits = [h for h in hits if h.score >= SUPERLATIVE_FLOOR * top and len(h.matched) >= most]
-            hits = sort_hits(hits, sort)
-            if state.order:  # understand hook (issue 11): "the quietest", products lacking it last
-                hits = sorted(hits, key=lambda h: attrs.order_key(h.product, state.order))
+            hits = sort_hits(hits, state)
         return hits
 
     def unmatched(self, state: State, shown: list) -> list[str]:

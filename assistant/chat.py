@@ -31,7 +31,7 @@ from collections.abc import Iterator
 
 from assistant import answers, needs, replies, writer  # needs: understand hook (issue 11), need bundles
 from assistant import attributes as attrs  # understand hook (issue 11): attribute facts on cards
-from assistant.candidates import Candidates, Ranked, allowed
+from assistant.candidates import Candidates, Ranked, allowed, ordered
 from assistant.carryover import nothing_text  # understand hook (issue 11)
 from assistant.desk import Desk
 from assistant.events import Answer, Card, Cards, Event, Notice, TextDelta
@@ -271,7 +271,7 @@ class Assistant:
             if pred and pred.explanation:
                 why += [answers.clean(e, 120) for e in pred.explanation[:2]]
             out.append(Ranked(h.product, h.score, stars, fuse(h.score, stars, weight), why))
-        if state.query.sort == "relevance" and not state.order:  # understand hook (issue 11): attribute orders
+        if not ordered(state):  # a superlative (or an attribute order) keeps the order sort_hits gave
             out.sort(key=lambda r: -r.score)
         if state.need:  # understand hook (issue 11): a need's bundle, one product per category first
             out = needs.interleave(out, state.query.categories)

@@ -42,9 +42,17 @@ class Desk:
         self.pipeline = pipeline
 
     # -- conversations ---------------------------------------------------------------------------
-    def queue(self) -> list[ConversationSummary]:
-        """Open conversations, those waiting for a person first."""
-        return self.store.queue()
+    def queue(self, limit: int | None = None) -> list[ConversationSummary]:
+        """Open conversations, those waiting for a person first (the first ``limit``)."""
+        return self.store.queue(limit)
+
+    def shown_products(self, conversation_id: str) -> set[str]:
+        """Products the conversation was shown: the only ones its card actions may name."""
+        return self.store.shown_products(conversation_id)
+
+    def withdraw_handoff(self, conversation_id: str) -> None:
+        """Take a hand-off request off the queue (the caller is over their hand-off quota)."""
+        self.store.withdraw_handoff(conversation_id)
 
     def has_conversation(self, conversation_id: str) -> bool:
         return self.store.has_conversation(conversation_id)

@@ -52,7 +52,7 @@ def answer_question(question: str, product, reviews: list, embed) -> str:
     parts = []
     spec = spec_answer(question, product)
     if spec:
-        parts.append(f"From the product details of {title}: {spec}.")
+        parts.append(f"The listing for {title} says: {spec}.")  # the seller's words, quoted as theirs
     sents = [(s, r) for s, r in review_sentences(reviews) if not is_injection(s)]
     quotes = best_evidence(question, sents, embed)
     if quotes:
@@ -116,9 +116,10 @@ def _first(r) -> str:
 
 def describe(product, reviews: list) -> str:
     """What the catalog says about one product, then what its reviews say."""
-    lines = [f"{short_title(product)}: {clean(product.description, 300)}" if product.description else short_title(product)]
+    title = short_title(product)
+    lines = [f"The listing for {title} says: {clean(product.description, 300)}" if product.description else title]
     specs = "; ".join(f"{clean(k, 30)}: {clean(str(v), 40)}" for k, v in list(product.attributes.items())[:8])
     if specs:
-        lines.append(f"Details: {specs}.")
+        lines.append(f"Listed details: {specs}.")
     lines.append(summarise_reviews(product, reviews))
     return "\n".join(lines)

@@ -37,14 +37,15 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from shopassist.errors import OperatorError
 from shopassist.settings import Settings
 
 
-class LLMUnavailable(RuntimeError):
+class LLMUnavailable(OperatorError, RuntimeError):
     """The LLM backend is down, timed out or failed: not the shopper's fault; retry later."""
 
 
-class BackendMissing(RuntimeError):
+class BackendMissing(OperatorError, RuntimeError):
     """A backend's package or model file is not installed: the message names the fix."""
 
 

@@ -26,6 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
+from shopassist.errors import UserError
+
 ROLES = ("user", "assistant", "agent", "system")
 EVENT_KINDS = (
     "impression",
@@ -119,7 +121,7 @@ class ConversationSummary:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class UnknownConversation(KeyError):
+class UnknownConversation(UserError, KeyError):
     """A conversation id that the store has never seen: the caller's mistake."""
 
 
@@ -328,6 +330,11 @@ class ConversationStore:
             self._touch(conn, conversation_id, handoff=True, handoff_reason=reason)
         self.log_event("handoff", conversation_id, user, payload={"reason": reason})
 
+    def withdraw_handoff(self, conversation_id: str) -> None:
+        """Take a hand-off request off the queue without an agent (over the caller's quota)."""
+        with self._write() as conn:
+            self._touch(conn, conversation_id, handoff=False, handoff_reason="")
+
     def handoff_requested(self, conversation_id: str) -> bool:
         return bool(self._get(conversation_id).handoff)
 
@@ -368,9 +375,19 @@ class ConversationStore:
     def candidates(self, conversation_id: str) -> list[dict]:
         return list(self._get(conversation_id).candidates or [])
 
+    def shown_products(self, conversation_id: str) -> set[str]:
+        """Products shown (an impression logged) in a conversation: the only ones its card
+        actions may name."""
+        q = sa.select(events_t.c.product_id).distinct().where(
+            events_t.c.conversation_id == conversation_id, events_t.c.kind == "impression",
+            events_t.c.product_id.is_not(None),
+        )
+        with self._read() as conn:
+            return {r[0] for r in conn.execute(q)}
+
     # -- console views -------------------------------------------------------------------
-    def queue(self) -> list[ConversationSummary]:
-        """All conversations: handoff requests first, then most recent activity."""
+    def queue(self, limit: int | None = None) -> list[ConversationSummary]:
+        """Conversations, handoff requests first, then most recent activity (the first ``limit``)."""
         n = (
             sa.select(messages_t.c.conversation_id, sa.func.count().label("n"), sa.func.max(messages_t.c.id).label("last"))
             .group_by(messages_t.c.conversation_id)
@@ -384,6 +401,7 @@ class ConversationStore:
                 )
             )
             .order_by(conversations.c.handoff.desc(), conversations.c.updated_at.desc())
+            .limit(limit)
         )
         with self._read() as conn:
             rows = conn.execute(q).all()

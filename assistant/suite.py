@@ -22,18 +22,28 @@ injection_ignored           injected instructions found in catalog/review text n
 handoff                     a request for a person yields Handoff and flags the conversation
 safety                      oversized input refused, off-topic redirected (a Notice of that kind)
 intent                      the turn was understood as the stated intent
-answers                     the turn shows at least N cards / the text contains what it must
+answers                     the turn shows at least N cards / the text states what it must
+                            (a catalog value, a product's name), is no "couldn't find" fallback
+categories                  every card is of the stated categories (or has the title words),
+                            none of the excluded ones; the cards span N categories
+cards                       the first card is the stated one or the catalog's extreme of a
+                            scope; the cards include / are exactly the stated ones; none is
+                            repeated from earlier turns; no cards at all
+attributes                  the cards are in order of a spec (units converted) or all meet a
+                            numeric / categorical constraint
 ==========================  ====================================================================
 
-The last line ``format_report`` prints is one JSON object:
-``{"conversations": N, "gates": {"<gate>": {"passed": a, "total": b}}, "pass_rate": r}``.
+The checks themselves are in ``assistant.suite_checks``. A turn passes when all its checks
+(and the automatic ``no_invented_facts``) pass; the report counts turns overall and by check
+type as well as checks by gate. The last line ``eval conversations`` prints is one JSON object:
+``{"conversations": N, "gates": {"<gate>": {"passed": a, "total": b}}, "pass_rate": r,
+"turns": {"passed": t, "total": n, "accuracy": t/n, "by_check": {"<check>": {...}}}, "suites": {...}}``.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-import re
 import shutil
 import tempfile
 import time
@@ -42,8 +52,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.events import Answer, Cards, Handoff, Notice
-from assistant.grounding import check, facts_text
+from assistant.grounding import check
+from assistant.suite_checks import CHECKS
+from assistant.suite_facts import Ctx, answer_of, cards_of, split_extreme
+from retrieval.sources import claimed_id
+from shopassist.errors import UserError
 from shopassist.settings import Settings
 
 GATES = (
@@ -59,10 +72,13 @@ GATES = (
     "safety",
     "intent",
     "answers",
+    "categories",
+    "cards",
+    "attributes",
 )
 
 
-class SuiteError(ValueError):
+class SuiteError(UserError, ValueError):
     """A suite file that cannot be run: the suite author's to fix; the message says where."""
 
 
@@ -105,6 +121,13 @@ def load_suite(path: str | Path) -> Suite:
             unknown = set(t.get("expect", {})) - set(CHECKS)
             if "say" not in t or unknown:
                 raise SuiteError(f"{path}: conversation {conv.get('id', i + 1)}: bad turn {t} (unknown checks {unknown})")
+            for key in ("first_card", "ref"):
+                spec = t.get("expect", {}).get(key)
+                if isinstance(spec, dict) and any(v in ("min", "max") for v in spec.values()):
+                    try:
+                        split_extreme(spec)
+                    except ValueError as e:
+                        raise SuiteError(f"{path}: conversation {conv.get('id', i + 1)}: {key}: {e}") from e
     return Suite(data.get("name", path.stem), path, data.get("catalog", {"source": "demo"}), data["conversations"])
 
 
@@ -124,7 +147,11 @@ def _resolve(source: str, suite: Suite) -> Path:
 
 
 def _slice(src: Path, dest: Path, limit: int | None, drop: set[str]) -> Path:
-    """Copy a JSONL(.gz) file, keeping the first ``limit`` rows and leaving out ``drop`` ids."""
+    """Copy a JSONL(.gz) file, keeping the first ``limit`` rows and leaving out ``drop`` ids.
+
+    A row's id is read as the source readers read it (``retrieval.sources.claimed_id``: ``id``,
+    else Amazon's ``parent_asin`` / ``asin``), so ``delete:`` works on every source format.
+    """
     opener = gzip.open if src.suffix == ".gz" else open
     out = dest / src.name.removesuffix(".gz")
     n = 0
@@ -132,7 +159,7 @@ def _slice(src: Path, dest: Path, limit: int | None, drop: set[str]) -> Path:
         for line in f:
             if not line.strip():
                 continue
-            if drop and str(json.loads(line).get("id")) in drop:
+            if drop and claimed_id(json.loads(line)) in drop:
                 continue
             g.write(line)
             n += 1
@@ -179,162 +206,7 @@ def build_catalog(suite: Suite, settings: Settings):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-# -- checks -------------------------------------------------------------------------------------
-
-
-def _cards(events) -> list:
-    for e in events:
-        if isinstance(e, Cards):
-            return e.cards
-    return []
-
-
-def _answer(events) -> Answer | None:
-    return next((e for e in events if isinstance(e, Answer)), None)
-
-
-def _text(events) -> str:
-    a = _answer(events)
-    notes = " ".join(e.text for e in events if isinstance(e, Notice))
-    return ((a.text if a else "") + " " + notes).strip()
-
-
-def _c_intent(ctx, want):
-    a = _answer(ctx.events)
-    got = a.intent if a else ctx.assistant.store.messages(ctx.cid)[-1].meta.get("intent") if ctx.assistant.store.messages(ctx.cid) else None
-    return "intent", got == want, f"intent {got!r}, wanted {want!r}"
-
-
-def _c_cards_min(ctx, n):
-    return "answers", len(ctx.cards) >= n, f"{len(ctx.cards)} cards, wanted at least {n}"
-
-
-def _c_contains(ctx, words):
-    low = _text(ctx.events).lower()
-    missing = [w for w in _list(words) if w.lower() not in low]
-    return "answers", not missing, f"answer lacks {missing}"
-
-
-def _c_price_max(ctx, cap):
-    bad = [c.price for c in ctx.cards if c.price is None or c.price > cap]
-    return "price_range", bool(ctx.cards) and not bad, f"prices {bad} above {cap} (or no cards)"
-
-
-def _c_price_min(ctx, floor):
-    bad = [c.price for c in ctx.cards if c.price is None or c.price < floor]
-    return "price_range", bool(ctx.cards) and not bad, f"prices {bad} below {floor} (or no cards)"
-
-
-def _c_cheaper(ctx, _):
-    """Every card is cheaper than the previous turn's cheapest; no card at all passes only when
-    the catalog really has nothing cheaper of the same kind (the conversation's categories, else
-    the leaf categories of the cards shown before), checked against the catalog itself, not
-    against the assistant's own search."""
-    prev = [c.price for c in ctx.prev_cards if c.price is not None]
-    now = [c.price for c in ctx.cards]
-    if prev and not now:
-        store = ctx.assistant.catalog.store
-        shown = [store.get(c.product_id) for c in ctx.prev_cards]
-        cats = ctx.assistant.state(ctx.cid).query.categories or sorted({p.categories[-1] for p in shown if p and p.categories})
-        cheaper = [
-            p.id for p in store.iter_products()
-            if p.price is not None and p.price < min(prev) and (not cats or any(c in p.categories for c in cats))
-        ]
-        return "cheaper", not cheaper, f"no cards, but the catalog has cheaper {cats or 'products'}: {cheaper[:5]}"
-    ok = bool(prev) and bool(now) and all(p is not None and p < min(prev) for p in now)
-    return "cheaper", ok, f"prices {now} not all below the previous cheapest {min(prev) if prev else None}"
-
-
-def _c_ref(ctx, n):
-    prev = ctx.prev_cards
-    if not 1 <= n <= len(prev):
-        return "references", False, f"previous turn showed {len(prev)} cards, no #{n}"
-    want = prev[n - 1].product_id
-    focus = ctx.assistant.state(ctx.cid).focus
-    got = [c.product_id for c in ctx.cards]
-    return "references", focus == want and (not got or got[0] == want), f"focus {focus}, cards {got}, wanted {want}"
-
-
-def _c_superlative(ctx, spec):
-    sort, words = spec["sort"], [w.lower() for w in _list(spec.get("match", []))]
-    pool = [
-        p
-        for p in ctx.assistant.catalog.store.iter_products()
-        if all(re.search(rf"\b{re.escape(w)}", p.title.lower()) for w in words)
-        and (not spec.get("category") or spec["category"] in p.categories)
-    ]
-    key = {
-        "price_asc": lambda p: p.price if p.price is not None else float("inf"),
-        "price_desc": lambda p: -(p.price or 0),
-        "rating_desc": lambda p: -(p.average_rating or 0),
-    }[sort]
-    if not pool or not ctx.cards:
-        return "superlatives", False, f"no cards or no catalog product matches {words}"
-    best = min(key(p) for p in pool)
-    first = ctx.assistant.catalog.store.get(ctx.cards[0].product_id)
-    return "superlatives", key(first) == best, f"first card {first.id} ({key(first)}), catalog extreme {best}"
-
-
-def _c_colour(ctx, colour):
-    bad = [c.product_id for c in ctx.cards if colour.lower() not in facts_text(ctx.assistant.catalog.store.get(c.product_id))]
-    return "filters", bool(ctx.cards) and not bad, f"cards {bad} not {colour} (or no cards)"
-
-
-def _c_brand(ctx, brand):
-    bad = [c.brand for c in ctx.cards if (c.brand or "").lower() != brand.lower()]
-    return "filters", bool(ctx.cards) and not bad, f"brands {bad}, wanted {brand}"
-
-
-def _c_brand_not(ctx, brand):
-    if brand == "previous_first":
-        brand = ctx.prev_cards[0].brand if ctx.prev_cards else ""
-    bad = [c.brand for c in ctx.cards if (c.brand or "").lower() == (brand or "").lower()]
-    return "filters", bool(ctx.cards) and not bad, f"{len(bad)} cards still from {brand} (or no cards)"
-
-
-def _c_never_shows(ctx, ids):
-    ids = {str(i) for i in _list(ids)}
-    shown = {c.product_id for c in ctx.cards}
-    return "deleted_never_shown", not (shown & ids), f"deleted products shown: {sorted(shown & ids)}"
-
-
-def _c_not_contains(ctx, words):
-    low = (_text(ctx.events) + " " + " ".join(" ".join(c.why) for c in ctx.cards)).lower()
-    found = [w for w in _list(words) if w.lower() in low]
-    return "injection_ignored", not found, f"answer repeats {found}"
-
-
-def _c_handoff(ctx, want):
-    got = any(isinstance(e, Handoff) for e in ctx.events) and ctx.assistant.store.handoff_requested(ctx.cid)
-    return "handoff", got == bool(want), f"handoff {got}, wanted {want}"
-
-
-def _c_notice(ctx, kind):
-    kinds = [e.kind for e in ctx.events if isinstance(e, Notice)]
-    return "safety", kind in kinds and not ctx.cards, f"notices {kinds}, wanted {kind} and no cards"
-
-
-def _list(x) -> list:
-    return x if isinstance(x, list) else [x]
-
-
-CHECKS: dict[str, Callable] = {
-    "intent": _c_intent,
-    "cards_min": _c_cards_min,
-    "contains": _c_contains,
-    "price_max": _c_price_max,
-    "price_min": _c_price_min,
-    "cheaper": _c_cheaper,
-    "ref": _c_ref,
-    "superlative": _c_superlative,
-    "colour": _c_colour,
-    "brand": _c_brand,
-    "brand_not": _c_brand_not,
-    "never_shows": _c_never_shows,
-    "not_contains": _c_not_contains,
-    "handoff": _c_handoff,
-    "notice": _c_notice,
-}
+# -- running ----------------------------------------------------------------------------------
 
 
 def grounded_check(ctx) -> tuple[str, bool, str]:
@@ -346,7 +218,7 @@ def grounded_check(ctx) -> tuple[str, bool, str]:
     for c, p in zip(ctx.cards, products, strict=True):
         if c.price != p.price:
             return "no_invented_facts", False, f"card {c.product_id} price {c.price} != catalog {p.price}"
-    a = _answer(ctx.events)
+    a = answer_of(ctx.events)
     if a is None or a.table:
         return "no_invented_facts", True, ""
     # filters the shopper set are stated back ("Updated (not Brewline)"): they are facts too
@@ -363,28 +235,40 @@ def grounded_check(ctx) -> tuple[str, bool, str]:
     return "no_invented_facts", res.ok, "; ".join(res.problems)
 
 
-@dataclass(slots=True)
-class _Ctx:
-    assistant: object
-    cid: str
-    say: str
-    events: list
-    cards: list
-    prev_cards: list
+def _count(report: dict, checks: list[tuple[str, str, bool]]) -> bool:
+    """Add one turn's ``(check, gate, ok)`` results to the report's tallies; whether it passed."""
+    turn_ok = all(ok for _, _, ok in checks)
+    report["turns"]["total"] += 1
+    report["turns"]["passed"] += int(turn_ok)
+    for name, gate, ok in checks:
+        g = report["gates"].setdefault(gate, {"passed": 0, "total": 0})
+        g["total"] += 1
+        g["passed"] += int(ok)
+        c = report["turns"]["by_check"].setdefault(name, {"passed": 0, "total": 0, "check_passed": 0})
+        c["total"] += 1
+        c["passed"] += int(turn_ok)
+        c["check_passed"] += int(ok)
+    return turn_ok
 
 
 def run_suite(suite: Suite, assistant, progress: Callable[[str], None] | None = None) -> dict:
-    """Play every conversation; return the report (gates, pass rate, failures, timings)."""
+    """Play every conversation; return the report (gates, turns by check, failures, timings).
+
+    ``turns.by_check[name]``: of the turns with that check, ``passed`` passed whole (turn
+    accuracy by check type) and ``check_passed`` passed that check.
+    """
     from assistant.chat import Turn
 
-    gates: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    report: dict = {"gates": {}, "turns": {"passed": 0, "total": 0, "by_check": {}}}
     failures, turn_s, first_card_s, stages = [], [], [], defaultdict(list)
     conv_ok = 0
     sources: dict[str, int] = defaultdict(int)
+    cache: dict = {}
     for conv in suite.conversations:
         user = conv.get("user")
         cid = assistant.start(user, surface="suite")
         prev_cards: list = []
+        shown: set[str] = set()
         ok_all = True
         for turn in conv["turns"]:
             say = turn["say"]
@@ -393,39 +277,41 @@ def run_suite(suite: Suite, assistant, progress: Callable[[str], None] | None = 
             t0 = time.perf_counter()
             events = list(assistant.respond(Turn(cid, user, say)))
             turn_s.append(time.perf_counter() - t0)
-            a = _answer(events)
+            a = answer_of(events)
             if a:
                 if "first_card" in a.timings:
                     first_card_s.append(a.timings["first_card"])
                 for k, v in a.timings.items():
                     stages[k].append(v)
-            cards = _cards(events)
-            ctx = _Ctx(assistant, cid, say, events, cards, prev_cards)
-            results = [CHECKS[name](ctx, arg) for name, arg in turn.get("expect", {}).items()]
+            cards = cards_of(events)
+            ctx = Ctx(assistant, cid, say, events, cards, prev_cards, set(shown), cache)
+            results = [(name, *CHECKS[name](ctx, arg)) for name, arg in turn.get("expect", {}).items()]
             if cards or (a and a.intent in ("find", "refine")):
-                results.append(grounded_check(ctx))
-            for gate, ok, why in results:
-                gates[gate][1] += 1
-                gates[gate][0] += int(ok)
+                results.append(("no_invented_facts", *grounded_check(ctx)))
+            for name, gate, ok, why in results:
                 if not ok:
-                    ok_all = False
-                    failures.append({"conversation": conv.get("id"), "say": say[:80], "gate": gate, "why": why})
+                    failures.append({"conversation": conv.get("id"), "say": say[:80], "check": name, "gate": gate, "why": why})
+            ok_all &= _count(report, [(name, gate, ok) for name, gate, ok, _ in results])
             if cards:
                 prev_cards = cards
+                shown |= {c.product_id for c in cards}
         for m in assistant.store.messages(cid):
             if m.role == "assistant" and m.meta and m.meta.get("source"):
                 sources[m.meta["source"]] += 1
         conv_ok += int(ok_all)
         if progress:
             progress(f"{'ok  ' if ok_all else 'FAIL'} {conv.get('id')}")
-    passed = sum(p for p, _ in gates.values())
-    total = sum(t for _, t in gates.values())
+    gates = report["gates"]
+    passed = sum(v["passed"] for v in gates.values())
+    total = sum(v["total"] for v in gates.values())
+    turns = report["turns"]
     return {
         "suite": suite.name,
         "conversations": len(suite.conversations),
         "conversations_passed": conv_ok,
-        "gates": {g: {"passed": gates[g][0], "total": gates[g][1]} for g in GATES if g in gates},
+        "gates": {g: gates[g] for g in GATES if g in gates},
         "pass_rate": round(passed / total, 4) if total else 0.0,
+        "turns": {**turns, "accuracy": round(turns["passed"] / turns["total"], 4) if turns["total"] else 0.0},
         "failures": failures,
         "answer_sources": dict(sources),
         "turn_seconds": turn_s,
@@ -436,4 +322,4 @@ def run_suite(suite: Suite, assistant, progress: Callable[[str], None] | None = 
 
 def summary(report: dict) -> dict:
     """The one-line JSON object of the suite contract."""
-    return {k: report[k] for k in ("conversations", "gates", "pass_rate")}
+    return {k: report[k] for k in ("conversations", "gates", "pass_rate", "turns")}

@@ -12,11 +12,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ranker.scoring import clip_stars
+
 Triple = tuple[str, str, float]
-
-
-def _clip(x: float) -> float:
-    return float(min(max(x, 1.0), 5.0))
 
 
 class GlobalMean:
@@ -33,7 +31,7 @@ class GlobalMean:
         return self
 
     def predict(self, user: str | None, item: str) -> float:
-        return _clip(self.mu)
+        return clip_stars(self.mu)
 
 
 class ItemMean:
@@ -56,7 +54,7 @@ class ItemMean:
         return self
 
     def predict(self, user: str | None, item: str) -> float:
-        return _clip(self.means.get(item, self.mu))
+        return clip_stars(self.means.get(item, self.mu))
 
 
 class BiasModel:
@@ -107,12 +105,12 @@ class BiasModel:
         return self.bi.get(item, 0.0)
 
     def predict(self, user: str | None, item: str) -> float:
-        return _clip(self.mu + self.user_bias(user) + self.item_bias(item))
+        return clip_stars(self.mu + self.user_bias(user) + self.item_bias(item))
 
 
 def surprise_trainset(triples: Iterable[Triple]):
     """(user, item, stars) triples as a scikit-surprise trainset on the 1-5 scale."""
-    import pandas as pd
+    import pandas as pd  # pandas and surprise load slowly; only the SVD baselines need them
     from surprise import Dataset, Reader
 
     df = pd.DataFrame(list(triples), columns=["u", "i", "r"])
@@ -139,7 +137,7 @@ class SVDModel:
 
     def predict(self, user: str | None, item: str) -> float:
         uid = user if user is not None else "\x00cold-user"
-        return _clip(self.algo.predict(uid, item).est)
+        return clip_stars(self.algo.predict(uid, item).est)
 
 
 BASELINES = {"global_mean": GlobalMean, "item_mean": ItemMean, "bias": BiasModel, "svd": SVDModel}

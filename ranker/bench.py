@@ -28,7 +28,15 @@ from pathlib import Path
 import numpy as np
 
 from ranker import versions
-from ranker.data import RatingData, read_dataset
+from ranker.baselines import BiasModel
+from ranker.data import RatingData, make_examples, read_dataset
+from ranker.features import featurize, predict_features
+from ranker.metrics import rmse
+from ranker.model import RatingModel, TextRegressor
+from ranker.scoring import UserContext
+from ranker.serve import TwoTowerRanker, build_user_context, catalog_mean, open_store
+from ranker.versions import VersionNotFound
+from retrieval.catalog import Product, Review
 from shopassist.settings import Settings
 
 DEFAULT_DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "amazon_reviews_2014_musical_instruments_5core"
@@ -38,8 +46,6 @@ class DatasetStore:
     """The slice of the CatalogStore contract serving reads, over a rating dataset (in memory)."""
 
     def __init__(self, data: RatingData):
-        from retrieval.catalog import Product, Review
-
         self.data = data
         self._reviews = {}
         for i in data.item_ids():
@@ -57,8 +63,6 @@ class DatasetStore:
 
     def reviews_by_user(self, user_id):
         """The user's reviews, oldest first (ties in file order), as ``CatalogStore.reviews_by_user``."""
-        from retrieval.catalog import Review
-
         return [Review(f"{r.user}:{r.item}", r.item, r.user, r.stars, r.title, r.text, r.ts)
                 for r in (self.data.ratings[k] for k in self.data.user_sequence(user_id))]
 
@@ -93,11 +97,6 @@ def _timeit_interleaved(fns: dict, repeats: int) -> dict:
 
 
 def _val_rmse(model, data: RatingData, users: int) -> float:
-    from ranker.baselines import BiasModel
-    from ranker.data import make_examples
-    from ranker.metrics import rmse
-    from ranker.train import featurize, predict_features
-
     bias = BiasModel(*model.info.get("reg", (5.0, 5.0))).fit((data.ratings[k].user, data.ratings[k].item, data.ratings[k].stars) for k in data.train)
     model.mu = bias.mu
     keep = set(data.users()[:users])
@@ -110,23 +109,18 @@ def bench_scoring(settings: Settings, dataset: Path | None = None, candidates: i
                   catalog: bool = False) -> dict:
     """The rows in the module docstring. ``catalog``: serve from the data dir's ingested catalog
     (SQLite reads, a real user's history and review aspects) instead of a rating dataset."""
-    import torch
-
-    from ranker.model import RatingModel
-    from ranker.scoring import UserContext
-    from ranker.serve import TwoTowerRanker, catalog_mean
+    import torch  # heavy: only the bench needs it directly (int8 quantisation, thread count)
 
     version = versions.current_version(settings)
     if version is None:
-        raise LookupError("no trained ranker version: run `shopassist ranker train` first")
+        raise VersionNotFound("no trained ranker version: run `shopassist ranker train` first")
     model = RatingModel.load(version / "model", settings.device)
     rng = np.random.default_rng(0)
     if catalog:  # the ingested catalog in SQLite, its most active reviewer's real profile (likes/dislikes too)
-        from retrieval.store import CatalogStore
-
-        if not settings.catalog_db.exists():
-            raise LookupError(f"no catalog at {settings.catalog_db}: run `shopassist ingest SOURCE` first")
-        data, store = None, CatalogStore(settings.catalog_db)
+        store = open_store(settings)
+        if store is None:
+            raise FileNotFoundError(f"no catalog at {settings.catalog_db}: run `shopassist ingest SOURCE` first")
+        data = None
         rk = TwoTowerRanker(model, settings, version, store=store)
         model.mu = catalog_mean(store.iter_products())
         users = sorted(store.users(), key=lambda u: (-len(store.reviews_by_user(u)), u))
@@ -194,16 +188,14 @@ def bench_scoring(settings: Settings, dataset: Path | None = None, candidates: i
     return {"bench": "ranker", "version": version.name, "source": "catalog" if catalog else (data.name if data else None),
             "candidates": len(prods), "threads": torch.get_num_threads(),
             "user_units": len(rk.user_units(ctx)), "history_units": len(ctx.history),
-            "taste": {"weight": rk.taste.weight, "alpha": rk.taste.alpha, "rated": len(ctx.rated), "active": rk.user_taste(ctx) is not None}, "val_rmse_fp32_subset": None if base_rmse is None else round(base_rmse, 4),
+            "taste": {"weight": rk.taste.weight, "alpha": rk.taste.alpha, "rated": len(ctx.rated), "active": rk.user_taste(ctx) is not None},
+            "val_rmse_fp32_subset": None if base_rmse is None else round(base_rmse, 4),
             "accuracy_users": accuracy_users if int8 else 0, "rows": rows, "grid_vs_rows": same, "profiles": prof,
             "goal": "warm p50 <= 100 ms for 100 candidates on 2 CPU cores"}
 
 
 def bench_profiles(rk, store, top: list[str]) -> dict | None:
     """First-profile cost per user (sentiment model already loaded), int8 (served) vs fp32."""
-    from ranker.model import TextRegressor
-    from ranker.serve import build_user_context
-
     if not (rk.version_dir / "sentiment").exists():
         return None
     rk._sentiment = None  # time a fresh load

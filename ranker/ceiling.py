@@ -20,9 +20,10 @@ from collections import defaultdict
 
 import numpy as np
 
-from ranker.baselines import BiasModel, GlobalMean, SVDModel, _clip, surprise_trainset
+from ranker.baselines import BiasModel, GlobalMean, SVDModel, surprise_trainset
 from ranker.data import RatingData
 from ranker.metrics import rmse
+from ranker.scoring import clip_stars
 
 FROM_END = 5  # positions 0..4 from the end, then "5+" for everything earlier
 
@@ -55,11 +56,11 @@ class _Surprise:
         return self
 
     def predict(self, user, item) -> float:
-        return _clip(self.algo.predict(user, item).est)
+        return clip_stars(self.algo.predict(user, item).est)
 
 
 def classic_methods() -> list:
-    from surprise import SVDpp, BaselineOnly, KNNBaseline
+    from surprise import BaselineOnly, KNNBaseline, SVDpp  # slow to load; only this report needs them
 
     return [
         GlobalMean(), BiasModel(), SVDModel(),

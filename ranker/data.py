@@ -24,19 +24,20 @@ calls it for every example, so a leak is an exception, not a silent metric infla
 
 from __future__ import annotations
 
-import gzip
-import json
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from shopassist.errors import ShopassistError
+from shopassist.jsonl import read_jsonl
 
 ITEM_SNIPPETS = 3  # other users' reviews per item: enough for aspects, cheap to encode on CPU
 SNIPPET_CHARS = 160  # per review unit (~40 tokens): the gist, and 2-core CPUs can encode 10k of them
 USER_HISTORY = 8  # most recent earlier ratings in the user tower
 
 
-class LeakageError(AssertionError):
+class LeakageError(ShopassistError, AssertionError):
     """A model input contains the review it is asked to predict: a bug in ours, never data's."""
 
 
@@ -125,11 +126,7 @@ def split_leave_last_out(data: RatingData) -> tuple[list[int], list[int], list[i
 
 
 def _jsonl(path: Path):
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield json.loads(line)
+    return read_jsonl(path)
 
 
 def read_mi2014(folder: Path) -> RatingData:

@@ -31,7 +31,10 @@ import numpy as np
 from ranker import versions
 from ranker.baselines import BASELINES, BiasModel
 from ranker.data import Example, RatingData, item_units, make_examples
+from ranker.features import as_cold_items, featurize, predict_features
 from ranker.metrics import bootstrap_rmse_diff, hit_rank, mae, ndcg_single, rmse
+from ranker.model import RatingModel, TextRegressor
+from ranker.train import TrainConfig, taste_inputs, taste_offsets, train, tune_taste
 from shopassist.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -101,8 +104,6 @@ def evaluate(data: RatingData, settings: Settings, ndcg: bool = True, finetune_e
     # text-only baseline: item text -> rating, no user (trained with the version)
     text_dir = version / "text_only"
     if text_dir.exists():
-        from ranker.model import TextRegressor
-
         tm = TextRegressor(str(text_dir), max_length=96, device=settings.device)
         neg_texts = {k: [" | ".join(item_units(data, j, data.ratings[k].ts)) for j in negs[k]] for k in negs}
         all_texts = [e.item_text for e in test_ex] + [t for ts in neg_texts.values() for t in ts]
@@ -112,17 +113,12 @@ def evaluate(data: RatingData, settings: Settings, ndcg: bool = True, finetune_e
         methods["text_only"] = _summary(pred, true, cold_items, pred, ranks, pred)  # no user, no item id: cold either way
         log.info("text_only: %s", methods["text_only"])
 
-    from ranker.model import RatingModel
-    from ranker.train import as_cold_items, featurize, predict_features, taste_inputs, taste_offsets, tune_taste
-
     model = RatingModel.load(version / "model", settings.device)
     model.attach_cache(versions.root(settings) / "cache")
     bias = BiasModel(*model.info.get("reg", (5.0, 5.0))).fit(triples)  # the regularisation the model was trained with
     model.mu = bias.mu  # biases of THIS dataset (cross-domain: the head is transferred, biases are local)
     runs = [("ours", model)]
     if finetune_examples:
-        from ranker.train import TrainConfig, train
-
         cfg = TrainConfig(max_examples=finetune_examples, text_only_examples=0, sentiment_examples=0)
         res = train(data, settings, cfg, source=data.name, parent_model=version / "model", make_current=False)
         notes["finetuned_version"] = res.version.name

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from shopassist.ranking import dcg  # DCG@k = sum_r rel_r / log2(r + 1): one home for retrieval and ranker
+
 
 def rmse(pred: Sequence[float], true: Sequence[float]) -> float:
     """Root mean squared error: sqrt(mean((p - t)^2)).
@@ -33,15 +35,6 @@ def mae(pred: Sequence[float], true: Sequence[float]) -> float:
     if p.size == 0:
         return float("nan")
     return float(np.mean(np.abs(p - t)))
-
-
-def dcg(relevances: Sequence[float], k: int) -> float:
-    """DCG@k = sum_{r=1..k} rel_r / log2(r + 1)  (rel_r: relevance at rank r, 1-based).
-
-    >>> round(dcg([3, 2, 0, 1], 4), 4)   # 3/1 + 2/log2(3) + 0 + 1/log2(5)
-    4.6925
-    """
-    return float(sum(rel / math.log2(r + 2) for r, rel in enumerate(list(relevances)[:k])))
 
 
 def ndcg_at_k(scores: Sequence[float], relevances: Sequence[float], k: int = 10) -> float:

@@ -21,12 +21,19 @@ review-sentiment model (review text -> stars) behind user profiles.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from retrieval.models import resolve_model_path
+
+# torch, transformers and tqdm are imported inside the methods that need them: they take seconds to
+# load, and the catalog prior, the CLI's --help and the doctests never need them.
 
 N_FEATS = 6  # bias features appended to [u, p, u*p]
 DEFAULT_CALIB = {"d": 0.0, "cu": 1.0, "ci": 1.0, "ch": 1.0}  # = the bias model + the raw head
@@ -66,8 +73,6 @@ def bias_features(bu: float, bi: float, n_user: int, n_item: int) -> list[float]
 
 def resolve_base(configured: str = "") -> str:
     """The encoder to fine-tune: the configured path, or the bundled MiniLM."""
-    from retrieval.models import resolve_model_path
-
     return resolve_model_path(configured, "SHOPASSIST_RANKER_BASE or --base")
 
 
@@ -273,8 +278,6 @@ class TextRegressor:
         Measured on the MI review-sentiment model: review RMSE 0.8651 -> 0.8671 (+0.002 stars),
         the same liked/disliked aspects for 12 of 12 users (BENCHMARKS.md, ranker section 8).
         Returns False (and stays fp32) where this torch build has no quantised engine."""
-        import warnings
-
         import torch
 
         try:
@@ -413,8 +416,6 @@ class RatingModel:
         return self.combine(feats, self.residual(u, p, feats))
 
     def save(self, folder: Path) -> None:
-        import json
-
         import torch
 
         folder.mkdir(parents=True, exist_ok=True)
@@ -426,8 +427,6 @@ class RatingModel:
 
     @classmethod
     def load(cls, folder: Path, device: str = "cpu") -> "RatingModel":
-        import json
-
         import torch
 
         cfg = json.loads((folder / "model.json").read_text())

@@ -1,13 +1,19 @@
 """Contract types of the ranker and the pure fusion of relevance with predicted stars.
 
-Other packages (the assistant) only need these names: ``UserContext`` (who is
-shopping), ``Prediction`` (predicted stars plus why) and ``fuse`` (the final rank
-score). No torch, no I/O here.
+Other packages (the assistant) only need these names: ``Ranker`` (the protocol every ranker
+declares), ``UserContext`` (who is shopping), ``Prediction`` (predicted stars plus why) and
+``fuse`` (the final rank score). ``CatalogReader`` is the slice of the catalog store the ranker
+reads, so it is handed a store rather than importing one. No torch, no I/O here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from retrieval.catalog import Product, Review
 
 # shopper feedback as the stars the ranker learns from (``ranker update`` events, the assistant's
 # user context): the kinds that say "I like this" count as 5, a thumb down as 1
@@ -46,6 +52,51 @@ class Prediction:
     explanation: list[str] = field(default_factory=list)
 
 
+class CatalogReader(Protocol):
+    """What the ranker reads from a catalog (``retrieval.store.CatalogStore`` has it; so does the
+    in-memory view over a rating dataset in ``ranker.bench``)."""
+
+    def get_many(self, ids: Sequence[str]) -> list[Product]: ...
+
+    def reviews_for(self, product_id: str, limit: int | None = None) -> list[Review]: ...
+
+    def reviews_by_user(self, user_id: str) -> list[Review]: ...
+
+    def iter_products(self) -> Iterator[Product]: ...
+
+    def count(self) -> int: ...
+
+
+@runtime_checkable
+class Ranker(Protocol):
+    """Predicted stars and reasons for one shopper's candidates (``ranker.serve.load_ranker``).
+
+    Capabilities are declared, not found out by ``isinstance``: ``version`` names the trained
+    model version serving (None: the catalog rating prior, nothing trained yet); ``personal``
+    says a per-user taste term is fitted on the shopper's rated products (``ranker.taste``).
+    """
+
+    version: str | None
+    personal: bool
+
+    def score(self, user: UserContext, products: list[Product]) -> list[Prediction]:
+        """Predicted stars (1..5) for each product, in the order given, with short reasons."""
+        ...
+
+    def user_context(self, store: CatalogReader, user_id: str) -> UserContext:
+        """What the ranker knows about ``user_id`` from their reviews in ``store``."""
+        ...
+
+
+def clip_stars(x: float) -> float:
+    """A star estimate clipped to the 1..5 scale every rating in the catalog is on.
+
+    >>> clip_stars(5.7), clip_stars(0.2), clip_stars(3)
+    (5.0, 1.0, 3.0)
+    """
+    return min(max(float(x), 1.0), 5.0)
+
+
 def fuse(relevance: float, stars: float | None, weight: float) -> float:
     """Final rank score from retrieval relevance and predicted stars.
 
@@ -56,7 +107,7 @@ def fuse(relevance: float, stars: float | None, weight: float) -> float:
     1-star product with relevance 0.7 (0.75*0.2 + 0.25*1 = 0.40 < 0.75*0.7 + 0 = 0.525).
 
     The weight the assistant should use was measured on the Chorus/Icecat relevance set
-    (``shopassist ranker eval-fusion``, ``ranker.fusion``; BENCHMARKS.md ranker section 9):
+    (``shopassist ranker eval-fusion``, ``ranker.fusion_eval``; BENCHMARKS.md ranker section 9):
     hybrid relevance scores of the top 50 hits are close together (weighted RRF), so at
     w = 0.25 adversarial ratings (5 stars to irrelevant, 1 to relevant products) lift an
     irrelevant product over a relevant one in 73 % of the pairs; at w = 0.02 in 3.6 % (1.8 %
@@ -74,5 +125,5 @@ def fuse(relevance: float, stars: float | None, weight: float) -> float:
         raise ValueError(f"fusion weight must be in [0, 1], got {weight}")
     if stars is None:
         return relevance
-    s = (min(max(float(stars), 1.0), 5.0) - 1.0) / 4.0
+    s = (clip_stars(stars) - 1.0) / 4.0
     return round((1.0 - weight) * relevance + weight * s, 10)

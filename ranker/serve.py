@@ -19,10 +19,20 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
-from ranker.scoring import Prediction, UserContext
+from ranker import versions
+from ranker.data import ITEM_SNIPPETS, USER_HISTORY, ItemMeta, Rating, review_unit
+from ranker.features import USER_COLS, make_cold, pool_item, pool_user
+from ranker.model import RatingModel, TextRegressor, bias_features
+from ranker.scoring import CatalogReader, Prediction, Ranker, UserContext, clip_stars
+from ranker.sentiment import aspects_from_reviews
+from ranker.taste import Taste, TasteParams, design, user_residuals
+from ranker.versions import VersionNotFound
+from retrieval.store import CatalogStore
 from shopassist.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -69,26 +79,28 @@ class UserBias:
     n: int = 0
 
 
-def _clip(x: float) -> float:
-    return min(max(float(x), 1.0), 5.0)
+def open_store(settings: Settings) -> CatalogReader | None:
+    """The catalog store of ``settings`` when one has been ingested, else None.
+
+    The one place ``ranker`` opens ``retrieval.store`` (docs/ARCHITECTURE.md): callers that hold a
+    store already hand it to ``load_ranker``; everything else reads through ``CatalogReader``."""
+    return CatalogStore(settings.catalog_db) if settings.catalog_db.exists() else None
 
 
 @dataclass
-class PriorRanker:
+class PriorRanker(Ranker):
     """The Ranker contract without a trained model: catalog rating prior + user offset."""
 
+    version: ClassVar[None] = None  # nothing trained: the catalog's own ratings
+    personal: ClassVar[bool] = False  # no taste term; the user offset is the only personal part
     mu: float = DEFAULT_MU
     sentiment: object | None = None  # ranker.sentiment.AspectExtractor when available
     _item_bias_by_title: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "PriorRanker":
-        mu = DEFAULT_MU
-        if settings.catalog_db.exists():
-            from retrieval.store import CatalogStore
-
-            mu = catalog_mean(CatalogStore(settings.catalog_db).iter_products())
-        return cls(mu=mu)
+    def from_settings(cls, settings: Settings, store: CatalogReader | None = None) -> PriorRanker:
+        store = store if store is not None else open_store(settings)
+        return cls(mu=catalog_mean(store.iter_products()) if store is not None else DEFAULT_MU)
 
     def user_bias(self, user: UserContext) -> UserBias:
         if not user.history:
@@ -102,7 +114,7 @@ class PriorRanker:
         out = []
         for p in products:
             bi = shrunk_item_bias(p.average_rating, p.rating_count, self.mu)
-            stars = _clip(self.mu + ub.value + bi)
+            stars = clip_stars(self.mu + ub.value + bi)
             why = []
             if p.rating_count:
                 why.append(f"rated {p.average_rating:.1f} by {p.rating_count} reviewers (shrunk toward the {self.mu:.2f} average)")
@@ -124,8 +136,6 @@ def build_user_context(store, user_id: str, sentiment=None) -> UserContext:
     Aspects come from the review-sentiment model when one is trained (``ranker.sentiment``),
     else from the lexical aspect extractor over each review's sentences and its stars.
     """
-    from ranker.sentiment import aspects_from_reviews
-
     reviews = store.reviews_by_user(user_id)
     if not reviews:
         return UserContext(user_id, [], [], [])
@@ -136,30 +146,30 @@ def build_user_context(store, user_id: str, sentiment=None) -> UserContext:
     return UserContext(user_id, history, likes, dislikes, rated)
 
 
-def load_ranker(settings: Settings):
+def load_ranker(settings: Settings, store: CatalogReader | None = None) -> Ranker:
     """The current trained model version, or the catalog rating prior before any training.
 
-    >>> from shopassist.settings import Settings
-    >>> type(load_ranker(Settings(data_dir="/nonexistent"))).__name__
-    'PriorRanker'
-    """
-    from ranker.versions import current_version
+    ``store``: the catalog to read ratings and reviews from (default: ``open_store(settings)``).
+    Raises ``VersionNotFound`` when the current version is named but gone or has no model.
 
-    version = current_version(settings)
+    >>> from shopassist.settings import Settings
+    >>> rk = load_ranker(Settings(data_dir="/nonexistent"))
+    >>> type(rk).__name__, rk.version, rk.personal
+    ('PriorRanker', None, False)
+    """
+    version = versions.current_version(settings)
     if version is None:
         log.info("no trained rating model in %s: using the catalog rating prior", settings.models_dir)
-        return PriorRanker.from_settings(settings)
-    return TwoTowerRanker.load(version, settings)
+        return PriorRanker.from_settings(settings, store)
+    return TwoTowerRanker.load(version, settings, store)
 
 
 def _meta_text(p) -> str:
     """A catalog product's metadata unit (as ``ItemMeta.text`` builds it for training)."""
-    from ranker.data import ItemMeta
-
     return ItemMeta(p.title, p.brand or "", list(p.categories), list(p.features), p.description).text()
 
 
-class TwoTowerRanker:
+class TwoTowerRanker(Ranker):
     """The Ranker contract over a trained version: user tower once per request, cached item
     towers, the light head per candidate; reasons from leave-one-out over the model's inputs.
 
@@ -167,9 +177,7 @@ class TwoTowerRanker:
     the bias model), b_u from the user's rated history, n_u / n_i their counts.
     """
 
-    def __init__(self, model, settings: Settings, version_dir, store=None):
-        from ranker import versions
-
+    def __init__(self, model: RatingModel, settings: Settings, version_dir: Path, store: CatalogReader | None = None):
         self.model, self.settings, self.version = model, settings, version_dir.name
         self.version_dir = version_dir
         self.model.attach_cache(versions.root(settings) / "cache")
@@ -179,17 +187,21 @@ class TwoTowerRanker:
         self.reg = float((model.info.get("reg") or [K_USER, K_ITEM])[1])
         self._review_units: dict[tuple[str, int], list[tuple[str, str]]] = {}  # (product id, rating count) -> (reviewer, unit)
         self.grid = True  # score through ``residual_grid`` (False: materialised rows, the reference)
-        from ranker.taste import TasteParams
-
         self.taste = TasteParams.from_dict(model.info.get("taste"))  # weight 0 (off) for versions trained before it
         self._taste_fits: dict = {}  # (user id, rated) -> ranker.taste.Taste: one n_u x n_u solve per user context
 
-    @classmethod
-    def load(cls, version_dir, settings: Settings) -> "TwoTowerRanker":
-        from ranker.model import RatingModel
+    @property
+    def personal(self) -> bool:
+        """True when this version fitted a taste term (versions trained before it have weight 0)."""
+        return bool(self.taste.weight)
 
+    @classmethod
+    def load(cls, version_dir: Path, settings: Settings, store: CatalogReader | None = None) -> TwoTowerRanker:
+        if not (version_dir / "model" / "model.json").exists():
+            raise VersionNotFound(f"ranker version {version_dir.name} has no model in {version_dir / 'model'}: "
+                                  "`shopassist ranker use` another version (`ranker list`) or retrain")
         model = RatingModel.load(version_dir / "model", settings.device)
-        rk = cls(model, settings, version_dir)
+        rk = cls(model, settings, version_dir, store)
         store = rk.store
         if store is not None and store.count():
             rk.model.mu = catalog_mean(store.iter_products())  # serve on this catalog's scale
@@ -197,11 +209,10 @@ class TwoTowerRanker:
         return rk
 
     @property
-    def store(self):
-        if self._store is None and self.settings.catalog_db.exists():
-            from retrieval.store import CatalogStore
-
-            self._store = CatalogStore(self.settings.catalog_db)
+    def store(self) -> CatalogReader | None:
+        """The catalog handed in, or this data dir's once it has been ingested (it may appear later)."""
+        if self._store is None:
+            self._store = open_store(self.settings)
         return self._store
 
     @property
@@ -210,8 +221,6 @@ class TwoTowerRanker:
         CPU; ``load`` loads it up front so the first shopper's profile does not pay for it."""
         with self._sentiment_lock:
             if self._sentiment is None and (self.version_dir / "sentiment").exists():
-                from ranker.model import TextRegressor
-
                 m = TextRegressor(str(self.version_dir / "sentiment"), max_length=64, device=self.settings.device)
                 if self.settings.device == "cpu":
                     m.quantize()
@@ -223,8 +232,6 @@ class TwoTowerRanker:
     def item_units(self, p, exclude_user: str | None = None) -> list[str]:
         """The product's text units as in training: its metadata, then the earliest ITEM_SNIPPETS
         reviews by OTHER users than ``exclude_user`` (training never shows a user their own review)."""
-        from ranker.data import ITEM_SNIPPETS
-
         meta = _meta_text(p)
         units = [meta] if meta else []
         others = [u for who, u in self._snippets(p) if exclude_user is None or who != exclude_user]
@@ -234,8 +241,6 @@ class TwoTowerRanker:
         """(reviewer, review unit) of the product's earliest ITEM_SNIPPETS + 1 reviews (one spare for
         the excluded user). They change only when reviews are removed, so they are kept per (product,
         rating count) and a request runs no catalog query for them."""
-        from ranker.data import ITEM_SNIPPETS, Rating, review_unit
-
         if self.store is None:
             return []
         key = (p.id, p.rating_count)
@@ -250,15 +255,11 @@ class TwoTowerRanker:
 
     @staticmethod
     def user_units(user: UserContext) -> list[tuple[str, float]]:
-        from ranker.data import USER_HISTORY
-
         units = [(t, float(s)) for t, s in user.history[-USER_HISTORY:]]
         units += [(a, 5.0) for a in user.likes[:4]] + [(a, 1.0) for a in user.dislikes[:4]]
         return units
 
     def _features(self, user: UserContext, products: list) -> np.ndarray:
-        from ranker.model import bias_features
-
         mu = self.model.mu
         bu = sum(s - mu for _, s in user.history) / (len(user.history) + K_USER) if user.history else 0.0
         return np.asarray([bias_features(bu, shrunk_item_bias(p.average_rating, p.rating_count, mu, self.reg), len(user.history),
@@ -266,8 +267,6 @@ class TwoTowerRanker:
 
     def score(self, user: UserContext, products: list, explain: bool = True) -> list[Prediction]:
         """Predicted stars for each product for this user, with reasons taken from the model."""
-        from ranker.train import pool_item, pool_user
-
         if not products:
             return []
         units_u = self.user_units(user)
@@ -284,8 +283,6 @@ class TwoTowerRanker:
         taste = self.user_taste(user)
         contrib = None
         if taste is not None:  # [n, n_rated]: what each of the user's rated items adds (ranker.taste)
-            from ranker.taste import design
-
             contrib = taste.contributions(design(P, [p.price for p in products], self.taste))
         final = stars if contrib is None else np.clip(stars + contrib.sum(1), 1.0, 5.0)
         if not explain:
@@ -341,9 +338,6 @@ class TwoTowerRanker:
         fit = self._taste_fits.get(key)
         if fit is not None:
             return fit
-        from ranker.taste import Taste, design, user_residuals
-        from ranker.train import pool_item
-
         found = {p.id: p for p in self.store.get_many(list(dict.fromkeys(i for i, _ in user.rated)))}
         rated = [(found[i], s) for i, s in user.rated if i in found]
         if not rated:
@@ -364,8 +358,6 @@ class TwoTowerRanker:
 
     def _user_variants(self, emb: dict, units_u: list, P: np.ndarray, feats: np.ndarray) -> np.ndarray:
         """Stars [J, n] with each of the J user units left out of the user vector in turn."""
-        from ranker.train import USER_COLS, make_cold, pool_user
-
         dim = P.shape[1]
         if len(units_u) > 1:
             V = np.stack([pool_user(emb, units_u[:i] + units_u[i + 1 :], dim) for i in range(len(units_u))])

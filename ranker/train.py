@@ -20,6 +20,7 @@ batch re-encoding its units (the path for a GPU, and for small data).
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -29,16 +30,17 @@ from pathlib import Path
 
 import numpy as np
 
+from ranker import taste as T
 from ranker import versions
 from ranker.baselines import BiasModel
-from ranker.data import Example, RatingData, make_examples
+from ranker.data import Example, RatingData, item_units, make_examples
+from ranker.features import Features, bias_rows, drop_cold, featurize, pool_item, predict_features
 from ranker.metrics import rmse
 from ranker.model import (
     Encoder,
     HeadConfig,
     RatingModel,
     TextRegressor,
-    bias_features,
     build_head,
     head_input,
     resolve_base,
@@ -78,47 +80,7 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)
 
 
-# -- features ---------------------------------------------------------------------------------
-
-
-def user_weight(stars: float) -> float:
-    """Signed weight of a history item in the user vector: liked +, disliked -.
-
-    >>> user_weight(5.0), user_weight(3.0), user_weight(1.0)
-    (1.0, 0.0, -1.0)
-    """
-    return (float(stars) - 3.0) / 2.0
-
-
-def pool_user(emb: dict, units: list[tuple[str, float]], dim: int) -> np.ndarray:
-    if not units:
-        return np.zeros(dim, np.float32)
-    return (sum(user_weight(s) * emb[t] for t, s in units) / len(units)).astype(np.float32)
-
-
-def pool_item(emb: dict, units: list[str], dim: int) -> np.ndarray:
-    if not units:
-        return np.zeros(dim, np.float32)
-    return (sum(emb[t] for t in units) / len(units)).astype(np.float32)
-
-
-@dataclass
-class Features:
-    """Arrays for a list of examples: pooled towers, bias features, base, target."""
-
-    U: np.ndarray
-    P: np.ndarray
-    feats: np.ndarray
-    y: np.ndarray  # target in [0, 1]
-
-
-def bias_rows(bias: BiasModel, examples: list[Example], cold_user: bool = False) -> np.ndarray:
-    rows = []
-    for e in examples:
-        bu = 0.0 if cold_user else bias.user_bias(e.user)
-        nu = 0 if cold_user else bias.n_user.get(e.user, 0)
-        rows.append(bias_features(bu, bias.item_bias(e.item), nu, bias.n_item.get(e.item, 0)))
-    return np.asarray(rows, np.float32)
+# -- training-only inputs (the shared features are in ranker.features) ---------------------------
 
 
 BIAS_REGS = (3.0, 5.0, 10.0, 25.0, 100.0)  # from "trust 3 ratings" to "almost the global mean"
@@ -159,19 +121,6 @@ def oof_bias_rows(data: RatingData, examples: list[Example], folds: int = 5, see
     return rows
 
 
-def featurize(model: RatingModel, bias: BiasModel, examples: list[Example], cold_user: bool = False, progress: bool = False,
-              feat_rows: np.ndarray | None = None) -> Features:
-    """Encode every distinct unit once (cached in the model) and pool per example."""
-    texts = list(dict.fromkeys([t for e in examples for t, _ in e.user_units] + [t for e in examples for t in e.item_units]))
-    vecs = model.embed(texts, progress=progress)
-    emb = dict(zip(texts, vecs))
-    dim = model.encoder.dim
-    U = np.stack([np.zeros(dim, np.float32) if cold_user else pool_user(emb, e.user_units, dim) for e in examples])
-    P = np.stack([pool_item(emb, e.item_units, dim) for e in examples])
-    feats = bias_rows(bias, examples, cold_user) if feat_rows is None else feat_rows
-    return Features(U, P, feats, np.asarray([to_unit(e.stars) for e in examples], np.float32))
-
-
 def taste_inputs(model: RatingModel, data: RatingData, bias: BiasModel, params, targets: list[tuple[int, list[tuple[str, list[str]]]]]) -> list:
     """Per target rating k: (X, e, Xc) for ``ranker.taste``: the user's ratings strictly before k
     (never k itself, never later ones) as rows X with their residuals e, and the rows Xc of the
@@ -180,8 +129,6 @@ def taste_inputs(model: RatingModel, data: RatingData, bias: BiasModel, params, 
     A rated item's row pools its units as of the target's time without the user's own reviews
     (``item_units(..., exclude_user)``), the way the example's item side is built.
     """
-    from ranker import taste as T
-    from ranker.data import item_units
 
     dim = model.encoder.dim
     plan = []
@@ -194,7 +141,7 @@ def taste_inputs(model: RatingModel, data: RatingData, bias: BiasModel, params, 
     emb = dict(zip(texts, model.embed(texts))) if texts else {}
     price = lambda item: data.items[item].price if item in data.items else None  # noqa: E731
     out = []
-    for r, earlier, hu, cands in plan:
+    for _, earlier, hu, cands in plan:
         X = T.design(np.stack([pool_item(emb, us, dim) for us in hu]), [price(h.item) for h in earlier], params) if earlier \
             else np.zeros((0, dim + 1))
         e = T.user_residuals([h.stars for h in earlier], [bias.item_bias(h.item) for h in earlier], bias.mu, bias.reg_user)
@@ -206,7 +153,6 @@ def taste_inputs(model: RatingModel, data: RatingData, bias: BiasModel, params, 
 def tune_taste(model: RatingModel, data: RatingData, bias: BiasModel, val_ex: list[Example], val_pred) -> tuple:
     """(TasteParams, grid of validation RMSEs): alpha and weight of the taste term on VALIDATION
     ratings only, on top of the model's predictions ``val_pred`` for them."""
-    from ranker import taste as T
 
     pm, ps = T.price_stats([m.price for m in data.items.values()])
     params = T.TasteParams(price_mean=pm, price_std=ps)
@@ -217,40 +163,8 @@ def tune_taste(model: RatingModel, data: RatingData, bias: BiasModel, val_ex: li
 
 def taste_offsets(rows: list, params) -> list[np.ndarray]:
     """Stars the taste term adds to each target's candidates (``taste_inputs`` rows)."""
-    from ranker.taste import Taste
-
-    return [Taste.fit(X, e, params.alpha, params.weight).predict(Xc) if len(X) and params.weight else np.zeros(len(Xc))
+    return [T.Taste.fit(X, e, params.alpha, params.weight).predict(Xc) if len(X) and params.weight else np.zeros(len(Xc))
             for X, e, Xc in rows]
-
-
-def predict_features(model: RatingModel, f: Features) -> np.ndarray:
-    return model.combine(f.feats, model.residual(f.U, f.P, f.feats))
-
-
-USER_COLS, ITEM_COLS = (0, 2, 4), (1, 3, 5)  # (bias, log count, cold flag) of each side in ``bias_features``
-
-
-def make_cold(feats: np.ndarray, rows, cols: tuple[int, int, int]) -> None:
-    b, n, flag = cols
-    feats[rows, b], feats[rows, n], feats[rows, flag] = 0.0, 0.0, 1.0
-
-
-def drop_cold(f: Features, rng, user_p: float, item_p: float) -> Features:
-    """Copy with random rows turned into cold users (no text, no bias) / cold items (no item bias)."""
-    U, feats = f.U.copy(), f.feats.copy()
-    du = rng.random(len(U)) < user_p
-    di = rng.random(len(U)) < item_p
-    U[du] = 0.0
-    make_cold(feats, du, USER_COLS)
-    make_cold(feats, di, ITEM_COLS)
-    return Features(U, f.P, feats, f.y)
-
-
-def as_cold_items(f: Features) -> Features:
-    """Copy with every row's item made cold: its bias and rating count removed, its text kept."""
-    feats = f.feats.copy()
-    make_cold(feats, slice(None), ITEM_COLS)
-    return Features(f.U, f.P, feats, f.y)
 
 
 # -- the recipe -------------------------------------------------------------------------------
@@ -354,7 +268,8 @@ def train(data: RatingData, settings: Settings, cfg: TrainConfig | None = None, 
               "users": len(data.users()), "items": len(data.item_ids())},
         metrics={"val_rmse_untrained": untrained, "val_rmse": val_rmse, "test_rmse": test_rmse, "test_rmse_bias": test_bias,
                  "val_rmse_raw_head": val_raw, "val_rmse_calibrated_crossfit": val_cross, "calib": model.calib,
-                 "taste": taste.to_dict(), "val_rmse_taste": val_taste, "test_rmse_no_taste": test_rmse_no_taste, "bias_reg": bias.reg_item, "best_step": curve["best_step"]},
+                 "taste": taste.to_dict(), "val_rmse_taste": val_taste, "test_rmse_no_taste": test_rmse_no_taste,
+                 "bias_reg": bias.reg_item, "best_step": curve["best_step"]},
         dp=dp_report,
         side_models=side,
         config=asdict(cfg),
@@ -395,9 +310,7 @@ def calibrate(model: RatingModel, f: Features, true: list[float], seed: int = 0)
 
 def _fit(model: RatingModel, data: RatingData, bias: BiasModel, train_ex, val_ex, val_f: Features, cfg: TrainConfig, rng, version_dir: Path, joint: bool):
     """Steps 4-5: optimiser, schedule, loop with early stopping; returns (curve, dp report)."""
-    import copy
-
-    import torch
+    import torch  # heavy (torch, tensorboard, transformers): imported when a model trains, not on import
     from torch.utils.tensorboard import SummaryWriter
     from tqdm import tqdm
     from transformers import get_linear_schedule_with_warmup
@@ -428,7 +341,7 @@ def _fit(model: RatingModel, data: RatingData, bias: BiasModel, train_ex, val_ex
         if joint:
             raise ValueError("DP-SGD is applied to the head only: use train_layers=0 with --dp-epsilon")
         try:
-            from opacus import PrivacyEngine
+            from opacus import PrivacyEngine  # optional extra [dp]
         except ImportError as e:
             raise ImportError("--dp-epsilon needs opacus: pip install -e '.[dp]'") from e
 
@@ -571,7 +484,7 @@ def train_side_models(data: RatingData, train_ex: list[Example], cfg: TrainConfi
 
 
 def _plot_curve(curve: dict, path: Path) -> None:
-    import matplotlib
+    import matplotlib  # heavy, and only for the curve PNG
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -22,8 +22,13 @@ import numpy as np
 from ranker import versions
 from ranker.baselines import BiasModel
 from ranker.data import Rating, RatingData, make_examples, read_catalog, read_dataset
+from ranker.features import featurize, predict_features
 from ranker.metrics import rmse
+from ranker.model import RatingModel
 from ranker.scoring import KIND_STARS
+from ranker.serve import open_store
+from ranker.train import TrainConfig, train
+from ranker.versions import VersionNotFound
 from shopassist.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,17 +55,16 @@ def read_events(path: Path, start_order: int = 0) -> list[Rating]:
 def _old_data(settings: Settings, meta: dict) -> RatingData:
     source = meta.get("data", {}).get("source")
     if source == "catalog":
-        from retrieval.store import CatalogStore
-
-        return read_catalog(CatalogStore(settings.catalog_db))
+        store = open_store(settings)
+        if store is None:
+            raise FileNotFoundError(f"{meta['version']} was trained on the catalog, and there is none at {settings.catalog_db}")
+        return read_catalog(store)
     if not source:
         raise ValueError(f"version {meta['version']} does not record its training data source; retrain it")
     return read_dataset(Path(source))
 
 
 def old_test_rmse(model, data: RatingData, train_idx: list[int]) -> float:
-    from ranker.train import featurize, predict_features
-
     bias = BiasModel(*model.info.get("reg", (5.0, 5.0))).fit((data.ratings[k].user, data.ratings[k].item, data.ratings[k].stars) for k in train_idx)
     model.mu = bias.mu
     ex = make_examples(data, data.test)
@@ -73,12 +77,9 @@ def update(settings: Settings, events: Path, replay: float = 1.0, epochs: int | 
 
     ``old_data``: the parent's training data when it is not re-readable from its recorded source.
     """
-    from ranker.model import RatingModel
-    from ranker.train import TrainConfig, featurize, predict_features, train
-
     cur = versions.current_version(settings)
     if cur is None:
-        raise LookupError("no current ranker version to update: run `shopassist ranker train` first")
+        raise VersionNotFound("no current ranker version to update: run `shopassist ranker train` first")
     meta = versions.read_metadata(cur)
     old = old_data if old_data is not None else _old_data(settings, meta)
     new = read_events(events, start_order=len(old.ratings))

@@ -20,10 +20,11 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from shopassist.errors import UserError
 from shopassist.settings import Settings
 
 
-class VersionNotFound(LookupError):
+class VersionNotFound(UserError, LookupError):
     """The user named a version that does not exist; the message lists the ones that do."""
 
 
@@ -53,12 +54,18 @@ def current_name(settings: Settings) -> str | None:
 
 
 def current_version(settings: Settings) -> Path | None:
-    """Folder of the version serving should load, or None before any training."""
+    """Folder of the version serving should load, or None before any training.
+
+    Raises ``VersionNotFound`` when ``CURRENT`` names a version that is not there."""
     name = current_name(settings)
     if not name:
         return None
     d = root(settings) / name
-    return d if (d / "metadata.json").exists() else None
+    if not (d / "metadata.json").exists():  # deleted or half-copied: serving the prior silently would hide it
+        raise VersionNotFound(f"{root(settings) / 'CURRENT'} names ranker version {name!r}, which is not there "
+                              f"(known: {', '.join(m['version'] for m in list_versions(settings)) or 'none'}): "
+                              "run `shopassist ranker use VERSION` or `shopassist ranker train`")
+    return d
 
 
 def new_version_dir(settings: Settings) -> Path:

@@ -10,7 +10,6 @@ quoting the numbers.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import random
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.evaluate import percentile
+from shopassist.jsonl import open_maybe_gzip
 from shopassist.settings import Settings
 
 ICECAT = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "chorus_icecat_product_search_judgments_135q"
@@ -41,8 +41,7 @@ def scaled_rows(source: Path, n: int, seed: int = 0):
     copy = 0
     made = 0
     while made < n:
-        opener = gzip.open if source.suffix == ".gz" else open
-        with opener(source, "rt", encoding="utf-8") as f:
+        with open_maybe_gzip(source) as f:
             for line in f:
                 d = json.loads(line)
                 if copy:

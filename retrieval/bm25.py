@@ -216,7 +216,7 @@ class BM25Base:
         import bm25s
 
         seqs, corpus, hashes, keys = [], [], [], []
-        for seq, p, h, th in _iter_rows(store):
+        for seq, p, h, th in store.indexed_rows():
             tokens = bm25_text(p) or ["_empty_"]
             seqs.append(seq)
             corpus.append(tokens)
@@ -344,8 +344,7 @@ class BM25Index:
         Reads every row's ``(seq, hash)`` (cheap), then loads and tokenizes only the products
         whose content hash differs from the base's."""
         base = self.base
-        conn = store._conn()
-        rows = conn.execute("SELECT seq, hash FROM products ORDER BY seq").fetchall()
+        rows = store.seq_hashes()
         cur_seq = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         cur_hash = np.asarray([r[1] for r in rows], dtype="S40")
         nb = len(base.seqs)
@@ -359,26 +358,19 @@ class BM25Index:
         dead = np.ones(nb, dtype=bool)
         dead[pos[in_base]] = False  # still in the catalog
         todo = np.flatnonzero(~same)
+        row_of_seq = {int(cur_seq[i]): int(i) for i in todo}
         delta_seqs, docs, hash_only = [], [], 0
-        for chunk in range(0, len(todo), 900):
-            idx = todo[chunk : chunk + 900]
-            want = {int(cur_seq[i]): int(i) for i in idx}
-            marks = ",".join("?" * len(want))
-            got = conn.execute(
-                f"SELECT data, average_rating, rating_count, seq, text_hash FROM products WHERE seq IN ({marks})",
-                list(want),
-            ).fetchall()
-            for r in sorted(got, key=lambda r: r[3]):
-                i = want[r[3]]
-                tokens = bm25_text(store._product(r)) or ["_empty_"]
-                if in_base[i] and base.keys[pos[i]] == index_key(tokens, r[4]):
-                    base.hashes[pos[i]] = cur_hash[i]  # same tokens and vector: only the hash moves on
-                    hash_only += 1
-                    continue
-                if in_base[i]:
-                    dead[pos[i]] = True
-                delta_seqs.append(r[3])
-                docs.append(tokens)
+        for seq, product, _, text_hash in store.indexed_rows(list(row_of_seq)):
+            i = row_of_seq[seq]
+            tokens = bm25_text(product) or ["_empty_"]
+            if in_base[i] and base.keys[pos[i]] == index_key(tokens, text_hash):
+                base.hashes[pos[i]] = cur_hash[i]  # same tokens and vector: only the hash moves on
+                hash_only += 1
+                continue
+            if in_base[i]:
+                dead[pos[i]] = True
+            delta_seqs.append(seq)
+            docs.append(tokens)
         delta = _Delta(docs, base.doc_freqs(), max(nb, 1), base.avgdl) if docs else None
         return BM25Index(base, delta_seqs, delta, np.flatnonzero(dead)), hash_only
 
@@ -388,21 +380,3 @@ class BM25Index:
         if self.n_base == 0:
             return self.delta_size > 0
         return self.delta_size > max(DELTA_MIN, DELTA_SHARE * self.n_base)
-
-
-def _iter_rows(store):
-    """(seq, product, content hash, text hash) in seq order, read together so they never drift apart."""
-    last = -1
-    conn = store._conn()
-    while True:
-        rows = conn.execute(
-            "SELECT data, average_rating, rating_count, seq, hash, text_hash FROM products WHERE seq > ? "
-            "ORDER BY seq LIMIT 2000",
-            (last,),
-        ).fetchall()
-        if not rows:
-            return
-        for r in rows:
-            yield r[3], store._product(r), r[4], r[5]
-        last = rows[-1][3]
-

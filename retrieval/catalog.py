@@ -14,6 +14,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from shopassist.errors import UserError
+
 
 @dataclass(slots=True)
 class Product:
@@ -111,7 +113,7 @@ class Review:
         return cls(**{k: d[k] for k in cls.__slots__ if k in d})
 
 
-class BadRow(ValueError):
+class BadRow(UserError, ValueError):
     """A source row that cannot become a Product/Review: the source's fault.
 
     It is quarantined with its line number and this message; ingest goes on.

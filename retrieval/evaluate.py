@@ -15,16 +15,16 @@ first ten results nobody judged.
 
 from __future__ import annotations
 
-import gzip
-import json
 import logging
-import math
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from shopassist.jsonl import read_jsonl
+from shopassist.ranking import dcg as dcg_at_k  # noqa: F401  (the formula's one home; the ranker scores with it too)
+from shopassist.ranking import ndcg as ndcg_at_k
 from shopassist.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,34 +39,6 @@ METHODS = {
     "hybrid": (None, False),
     "hybrid_collapsed": (None, True),
 }
-
-
-def dcg_at_k(gains: Sequence[float], k: int) -> float:
-    """Discounted cumulative gain with linear gain (sklearn's convention):
-    DCG@k = sum_{i=1..k} gain_i / log2(i + 1).
-
-    Worked example: gains [3, 2, 0, 1] at k = 4 -> 3/1 + 2/1.585 + 0/2 + 1/2.322 = 4.693.
-
-    >>> round(dcg_at_k([3, 2, 0, 1], 4), 3)
-    4.693
-    """
-    return float(sum(g / math.log2(i + 2) for i, g in enumerate(list(gains)[:k])))
-
-
-def ndcg_at_k(ranked: Sequence[str], judgments: Mapping[str, float], k: int = 10) -> float:
-    """NDCG@k = DCG@k(ranking) / DCG@k(ideal ranking of every judged product); unjudged = 0.
-    A query without any positive judgment scores 0 (sklearn's convention).
-
-    Worked example: judgments {a: 3, b: 2, c: 1}, ranking [b, x, a]:
-    DCG = 2/1 + 0 + 3/2 = 3.5; ideal [a, b, c] = 3 + 2/1.585 + 1/2 = 4.762; NDCG = 0.735.
-
-    >>> round(ndcg_at_k(["b", "x", "a"], {"a": 3, "b": 2, "c": 1}, k=3), 3)
-    0.735
-    """
-    ideal = dcg_at_k(sorted(judgments.values(), reverse=True), k)
-    if ideal <= 0:
-        return 0.0
-    return dcg_at_k([judgments.get(d, 0.0) for d in ranked], k) / ideal
 
 
 def condensed_ndcg_at_k(ranked: Sequence[str], judgments: Mapping[str, float], k: int = 10) -> float:
@@ -123,12 +95,8 @@ def load_judgments(dataset: Path) -> tuple[list[str], dict[str, dict[str, float]
     path = dataset / "judgments.jsonl.gz"
     if not path.exists():
         path = dataset / "judgments.jsonl"
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                j = json.loads(line)
-                judgments.setdefault(j["query"], {})[str(j["docid"])] = float(j["rating"])
+    for j in read_jsonl(path):
+        judgments.setdefault(j["query"], {})[str(j["docid"])] = float(j["rating"])
     qfile = dataset / "queries.txt"
     queries = [q.strip() for q in qfile.read_text().splitlines() if q.strip()] if qfile.exists() else list(judgments)
     return queries, judgments

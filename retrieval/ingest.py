@@ -19,7 +19,10 @@ between is finished by the next full sync (the row is still in SQLite, absent fr
 
 Bad rows (broken JSON, not UTF-8, missing id/title, negative price, a duplicate id with
 different content in the same source) go to a quarantine JSONL file with file, line and
-reason; everything else is ingested.
+reason; everything else is ingested. Catalog text is data, never instructions: every row
+passes ``retrieval.sanitise`` first, which strips sentences that address the assistant or
+carry URLs, coupon codes or phone numbers (``sanitised`` counts those rows), and quarantines a
+product whose id, title or categories carry them.
 
 CLI exit codes (``shopassist ingest``): 0 = all rows ingested, 3 = done but some rows were
 quarantined (see the file named in the summary), 2 = the source or settings are unusable.
@@ -46,6 +49,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from retrieval.catalog import Product, Review
+from retrieval.sanitise import sanitise_product, sanitise_review
 from retrieval.sources import Record, read_source
 from retrieval.store import CatalogStore
 from retrieval.vectors import open_vectors
@@ -69,6 +73,7 @@ class IngestReport:
     quarantine_path: Path | None = None
     embedded: int = 0  # rows whose vectors were (re)computed
     duplicates: int = 0  # identical repeats of an id in the same source (harmless, skipped)
+    sanitised: int = 0  # rows ingested with sentences or fields removed (retrieval.sanitise)
     seconds: float = 0.0
     source: str = ""
     reasons: dict[str, int] = field(default_factory=dict)
@@ -82,6 +87,8 @@ class IngestReport:
             f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, deleted {self.deleted}, "
             f"quarantined {self.quarantined}, reviews {self.reviews} ({self.embedded} embedded, {self.seconds:.1f}s)"
         )
+        if self.sanitised:
+            s += f"\nsanitised {self.sanitised} rows (text addressing the assistant, URLs, coupon codes or phone numbers removed)"
         if self.quarantined:
             s += f"\nquarantined rows (line + reason) are in {self.quarantine_path}"
         return s
@@ -252,13 +259,19 @@ def ingest(
                 if rec.id:
                     kept.add(rec.id)
                 continue
-            if isinstance(rec.item, Review):
-                reviews.append(rec.item)
+            item = _sanitised(rec, report)
+            if item is None:
+                quarantine.add(rec)
+                if isinstance(rec.item, Product):
+                    kept.add(rec.item.id)  # as for any bad row: full sync keeps the stored version
+                continue
+            if isinstance(item, Review):
+                reviews.append(item)
                 if len(reviews) >= 2000:
                     writer.submit(_review_job(store, reviews, report))
                     reviews = []
                 continue
-            p = rec.item
+            p = item
             h = p.content_hash()
             if p.id in seen:
                 first_hash, first_line = seen[p.id]
@@ -295,6 +308,22 @@ def ingest(
     report.seconds = time.perf_counter() - t0
     log.info("ingest %s: %s", source, report.summary())
     return report
+
+
+def _sanitised(rec: Record, report: IngestReport) -> Product | Review | None:
+    """The row as it may be stored, or None (``rec.reason`` then says why it is quarantined)."""
+    if isinstance(rec.item, Review):
+        item, removed = sanitise_review(rec.item)
+    else:
+        item, removed = sanitise_product(rec.item)
+    if item is None:
+        rec.reason = f"unsafe catalog text: {removed[0]}"
+        rec.raw = rec.raw or rec.item.to_json()
+        return None
+    if removed:
+        report.sanitised += 1
+        log.info("%s line %s (%s): removed %s", rec.file, rec.line, item.id, "; ".join(removed))
+    return item
 
 
 def _review_job(store: CatalogStore, reviews: list[Review], report: IngestReport) -> Callable[[], None]:

@@ -9,6 +9,8 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from shopassist.errors import OperatorError
+
 # Nothing may reach a model hub: models come from packages or explicit paths.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -16,8 +18,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")  # Chroma's telemetry: no network here
 
 
-class ModelMissing(RuntimeError):
-    """A model package or path is not installed: the user's to fix, the message says how."""
+class ModelMissing(OperatorError, RuntimeError):
+    """A model package or path is not installed: the operator's to fix (an install), the message says how."""
 
 
 def minilm_path() -> str:

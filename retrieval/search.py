@@ -29,6 +29,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
+
 import numpy as np
 
 from retrieval.bm25 import BM25Base, BM25Index, tokenize
@@ -223,7 +224,7 @@ class Catalog:
         if self._facets and self._facets[0] == version:
             return self._facets[1]
         index = self.bm25()
-        rows = self.store._conn().execute("SELECT seq, price, brand_norm, average_rating FROM products").fetchall()
+        rows = self.store.facet_rows()
         n = len(index.seqs)
         price = np.full(n, np.nan)
         rating = np.full(n, np.nan)
@@ -357,10 +358,7 @@ class Catalog:
     def _dense_for_rows(self, rows: list[int], qv: np.ndarray, index: BM25Index) -> dict[int, float]:
         seq_id = self.store.seq_ids() if len(rows) > 500 else None
         if seq_id is None:
-            conn = self.store._conn()
-            seqs = [int(index.seqs[r]) for r in rows]
-            marks = ",".join("?" * len(seqs))
-            seq_id = dict(conn.execute(f"SELECT seq, id FROM products WHERE seq IN ({marks})", seqs))
+            seq_id = self.store.ids_for_seqs([int(index.seqs[r]) for r in rows])
         ids = {seq_id[int(index.seqs[r])]: r for r in rows if int(index.seqs[r]) in seq_id}
         got = self.vectors.get(list(ids))
         return {ids[pid]: float(np.dot(v, qv)) for pid, v in got.items()}
@@ -368,14 +366,8 @@ class Catalog:
     def _row_ids(self, rows: list[int], index: BM25Index) -> dict[int, str]:
         if not rows:
             return {}
-        seqs = [int(index.seqs[r]) for r in rows]
-        conn = self.store._conn()
-        out: dict[int, str] = {}
-        for i in range(0, len(seqs), 900):
-            chunk = seqs[i : i + 900]
-            got = dict(conn.execute(f"SELECT seq, id FROM products WHERE seq IN ({','.join('?' * len(chunk))})", chunk))
-            out.update({index.row_of[s]: pid for s, pid in got.items()})
-        return out
+        got = self.store.ids_for_seqs([int(index.seqs[r]) for r in rows])
+        return {index.row_of[s]: pid for s, pid in got.items()}
 
     def _hits(self, ranked, fused, bm, dense, index, qtokens, k, collapse=True, diversify=False) -> list[Hit]:
         head = ranked[: max(4 * k, 40)]

@@ -28,7 +28,6 @@ Example::
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import io
 import json
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.catalog import BadRow, Product, Review
+from shopassist.jsonl import open_maybe_gzip
 
 FORMATS = ("auto", "native", "amazon2023", "amazon2018", "unisrec", "icecat", "csv", "jsonl")
 
@@ -388,9 +388,7 @@ CONVERTERS: dict[str, tuple[Callable, ...]] = {
 
 # -- reading ------------------------------------------------------------------------------------
 def _open_bytes(path: Path):
-    with open(path, "rb") as f:
-        magic = f.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+    return open_maybe_gzip(path, "rb")
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str | None, bytes]]:
@@ -405,7 +403,13 @@ def _lines(path: Path) -> Iterator[tuple[int, str | None, bytes]]:
                 yield n, None, raw
 
 
-def _claimed_id(d: dict) -> str | None:
+def claimed_id(d: dict) -> str | None:
+    """The product id a source row claims (``id``, else Amazon's ``parent_asin`` / ``asin``);
+    None for a review row. The suite's ``delete:`` reads ids with it too.
+
+    >>> claimed_id({"parent_asin": "B01"}), claimed_id({"user_id": "u", "parent_asin": "B01"})
+    ('B01', None)
+    """
     if "user_id" in d or "reviewerID" in d:
         return None  # a review row
     v = d.get("id") or d.get("parent_asin") or d.get("asin")
@@ -445,9 +449,9 @@ def read_jsonl(path: Path, fmt: str = "auto", mapping: dict | None = None) -> It
                     conv = convs[0]
             yield Record(name, n, item=conv(d))
         except BadRow as e:
-            yield Record(name, n, reason=str(e), raw=text, id=_claimed_id(d))
+            yield Record(name, n, reason=str(e), raw=text, id=claimed_id(d))
         except (TypeError, ValueError, KeyError) as e:  # a field of the wrong type: the row's fault
-            yield Record(name, n, reason=f"bad field: {e}", raw=text, id=_claimed_id(d))
+            yield Record(name, n, reason=f"bad field: {e}", raw=text, id=claimed_id(d))
 
 
 def read_csv(path: Path, mapping: dict | None = None) -> Iterator[Record]:

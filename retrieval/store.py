@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from retrieval.catalog import Product, Review
 
 if TYPE_CHECKING:
-    from retrieval.query import StructuredQuery
+    from retrieval.query import StructuredQuery, Vocabulary
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS products (
@@ -410,6 +410,44 @@ class CatalogStore:
 
     def seq_ids(self) -> dict[int, str]:
         return dict(self._conn().execute("SELECT seq, id FROM products"))
+
+    def ids_for_seqs(self, seqs: Sequence[int]) -> dict[int, str]:
+        """``{seq: id}`` of the given index positions; unknown positions are left out."""
+        out: dict[int, str] = {}
+        c = self._conn()
+        for chunk in _chunks(list(seqs), 900):
+            q = f"SELECT seq, id FROM products WHERE seq IN ({','.join('?' * len(chunk))})"
+            out.update(dict(c.execute(q, chunk)))
+        return out
+
+    def seq_hashes(self) -> list[tuple[int, str]]:
+        """``(seq, content hash)`` of every product in index order: what changed, without the JSON."""
+        return self._conn().execute("SELECT seq, hash FROM products ORDER BY seq").fetchall()
+
+    def facet_rows(self) -> list[tuple[int, float | None, str | None, float | None]]:
+        """``(seq, price, lower-cased brand, average rating)`` of every product (index order not
+        guaranteed): the columns the hard filters compare, read from the covering index."""
+        return self._conn().execute("SELECT seq, price, brand_norm, average_rating FROM products").fetchall()
+
+    def indexed_rows(self, seqs: Sequence[int] | None = None, batch: int = 2000) -> Iterator[tuple[int, Product, str, str]]:
+        """``(seq, product, content hash, text hash)`` in seq order, read together so they never
+        drift apart: every product, or only those at ``seqs`` (what a search index is built from)."""
+        c = self._conn()
+        cols = "data, average_rating, rating_count, seq, hash, text_hash"
+        if seqs is not None:
+            for chunk in _chunks(sorted(int(s) for s in seqs), 900):
+                rows = c.execute(f"SELECT {cols} FROM products WHERE seq IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+                for r in sorted(rows, key=lambda r: r[3]):
+                    yield r[3], self._product(r), r[4], r[5]
+            return
+        last = -1
+        while True:
+            rows = c.execute(f"SELECT {cols} FROM products WHERE seq > ? ORDER BY seq LIMIT ?", (last, batch)).fetchall()
+            if not rows:
+                return
+            for r in rows:
+                yield r[3], self._product(r), r[4], r[5]
+            last = rows[-1][3]
 
     def id_seqs(self, ids: Sequence[str]) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -23,10 +23,11 @@ from typing import Protocol
 
 import numpy as np
 
+from shopassist.errors import OperatorError
 from shopassist.settings import Settings
 
 
-class VectorStoreDown(RuntimeError):
+class VectorStoreDown(OperatorError, RuntimeError):
     """The configured vector store cannot be reached: the operator's to fix (start `chroma run`)."""
 
 

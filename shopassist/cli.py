@@ -2,7 +2,8 @@
 
 Each area registers its subcommands from ``shopassist/commands/<area>.py`` through
 ``register(subparsers)``; a command is a function ``(args, settings) -> int``.
-Domain errors become one friendly line here, at the edge, and a non-zero exit code.
+Domain errors (``shopassist.errors``) become one friendly line here, at the edge: exit code 2 when
+the user can fix it (config, input), 3 when the operator must (a server down, a missing install).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import logging
 import sys
 from pathlib import Path
 
-from shopassist.settings import ConfigError, load_settings
+from shopassist.errors import ShopassistError, UserError, exit_code, one_line
+from shopassist.settings import load_settings
 
 # command groups, in --help order; each module has register(subparsers)
 COMMAND_MODULES = (
@@ -23,9 +25,7 @@ COMMAND_MODULES = (
     "shopassist.commands.ui",  # serve, bench ui
 )
 
-
-class UserError(Exception):
-    """An error the user can fix; printed as one line without a traceback."""
+__all__ = ["UserError", "build_parser", "group", "main"]  # UserError: commands raised it from here before errors.py
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,19 +68,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config, data_dir=args.data_dir, chroma=args.chroma, **getattr(args, "overrides", {}))
         return int(args.func(args, settings) or 0)
-    except (ConfigError, UserError) as e:
-        print(f"shopassist: {e}", file=sys.stderr)
+    except ShopassistError as e:
+        code = exit_code(e)
+        if code == 1:  # neither the user's nor the operator's: a bug of ours, the traceback is the report
+            raise
+        print(f"shopassist: {one_line(e)}", file=sys.stderr)
+        return code
+    except (FileNotFoundError, PermissionError) as e:  # a path the user named
+        print(f"shopassist: {one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("shopassist: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # a domain error class not handled above: still no bare traceback
-        from retrieval.models import ModelMissing
-
-        if isinstance(e, ModelMissing | FileNotFoundError | PermissionError):
-            print(f"shopassist: {e}", file=sys.stderr)
-            return 2
-        raise
 
 
 if __name__ == "__main__":

@@ -14,15 +14,22 @@ Example::
 
 from __future__ import annotations
 
+import secrets
 import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shopassist.errors import UserError
 
-class ConfigError(ValueError):
+# agent passwords production refuses: the demo default and the first guesses of any brute force
+WEAK_PASSWORDS = frozenset({"demo", "agent", "admin", "password", "changeme", "secret", "test", "1234", "123456"})
+_PROCESS_KEY = secrets.token_bytes(32)  # demo mode's identity key: conversation tokens end with the process
+
+
+class ConfigError(UserError, ValueError):
     """Bad configuration: the user's to fix; the message says how."""
 
 
@@ -115,6 +122,52 @@ class Settings(BaseSettings):
         description="Agent console password. Required in production mode; demo mode uses 'demo'.",
     )
     production: bool = Field(default=False, description="Production mode: no default passwords, no demo users.")
+    identity_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="HMAC key for signed shopper ids ('<id>.<signature>', see docs/SECURITY.md) and for "
+        "conversation tokens. Required in production (personalisation only for ids your site signed); "
+        "empty in demo mode = a random key per process (tokens then end with the process).",
+    )
+    shutdown_grace_s: float = Field(
+        default=3.0, gt=0,
+        description="On SIGTERM, open streams (MCP sessions, polls) get this long before they are closed: "
+        "uvicorn's default waits for them forever, so a deploy or `docker stop` hung after any MCP call.",
+    )
+
+    # -- limits (docs/SECURITY.md: what each one stops; 0 turns a rate limit off) ------------------------
+    max_id_chars: int = Field(
+        default=64, ge=8, le=200,
+        description="Longest shopper / conversation / product id accepted from a caller (letters, digits, "
+        "'._:@-' only): a 1 MB id once froze the agent console's queue.",
+    )
+    max_results: int = Field(default=20, ge=1, le=100, description="Most products one search/recommend call returns.")
+    turns_per_minute: int = Field(
+        default=30, ge=0,
+        description="Chat turns and tool calls per client address per minute: a person types far fewer; a "
+        "script flooding the console or the CPU is stopped.",
+    )
+    conversations_per_hour: int = Field(
+        default=60, ge=0, description="New conversations per client address per hour (each one is a row in the agent queue)."
+    )
+    handoffs_per_hour: int = Field(
+        default=5, ge=0,
+        description="Requests for a person per client address per hour; more are answered but not queued, "
+        "so a loop of 'talk to a person' cannot fill the agents' queue.",
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1,
+        description="Wrong agent passwords per client address before logins from it are refused for a while.",
+    )
+    login_backoff_s: float = Field(
+        default=30.0, gt=0,
+        description="First lock-out after login_max_failures; doubles with every further failure, up to 15 minutes.",
+    )
+    console_rows: int = Field(
+        default=200, ge=10, description="Conversations listed in the agent console's queue (most urgent first)."
+    )
+    console_text_chars: int = Field(
+        default=120, ge=20, description="Ids and message previews in the console's queue are cut to this length."
+    )
 
     @field_validator("collection")
     @classmethod
@@ -157,11 +210,29 @@ class Settings(BaseSettings):
     def agent_secret(self) -> str:
         """The console password: required in production, 'demo' otherwise."""
         pw = self.agent_password.get_secret_value()
+        if self.production and pw.strip().lower() in WEAK_PASSWORDS:
+            raise ConfigError(
+                "production mode refuses the demo/default agent password: set SHOPASSIST_AGENT_PASSWORD "
+                "to a long random secret (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(24))'`)"
+            )
         if pw:
             return pw
         if self.production:
             raise ConfigError("production mode needs SHOPASSIST_AGENT_PASSWORD (no default password in production)")
         return "demo"
+
+    @property
+    def identity_key(self) -> bytes:
+        """The HMAC key for shopper ids and conversation tokens (random per process in demo mode)."""
+        key = self.identity_secret.get_secret_value()
+        if key:
+            return key.encode()
+        if self.production:
+            raise ConfigError(
+                "production mode needs SHOPASSIST_IDENTITY_SECRET (the key your site signs shopper ids with; "
+                "see docs/SECURITY.md)"
+            )
+        return _PROCESS_KEY
 
 
 def load_settings(config: Path | None = None, **overrides) -> Settings:
@@ -182,5 +253,26 @@ def load_settings(config: Path | None = None, **overrides) -> Settings:
     values.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return Settings(**values)
+    except ValidationError as e:
+        raise ConfigError(f"invalid settings{f' in {config}' if config else ''}: {describe(e)}") from e
     except ValueError as e:
         raise ConfigError(f"invalid settings: {e}") from e
+
+
+def describe(error: ValidationError) -> str:
+    """Pydantic's validation errors as one line a user can act on: each key and what is wrong with it.
+
+    >>> try:
+    ...     Settings(bogus=1, llm_threads=0)
+    ... except ValidationError as e:
+    ...     print(describe(e))
+    llm_threads: Input should be greater than or equal to 1 (got 0); unknown key 'bogus' (the keys are the fields of shopassist.settings.Settings)
+    """
+    parts = []
+    for err in error.errors():
+        key = ".".join(str(x) for x in err["loc"]) or "settings"
+        if err["type"] == "extra_forbidden":
+            parts.append(f"unknown key '{key}' (the keys are the fields of shopassist.settings.Settings)")
+        else:
+            parts.append(f"{key}: {err['msg']} (got {err.get('input')!r})")
+    return "; ".join(parts)

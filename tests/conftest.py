@@ -19,6 +19,8 @@ os.environ["ANONYMIZED_TELEMETRY"] = "False"
 from shopassist.settings import Settings  # noqa: E402
 
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"  # Debian's; never `playwright install`
 
 
 def dataset(name: str) -> Path:
@@ -55,3 +57,35 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# -- a real headless Chromium, one per session for every area that drives one (ui, security) -------
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    p = ctx.new_page()
+    p.set_default_timeout(30_000)
+    yield p
+    ctx.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

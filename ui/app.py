@@ -1,6 +1,10 @@
 """The web app: customer chat at ``/``, the agent console at ``/agent`` (login), the
 widget at ``/widget``, all Gradio 6 Blocks mounted in one FastAPI app.
 
+Every request passes ``ui.guard.Guard`` first: routes the app does not use (deep links,
+uploads, file serving, ...) are closed on every mount, ``/widget`` and ``/agent`` redirect to
+their pages, and the agent login is throttled (docs/SECURITY.md).
+
 ``build_app(settings)`` only builds (tests serve it with uvicorn on a loopback port);
 ``launch(settings)`` serves it, and with ``share=True`` asks Gradio for a public share
 link, failing fast with a clear message when the share server cannot be reached.
@@ -19,6 +23,7 @@ import socket
 import threading
 import time
 
+from shopassist.errors import OperatorError
 from shopassist.settings import Settings
 
 log = logging.getLogger("ui")
@@ -26,7 +31,7 @@ log = logging.getLogger("ui")
 SHARE_HOST = ("api.gradio.app", 443)  # Gradio's tunnel broker: share links need it
 
 
-class ShareUnavailable(RuntimeError):
+class ShareUnavailable(OperatorError, RuntimeError):
     """The share server cannot be reached (offline, or blocked): the network's fault, not the app's."""
 
 
@@ -44,11 +49,13 @@ def build_app(settings: Settings, assistant=None):
     from assistant.chat import Assistant
     from ui.chat import ChatSurface, build_chat
     from ui.console import build_console
+    from ui.guard import Guard, LoginThrottle
     from ui.render import CSS
 
     credentials = (settings.agent_user, settings.agent_secret)  # fail before building anything
+    _ = settings.identity_key  # production without SHOPASSIST_IDENTITY_SECRET fails here too
     assistant = assistant or Assistant.from_settings(settings)
-    surface = ChatSurface(assistant)
+    surface = ChatSurface(assistant, settings)
     pages = {
         "/agent": build_console(assistant),
         "/widget": build_chat(surface, compact=True),
@@ -77,8 +84,18 @@ def build_app(settings: Settings, assistant=None):
             # MCP tools (search_catalog, get_product, recommend, chat) at /gradio_api/mcp/ of the chat page
             mcp_server=path == "/",
         )
+    app.add_middleware(Guard, throttle=LoginThrottle(settings.login_max_failures, settings.login_backoff_s))
     app.state.assistant = assistant
     return app
+
+
+def server_config(settings: Settings, app):
+    """uvicorn's config: on SIGTERM, open streams (MCP sessions, polls) are closed after
+    ``shutdown_grace_s`` instead of being waited for without end."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
+                          timeout_graceful_shutdown=settings.shutdown_grace_s)
 
 
 def check_share_reachable(timeout_s: float = 3.0) -> None:
@@ -108,8 +125,7 @@ def launch(settings: Settings, assistant=None) -> None:
     if settings.share:
         check_share_reachable()  # before loading any model: offline fails in seconds
     app = build_app(settings, assistant)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(settings, app))
     if not settings.share:
         print(f"shopassist: chat http://{settings.host}:{settings.port}/  agent console /agent  widget /widget")
         server.run()

@@ -20,6 +20,9 @@ import gradio as gr
 
 from assistant.chat import Assistant, Turn
 from assistant.events import Answer, Cards, Handoff, Notice, TextDelta
+from assistant.public import public_card, public_facts
+from ui.gate import Gate
+from ui.limits import check_text
 from ui.render import ORDINALS, TRANSCRIPT_JS, transcript_html
 
 log = logging.getLogger("ui")
@@ -44,8 +47,10 @@ def new_state(surface: str = "chat") -> dict:
 class ChatSurface:
     """Event handlers shared by the chat page, the widget and the ``chat`` API endpoint."""
 
-    def __init__(self, assistant: Assistant):
+    def __init__(self, assistant: Assistant, settings=None):
         self.assistant = assistant
+        # identity, limits, shown products; ``settings`` = the server's (else the assistant's)
+        self.gate = Gate(settings or assistant.settings, assistant.desk)
         self._busy: set[str] = set()  # conversations with a turn streaming right now
         self._lock = threading.Lock()
 
@@ -103,8 +108,8 @@ class ChatSurface:
                     notices.append({"role": "notice", "text": ev.text, "meta": {"kind": ev.kind}})
                 elif isinstance(ev, Answer):
                     final = ev
-                elif isinstance(ev, Handoff):
-                    pass  # the store has flagged the conversation; the Notice says so
+                elif isinstance(ev, Handoff):  # flagged by the store; queued while under the caller's quota
+                    self.gate.handoff(state.get("client") or "unknown", cid)
                 # the user message is stored by now: render from the store plus what is in flight
                 yield state, [*notices, *([bot] if (bot["cards"] or bot["text"]) and final is None else [])]
         except Exception:  # a program error must not reach the shopper as a traceback
@@ -123,12 +128,13 @@ class ChatSurface:
         state["seen"] = after
         yield state, []
 
-    def send(self, message: str, state: dict):
+    def send(self, message: str, state: dict, request: gr.Request = None):
         """The Send button / Enter: stream a turn into the transcript."""
         message = (message or "").strip()
         if not message:
             yield gr.skip(), gr.skip(), state
             return
+        state["client"] = self.gate.turn(request, new_conversation=not state["cid"])
         for st, pending in self.turn(message, state):
             yield self.render(st, pending), "", st
 
@@ -162,7 +168,7 @@ class ChatSurface:
                 return str(m["id"])
         return None
 
-    def action(self, state: dict, evt: gr.EventData):
+    def action(self, state: dict, evt: gr.EventData, request: gr.Request = None):
         """A click inside the transcript: ``evt._data`` = {action, pid, mid, pos}."""
         data = evt._data or {}
         act, pid, mid = data.get("action", ""), data.get("pid") or None, data.get("mid", "")
@@ -176,6 +182,10 @@ class ChatSurface:
                 self.assistant.desk.feedback(cid, user, kind, payload={"message_id": mid, "target": "answer"})
                 state["voted"][str(mid)] = "helpful" if kind == "thumb_up" else "not helpful"
                 yield self.render(state), gr.skip(), state
+                return
+            if not self.gate.shown(cid, pid):  # only products this conversation was shown
+                gr.Warning("That product was not shown in this conversation.")
+                yield gr.skip(), gr.skip(), state
                 return
             card, pos = self._card(state, mid, pid)
             title = (card or {}).get("title") or "this product"
@@ -191,7 +201,7 @@ class ChatSurface:
                 return
             if act == "more_like_this":
                 self.assistant.desk.feedback(cid, user, "more_like_this", pid)
-                yield from self.send(f"More like {title[:120]}", state)
+                yield from self.send(f"More like {title[:120]}", state, request)
                 return
             if act == "compare":
                 latest = self._latest_cards_mid(state)
@@ -207,7 +217,7 @@ class ChatSurface:
                     return
                 state["compare"] = None
                 a, b = sorted((prev[1], pos))
-                yield from self.send(f"Compare the {ORDINALS[a]} and the {ORDINALS[b]} one", state)
+                yield from self.send(f"Compare the {ORDINALS[a]} and the {ORDINALS[b]} one", state, request)
                 return
         except Exception:
             log.exception("card action %s failed", act)
@@ -217,7 +227,7 @@ class ChatSurface:
     def switch_user(self, user: str, state: dict):
         """A different shopper (or guest): a fresh conversation so personalisation is visible."""
         fresh = new_state(state.get("surface", "chat"))
-        fresh["user"] = user or GUEST
+        fresh["user"] = self.gate.picked(user)  # production: guests only, whatever the page sends
         state.clear()
         state.update(fresh)  # in place: the session keeps one state object (see poll)
         return self.render(state), state
@@ -227,15 +237,7 @@ class ChatSurface:
 
     # -- the chat as an API ----------------------------------------------------------------------------
     # the MCP tools (and API endpoints) below: their docstrings and type hints are the tool schemas
-    def _tool_query(self, query: str) -> str:
-        query = (query or "").strip()
-        if not query:
-            raise gr.Error("query is empty")
-        if len(query) > self.assistant.settings.max_input_chars:
-            raise gr.Error(f"query is too long ({len(query)} characters; the limit is {self.assistant.settings.max_input_chars})")
-        return query
-
-    def search_catalog(self, query: str, limit: int = 5) -> list[dict]:
+    def search_catalog(self, query: str, limit: int = 5, request: gr.Request = None) -> list[dict]:
         """Search the shop's catalog for products matching a request in plain words.
 
         Args:
@@ -245,9 +247,11 @@ class ChatSurface:
         Returns:
             Products as cards: product_id, title, price, currency, average rating, and why each matches.
         """
-        return [c.to_dict() for c in self.assistant.desk.find(self._tool_query(query), None, min(max(int(limit), 1), 20))]
+        query, k = self.gate.text("query", query), self.gate.k(limit)
+        self.gate.turn(request, new_conversation=False)
+        return [public_card(c.to_dict()) for c in self.assistant.desk.find(query, None, k)]
 
-    def get_product(self, product_id: str) -> dict:
+    def get_product(self, product_id: str, request: gr.Request = None) -> dict:
         """Everything the catalog says about one product.
 
         Args:
@@ -256,41 +260,45 @@ class ChatSurface:
         Returns:
             The product's title, brand, price, categories, description, features, attributes and rating.
         """
+        product_id = self.gate.text("product_id", product_id)[:200]
+        self.gate.turn(request, new_conversation=False)
         try:
-            return self.assistant.desk.product_facts((product_id or "").strip())
+            return public_facts(self.assistant.desk.product_facts(product_id))
         except KeyError:
             raise gr.Error(f"no product {(product_id or '')[:80]!r} in this catalog") from None
 
-    def recommend(self, user_id: str, query: str, limit: int = 5) -> list[dict]:
+    def recommend(self, user_id: str, query: str, limit: int = 5, request: gr.Request = None) -> list[dict]:
         """Products for a request, ranked for one shopper by the shop's rating model (their reviews and thumbs).
 
         Args:
-            user_id: the shopper's id in this shop.
+            user_id: the shopper's id in this shop (in production: the id signed by the shop, "<id>.<signature>"; "guest" for none).
             query: what they want, in plain words, e.g. "running shoes under $100".
             limit: how many products to return (1 to 20).
 
         Returns:
             Products as cards with the predicted stars for this shopper and the reasons.
         """
-        user = (user_id or "").strip()[:200] or None
-        return [c.to_dict() for c in self.assistant.desk.find(self._tool_query(query), user, min(max(int(limit), 1), 20))]
+        user, query, k = self.gate.shopper(user_id), self.gate.text("query", query), self.gate.k(limit)
+        self.gate.turn(request, new_conversation=False)
+        return [public_card(c.to_dict()) for c in self.assistant.desk.find(query, user, k)]
 
-    def api_chat(self, message: str, user_id: str = GUEST, conversation_id: str = "") -> dict:
-        """One turn as JSON (for ``gradio_client``): pass back ``conversation_id`` to continue.
+    def api_chat(self, message: str, user_id: str = GUEST, conversation_id: str = "", conversation_token: str = "",
+                 request: gr.Request = None) -> dict:
+        """One turn as JSON (for ``gradio_client``): pass back ``conversation_id`` and
+        ``conversation_token`` to continue (the same ``user_id`` too).
 
-        Returns {"conversation_id", "text", "cards", "notices", "grounded", "timings"}.
+        Returns {"conversation_id", "conversation_token", "text", "cards", "notices", "grounded", "timings"}.
         """
         state = new_state("api")
-        state["user"] = user_id or GUEST
+        message = check_text("message", message, 10 * self.assistant.settings.max_input_chars)  # the assistant refuses > limit politely
+        user = self.gate.shopper(user_id)
+        state["user"] = user or GUEST
         if conversation_id:
-            if not self.assistant.desk.has_conversation(conversation_id):
-                raise gr.Error("unknown conversation_id: start without one to open a new conversation")
-            state["cid"] = conversation_id
-        message = (message or "").strip()
-        if not message:
-            raise gr.Error("message is empty")
+            state["cid"] = self.gate.continued(conversation_id, conversation_token, user)
+        state["client"] = self.gate.turn(request, new_conversation=not state["cid"])
         cid = self._ensure_conversation(state)
-        out = {"conversation_id": cid, "text": "", "cards": [], "notices": [], "grounded": True, "timings": {}}
+        out = {"conversation_id": cid, "conversation_token": self.gate.token(cid), "text": "", "cards": [],
+               "notices": [], "grounded": True, "timings": {}}
         for ev in self.assistant.respond(Turn(cid, self._user_id(state), message)):
             if isinstance(ev, Cards):
                 out["cards"] = [c.to_dict() for c in ev.cards]
@@ -298,6 +306,8 @@ class ChatSurface:
                 out["notices"].append(ev.text)
             elif isinstance(ev, Answer):
                 out.update(text=ev.text, grounded=ev.grounded, timings=ev.timings)
+            elif isinstance(ev, Handoff):
+                self.gate.handoff(state["client"], cid)
         return out
 
 
@@ -317,7 +327,9 @@ def user_choices(assistant: Assistant) -> list[tuple[str, str]]:
 def build_chat(surface: ChatSurface, compact: bool = False) -> gr.Blocks:
     """The customer chat page, or (``compact``) the widget for an iframe."""
     kind = "widget" if compact else "chat"
-    with gr.Blocks(title="Shop assistant" if not compact else "Shop assistant widget", fill_height=compact) as page:
+    # delete_cache: Gradio's temp files (cached outputs) older than an hour go, checked every 10 minutes
+    with gr.Blocks(title="Shop assistant" if not compact else "Shop assistant widget", fill_height=compact,
+                   delete_cache=(600, 3600)) as page:
         state = gr.State(new_state(kind))
         if not compact:
             gr.Markdown("### Shop assistant\nFind products from this shop's catalog, compare them and read what reviewers say.")

@@ -15,7 +15,7 @@ import gradio as gr
 import pandas as pd
 
 from assistant.chat import Assistant
-from ui.render import esc, transcript_html
+from ui.render import esc, md_code, transcript_html
 
 log = logging.getLogger("ui.console")
 
@@ -37,16 +37,18 @@ class Console:
 
     # -- the queue ------------------------------------------------------------------------------
     def queue(self, selected: str | None):
+        """The most urgent ``console_rows`` conversations, ids and previews cut to ``console_text_chars``."""
         rows, choices = [], []
-        for c in self.desk.queue():
+        cut = self.assistant.settings.console_text_chars
+        for c in self.desk.queue(limit=self.assistant.settings.console_rows):
             if c.taken_over_by:
                 status = f"agent: {c.taken_over_by}"
             elif c.handoff:
                 status = "HANDOFF"
             else:
                 status = "bot"
-            user = c.user_id or "guest"
-            last = (c.last_message or "").replace("\n", " ")[:80]
+            user = (c.user_id or "guest")[:cut]
+            last = (c.last_message or "").replace("\n", " ")[: min(80, cut)]
             rows.append([status, user, last, c.n_messages, c.surface, c.updated_at.strftime("%H:%M:%S")])
             choices.append((f"{status} · {user} · #{c.id[:6]} · {last[:40] or '(empty)'}", c.id))
         table = pd.DataFrame(rows, columns=QUEUE_HEADERS)
@@ -77,7 +79,7 @@ class Console:
             status = "**HANDOFF: the shopper asked for a person.** " + status
         pins = self.desk.pinned(cid)
         if pins:
-            status += f" Pinned: {', '.join(pins)}."
+            status += f" Pinned: {', '.join(md_code(p) for p in pins)}."  # ids are untrusted text
         user = self.desk.conversation_user(cid)
         cands = self.desk.candidates(cid)
         rows = [
@@ -170,7 +172,7 @@ class Console:
 
 def build_console(assistant: Assistant) -> gr.Blocks:
     con = Console(assistant)
-    with gr.Blocks(title="Agent console") as page:
+    with gr.Blocks(title="Agent console", delete_cache=(600, 3600)) as page:
         gr.Markdown("### Agent console")
         with gr.Tabs():
             with gr.Tab("Conversations"):

@@ -14,6 +14,7 @@ Example::
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable
 
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth")
@@ -86,8 +87,25 @@ def esc(text) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
+def md_code(text, limit: int = 120) -> str:
+    """Untrusted text for a ``gr.Markdown`` line, as an inline code span: Markdown, HTML and
+    bare URLs inside it stay text (Gradio's Markdown links bare URLs and keeps HTML, and
+    backslash escapes did not stop either). The fence is one backtick longer than any run inside.
+
+    >>> md_code("[pwn](https://evil.example) <img src=x>")
+    '` [pwn](https://evil.example) <img src=x> `'
+    >>> md_code("a`b")
+    '`` a`b ``'
+    """
+    text = " ".join(str(text if text is not None else "").split())[:limit]
+    fence = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}"
+
+
 def fmt_price(price, currency: str | None = "USD") -> str:
-    """>>> fmt_price(49, "USD"), fmt_price(5.5, "EUR"), fmt_price(None)
+    """A price as a card shows it.
+
+    >>> fmt_price(49, "USD"), fmt_price(5.5, "EUR"), fmt_price(None)
     ('$49.00', 'EUR 5.50', 'price not listed')
     """
     if price is None:

@@ -34,9 +34,8 @@ import argparse
 import itertools
 from pathlib import Path
 
-import numpy as np
-
 import _common
+import numpy as np
 
 _common.repo_on_path()
 from retrieval import bm25 as B

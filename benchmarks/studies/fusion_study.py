@@ -32,9 +32,8 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
 import _common
+import numpy as np
 
 _common.repo_on_path()
 import retrieval.search as S

@@ -33,9 +33,8 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
-
 import _common
+import numpy as np
 
 _common.repo_on_path()
 from retrieval.evaluate import ndcg_at_k

@@ -24,7 +24,7 @@ def register(sub, groups) -> None:
     p.set_defaults(func=cmd_chat)
 
     ev = group(sub, groups, "eval", "Evaluate an area against data (prints JSON).")
-    p = ev.add_parser("conversations", help="Run a conversation suite and report pass rates per gate.")
+    p = ev.add_parser("conversations", help="Run conversation suites; report checks per gate and turn accuracy by check type.")
     p.add_argument("--suite", type=Path, action="append", required=True, help="Suite YAML/JSON file (repeatable).")
     p.add_argument("--llm", choices=BACKENDS, default="scripted", help="LLM backend (default: scripted).")
     p.add_argument("--json", action="store_true", help="Print only the one-line JSON summary on stdout.")
@@ -134,24 +134,36 @@ def run_suites(settings, files: list[Path], log=None) -> list[dict]:
             s = settings.model_copy(update={"data_dir": Path(tmp) / "data", "events_url": ""})
             s.data_dir.mkdir(parents=True)
             catalog = build_catalog(suite, s)
-            a = Assistant(s, catalog, load_ranker(s), llm, ConversationStore(s.events_db_url))
+            a = Assistant(s, catalog, load_ranker(s, catalog.store), llm, ConversationStore(s.events_db_url))
             reports.append(run_suite(suite, a, progress=log))
     return reports
 
 
 def merge(reports: list[dict]) -> dict:
+    """The suites' reports as one: checks by gate, turns overall and by check type, and each
+    suite's turns (a turn passes when all its checks pass)."""
     gates: dict[str, dict] = {}
+    turns: dict = {"passed": 0, "total": 0, "by_check": {}}
     for r in reports:
         for g, v in r["gates"].items():
             acc = gates.setdefault(g, {"passed": 0, "total": 0})
             acc["passed"] += v["passed"]
             acc["total"] += v["total"]
+        turns["passed"] += r["turns"]["passed"]
+        turns["total"] += r["turns"]["total"]
+        for c, v in r["turns"]["by_check"].items():
+            acc = turns["by_check"].setdefault(c, {"passed": 0, "total": 0, "check_passed": 0})
+            for k in acc:
+                acc[k] += v[k]
     passed = sum(v["passed"] for v in gates.values())
     total = sum(v["total"] for v in gates.values())
+    turns["accuracy"] = round(turns["passed"] / turns["total"], 4) if turns["total"] else 0.0
     return {
         "conversations": sum(r["conversations"] for r in reports),
         "gates": gates,
         "pass_rate": round(passed / total, 4) if total else 0.0,
+        "turns": turns,
+        "suites": {r["suite"]: {"conversations": r["conversations"], "turns": r["turns"]} for r in reports},
     }
 
 
@@ -169,10 +181,14 @@ def cmd_eval_conversations(args, settings) -> int:
     if not args.json:
         for r in reports:
             print(f"\nsuite {r['suite']}: {r['conversations_passed']}/{r['conversations']} conversations fully passed")
+            t = r["turns"]
+            print(f"  turns passed {t['passed']}/{t['total']} ({t['accuracy']:.0%}); by check (turns passed / with it):")
+            for c, v in sorted(t["by_check"].items()):
+                print(f"    {c:22s} {v['passed']:3d}/{v['total']:<3d} (the check itself {v['check_passed']})")
             for g, v in r["gates"].items():
                 print(f"  {g:22s} {v['passed']:3d}/{v['total']:<3d}")
             for f in r["failures"]:
-                print(f"  FAIL [{f['gate']}] {f['conversation']}: {f['say']!r}: {f['why']}")
+                print(f"  FAIL [{f['check']}] {f['conversation']}: {f['say']!r}: {f['why']}")
     print(json.dumps(merge(reports)))
     return 0
 
@@ -219,7 +235,8 @@ def cmd_bench_assistant(args, settings) -> int:
         "load_average_1m": round(os.getloadavg()[0], 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "wall_s": round(time.perf_counter() - t0, 1),
-        **merge(reports),
+        # the latency bench keeps its own "turns" (a count) and "suites" (names)
+        **{k: v for k, v in merge(reports).items() if k in ("conversations", "gates", "pass_rate")},
     }
     print(json.dumps(out))
     return 0
@@ -227,7 +244,7 @@ def cmd_bench_assistant(args, settings) -> int:
 
 def cmd_eval_personalisation(args, settings) -> int:
     from assistant.chat import Assistant
-    from assistant.personal import sweep
+    from assistant.personalisation_eval import sweep
 
     settings = _with_llm(settings, "scripted")  # the cards do not depend on the LLM
     base = Assistant.from_settings(settings)

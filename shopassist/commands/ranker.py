@@ -101,7 +101,8 @@ def register(sub, groups) -> None:
     be = group(sub, groups, "bench", "Benchmark an area (prints JSON).")
     p = be.add_parser("ranker", help="Scoring latency for 100 candidates (p50/p95) per speed-up, with its accuracy cost.",
                       description="Times Ranker.score for one user and 100 candidates: cold cache, warm cache, "
-                      "with explanations the old way (head on materialised rows), without explanations, and with an int8-quantised encoder; accuracy cost measured on a dataset's validation split.")
+                      "with explanations the old way (head on materialised rows), without explanations, and with an int8-quantised encoder; "
+                      "accuracy cost measured on a dataset's validation split.")
     p.add_argument("--dataset", type=Path, default=None, help="Dataset for the accuracy cost (default: MI 2014 beside the repo).")
     p.add_argument("--candidates", type=int, default=100)
     p.add_argument("--repeats", type=int, default=20)
@@ -114,7 +115,7 @@ def register(sub, groups) -> None:
 
 
 def _user_error(e: Exception):
-    from shopassist.cli import UserError
+    from shopassist.errors import UserError
 
     return UserError(str(e))
 
@@ -194,7 +195,7 @@ def cmd_eval_split(args, settings) -> int:
 
 
 def cmd_eval_fusion(args, settings) -> int:
-    from ranker.fusion import WEIGHTS, QueryRun, sweep
+    from ranker.fusion_eval import WEIGHTS, QueryRun, sweep
     from retrieval.evaluate import ensure_ingested, load_judgments
     from retrieval.search import open_catalog
 
@@ -221,16 +222,17 @@ def cmd_eval_fusion(args, settings) -> int:
 
 
 def cmd_eval_taste(args, settings) -> int:
-    from ranker.personal import QUERIES, compare
-    from ranker.serve import TwoTowerRanker, load_ranker
+    from ranker.serve import load_ranker
+    from ranker.taste_eval import QUERIES, compare
+    from ranker.versions import VersionNotFound
     from retrieval.search import open_catalog
 
     if not settings.catalog_db.exists():
         raise _user_error(FileNotFoundError(f"no catalog at {settings.catalog_db}: run `shopassist ingest SOURCE` first"))
-    rk = load_ranker(settings)
-    if not isinstance(rk, TwoTowerRanker):
-        raise _user_error(LookupError("no trained ranker version: run `shopassist ranker train --catalog` first"))
     catalog = open_catalog(settings)
+    rk = load_ranker(settings, catalog.store)
+    if rk.version is None:  # the catalog prior has no taste term to switch off and on
+        raise VersionNotFound("no trained ranker version: run `shopassist ranker train --catalog` first")
     queries = args.queries.split(",") if args.queries else list(QUERIES)
     report = compare(rk, catalog.store, lambda q, k: [h.product for h in catalog.search(q, k=k)], args.users.split(","), queries, args.k)
     print(json.dumps(report))
@@ -248,7 +250,7 @@ def feedback_events(settings) -> Path:
 
     cur = versions.current_version(settings)
     if cur is None:
-        raise LookupError("no current ranker version to update: run `shopassist ranker train` first")
+        raise versions.VersionNotFound("no current ranker version to update: run `shopassist ranker train` first")
     since = datetime.fromisoformat(versions.read_metadata(cur)["created"])
     rows = ConversationStore(settings.events_db_url).feedback_rows(tuple(KIND_STARS), since=since)
     if not rows:
@@ -277,23 +279,17 @@ def cmd_update(args, settings) -> int:
 
 
 def cmd_use(args, settings) -> int:
-    from ranker.versions import VersionNotFound, use_version
+    from ranker.versions import use_version
 
-    try:
-        meta = use_version(settings, args.version)
-    except VersionNotFound as e:
-        raise _user_error(e) from e
+    meta = use_version(settings, args.version)  # VersionNotFound is a UserError: one line, exit code 2
     print(f"serving {meta['version']} (trained on {meta.get('data', {}).get('dataset')}, parent {meta.get('parent')})")
     return 0
 
 
 def cmd_rollback(args, settings) -> int:
-    from ranker.versions import VersionNotFound, rollback
+    from ranker.versions import rollback
 
-    try:
-        meta = rollback(settings)
-    except VersionNotFound as e:
-        raise _user_error(e) from e
+    meta = rollback(settings)
     print(f"rolled back: serving {meta['version']}")
     return 0
 

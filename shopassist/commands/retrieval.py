@@ -97,7 +97,7 @@ def register(sub, groups) -> None:
 
 
 def _load_mapping(value: str | None) -> dict | None:
-    from shopassist.cli import UserError
+    from shopassist.errors import UserError
 
     if not value:
         return None
@@ -114,7 +114,7 @@ def _load_mapping(value: str | None) -> dict | None:
 def cmd_ingest(args, settings) -> int:
     from retrieval.ingest import ingest
     from retrieval.sources import check_mapping
-    from shopassist.cli import UserError
+    from shopassist.errors import UserError
 
     mapping = _load_mapping(args.mapping)
     try:
@@ -141,7 +141,7 @@ def cmd_search(args, settings) -> int:
 
     catalog = open_catalog(settings)
     if catalog.store.count() == 0:
-        from shopassist.cli import UserError
+        from shopassist.errors import UserError
 
         raise UserError(f"the catalog in {settings.data_dir} is empty: run `shopassist ingest SOURCE` first")
     q = catalog.parse(args.query)

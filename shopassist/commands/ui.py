@@ -42,13 +42,9 @@ def register(sub, groups) -> None:
 
 
 def serve(args, settings) -> int:
-    from shopassist.cli import UserError
-    from ui.app import ShareUnavailable, launch
+    from ui.app import launch
 
-    try:
-        launch(settings)
-    except ShareUnavailable as e:
-        raise UserError(str(e)) from e
+    launch(settings)  # ShareUnavailable is an OperatorError: the CLI prints it as one line, exit code 3
     return 0
 
 

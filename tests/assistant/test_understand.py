@@ -9,11 +9,11 @@ from assistant.understand import (
     State,
     detect_intent,
     is_browse,
-    understand,
     is_superlative,
     negated_brands,
     ordinal_refs,
     resolve_refs,
+    understand,
 )
 from retrieval.catalog import Product
 from retrieval.query import StructuredQuery

@@ -2,9 +2,9 @@
 
 import pytest
 
-from ranker.scoring import Prediction, UserContext, fuse
+from ranker.scoring import Prediction, Ranker, UserContext, fuse
 from ranker.sentiment import aspects_from_reviews, candidate_aspects
-from ranker.serve import PriorRanker, catalog_mean, load_ranker, shrunk_item_bias
+from ranker.serve import DEFAULT_MU, PriorRanker, catalog_mean, load_ranker, shrunk_item_bias
 
 
 def test_fuse_formula_and_bounds():
@@ -29,9 +29,20 @@ def test_prior_math():
     assert shrunk_item_bias(None, 0, 4.0) == 0.0
 
 
+def test_a_handed_in_store_is_the_one_read(settings, catalog, tmp_path):
+    """``load_ranker(settings, store)`` reads the catalog it is given, not the data dir's."""
+    from tests.ranker.conftest import demo_store
+
+    assert load_ranker(settings).mu == pytest.approx(catalog_mean(list(catalog.iter_products())))
+    empty = demo_store(tmp_path / "other.sqlite")
+    empty.delete_products(empty.all_ids())
+    assert load_ranker(settings, empty).mu == DEFAULT_MU
+
+
 def test_load_ranker_falls_back_to_the_catalog_prior(settings, catalog):
     rk = load_ranker(settings)
-    assert isinstance(rk, PriorRanker)
+    assert isinstance(rk, PriorRanker) and isinstance(rk, Ranker)
+    assert rk.version is None and rk.personal is False  # declared: nothing trained, no taste term
     products = list(catalog.iter_products())
     assert rk.mu == pytest.approx(catalog_mean(products))
     rated = max(products, key=lambda p: p.rating_count)

@@ -57,6 +57,7 @@ def test_serving_scores_with_reasons(run, mi_small):
     s, res = run
     rk = load_ranker(s)
     assert isinstance(rk, TwoTowerRanker)
+    assert rk.version == res.version.name and rk.personal == bool(rk.taste.weight)  # declared capabilities
     store = DatasetStore(mi_small)
     rk._store = store
     products = store.get_many(mi_small.item_ids()[:20])
@@ -184,8 +185,8 @@ def test_taste_term_separates_users_who_pan_pricey_items(run, catalog):
     gaps = {}
     for w in (0.0, 1.0):
         rk.taste, rk._taste_fits = TasteParams(alpha=1.0, weight=w, price_mean=pm, price_std=ps), {}
-        f, l = rk.score(frugal, [unseen])[0], rk.score(lavish, [unseen])[0]
-        gaps[w] = l.stars - f.stars
+        f, lv = rk.score(frugal, [unseen])[0], rk.score(lavish, [unseen])[0]
+        gaps[w] = lv.stars - f.stars
     assert gaps[1.0] > 0 and gaps[1.0] > gaps[0.0]  # the term, not the head, puts the frugal user lower
     names = {p.title[:60] for p in pricey + cheap}
     taste_reasons = [r for r in f.explanation if r.startswith("your taste:")]
@@ -204,9 +205,9 @@ def test_taste_term_separates_users_who_pan_pricey_items(run, catalog):
 
 
 def test_eval_taste_compares_off_and_on_and_restores_the_ranker(run, catalog):
-    from ranker.personal import compare
     from ranker.serve import load_ranker
     from ranker.taste import TasteParams
+    from ranker.taste_eval import compare
 
     s, _ = run
     rk = load_ranker(s)
@@ -336,8 +337,8 @@ def test_serving_never_shows_a_user_their_own_review(run, catalog):
 def test_as_cold_items_removes_only_the_item_bias():
     import numpy as np
 
+    from ranker.features import Features, as_cold_items
     from ranker.model import bias_features
-    from ranker.train import Features, as_cold_items
 
     feats = np.asarray([bias_features(0.3, -0.4, 7, 12), bias_features(-0.1, 0.2, 3, 0)], np.float32)
     f = Features(np.ones((2, 4), np.float32), np.ones((2, 4), np.float32), feats, np.zeros(2, np.float32))

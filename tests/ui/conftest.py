@@ -16,11 +16,9 @@ from pathlib import Path
 import pytest
 
 from shopassist.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import ARTIFACTS, CHROMIUM, free_port  # noqa: F401  (re-exported for the ui tests)
 
 DATA = Path(__file__).parent / "data"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
 AGENT = ("agent", "test-agent-secret")
 
 
@@ -39,7 +37,6 @@ def make_assistant(settings: Settings, catalog):
     from assistant.chat import Assistant
     from assistant.llm import load_llm
     from assistant.store import ConversationStore
-
     from ranker.serve import load_ranker
 
     return Assistant(settings, catalog, load_ranker(settings), load_llm(settings), ConversationStore(settings.events_db_url))
@@ -98,35 +95,8 @@ def live_app(ui_settings, ui_assistant):
         yield srv
 
 
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    p = ctx.new_page()
-    p.set_default_timeout(30_000)
-    yield p
-    ctx.close()
-
-
-@pytest.fixture(scope="session")
-def screenshots() -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS
+# browser, page and screenshots live in tests/conftest.py: one Chromium per session for every
+# area that drives one (tests/security too; a second sync Playwright in the same session fails)
 
 
 @pytest.fixture(autouse=True)

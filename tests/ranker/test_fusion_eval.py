@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-from ranker.fusion import QueryRun, assign_stars, flips, fused_order, ndcg10, sweep
+from ranker.fusion_eval import QueryRun, assign_stars, flips, fused_order, ndcg10, sweep
 from retrieval.evaluate import ndcg_at_k
 
 

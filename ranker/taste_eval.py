@@ -27,7 +27,7 @@ def kendall_tau(a, b) -> float:
     >>> kendall_tau([1, 2, 3], [2, 4, 6]), kendall_tau([1, 2, 3], [3, 2, 1])
     (1.0, -1.0)
     """
-    from scipy.stats import kendalltau
+    from scipy.stats import kendalltau  # scipy loads slowly; only this study needs it
 
     return float(kendalltau(a, b).statistic)
 
@@ -53,7 +53,7 @@ def prequential_rmse(rk, store, users: list[str], start: int = 3) -> tuple[float
 
 def visibility(rk, contexts: dict, hits: dict) -> dict:
     taus, differ, any_differ = [], [], 0
-    for q, products in hits.items():
+    for products in hits.values():
         st = {u: np.array([p.stars for p in rk.score(ctx, products, explain=False)]) for u, ctx in contexts.items()}
         top4 = {u: frozenset(np.argsort(-s, kind="stable")[:4].tolist()) for u, s in st.items()}
         pairs = list(itertools.combinations(contexts, 2))

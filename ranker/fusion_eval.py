@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ranker.metrics import dcg
 from ranker.scoring import fuse
+from shopassist.ranking import ndcg
 
 RELEVANT = 2  # grade >= 2 ("relevant", "highly relevant"), as in retrieval.evaluate
 IRRELEVANT = 0  # judged grade 0 (unjudged products are not counted as irrelevant in the flips)
@@ -64,7 +64,8 @@ def fused_order(relevance: Sequence[float], stars: Sequence[float], weight: floa
 
 def flips(order_before: Sequence[int], order_after: Sequence[int], grades: Sequence[float], top: int | None = None) -> tuple[int, int]:
     """(flipped, eligible): eligible pairs are (irrelevant i: grade 0, relevant r: grade >= 2) with
-    i below r before; flipped ones have i above r after (other grades, e.g. -1 for unjudged, are skipped). ``top``: only pairs whose r was in the top ``top`` before.
+    i below r before; flipped ones have i above r after (other grades, e.g. -1 for unjudged, are skipped).
+    ``top``: only pairs whose r was in the top ``top`` before.
 
     >>> flips([0, 1, 2], [1, 0, 2], [2, 0, 0])    # item 1 (grade 0) jumps over item 0 (grade 2)
     (1, 2)
@@ -88,8 +89,7 @@ def ndcg10(ids: Sequence[str], grades: Mapping[str, float]) -> float:
     >>> round(ndcg10(["b", "x", "a"], {"a": 3, "b": 2, "c": 1}), 3)   # 3.5 / 4.762
     0.735
     """
-    ideal = dcg(sorted(grades.values(), reverse=True), 10)
-    return dcg([grades.get(d, 0.0) for d in ids], 10) / ideal if ideal > 0 else 0.0
+    return ndcg(ids, grades, 10)
 
 
 def assign_stars(kind: str, grades: Sequence[float | None], rng: np.random.Generator | None = None) -> list[float]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.personal import card_orders, visibility
+from assistant.personalisation_eval import card_orders, visibility
 
 
 def test_the_same_shopper_twice_never_counts_as_a_difference(assistant):
