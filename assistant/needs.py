@@ -35,6 +35,7 @@ NEED_MIN = 0.3
 NEED_MARGIN = 0.08  # one kind of thing: only near-ties ("coffee": beans, brewing gear)
 BUNDLE_MARGIN = 0.15  # "what do I need?": camping 0.56 tents/backpacks .. 0.41 camp stoves
 MAX_CATEGORIES = 4
+NAMED_BONUS = 0.05
 
 Embed = Callable[[str], object]
 
@@ -45,7 +46,11 @@ def serving_categories(message: str, vocab, embed: Embed | None) -> list[str]:
     if embed is None or not vocab.leaves or not NEED_CUE.search(message):
         return []
     q = embed(message)
-    scored = sorted(((float(q @ embed(text)), leaf) for leaf, text in vocab.leaves.items()), reverse=True)
+    said = {w.rstrip("s") for w in re.findall(r"[a-z]{4,}", message.lower())}
+    # a category that names a word of the need ("coffee": Coffee Beans, Coffee Makers) beats one
+    # that is only near it in meaning (Tea, next to coffee in "Coffee & Tea")
+    scored = sorted(((float(q @ embed(text)) + NAMED_BONUS * bool(said & {w.rstrip("s") for w in re.findall(r"[a-z]{4,}", leaf.lower())}),
+                      leaf) for leaf, text in vocab.leaves.items()), reverse=True)
     if not scored or scored[0][0] < NEED_MIN:
         return []
     best = scored[0][0]
