@@ -194,7 +194,9 @@ def unknown_brands(message: str, brands: list[str], known_words: set[str] | dict
     out = []
     found = [(m["a"] or m["b"]).strip() for m in _BRAND_ASK.finditer(message)]
     for m in _BRAND_ASK_LOW.finditer(message.lower()):
-        if m["a"] and (m["what"] in kinds or m["what"] in {"stuff", "products", "things", "gear", "items"}):
+        # "do you sell dyson vacuums", "got any nike running shoes": a word before a kind of product
+        if m["a"] and (m["what"] in kinds or m["what"] in known_words or len(m["what"]) > 3 and m["what"].endswith("s")
+                       or m["what"] in {"stuff", "products", "things", "gear", "items"}):
             found.append(m["a"])
         elif m["b"] or m["c"]:
             found.append(m["b"] or m["c"])

@@ -49,7 +49,8 @@ NOT_THAT_BRAND = re.compile(
 )
 ANOTHER = re.compile(
     r"\b(something else|other options|more options|show me more|anything else|different ones?|something different|"
-    r"anything different|(?:some|any) others|more like (?:this|these|that))\b",
+    r"anything different|(?:some|any) others|more like (?:this|these|that))\b|"
+    r"^\W*(?:\w+\s+)?(?:more|next|others|other ones)(?:\s+(?:pls|plz|please|options|ones|of those))?\W*$",
     re.I,
 )
 ABOUT = re.compile(

@@ -354,3 +354,10 @@ def test_the_cheaper_of_those_is_a_shown_product():
     u = say("the cheaper of those", showing(first, shown))
     cheapest = min((BY_ID[i] for i in shown if BY_ID[i].price is not None), key=lambda p: p.price)
     assert u.intent == "ask" and u.refs == [cheapest.id] and u.state.query.price_max is None
+
+
+def test_more_pls_pages_and_brands_before_any_kind_of_product():
+    u = say("more pls", showing(say("blenders"), ids_of("Blenders")))
+    assert u.intent == "refine" and set(ids_of("Blenders")) <= set(u.state.query.exclude_ids)
+    assert "Dyson" in say("do you sell dyson vacuums").notes[0]
+    assert say("do you have noise cancelling headphones").notes == []
