@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass, field, replace
 
 from assistant import answers
+from assistant import attributes as attrs  # understand hook (issue 11): attribute constraints/orders
+from assistant.carryover import must_match  # understand hook (issue 11)
 from assistant.grounding import facts_text, unmatched_words
 from assistant.understand import State
 from retrieval.bm25 import tokenize
@@ -107,6 +109,8 @@ def allowed(p, state: State) -> bool:
         return False
     if f.categories and not in_categories(p, f.categories):
         return False
+    if not attrs.allowed(p, state):  # understand hook (issue 11): "under 1 kg", "not a kettle"
+        return False
     if state.colours:
         facts = facts_text(p)
         if not all(re.search(rf"\b{c}\b", facts) or (c == "grey" and "gray" in facts) for c in state.colours):
@@ -121,7 +125,7 @@ def ordered(state: State) -> bool:
     >>> ordered(State(StructuredQuery(text="kettle", sort="price_asc"))), ordered(State())
     (True, False)
     """
-    return state.query.sort != "relevance"
+    return state.query.sort != "relevance" or bool(state.order)  # understand hook (issue 11): attribute orders
 
 
 def sort_hits(hits: list, state: State) -> list:
@@ -143,6 +147,8 @@ def sort_hits(hits: list, state: State) -> list:
         hits = sorted(hits, key=lambda h: (h.product.price is None, -(h.product.price or 0)))
     elif sort == "rating_desc":
         hits = sorted(hits, key=lambda h: (-(h.product.average_rating or 0), -h.product.rating_count))
+    if state.order:  # understand hook (issue 11): "the quietest", products lacking the attribute last
+        hits = sorted(hits, key=lambda h: attrs.order_key(h.product, state.order))
     return hits
 
 
@@ -201,6 +207,7 @@ class Candidates:
             # ("printing_colours"): search without it, allowed() checks the colour in the text
             hits = self.catalog.search(replace(q, attributes={}), k=k)
         hits = [h for h in hits if allowed(h.product, state) and relevant(h)]
+        hits = must_match(hits, state)  # understand hook (issue 11): "noise cancelling headphones"
         if sorted_ and hits:
             if not state.query.categories:
                 # no category to scope the superlative: keep the clearly relevant hits only,

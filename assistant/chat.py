@@ -29,18 +29,22 @@ import threading
 import time
 from collections.abc import Iterator
 
-from assistant import answers, policies, product_qa, replies, superlatives, writer
+from assistant import answers, needs, policies, product_qa, replies, superlatives, writer
+from assistant import attributes as attrs  # attribute facts on cards
 from assistant.candidates import Candidates, Ranked, allowed, ordered
+from assistant.carryover import nothing_text  # understand hook (issue 11)
 from assistant.desk import Desk
 from assistant.events import Answer, Card, Cards, Event, Notice, TextDelta
 from assistant.grounding import FILLER, check, shoppers_words
 from assistant.llm import ChatModel, load_llm
 from assistant.store import ConversationStore
 from assistant.turn import Turn, TurnContext
-from assistant.understand import State, Understood, is_browse, understand
+from assistant.understand import RuleUnderstander, State, Understood, is_browse
+from assistant import vocabulary  # understand hook (issue 11)
+from assistant.vocabulary import vocabulary_of  # understand hook (issue 11)
 from ranker.scoring import KIND_STARS, UserContext, fuse
 from ranker.serve import load_ranker
-from retrieval.search import open_catalog
+from retrieval.search import Hit, open_catalog
 from shopassist.settings import Settings
 
 __all__ = ["Assistant", "Turn"]  # Turn lives in assistant.turn; callers import it from here too
@@ -71,6 +75,7 @@ class Assistant:
         self.llm = llm
         self.store = store
         self.candidates = Candidates(catalog)
+        vocabulary.warm(catalog)  # understand hook (issue 11): the catalog vocabulary, built in the background
         self.desk = Desk(store, self.candidates, ranker, self)
         self._brands: list[str] | None = None
         self._users: dict[str, object] = {}
@@ -125,7 +130,8 @@ class Assistant:
         state, timings = ctx.state, ctx.timings
         # 2. retrieve: hybrid search under the conversation's filters, every filter enforced
         t = time.perf_counter()
-        hits = self.candidates.retrieve(state)
+        hits = ([Hit(p, 1.0) for p in self.products(u.variant)] if u.variant  # understand hook (issue 11): "in black?"
+                else self.candidates.retrieve(state))
         timings["retrieve"] = time.perf_counter() - t
         # 3. rank: the rating model personalised to this shopper; the team's pins first
         t = time.perf_counter()
@@ -190,14 +196,16 @@ class Assistant:
 
         The pipeline's only call into understanding: a different understander plugs in here."""
         propose = self._proposals if self.llm.capable else None
-        return understand(message, state, self.shown(state), self.catalog.parse, self.brands(), propose)
+        understander = RuleUnderstander(self.catalog.parse, self.brands(), self.catalog.embed, propose)  # understand hook (issue 11)
+        return understander(message, state, self.shown(state), vocabulary_of(self.catalog))  # understand hook (issue 11)
 
     def _proposals(self, message: str) -> dict:
         """Filters a capable LLM proposes for the message, validated against the catalog."""
         from assistant.proposals import propose_filters
 
         store = self.catalog.store
-        got = propose_filters(self.llm, message, self.brands(), store.categories(), store.colours())
+        got = propose_filters(self.llm, message, self.brands(), store.categories(), store.colours(),
+                              vocabulary_of(self.catalog))  # understand hook (issue 11): attributes too
         if got:
             log.debug("LLM proposed filters %s", got)
         return got
@@ -265,13 +273,15 @@ class Assistant:
             if pred and pred.explanation:
                 why += [answers.clean(e, 120) for e in pred.explanation[:2]]
             out.append(Ranked(h.product, h.score, stars, fuse(h.score, stars, weight), why))
-        if not ordered(state):  # a superlative keeps the order sort_hits gave
+        if not ordered(state):  # a superlative (or an attribute order) keeps the order sort_hits gave
             out.sort(key=lambda r: -r.score)
+        if state.need:  # understand hook (issue 11): a need's bundle, one product per category first
+            out = needs.interleave(out, state.query.categories)
         return out
 
     def _card(self, r: Ranked, state: State) -> Card:
         p = r.product
-        why = list(r.why)
+        why = needs.serves(p, state) + attrs.facts(p, state.constraints, state.order) + list(r.why)  # understand hook (issue 11)
         if state.query.price_max is not None:
             why.append(f"within your budget of {answers.fmt_price(state.query.price_max, p.currency)}")
         return Card(
@@ -329,6 +339,8 @@ class Assistant:
         """The text beside the cards: validated LLM sentences (``writer``), else the template."""
         u, state, message = ctx.understood, ctx.state, ctx.message
         products = [r.product for r in top]
+        if u.notes and products:  # understand hook (issue 11): "We don't carry Zorblax" is said first
+            yield TextDelta(" ".join(u.notes) + " ")
         if not products:
             text = answers.template_answer([], {})
             f = state.query
@@ -336,6 +348,8 @@ class Assistant:
                 text = LOOSEN_TEXT
             if u.cheaper_than is not None:  # the cheapest match was already on screen: say so rather than "loosen"
                 text = NOTHING_CHEAPER_TEXT.format(price=answers.fmt_price(u.cheaper_than))
+            text = nothing_text(state) or text  # understand hook (issue 11): "... (under 1 kg). Could you loosen"
+            text = " ".join([*u.notes, text])  # understand hook (issue 11)
             yield self.finish(ctx, text, cards=cards, citations=[])
             return
         context = ("Filters now: " + "; ".join(u.changes) + ".") if u.changes else ""
@@ -365,6 +379,7 @@ class Assistant:
                                            " or ".join(state.query.categories))  # fmt: skip
             if written.problems:
                 log.info("LLM text not grounded (%s): template answer", "; ".join(written.problems[:3]))
+        text = " ".join([*u.notes, text])  # understand hook (issue 11)
         yield self.finish(ctx, text, cards=cards, citations=[p.id for p in products], source=written.source)
 
     def finish(self, ctx: TurnContext, text: str, cards: list[Card] | None = None, source: str = "template",

@@ -57,12 +57,73 @@ def validate(data: dict, brands: list[str], categories: list[str], colours: list
     return out
 
 
-def propose_filters(llm, message: str, brands: list[str], categories: list[str], colours: list[str]) -> dict:
-    """Ask the LLM for filters and validate them; {} when it is not capable or says nothing usable."""
+def validate_state(data: dict, vocab) -> dict:
+    """The attribute constraints, order and excluded categories of an LLM's proposal that the
+    catalog's vocabulary (``assistant.vocabulary``) really has: a numeric attribute, a unit of
+    that attribute's dimension (converted to its base unit), a known category.
+
+    >>> from retrieval.catalog import Product
+    >>> from assistant.vocabulary import CatalogVocabulary
+    >>> v = CatalogVocabulary.build([Product(id="a", title="A", categories=["Tents"], attributes={"weight": "1.2 kg"})])
+    >>> validate_state({"constraints": [{"attribute": "weight", "op": "<", "value": 2, "unit": "kg"},
+    ...                                 {"attribute": "weight", "op": "<", "value": 2, "unit": "W"}],
+    ...                 "order": {"attribute": "colour", "direction": "asc"}, "exclude_categories": ["Tents", "Boats"]}, v)
+    {'constraints': [{'key': 'weight', 'op': '<', 'value': 2000.0, 'text': 'weight < 2 kg'}], 'exclude_categories': ['Tents']}
+    """
+    from retrieval.units import parse_measure
+
+    out: dict = {}
+    keys = {a.key.lower(): a for a in vocab.attributes.values() if a.numeric or a.dimension}
+    cons = []
+    for c in data.get("constraints") or []:
+        if not isinstance(c, dict):
+            continue
+        a = keys.get(str(c.get("attribute", "")).lower())
+        value, op = _num(c.get("value")), c.get("op")
+        m = parse_measure(f"{value} {c.get('unit', '')}") if value is not None else None
+        if a is None or op not in ("<", "<=", ">", ">=") or m is None or m.dimension != a.dimension:
+            continue
+        cons.append({"key": a.key, "op": op, "value": m.value, "text": f"{a.label} {op} {value:g} {c.get('unit')}"})
+    if cons:
+        out["constraints"] = cons
+    o = data.get("order")
+    if isinstance(o, dict):
+        a = keys.get(str(o.get("attribute", "")).lower())
+        if a is not None and o.get("direction") in ("asc", "desc"):
+            out["order"] = {"key": a.key, "direction": o["direction"], "text": f"{a.label} {o['direction']}"}
+    cats = {c.lower(): c for c in vocab.categories}
+    excl = [cats[str(c).lower()] for c in data.get("exclude_categories") or [] if str(c).lower() in cats]
+    if excl:
+        out["exclude_categories"] = excl
+    return out
+
+
+def fill_state(state, got: dict) -> None:
+    """Put validated state proposals where the rules read nothing (the rules' reading wins)."""
+    if not state.constraints and got.get("constraints"):
+        state.constraints = list(got["constraints"])
+    if state.order is None and got.get("order"):
+        state.order = dict(got["order"])
+    for c in got.get("exclude_categories", []):
+        if c not in state.exclude_categories:
+            state.exclude_categories.append(c)
+    state.query.categories = [c for c in state.query.categories if c not in state.exclude_categories]
+
+
+def propose_filters(llm, message: str, brands: list[str], categories: list[str], colours: list[str],
+                    vocab=None) -> dict:
+    """Ask the LLM for filters and validate them; {} when it is not capable or says nothing usable.
+    With the catalog's ``vocab`` the attribute constraints, order and excluded categories are
+    asked for too (validated by ``validate_state``)."""
     if not llm.capable:
         return {}
+    attributes = ""
+    if vocab is not None:
+        examples = [f"{a.key}" for a in vocab.attributes.values() if a.numeric or a.dimension][:60]
+        attributes = ", ".join(examples)
     text = prompt("filters").format(
-        message=clean(message, 300), brands=", ".join(brands[:200]), categories=", ".join(categories[:200])
+        message=clean(message, 300), brands=", ".join(brands[:200]), categories=", ".join(categories[:200]),
+        attributes=attributes or "(none)",
     )
     try:
         reply = llm.complete([{"role": "user", "content": text}], max_tokens=120)
@@ -75,7 +136,10 @@ def propose_filters(llm, message: str, brands: list[str], categories: list[str],
         data = json.loads(m.group(0))
     except json.JSONDecodeError:
         return {}
-    return validate(data, brands, categories, colours) if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    out = validate(data, brands, categories, colours)
+    return {**out, **validate_state(data, vocab)} if vocab is not None else out
 
 
 def fill_empty(q, got: dict) -> None:

@@ -24,230 +24,78 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
-from copy import deepcopy
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
+from typing import Protocol
 
-from assistant.answers import fmt_price
-from assistant.proposals import fill_empty
+from assistant.attributes import Embed, Reading, beyond, read
+from assistant.carryover import (
+    adds_only_filters,
+    cut,
+    leftover,
+    negated_categories,
+    negated_words,
+    strip_negated,
+    unknown_brands,
+    whole_catalog,
+)
+from assistant.intents import (  # noqa: F401  (re-exported: replies and tests import them from here)
+    _SUPERLATIVE_WORDS,
+    ABOUT,
+    ANOTHER,
+    CHEAPER,
+    COMPARE,
+    FINDISH,
+    NOT_THAT_BRAND,
+    PRICIER,
+    QUESTION,
+    STOP,
+    _colour_words,
+    _content_words,
+    detect_intent,
+    is_superlative,
+)
+from assistant.needs import serving_categories
+from assistant.proposals import fill_state
+from assistant.references import (
+    ALL_SHOWN,
+    COLOURS,
+    PRONOUN,
+    colour_refs,
+    named_products,
+    ordinal_refs,
+    price_rank_refs,
+    title_refs,
+    variants,
+    which_of_shown,
+)
+from assistant.refinement import brand_mentions, fresh_state, negated_brands, refine  # noqa: F401 (re-exported)
+from assistant.state import State, Understood
+from assistant.vocabulary import CatalogVocabulary
 from retrieval.query import StructuredQuery
-
-COLOURS = (
-    "black white red blue green yellow orange purple pink brown grey gray silver gold beige "
-    "navy teal turquoise cream ivory bronze copper rose violet maroon khaki olive"
-).split()
-
-_ORDINALS = {
-    "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
-    "fifth": 4, "5th": 4, "sixth": 5, "6th": 5,
-}  # fmt: skip
-
-HANDOFF = re.compile(
-    r"\b(human|real person|a person|live (agent|chat|person)|an? agent|customer (service|support)|"
-    r"representative|talk to (someone|somebody|a person|staff)|speak (to|with) (someone|somebody|a|an|staff))\b",
-    re.I,
-)
-GREETING = re.compile(
-    r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|thanks|thank you|thx|cheers|ok(ay)?|bye|goodbye|"
-    r"how are you|who are you|what can you do)\b[\s!.?,]*",
-    re.I,
-)
-OFF_TOPIC = re.compile(
-    r"\b(weather|forecast|president|election|politic\w*|news|joke|poem|song lyrics|homework|"
-    r"capital of|stock price|bitcoin|crypto|football|soccer score|recipe for|translate|"
-    r"write (me )?(a |an )?(essay|story|code|program|script)|python code|meaning of life|horoscope)\b",
-    re.I,
-)
-COMPARE = re.compile(r"\b(compare|comparison|versus|vs\.?|difference between|differences|which is better|side by side)\b", re.I)
-REVIEWS = re.compile(
-    r"\b(reviews?|reviewers?)\b.*\b(say|said|think|mention|summar\w*)\b|"
-    r"\bwhat (do|did) (people|customers|buyers|others|users) (say|think)\b|\bsummar(y|ise|ize) (the )?reviews\b|"
-    r"\bpros and cons\b",
-    re.I,
-)
-QUESTION = re.compile(
-    r"\?\s*$|^\s*(does|do|is|are|can|could|will|would|how|what|which|why|has|have|was|were)\b", re.I
-)
-CHEAPER = re.compile(r"\b(cheaper|less expensive|lower price|more affordable|too (expensive|pricey)|budget)\b", re.I)
-PRICIER = re.compile(r"\b(more expensive|pricier|higher end|premium|fancier|better quality)\b", re.I)
-NOT_THAT_BRAND = re.compile(
-    r"\b(not (that|this) brand|(another|other|different) brands?|no more \w+ brand|a different make)\b", re.I
-)
-ANOTHER = re.compile(r"\b(something else|other options|more options|show me more|anything else|different ones?)\b", re.I)
-ABOUT = re.compile(
-    r"\b(tell me (more )?about|more (info|information|details) (on|about)|details (on|of|about)|describe|"
-    r"what about|how about|specs (of|for))\b",
-    re.I,
-)
-PRONOUN = re.compile(r"\b(it|this one|that one|this|that|its)\b", re.I)
-ALL_SHOWN = re.compile(r"\b(both|these|those|them|all (of )?(them|these|those)|the two|the three)\b", re.I)
-_ORDINAL = re.compile(
-    r"\b(?P<word>first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|6th)\b|\b(?P<last>last)\b|"
-    r"(?:#|number |option |no\. ?|item )(?P<num>\d)\b|\b(?P<a>\d) and (?P<b>\d)\b",
-    re.I,
-)
-STOP = set(
-    "a an the and or of for to in on with without my me i you it is are be this that one ones some any "
-    "show find want need looking look get give buy please can could would like about under over below above "
-    "less more than cheaper cheap best good great new which what how does do not no yes".split()
-)
-_SUPERLATIVE_WORDS = re.compile(
-    r"\b(the |your |our )?(cheapest|least expensive|lowest[- ]priced?|most affordable|most expensive|priciest|"
-    r"highest[- ]priced?|best[- ]rated|highest[- ]rated|top[- ]rated|best reviewed)\b|\b(you have|do you have|what'?s|what is|show me)\b",
-    re.I,
-)
-FINDISH = re.compile(
-    r"\b(show|find|looking for|look for|recommend|suggest|need|want|do you (have|sell|stock|carry)|any \w+s?\b|"
-    r"which \w+ (is|are|should)|what \w+ (is|are|should)|best|cheapest|most)\b",
-    re.I,
-)
-
-
-_QUERY_FIELDS = tuple(StructuredQuery.__dataclass_fields__)
-
-
-def _query_from(d: dict) -> StructuredQuery:
-    """A StructuredQuery from a stored dict (unknown keys ignored, lists copied)."""
-    return StructuredQuery(**{k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
-                              for k, v in d.items() if k in _QUERY_FIELDS})  # fmt: skip
-
-
-@dataclass(slots=True)
-class State:
-    """What the conversation has established: the search with its filters, and what only the
-    conversation knows (colours asked for, what was shown, what "it" is, session likes).
-
-    ``query`` is retrieval's ``StructuredQuery``: its ``text`` is the topic ("quiet blender")
-    and its filters (price range, brands, excluded brands, categories, minimum rating, sort,
-    excluded ids) carry over from turn to turn. Its ``attributes`` stay empty: the colours
-    live in ``colours`` because every one of them is enforced on the product's text, not
-    only the first (``Assistant.search_query`` hands the first to retrieval's filter).
-
-    Stored as a dict in the message meta; ``from_dict`` also reads the flat layout that
-    states were stored in before (the query's fields at the top level):
-
-    >>> State.from_dict({"text": "kettle", "price_max": 30.0, "shown": ["k1"]}).query.price_max
-    30.0
-    >>> State.from_dict(State(StructuredQuery(text="kettle"), colours=["red"]).to_dict()).colours
-    ['red']
-    """
-
-    query: StructuredQuery = field(default_factory=StructuredQuery)
-    colours: list[str] = field(default_factory=list)  # post-filter: must appear in the product's text
-    shown: list[str] = field(default_factory=list)  # ids of the cards shown last, in order
-    focus: str | None = None  # the product last talked about ("it")
-    liked: list[str] = field(default_factory=list)  # product ids liked in this session
-    disliked: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in self.__slots__ if k != "query"}
-        return {"query": {k: getattr(self.query, k) for k in _QUERY_FIELDS}, **d}
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> "State":
-        d = d or {}
-        query = _query_from(d["query"] if isinstance(d.get("query"), dict) else d)  # else: the flat layout
-        return cls(query=query, **{k: d[k] for k in cls.__slots__ if k in d and k != "query"})
-
-    def copy(self) -> "State":
-        """A copy whose query and lists can be changed without touching this one."""
-        return deepcopy(self)
-
-    @property
-    def active(self) -> bool:
-        q = self.query
-        return bool(q.text or q.categories or q.brands or self.shown)
-
-
-@dataclass(slots=True)
-class Understood:
-    intent: str  # find | refine | compare | ask | reviews | handoff | chitchat | out_of_scope
-    state: State  # the state after this message
-    refs: list[str] = field(default_factory=list)  # product ids the message refers to
-    changes: list[str] = field(default_factory=list)  # human-readable filter changes
-    cheaper_than: float | None = None  # "cheaper" moved the cap below this shown price
-
-
-def detect_intent(message: str, has_state: bool, has_refs: bool) -> str:
-    """Classify one message; rules first (they are cheap and predictable).
-
-    >>> detect_intent("compare the first two", True, True)
-    'compare'
-    >>> detect_intent("what's the weather in Paris?", False, False)
-    'out_of_scope'
-    >>> detect_intent("cheaper", True, False)
-    'refine'
-    """
-    m = message.strip()
-    if HANDOFF.search(m):
-        return "handoff"
-    if OFF_TOPIC.search(m):
-        return "out_of_scope"
-    g = GREETING.match(m)
-    if g and len(m[g.end() :].split()) <= 2:
-        return "chitchat"
-    if COMPARE.search(m) and (has_refs or has_state):
-        return "compare"
-    if REVIEWS.search(m):
-        return "reviews"
-    if has_refs and (QUESTION.search(m) or ABOUT.search(m)):
-        return "ask"
-    if has_state and (
-        CHEAPER.search(m)
-        or PRICIER.search(m)
-        or NOT_THAT_BRAND.search(m)
-        or ANOTHER.search(m)
-        or _colour_words(m)
-        or re.match(r"^\s*(in|with|without|under|below|over|above|between|only|from|not|no|less|more|and)\b", m, re.I)
-    ):
-        return "refine"
-    return "find"
-
-
-def _colour_words(text: str) -> list[str]:
-    words = re.findall(r"[a-z]+", text.lower())
-    out = ["grey" if w == "gray" else w for w in words if w in COLOURS]
-    return list(dict.fromkeys(out))
-
-
-def ordinal_refs(message: str, n_shown: int) -> list[int]:
-    """Indexes (0-based) of shown items a message names by position.
-
-    >>> ordinal_refs("the last one", 3)
-    [2]
-    >>> ordinal_refs("is number 2 quiet?", 4)
-    [1]
-    """
-    out: list[int] = []
-    for m in _ORDINAL.finditer(message):
-        if m["word"]:
-            out.append(_ORDINALS[m["word"].lower()])
-        elif m["last"]:
-            out.append(n_shown - 1)
-        elif m["num"]:
-            out.append(int(m["num"]) - 1)
-        elif m["a"]:
-            out += [int(m["a"]) - 1, int(m["b"]) - 1]
-    if re.search(r"\b(first|top) (two|2)\b", message, re.I):
-        out += [0, 1]
-    if re.search(r"\b(first|top) (three|3)\b", message, re.I):
-        out += [0, 1, 2]
-    return [i for i in dict.fromkeys(out) if 0 <= i < n_shown]
 
 
 def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
     """Product ids the message refers to, among the shown products (Product objects).
 
-    Order of evidence: positions ("the second one"), brand or title words
-    ("the Acme one", "that blender"), "both/these", then a bare pronoun ("it").
+    Order of evidence: price ranks ("the second cheapest"), positions ("the second one"),
+    colours ("the black one"), brand or title words ("the Acme one", "that blender"),
+    "both/these", then a bare pronoun ("it"). Never a product that is not on screen.
     """
     if not shown:
         return []
     ids = [p.id for p in shown]
+    ranked = price_rank_refs(message, shown) if not re.search(r"\d", message) else []
+    if ranked:
+        return ranked
     idx = ordinal_refs(message, len(shown))
     if idx:
         return [ids[i] for i in idx]
+    coloured = colour_refs(message, shown)
+    if coloured and len(coloured) < len(shown):
+        return [focus] if focus in coloured else coloured[:1]
     low = message.lower()
     # brand mentions
     by_brand = [p.id for p in shown if p.brand and re.search(rf"\b{re.escape(p.brand.lower())}\b", low)]
@@ -266,6 +114,10 @@ def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
             if plural:
                 return hits
             return [focus] if focus in hits else hits[:1]
+    if QUESTION.search(message):
+        named = title_refs(message, shown)  # "does the Pulse 600 come in green?"
+        if named and len(named) < len(shown):
+            return named
     if ALL_SHOWN.search(low):
         return ids
     if PRONOUN.search(low):
@@ -273,182 +125,215 @@ def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
     return []
 
 
-def brand_mentions(message: str, brands: list[str]) -> list[str]:
-    """Catalog brands named in the message (case-insensitive, whole words)."""
-    low = message.lower()
-    return [b for b in brands if b and re.search(rf"(?<!\w){re.escape(b.lower())}(?!\w)", low)]
-
-
-def negated_brands(message: str, brands: list[str]) -> list[str]:
-    """Brands the shopper rules out: "not Acme", "no Acme", "except Acme", "other than Acme"."""
-    low = message.lower()
-    out = []
-    for b in brands:
-        if b and re.search(rf"\b(not|no|except|without|other than|anything but|but not)\s+(?:from\s+)?{re.escape(b.lower())}\b", low):
-            out.append(b)
-    return out
-
-
-def is_superlative(message: str) -> str | None:
-    """The whole-catalog sort a superlative asks for, if any.
-
-    >>> is_superlative("what's your most expensive blender")
-    'price_desc'
-    """
-    low = message.lower()
-    if re.search(r"\b(cheapest|least expensive|lowest price[d]?|most affordable)\b", low):
-        return "price_asc"
-    if re.search(r"\b(most expensive|priciest|highest price[d]?|dearest)\b", low):
-        return "price_desc"
-    if re.search(r"\b(best|highest|top)[- ]rated\b|\bbest reviewed\b", low):
-        return "rating_desc"
-    return None
-
-
-def _content_words(message: str) -> list[str]:
-    """Words left once superlatives, question words and stop words are removed."""
-    rest = _SUPERLATIVE_WORDS.sub(" ", message.lower())
-    words = re.findall(r"[a-z]+", rest)
-    filler = STOP | {"which", "one", "ones", "is", "are", "there", "here", "those", "these", "them", "of", "all", "among"}
-    return [w for w in words if w not in filler]
-
-
+ONES = re.compile(r"\b(?:ones|one)\b(?!\s+(?:of|more|for))", re.I)
 Parse = Callable[[str], StructuredQuery]
 Propose = Callable[[str], dict]
 
 
+class Understander(Protocol):
+    """Message + previous state + shown cards + catalog vocabulary -> the new structured state,
+    the intent and the references (``Understood``). The turn pipeline calls one of these and
+    nothing else of understanding; a capable LLM's understander fills the same state."""
+
+    def __call__(self, message: str, state: State, shown: list, vocab: CatalogVocabulary) -> Understood: ...
+
+
+@dataclass(slots=True)
+class RuleUnderstander:
+    """The default ``Understander``: deterministic rules over the catalog's vocabulary plus
+    MiniLM (``embed``) where words must be matched by meaning; ``propose`` adds a capable
+    LLM's validated filters (``assistant.proposals``)."""
+
+    parse: Parse
+    brands: list[str]
+    embed: Embed | None = None
+    propose: Propose | None = None
+
+    def __call__(self, message: str, state: State, shown: list, vocab: CatalogVocabulary) -> Understood:
+        return understand(message, state, shown, self.parse, self.brands, self.propose, vocab, self.embed)
+
+
 def understand(
-    message: str, state: State, shown: list, parse: Parse, brands: list[str], propose: Propose | None = None
+    message: str, state: State, shown: list, parse: Parse, brands: list[str], propose: Propose | None = None,
+    vocab: CatalogVocabulary | None = None, embed: Embed | None = None,
 ) -> Understood:
     """The intent, the references and the state after ``message``.
 
     ``shown`` are the products of ``state.shown`` (Product objects, in order), ``parse`` is
     the catalog's query parser, ``brands`` its brands (longest first), ``propose`` an optional
-    capable LLM's filter proposals (validated, see ``assistant.proposals``).
+    capable LLM's filter proposals (validated, see ``assistant.proposals``), ``vocab`` the
+    catalog's attributes, categories and titles (``assistant.vocabulary``; without it no
+    attribute, category exclusion or product name is read) and ``embed`` MiniLM for choosing
+    between attributes.
     """
+    vocab = vocab or CatalogVocabulary()
+    if propose is not None:  # asked once per message, used for the query and the state
+        propose = functools.lru_cache(maxsize=1)(propose)
+    named, ambiguous = named_products(message, vocab) if COMPARE.search(message) else ([], [])
+    if len(named) >= 2 and not ambiguous:  # "compare the Sonvia Pulse ANC and the Sonvia Beat 200": those two
+        new = state.copy()
+        new.shown, new.focus = list(named), named[0]
+        return Understood(intent="compare", state=new, refs=named)
+    if ambiguous and len(named) + len(ambiguous) >= 2:  # a name several models share: show them, ask which
+        new = fresh_state(ambiguous[0], state, parse, brands)
+        return Understood(intent="find", state=new, notes=[f"Which “{ambiguous[0]}” do you mean? Here are the ones we have."])
+    excluded = negated_categories(message, vocab.categories)
+    kinds = {w for c in vocab.categories for w in re.findall(r"[a-z]+", c.lower())}
+    kinds |= {w[:-1] for w in kinds if w.endswith("s")}
+    base = parse
+
+    def parse(m: str, _p=base) -> StructuredQuery:
+        q = _p(strip_negated(m, excluded) if excluded else m)
+        q.categories = [c for c in q.categories if c not in excluded]  # "not a kettle" asks for no kettle
+        colour = q.attributes.get("colour")
+        if colour and colour.lower() not in COLOURS and _names_a_material(m, colour, kinds):
+            q.attributes = {k: v for k, v in q.attributes.items() if k != "colour"}  # "natural rubber"
+        return q
     refs = resolve_refs(message, shown, state.focus)
     intent = detect_intent(message, state.active, bool(refs))
     if intent in ("ask", "reviews") and not refs and shown:
         refs = [state.focus or shown[0].id] if intent == "reviews" else []
     if intent == "ask" and not refs:
         intent = "find"
+    if intent in ("refine", "find") and refs and refs == price_rank_refs(message, shown):
+        intent = "ask"  # "the cheaper of those": a shown product, not a new price cap
     if intent == "find" and refs and not brand_mentions(message, brands) and len(message.split()) <= 6:
         # "the second one" on its own: talk about that product
         intent = "ask"
+    colours = _colour_words(message)
+    target = refs[0] if len(refs) == 1 else None if refs else state.focus
+    if target and colours and QUESTION.search(message):
+        other = variants(target, colours, vocab)
+        if other:  # "does it come in black?": the same model in that colour
+            new = state.copy()
+            new.shown, new.focus = other[:3], other[0]
+            return Understood(intent="find", state=new, refs=other[:1], variant=other[:3])
+    q = parse(message)
+    reading = read(message, q.categories or state.query.categories, vocab, embed)
+    among = read(message, [], vocab, embed, among={p.id for p in shown}) if shown else reading
+    best = which_of_shown(message, shown, among.order or reading.order, bool(is_superlative(message) or reading.graded and
+                                                              re.search(r"est\b|\bmost\b|\bleast\b", message)))
+    if best and intent in ("find", "ask", "refine", "compare"):
+        # "which one is quieter?" after a comparison: the winner among the cards, named
+        new = state.copy()
+        new.focus = best[0]
+        return Understood(intent="ask", state=new, refs=best)
+    content = _content_words(cut(q.text, [message[a:b] for a, b in reading.spans]))
     if intent == "find" and state.focus and QUESTION.search(message) and not FINDISH.search(message):
-        q = parse(message)
-        if not q.categories and not q.brands:
+        if not q.categories and not q.brands and not reading.order and not reading.constraints:
             # "does the lid leak?" right after a product was shown: a question about it
             intent, refs = "ask", [state.focus]
-    if intent in ("find", "ask") and state.active and is_superlative(message) and not _content_words(message):
-        # "which is the cheapest?" after "headphones": the superlative is about this topic
-        intent = "refine"
+    if intent in ("find", "ask") and state.active and adds_only_filters(
+        content, q, reading, excluded, _colour_words(message)
+    ):
+        # "something under $300" after chairs, "which one is the quietest?" after blenders, "the best
+        # rated of those?"; but "the second cheapest one" is a shown product, not a new order
+        # "is it loud?" about the focused product stays a question; "the quietest?" re-orders
+        sorting = q.sort != "relevance" or is_superlative(message) or (reading.order and reading.graded)
+        if intent == "find" or (sorting and not (refs and refs == price_rank_refs(message, shown))):
+            intent = "refine"
+    adds_words = False
+    if intent == "find" and state.active and not q.categories and not q.brands and ONES.search(message):
+        # "stainless steel ones only" after kettles: the same topic, with these words added
+        intent, adds_words = "refine", True
     if intent == "reviews" and not refs:
         # "what do reviewers say about blenders" with nothing on screen: find blenders first
         intent = "find"
     changes: list[str] = []
     cheaper_than = None
+    notes: list[str] = []
     if intent == "find":
         new = fresh_state(message, state, parse, brands, propose)
+        _apply(new, reading, excluded, message, changes, replace_all=True)
+        if propose is not None:
+            fill_state(new, propose(message))  # a capable LLM's validated constraints, order, exclusions
+        missing = unknown_brands(message, brands, vocab.token_ids, vocab.words, kinds)
+        if missing:
+            notes.append(f"We don't carry {' or '.join(missing)}; here is what we have instead.")
+            new.query.text = cut(new.query.text, [*missing, *(m.lower() for m in missing)])
+        words = _content_words(new.query.text)
+        if not (new.query.categories or new.query.brands or reading.order or reading.constraints or missing):
+            served = serving_categories(message, vocab, embed)  # "a gift for my dad who likes coffee"
+            if served:
+                new.query.categories, new.need = served, new.query.text or message
+                changes.append("for " + ", ".join(served))
+        if whole_catalog(words) and (new.query.sort != "relevance" or new.order or missing):
+            new.query.text = ""  # "the most expensive thing you sell": over the whole catalog
+            if missing and new.query.sort == "relevance" and not new.order:
+                new.query.sort = "rating_desc"  # nothing else asked: our best-rated, said to be instead
     elif intent == "refine":
         new, changes, cheaper_than = refine(message, state, shown, refs, parse, brands)
+        _apply(new, reading, excluded, message, changes, replace_all=False)
+        extra = [w for w in leftover(content) if w not in _colour_words(message)]
+        if adds_words and extra:
+            new.query.text = f"{new.query.text} {' '.join(extra)}".strip()
+            changes.append(" ".join(extra))
+        comparative = re.search(r"\b(\w+er|more \w+|less \w+)\b", message, re.I)
+        if reading.order and reading.graded and comparative and not re.search(r"est\b|\bmost\b|\bleast\b", message, re.I):
+            basis = [p for p in shown if p.id in refs] or [p for p in shown if p.id == state.focus]
+            bound = beyond(basis[0], reading.order, comparative.group(1)) if basis else None
+            if bound is not None:  # "a lighter one": lighter than the product in focus
+                new.constraints = [c for c in new.constraints if c["key"] != bound["key"]] + [bound]
+                changes.append(bound["text"])
+        # "any cheaper noise cancelling ones?": words said again are required, even if then nothing is left
+        said = set(_content_words(message)) - {"cheaper", "pricier", "ones", "any", "else", "other", "options"}
+        new.strict = bool(said & set(_content_words(new.query.text)))
     else:
         new = state.copy()
         if refs:
             new.focus = refs[0]
-    return Understood(intent=intent, state=new, refs=refs, changes=changes, cheaper_than=cheaper_than)
+    return Understood(intent=intent, state=new, refs=refs, changes=changes, cheaper_than=cheaper_than, notes=notes)
 
 
-def fresh_state(message: str, old: State, parse: Parse, brands: list[str], propose: Propose | None = None) -> State:
-    """A new topic: the parsed query (plus validated LLM proposals); session likes carry over."""
-    q = parse(message)
-    if propose is not None:
-        fill_empty(q, propose(message))
-    excluded = list(dict.fromkeys([*q.exclude_brands, *negated_brands(message, brands)]))
-    colours = [q.attributes["colour"]] if q.attributes.get("colour") else []
-    query = replace(
-        q,
-        text=_SUPERLATIVE_WORDS.sub(" ", q.text).strip(" ?!.,") or q.text.strip() or message,
-        brands=[b for b in q.brands if b not in excluded],
-        exclude_brands=excluded,
-        categories=list(q.categories),
-        sort=is_superlative(message) or q.sort or "relevance",
-        exclude_ids=[],
-        attributes={},  # the colours go to State.colours
-    )
-    return State(
-        query=query,
-        colours=list(dict.fromkeys([*colours, *_colour_words(message)])),
-        liked=old.liked,
-        disliked=old.disliked,
-    )
+def _names_a_material(message: str, colour: str, kinds: set[str]) -> bool:
+    """A catalog colour that is not a plain colour word ("natural", "walnut") followed by a
+    noun that names no product: "natural rubber" is a material, "walnut turntable" a colour.
 
-
-def refine(message: str, old: State, shown: list, refs: list[str], parse: Parse, brands: list[str]) -> tuple[State, list[str], float | None]:
-    """The same topic with modified filters, the changes in words ("cheaper than $49.00"), and
-    the shown price that "cheaper" went below (None when the message did not ask for cheaper).
-
-    "cheaper"/"pricier" move the price cap/floor past the shown (or referenced) products;
-    "not that brand" excludes the brand in focus; colours, ratings, superlatives and
-    "something else" (exclude what was shown) apply on top of the carried-over filters.
+    >>> _names_a_material("yoga mat made of natural rubber", "natural", {"yoga", "mat"})
+    True
+    >>> _names_a_material("the natural one", "natural", {"yoga", "mat"})
+    False
     """
-    new = old.copy()
-    f = new.query  # the filters being modified
-    changes: list[str] = []
-    cheaper_than = None
-    q = parse(message)
-    basis = [p for p in shown if p.id in refs] or shown
-    prices = [p.price for p in basis if p.price is not None]
-    if q.price_max is not None:
-        f.price_max = q.price_max
-        changes.append(f"under {fmt_price(q.price_max)}")
-    elif CHEAPER.search(message) and prices:
-        cap = round(min(prices) - 0.01, 2)
-        f.price_max = cap if f.price_max is None else min(f.price_max, cap)
-        f.price_min = None  # "cheaper" overrides an earlier floor
-        cheaper_than = min(prices)
-        changes.append(f"cheaper than {fmt_price(cheaper_than)}")
-    if q.price_min is not None:
-        f.price_min = q.price_min
-        changes.append(f"over {fmt_price(q.price_min)}")
-    elif PRICIER.search(message) and prices:
-        f.price_min = round(max(prices) + 0.01, 2)
-        if f.price_max is not None and f.price_max < f.price_min:
-            f.price_max = None
-        changes.append(f"pricier than {fmt_price(max(prices))}")
-    if f.sort in ("price_asc", "price_desc") and (CHEAPER.search(message) or PRICIER.search(message)) and not is_superlative(message):
-        f.sort = "relevance"
-    excluded = list(q.exclude_brands) + negated_brands(message, brands)
-    if NOT_THAT_BRAND.search(message):
-        focus = [p for p in shown if p.id in refs] or [p for p in shown if p.id == old.focus] or shown[:1]
-        excluded += [p.brand for p in focus if p.brand]
-    for b in dict.fromkeys(excluded):
-        if b not in f.exclude_brands:
-            f.exclude_brands.append(b)
-            changes.append(f"not {b}")
-    f.brands = [b for b in f.brands if b not in f.exclude_brands]
-    wanted = [b for b in q.brands if b not in f.exclude_brands]
-    if wanted:
-        f.brands = wanted
-        changes.append("brand " + ", ".join(wanted))
-    colours = _colour_words(message)
-    if colours:
-        new.colours = colours
-        changes.append("in " + ", ".join(colours))
-    if q.min_rating is not None:
-        f.min_rating = q.min_rating
-        changes.append(f"rated {q.min_rating:g}+")
-    if q.categories and set(q.categories) != set(old.query.categories):
-        f.categories = list(q.categories)
-    sup = is_superlative(message)
-    if sup:
-        f.sort = sup
-        changes.append({"price_asc": "cheapest first", "price_desc": "most expensive first",
-                        "rating_desc": "best rated first"}[sup])  # fmt: skip
-    if ANOTHER.search(message):
-        f.exclude_ids = list(dict.fromkeys([*f.exclude_ids, *old.shown]))
-        changes.append("other options")
-    return new, changes, cheaper_than
+    m = re.search(rf"\b{re.escape(colour.lower())}\s+([a-z]+)", message.lower())
+    return bool(m) and m.group(1) not in kinds and m.group(1) not in {"one", "ones", "colour", "color", "version",
+                                                                      "model", "please", "finish", "or", "and"}
+
+
+def brands_said(state: State) -> list[str]:
+    """The brands the state names either way (their words are no excluded words)."""
+    return [*state.query.brands, *state.query.exclude_brands]
+
+
+def _apply(new: State, reading: Reading, excluded: list[str], message: str, changes: list[str], replace_all: bool) -> None:
+    """Put one message's constraints, order and excluded categories into the state: a bound on an
+    attribute replaces an earlier bound on it (same direction), an order replaces the order."""
+    if replace_all:
+        new.constraints, new.order = [], None
+    for c in reading.constraints:
+        new.constraints = [o for o in new.constraints if not (o["key"] == c["key"] and o["op"] == c["op"])]
+        new.constraints.append(c)
+        changes.append(c["text"])
+    if reading.order:
+        new.order = reading.order
+        changes.append(reading.order["text"])
+        if new.query.sort in ("price_asc", "price_desc") and not is_superlative(message):
+            new.query.sort = "relevance"
+    spans = [message[a:b] for a, b in reading.spans]
+    if spans:
+        new.query.text = cut(new.query.text, spans)
+    for w in negated_words(message, [*excluded, *brands_said(new)]):
+        if w not in new.exclude_words:  # "not an orthopedic one": out of the titles and the search text
+            new.exclude_words.append(w)
+            new.query.text = re.sub(rf"\b(?:not|no|without|except|excluding|minus|avoid)\s+(?:an?\s+|any\s+|the\s+|with\s+)?"
+                                    rf"{re.escape(w)}(?:\s+ones?)?", " ", new.query.text, flags=re.I).strip(" ,")
+            changes.append(f"no {w}")
+            new.query.text = cut(new.query.text, [])  # no "dog bed but" left dangling
+    for c in excluded:
+        if c not in new.exclude_categories:
+            new.exclude_categories.append(c)
+            changes.append(f"not {c}")
+    new.query.categories = [c for c in new.query.categories if c not in excluded]
+
 
 
 _BROWSE_FILLER = {"something", "anything", "recommend", "recommendation", "recommendations", "suggest",

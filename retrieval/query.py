@@ -26,6 +26,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from retrieval.units import unit_at
+
 Sort = Literal["relevance", "price_asc", "price_desc", "rating_desc"]
 
 
@@ -70,11 +72,25 @@ class Vocabulary:
     price_max: float | None = None
 
 
-_NUM = r"\$?\s*(\d+(?:[.,]\d+)?)\s*(?:k\b)?\s*(?:dollars?|usd|bucks|\$)?"
+# currency words and symbols in any position around the number: "$80", "80 dollars", "PHP 500",
+# "152 pesos", "€30", "30 eur"; the parser reads the amount whatever the currency (the catalog has one)
+_CURRENCY_WORDS = (
+    r"dollars?|usd|bucks|euros?|eur|pesos?|php|quid|gbp|sterling|yen|jpy|yuan|rmb|cny|rupees?|inr|rs\.?|"
+    r"krw|aud|cad|nzd|sgd|hkd|chf|francs?|reais|brl|rands?|zar|baht|thb|ringgit|myr|rupiah|idr|"
+    r"dong|vnd|lira|zloty|pln|kr|sek|nok|dkk|krona|kronor|kroner|mxn|clp|soles|naira|ngn|"
+    r"shillings?|kes|dirhams?|aed|riyals?|sar|usd\$"
+)
+_SYMBOL = r"[$€£₱¥₹₩₦₫₺]"
+_CODE_BEFORE = r"(?:(?:usd|eur|php|gbp|inr|rs\.?|jpy|cny|aud|cad|sgd|chf|brl|zar|thb|myr|idr|mxn)\s*)"
+_NUM = (
+    rf"(?:{_SYMBOL}|{_CODE_BEFORE})?\s*(\d+(?:[.,]\d+)?)\s*(?:k\b)?\s*"
+    rf"(?:(?:{_CURRENCY_WORDS})(?![a-z])|{_SYMBOL})?"
+)
+_HAS_CURRENCY = re.compile(rf"{_SYMBOL}|\b(?:{_CURRENCY_WORDS})(?![a-z])")
 _PRICE_PATTERNS: list[tuple[str, str]] = [
     # (regex, what it sets); order matters: ranges first
     (rf"\b(?:between|from)\s+{_NUM}\s+(?:and|to|-)\s+{_NUM}", "range"),
-    (r"(?<![\w.])\$\s*(\d+(?:\.\d+)?)\s*(?:-|to)\s*\$\s*(\d+(?:\.\d+)?)", "range"),
+    (rf"(?<![\w.]){_SYMBOL}\s*(\d+(?:\.\d+)?)\s*(?:-|to)\s*{_SYMBOL}\s*(\d+(?:\.\d+)?)", "range"),
     (rf"\b(?:under|below|less than|cheaper than|at most|no more than|max(?:imum)?|up to|within|for less than|<)\s*{_NUM}", "max"),
     (rf"{_NUM}\s+(?:or|and)\s+(?:less|under|below|cheaper)\b", "max"),
     (rf"\b(?:over|above|more than|at least|min(?:imum)?|starting at|>)\s*{_NUM}(?![\d.,]*\s*(?:\+\s*)?stars?)", "min"),
@@ -89,13 +105,13 @@ _RATING_PATTERNS = [
     r"\b(\d(?:\.\d)?)\s*stars?\b",
 ]
 _SORTS: list[tuple[str, Sort]] = [
-    (r"\b(?:cheapest|least expensive|lowest[- ]priced?|lowest price|most affordable|lowest cost)\b", "price_asc"),
-    (r"\b(?:most expensive|priciest|highest[- ]priced?|highest price|most premium)\b", "price_desc"),
+    (r"\b(?:cheapest|least expensive|lowest[- ]priced?|lowest price|most affordable|lowest cost|costs? the least)\b", "price_asc"),
+    (r"\b(?:most expensive|priciest|highest[- ]priced?|highest price|most premium|costs? the most|most costly)\b", "price_desc"),
     (r"\b(?:best[- ]rated|top[- ]rated|highest[- ]rated|best[- ]reviewed|most loved|best reviews?)\b", "rating_desc"),
 ]
 _NEGATION = r"(?:not|no|except|excluding|without|other than|anything but|but not|avoid|never)"
 # filler left behind once filter phrases are cut out
-_FILLER = re.compile(r"\b(?:and|or|with|that|is|are|which|the|a|an|for|me|show|find|please|one|ones|something|some)\b")
+_FILLER = re.compile(r"\b(?:and|or|with|that|is|are|which|the|a|an|for|me|show|find|please|one|ones|something|some|priced|costing)\b")
 _SPACES = re.compile(r"\s+")
 
 
@@ -110,13 +126,27 @@ def _phrase(term: str) -> str:
     True
     >>> bool(re.search(_phrase("Blenders"), "a blender please"))  # plural vocabulary, singular query
     True
+    >>> bool(re.search(_phrase("Mice"), "a wireless mouse"))
+    True
     """
     words = term.lower().split()
-    words[-1] = _singular(words[-1])
+    last = words[-1]
+    words[-1] = _singular(last)
     body = r"\s+".join(re.escape(w) for w in words)
     if re.search(r"[a-z]$", words[-1]):
         body += r"(?:s|es)?"
+    irregular = _IRREGULAR.get(last) or _IRREGULAR.get(words[-1])
+    if irregular:  # "Mice" is asked for as "a mouse", "People" as "person"
+        other = r"\s+".join([*map(re.escape, words[:-1]), re.escape(irregular)])
+        body = rf"(?:{body}|{other})"
     return rf"(?<![\w-]){body}(?![\w-])"
+
+
+# English plurals that are not a word + s (both directions)
+_IRREGULAR = {"mice": "mouse", "mouse": "mice", "knives": "knife", "knife": "knives", "people": "person",
+              "person": "people", "feet": "foot", "teeth": "tooth", "shelves": "shelf", "shelf": "shelves",
+              "leaves": "leaf", "children": "child", "men": "man", "women": "woman", "batteries": "battery",
+              "battery": "batteries", "accessories": "accessory", "accessory": "accessories"}
 
 
 def _singular(term: str) -> str:
@@ -158,6 +188,8 @@ def parse_price(low: str) -> tuple[float | None, float | None, list[tuple[int, i
         for m in re.finditer(pattern, low):
             if any(s[0] <= m.start() < s[1] for s in spans):
                 continue
+            if _measured(low, m):
+                continue  # "up to 10 kg", "around 23 watts": a measurement, not a price
             k_mult = 1000.0 if re.search(r"\d\s*k\b", m.group(0)) else 1.0
             if kind == "range":
                 a, b = sorted((_money(m.group(1)) * k_mult, _money(m.group(2)) * k_mult))
@@ -165,7 +197,7 @@ def parse_price(low: str) -> tuple[float | None, float | None, list[tuple[int, i
             elif kind == "max":
                 pmax = _money(m.group(1)) * k_mult
             elif kind in ("min", "min_loose"):
-                if kind == "min_loose" and "$" not in m.group(0) and not re.search(r"dollar|usd|buck", m.group(0)):
+                if kind == "min_loose" and not _HAS_CURRENCY.search(m.group(0)):
                     continue  # "2 or more" is not a price without a currency word
                 pmin = _money(m.group(1)) * k_mult
             elif kind == "around":
@@ -173,6 +205,18 @@ def parse_price(low: str) -> tuple[float | None, float | None, list[tuple[int, i
                 pmin, pmax = round(v * 0.8, 2), round(v * 1.2, 2)
             spans.append(m.span())
     return pmin, pmax, spans
+
+
+def _measured(low: str, m: re.Match) -> bool:
+    """True when a number of the price match is followed by a unit of measure (and the match
+    names no currency): "supports up to 10 kg", "between 2 and 5 l", "around 23 watts".
+
+    >>> bool(_measured("up to 10 kg", re.search(r"up to (\\d+)", "up to 10 kg")))
+    True
+    """
+    if _HAS_CURRENCY.search(m.group(0)):
+        return False
+    return any(m.group(i) and unit_at(low, m.end(i)) for i in range(1, (m.re.groups or 0) + 1))
 
 
 def parse_rating(low: str) -> tuple[float | None, tuple[int, int] | None]:
@@ -208,7 +252,8 @@ def _match_terms(low: str, terms: list[str], min_len: int = 2) -> list[tuple[str
     found: list[tuple[str, tuple[int, int]]] = []
     taken: list[tuple[int, int]] = []
     for term in sorted({t for t in terms if t and len(t.strip()) >= min_len}, key=len, reverse=True):
-        if term.lower() not in low and _singular(term) not in low:
+        last = term.lower().split()[-1] if term.strip() else ""
+        if term.lower() not in low and _singular(term) not in low and _IRREGULAR.get(last, "\0") not in low:
             continue  # cheap pre-check: most of a big vocabulary is not in a short query
         for m in re.finditer(_phrase(term), low):
             if not any(a < m.end() and m.start() < b for a, b in taken):

@@ -104,3 +104,42 @@ def test_plural_category_and_only_filters():
 def test_empty_vocabulary_still_parses_prices():
     q = parse_query("tv under 300", None)
     assert q.price_max == 300.0 and q.text == "tv"
+
+
+@pytest.mark.parametrize(
+    "text, price_min, price_max",
+    [
+        # ShoppingBench-style: any currency word or symbol, before or after the amount
+        ("wireless mouse priced above 375 pesos", 375.0, None),
+        ("a desk lamp between 39 and 152 PHP", 39.0, 152.0),
+        ("PHP 500 or less", None, 500.0),
+        ("kettle under 30 euros", None, 30.0),
+        ("€30-€60 kettle", 30.0, 60.0),
+        ("headphones below £80", None, 80.0),
+        ("a phone case for less than 200 rupees", None, 200.0),
+        # a number with a unit of measure is never a price
+        ("a trolley that supports up to 10 kg", None, None),
+        ("a desk fan around 23 watts", None, None),
+        ("under 2 kg and below $50", None, 50.0),
+        ("a 15.6 inch laptop under 900", None, 900.0),
+        ("at least 1.5 l", None, None),
+        ("more than 20 h of battery", None, None),
+        ("over 5000 mAh power bank", None, None),
+        ("a router faster than 300 Mbps under 60 dollars", None, 60.0),
+        ("monitor above 144 Hz below $300", None, 300.0),
+        ("between 2 and 5 l", None, None),
+        ("max 35 dB", None, None),
+        ("up to 128 GB under 300 euros", None, 300.0),
+        ("a 2 person tent for no more than 150", None, 150.0),
+        ("under 50 in black", None, 50.0),  # "in" is a word here, not inches
+    ],
+)
+def test_prices_in_any_currency_never_from_measurements(text, price_min, price_max):
+    q = parse_query(text, VOCAB)
+    assert (q.price_min, q.price_max) == (price_min, price_max)
+
+
+def test_measurement_phrases_stay_in_text_for_the_assistant():
+    # the assistant reads "under 2 kg" against the catalog's weights; the parser must not eat it
+    q = parse_query("backpack under 2 kg and below $50", VOCAB)
+    assert q.price_max == 50.0 and "2 kg" in q.text

@@ -1,0 +1,212 @@
+"""What a message keeps, replaces or drops of the conversation so far, beyond prices and
+brands (``assistant.understand.refine``): categories ruled out ("not a kettle"), follow-ups
+that only add a filter ("something under $300" keeps the chairs), attribute constraints and
+orders (``assistant.attributes``), questions about the whole catalog ("the most expensive
+thing you sell") and brands the shop does not carry ("anything from Zorblax?").
+
+Example::
+
+    >>> negated_categories("something different, not a kettle", ["Kettles", "Tea"])
+    ['Kettles']
+    >>> unknown_brands("Do you have anything from Zorblax?", ["Acme"], {"acme", "blender"})
+    ['Zorblax']
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.attributes import Reading
+
+_NEGATION = r"(?:not|no|except|excluding|without|other than|anything but|but not|instead of|rather than|never)"
+# words that ask about the shop, not about a kind of product ("the most expensive thing you sell")
+GENERIC = set(
+    "thing things item items product products stuff anything something everything sell sold stock carry "
+    "have has got offer you your we our store shop catalog catalogue here there whole entire overall in at "
+    "available which what is are the a an of all one ones show me find get please that costs cost from by do "
+    "any buy".split()
+)
+# after a filter-only follow-up these words say nothing about the product
+BROWSE = set(
+    "something anything else options option one ones show me see find get give please maybe perhaps "
+    "how about what any some just only also instead rather i'd i want would like need looking for ok okay "
+    "then and but with only just thats that's that which is are has have one ones".split()
+)
+_BRAND_ASK = re.compile(
+    r"\b(?:from|by|made by|brand(?:ed)?|make)\s+(?P<a>[A-Z][\w&'-]+(?:\s+[A-Z][\w&'-]+)?)"
+    r"|\b(?P<b>[A-Z][\w&'-]+)\s+(?:brand|products|stuff|gear)\b"
+)
+
+
+_NOT_NAMES = set(
+    "i me my you the show find any some your their our these those other more all this that it them "
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
+    "august september october november december christmas tomorrow today tonight".split()
+)
+
+
+def _phrase(term: str) -> str:
+    words = term.lower().split()
+    last = words[-1][:-1] if words[-1].endswith("s") and not words[-1].endswith("ss") else words[-1]
+    body = r"\s+".join([*map(re.escape, words[:-1]), re.escape(last) + r"(?:e?s)?"])
+    return rf"(?<![\w-]){body}(?![\w-])"
+
+
+def negated_categories(message: str, categories: list[str]) -> list[str]:
+    """Catalog categories the message rules out: "not a kettle", "no kettles", "anything but tea"."""
+    low = message.lower()
+    out = []
+    for c in sorted(categories, key=len, reverse=True):
+        if len(c) < 3:
+            continue
+        rx = rf"\b{_NEGATION}\s+(?:an?\s+|the\s+|any\s+|more\s+|another\s+)?(?:\w+\s+(?:or|nor)\s+)?{_phrase(c)}"
+        if re.search(rx, low) or re.search(rf"{_phrase(c)}\s+(?:please\s+)?no more\b", low):
+            out.append(c)
+    return out
+
+
+_NEG_WORD = re.compile(
+    r"\b(?:not|no|without|except|excluding|minus|avoid)\s+(?:an?\s+|any\s+|the\s+|with\s+)?([a-z][a-z'-]{2,})(?:\s+ones?\b)?",
+    re.I,
+)
+# after "not"/"no" these say something else ("not too loud", "no more than", "not sure")
+_NOT_EXCLUDED = set(
+    "too more less than that this those these one ones sure really very so much expensive cheap over under above "
+    "below bigger smaller larger heavier lighter longer louder quieter pricier cheaper interested needed fussed "
+    "problem worries idea clue longer matter".split()
+)
+
+
+def negated_words(message: str, taken: list[str]) -> list[str]:
+    """Words the shopper rules out that no category or brand covers ("dog bed but not an
+    orthopedic one", "cat toys without catnip"): products naming them in the title are dropped.
+
+    >>> negated_words("cat toys without catnip, my cat goes crazy on it", [])
+    ['catnip']
+    >>> negated_words("headphones, no more than $100", [])
+    []
+    """
+    covered = {w for t in taken for w in re.findall(r"[a-z]+", t.lower())}
+    out = []
+    for m in _NEG_WORD.finditer(message):
+        w = m.group(1).lower().strip("'-")
+        if w in _NOT_EXCLUDED or w in GENERIC or w in BROWSE or {w, w.rstrip("s"), w + "s", w + "es"} & covered:
+            continue
+        out.append(w)
+    return list(dict.fromkeys(out))
+
+
+def strip_negated(text: str, categories: list[str]) -> str:
+    """The text without the phrases that rule categories out (so "kettle" is not searched for)."""
+    for c in categories:
+        text = re.sub(rf"\b{_NEGATION}\s+(?:an?\s+|the\s+|any\s+|more\s+|another\s+)?{_phrase(c)}", " ", text, flags=re.I)
+    return re.sub(r"\s+", " ", text).strip(" ,.;")
+
+
+def cut(text: str, phrases: list[str]) -> str:
+    """``text`` without the phrases read as constraints or orders ("quiet", "under 1 kg").
+
+    >>> cut("a quiet blender", ["quiet"])
+    'a blender'
+    """
+    for p in phrases:
+        text = re.sub(rf"(?<!\w){re.escape(p)}(?!\w)(?:\s+of\s+\w+)?", " ", text, flags=re.I)
+    text = re.sub(r"\s+", " ", text).strip(" ,.;?!")
+    # connectors left dangling at the end: "headphones with", "a kettle of"
+    return re.sub(r"(?:\s+(?:with|of|that|having|has|and|but|from|by|at|in|for))+$", "", text, flags=re.I).strip(" ,")
+
+
+def must_match(hits: list, state) -> list:
+    """"noise cancelling headphones": within the asked categories, the descriptive words (the
+    text without the category's own words) are required when two hits have them all;
+    otherwise the hits stay (the unmatched-words note and the alternative then speak), unless
+    the shopper said the words again this turn (``State.strict``: "any cheaper noise cancelling
+    ones?"), when an empty list lets the answer say nothing cheaper has them."""
+    from assistant.grounding import facts_text
+    from retrieval.bm25 import tokenize
+
+    q = state.query
+    if not q.categories or not hits:
+        return hits
+    own = {t for c in q.categories for t in tokenize(c)}
+    words = [t for t in dict.fromkeys(tokenize(q.text)) if t not in own and t not in BROWSE and t not in GENERIC]
+    if not words:
+        return hits
+    full = [h for h in hits if set(words) <= set(h.matched) or set(words) <= set(tokenize(facts_text(h.product)))]
+    return full if (len(full) >= 2 or getattr(state, "strict", False)) else hits
+
+
+def leftover(words: list[str], extra: set[str] = frozenset()) -> list[str]:
+    """Content words once browse filler (and ``extra``) are removed."""
+    return [w for w in words if w not in BROWSE and w not in extra]
+
+
+def adds_only_filters(content: list[str], q, reading: Reading, excluded: list[str], colours: list[str]) -> bool:
+    """True when a message names no product, only filters: a budget, a brand, a colour, a
+    bound, an order, a category to avoid. It refines the topic instead of starting one."""
+    if q.categories or leftover(content):
+        return False
+    return bool(
+        q.price_min is not None or q.price_max is not None or q.brands or q.exclude_brands or q.min_rating
+        or q.sort != "relevance" or reading.constraints or reading.order or excluded or colours
+    )
+
+
+def nothing_text(state) -> str | None:
+    """What to say when the attribute constraints left nothing: the constraints, in the shopper's words.
+
+    >>> from assistant.state import State
+    >>> nothing_text(State(constraints=[{"key": "weight", "op": "<=", "value": 1000.0, "text": "under 1 kg"}]))
+    'Nothing in the catalog matches all of that (under 1 kg). Could you loosen one of those?'
+    """
+    if not state.constraints:
+        return None
+    said = "; ".join(c.get("text") or c["key"] for c in state.constraints)
+    return f"Nothing in the catalog matches all of that ({said}). Could you loosen one of those?"
+
+
+def whole_catalog(content: list[str]) -> bool:
+    """A superlative over everything the shop sells: no product words are left."""
+    return all(w in GENERIC for w in content)
+
+
+# lower-case shoppers: "do you have bose headphones", "any dyson stuff?"
+_BRAND_ASK_LOW = re.compile(
+    r"\b(?:do you (?:have|sell|carry|stock)|got|any)\s+(?:any\s+)?(?P<a>[a-z][a-z0-9&'-]{2,})\s+(?P<what>[a-z]+)"
+    r"|\b(?:from|by|made by)\s+(?P<b>[a-z][a-z0-9&'-]{2,})\s*[?.!]?\s*$|\b(?P<c>[a-z][a-z0-9&'-]{2,})\s+brand\b"
+)
+# words shoppers put before a product that are no brand
+_NOT_BRANDS = set(
+    "cheap good nice new used best quality decent budget premium other more cool fancy cute small big large "
+    "light heavy quiet loud fast slow wireless wired electric manual portable mini little pro professional "
+    "kids kid children baby men women mens womens ladies unisex gaming office home kitchen outdoor travel "
+    "red blue green black white grey gray pink silver gold orange purple brown yellow".split()
+)
+
+
+def unknown_brands(message: str, brands: list[str], known_words: set[str] | dict,
+                   catalog_words: set[str] = frozenset(), kinds: set[str] = frozenset()) -> list[str]:
+    """Names asked for as a brand ("from Zorblax", "Zorblax brand", "do you have bose
+    headphones") that are no catalog brand and no word of the catalog's product text: the
+    shop does not carry them. ``kinds`` are words that name products (category words), after
+    which a lower-case word is read as a brand."""
+    have = {b.lower() for b in brands}
+    out = []
+    found = [(m["a"] or m["b"]).strip() for m in _BRAND_ASK.finditer(message)]
+    for m in _BRAND_ASK_LOW.finditer(message.lower()):
+        # "do you sell dyson vacuums", "got any nike running shoes": a word before a kind of product
+        if m["a"] and (m["what"] in kinds or m["what"] in known_words or len(m["what"]) > 3 and m["what"].endswith("s")
+                       or m["what"] in {"stuff", "products", "things", "gear", "items"}):
+            found.append(m["a"])
+        elif m["b"] or m["c"]:
+            found.append(m["b"] or m["c"])
+    for name in found:
+        low = name.lower()
+        if low in catalog_words or low in _NOT_BRANDS:
+            continue
+        if low in have or any(w in known_words for w in re.findall(r"[a-z0-9]+", low)):
+            continue
+        if low in GENERIC or low in BROWSE or low in _NOT_NAMES:
+            continue
+        out.append(name)
+    return list(dict.fromkeys(n[:1].upper() + n[1:] for n in out))

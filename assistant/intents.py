@@ -1,0 +1,141 @@
+"""What kind of message this is: find, refine, compare, ask, reviews, handoff, chitchat or
+out_of_scope; and the cue words each kind is recognised by (English, not catalog data).
+
+Rules first: they are cheap, predictable and testable; ``assistant.understand`` combines them
+with the references and the catalog's vocabulary.
+
+Example::
+
+    >>> detect_intent("I want to talk to a human", has_state=False, has_refs=False)
+    'handoff'
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.references import COLOURS
+
+HANDOFF = re.compile(
+    r"\b(human|real person|a person|live (agent|chat|person)|an? agent|customer (service|support)|"
+    r"representative|talk to (someone|somebody|a person|staff)|speak (to|with) (someone|somebody|a|an|staff))\b",
+    re.I,
+)
+GREETING = re.compile(
+    r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|thanks|thank you|thx|cheers|ok(ay)?|bye|goodbye|"
+    r"how are you|who are you|what can you do)\b[\s!.?,]*",
+    re.I,
+)
+OFF_TOPIC = re.compile(
+    r"\b(weather|forecast|president|election|politic\w*|news|joke|poem|song lyrics|homework|"
+    r"capital of|stock price|bitcoin|crypto|football|soccer score|recipe for|translate|"
+    r"write (me )?(a |an )?(essay|story|code|program|script)|python code|meaning of life|horoscope)\b",
+    re.I,
+)
+COMPARE = re.compile(r"\b(compare|comparison|versus|vs\.?|difference between|differences|which is better|side by side)\b", re.I)
+REVIEWS = re.compile(
+    r"\b(reviews?|reviewers?)\b.*\b(say|said|think|mention|summar\w*)\b|"
+    r"\bwhat (do|did) (people|customers|buyers|others|users) (say|think)\b|\bsummar(y|ise|ize) (the )?reviews\b|"
+    r"\bpros and cons\b",
+    re.I,
+)
+QUESTION = re.compile(
+    r"\?\s*$|^\s*(does|do|is|are|can|could|will|would|how|what|which|why|has|have|was|were)\b", re.I
+)
+CHEAPER = re.compile(r"\b(cheaper|less expensive|lower price|more affordable|too (expensive|pricey)|budget)\b", re.I)
+PRICIER = re.compile(r"\b(more expensive|pricier|higher end|premium|fancier|better quality)\b", re.I)
+NOT_THAT_BRAND = re.compile(
+    r"\b(not (that|this) brand|(another|other|different) brands?|no more \w+ brand|a different make)\b", re.I
+)
+ANOTHER = re.compile(
+    r"\b(something else|other options|more options|show me more|anything else|different ones?|something different|"
+    r"anything different|(?:some|any) others|more like (?:this|these|that))\b|"
+    r"^\W*(?:\w+\s+)?(?:more|next|others|other ones)(?:\s+(?:pls|plz|please|options|ones|of those))?\W*$",
+    re.I,
+)
+ABOUT = re.compile(
+    r"\b(tell me (more )?about|more (info|information|details) (on|about)|details (on|of|about)|describe|"
+    r"what about|how about|specs (of|for))\b",
+    re.I,
+)
+STOP = set(
+    "a an the and or of for to in on with without my me i you it is are be this that one ones some any "
+    "show find want need looking look get give buy please can could would like about under over below above "
+    "less more than cheaper cheap best good great new which what how does do not no yes".split()
+)
+_SUPERLATIVE_WORDS = re.compile(
+    r"\b(the |your |our )?(cheapest|least expensive|lowest[- ]priced?|most affordable|most expensive|priciest|"
+    r"highest[- ]priced?|best[- ]rated|highest[- ]rated|top[- ]rated|best reviewed|costs? the (?:most|least)|most costly)\b|\b(you have|do you have|what'?s|what is|show me)\b",
+    re.I,
+)
+FINDISH = re.compile(
+    r"\b(show|find|looking for|look for|recommend|suggest|need|want|do you (have|sell|stock|carry)|any \w+s?\b|"
+    r"which \w+ (is|are|should)|what \w+ (is|are|should)|best|cheapest|most)\b",
+    re.I,
+)
+
+
+def detect_intent(message: str, has_state: bool, has_refs: bool) -> str:
+    """Classify one message; rules first (they are cheap and predictable).
+
+    >>> detect_intent("compare the first two", True, True)
+    'compare'
+    >>> detect_intent("what's the weather in Paris?", False, False)
+    'out_of_scope'
+    >>> detect_intent("cheaper", True, False)
+    'refine'
+    """
+    m = message.strip()
+    if HANDOFF.search(m):
+        return "handoff"
+    if OFF_TOPIC.search(m):
+        return "out_of_scope"
+    g = GREETING.match(m)
+    if g and len(m[g.end() :].split()) <= 2:
+        return "chitchat"
+    if COMPARE.search(m) and (has_refs or has_state):
+        return "compare"
+    if REVIEWS.search(m):
+        return "reviews"
+    if has_refs and (QUESTION.search(m) or ABOUT.search(m)):
+        return "ask"
+    if has_state and (
+        CHEAPER.search(m)
+        or PRICIER.search(m)
+        or NOT_THAT_BRAND.search(m)
+        or ANOTHER.search(m)
+        or _colour_words(m)
+        or re.match(r"^\s*(in|with|without|under|below|over|above|between|only|from|not|no|less|more|and)\b", m, re.I)
+    ):
+        return "refine"
+    return "find"
+
+
+def _colour_words(text: str) -> list[str]:
+    words = re.findall(r"[a-z]+", text.lower())
+    out = ["grey" if w == "gray" else w for w in words if w in COLOURS]
+    return list(dict.fromkeys(out))
+
+
+def is_superlative(message: str) -> str | None:
+    """The whole-catalog sort a superlative asks for, if any.
+
+    >>> is_superlative("what's your most expensive blender")
+    'price_desc'
+    """
+    low = message.lower()
+    if re.search(r"\b(cheapest|least expensive|lowest price[d]?|most affordable|costs? the least)\b", low):
+        return "price_asc"
+    if re.search(r"\b(most expensive|priciest|highest price[d]?|dearest|costs? the most|most costly)\b", low):
+        return "price_desc"
+    if re.search(r"\b(best|highest|top)[- ]rated\b|\bbest reviewed\b", low):
+        return "rating_desc"
+    return None
+
+
+def _content_words(message: str) -> list[str]:
+    """Words left once superlatives, question words and stop words are removed."""
+    rest = _SUPERLATIVE_WORDS.sub(" ", message.lower())
+    words = re.findall(r"[a-z]+", rest)
+    filler = STOP | {"which", "one", "ones", "is", "are", "there", "here", "those", "these", "them", "of", "all", "among"}
+    return [w for w in words if w not in filler]
