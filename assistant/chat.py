@@ -29,7 +29,16 @@ import threading
 import time
 from collections.abc import Iterator
 
-from assistant import answers, needs, policies, product_qa, replies, superlatives, writer
+from assistant import (
+    answers,
+    needs,
+    policies,
+    product_qa,
+    replies,
+    superlatives,
+    vocabulary,  # understand hook (issue 11)
+    writer,
+)
 from assistant import attributes as attrs  # attribute facts on cards
 from assistant.candidates import Candidates, Ranked, allowed, ordered
 from assistant.carryover import nothing_text  # understand hook (issue 11)
@@ -40,7 +49,6 @@ from assistant.llm import ChatModel, load_llm
 from assistant.store import ConversationStore
 from assistant.turn import Turn, TurnContext
 from assistant.understand import RuleUnderstander, State, Understood, is_browse
-from assistant import vocabulary  # understand hook (issue 11)
 from assistant.vocabulary import vocabulary_of  # understand hook (issue 11)
 from ranker.scoring import KIND_STARS, UserContext, fuse
 from ranker.serve import load_ranker

@@ -65,7 +65,8 @@ STOP = set(
 )
 _SUPERLATIVE_WORDS = re.compile(
     r"\b(the |your |our )?(cheapest|least expensive|lowest[- ]priced?|most affordable|most expensive|priciest|"
-    r"highest[- ]priced?|best[- ]rated|highest[- ]rated|top[- ]rated|best reviewed|costs? the (?:most|least)|most costly)\b|\b(you have|do you have|what'?s|what is|show me)\b",
+    r"highest[- ]priced?|best[- ]rated|highest[- ]rated|top[- ]rated|best reviewed|costs? the (?:most|least)|most costly)\b|"
+    r"\b(you have|do you have|what'?s|what is|show me)\b",
     re.I,
 )
 FINDISH = re.compile(
