@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from assistant import policies
 from assistant.answers import clean
-from assistant.understand import HANDOFF
+from assistant.intents import HANDOFF
 
 if TYPE_CHECKING:
     from assistant.chat import Assistant
