@@ -365,7 +365,9 @@ def route(a, ctx):
         return convert_reply if a.state(ctx.cid).focus else None
     if ctx.understood.intent in ("find", "refine") and _SPEC_FOLLOW_UP.match(ctx.message) and _about_focus_spec(a, ctx):
         return spec_follow_up
-    if ctx.understood.intent in ("find", "refine") and _IS_THERE.fullmatch(ctx.message):
+    if ctx.understood.variant or (ctx.understood.intent in ("find", "refine") and _IS_THERE.fullmatch(ctx.message)):
+        # the tracker found the same model in the asked colour ("does it come in black?"): answer
+        # yes/no in words with that card first, rather than a bare search result
         focus = a.state(ctx.cid).focus
         product = a.products([focus])[0] if focus and a.products([focus]) else None
         if product is not None and variant_question(a, product, ctx.message) is not None:
