@@ -107,13 +107,22 @@ def _none_mention(unmatched: list[str], asked: str) -> str:
 
 
 def template_answer(products: list, why: dict[str, list[str]], changes: list[str] | None = None,
-                    unmatched: list[str] | None = None, asked: str = "") -> str:
+                    unmatched: list[str] | None = None, asked: str = "", refined: bool = True) -> str:
     """A grounded answer built from catalog data alone (the fallback); ``unmatched``: words of the
     request none of the ``asked`` (category) products mentions, said up front so the list is not
-    taken as matching them (a last product from another category may; its reason says so)."""
+    taken as matching them (a last product from another category may; its reason says so).
+    ``changes`` are the filters read from the message: a follow-up (``refined``) says "Updated (...)",
+    a first request "Here is what I found (...)" (nothing was there to update).
+
+    >>> from retrieval.catalog import Product
+    >>> p = Product(id="b1", title="Zestra Whirl Mini Blender", price=24.5)
+    >>> template_answer([p], {}, ["quietest first"], refined=False).splitlines()[0]
+    'Here is what I found (quietest first):'
+    """
     if not products:
         return "I couldn't find anything in the catalog matching that. Could you try different words or loosen a filter?"
-    lead = "Here is what I found" if not changes else "Updated (" + "; ".join(changes) + ")"
+    said = " (" + "; ".join(changes) + ")" if changes else ""
+    lead = ("Updated" if refined and changes else "Here is what I found") + said
     if unmatched:
         lead += f" ({_none_mention(unmatched, asked)}; the closest matches)"
     lines = [f"{lead}:"]

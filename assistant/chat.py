@@ -384,7 +384,7 @@ class Assistant:
         text = f"{note} {written.text}" if note and written.text is not None else written.text
         if text is None:
             text = answers.template_answer(products, {r.product.id: r.why for r in top}, u.changes, unmatched,
-                                           " or ".join(state.query.categories))  # fmt: skip
+                                           " or ".join(state.query.categories), refined=u.intent == "refine")  # fmt: skip
             if written.problems:
                 log.info("LLM text not grounded (%s): template answer", "; ".join(written.problems[:3]))
         text = " ".join([*u.notes, text])  # understand hook (issue 11)
