@@ -168,9 +168,12 @@ def use_superlative(message: str, products: list, reviews_of, embed) -> str | No
 def route(a, ctx: TurnContext):
     """The reply for a "which one is the …est" question over two or more shown products, else None."""
     message = ctx.message
-    if ctx.understood.intent not in ("find", "refine", "ask") or not _WHICH.search(message):
+    use = re.search(r"\b(best|good|better|ideal|suited) (for|at|with)\b", message, re.I)
+    # "which is better for running?" reads as a comparison too: the use decides, not the table
+    intents = ("find", "refine", "ask", "compare") if use else ("find", "refine", "ask")
+    if ctx.understood.intent not in intents or not _WHICH.search(message):
         return None
-    if _adjective(message) is None and not re.search(r"\b(best|good|better|ideal|suited) (for|at|with)\b", message, re.I):
+    if _adjective(message) is None and not use:
         return None
     return reply if len(a.state(ctx.cid).shown) >= 2 else None
 

@@ -116,3 +116,14 @@ def test_follow_ups_the_search_would_take_for_requests_are_product_questions(dem
     pack = demo.catalog.store.get(cards[0].product_id)
     assert capacity.intent == "ask" and pack.attributes["capacity"] in capacity.text
     assert pack.attributes["weight"] in weight.text
+
+
+def test_which_is_better_for_a_use_after_a_comparison_answers_the_use(demo):
+    """Issue 11: after "compare X and Y", "which is better for running?" is about running (an answer
+    from the two products' data and reviews, or an honest "they don't say"), not the table again."""
+    _, [(cards, compared), (again, use)] = _conversation(
+        demo, "compare the Sonvia Pulse ANC and the Sonvia Beat 200", "which is better for running?")
+    titles = [demo.catalog.store.get(c.product_id).title for c in cards]
+    assert len(cards) == 2 and all(t.startswith(("Sonvia Pulse ANC", "Sonvia Beat 200")) for t in titles)
+    assert [c.product_id for c in again] == [c.product_id for c in cards]
+    assert compared.table and not use.table and not use.text.startswith("Side by side")
