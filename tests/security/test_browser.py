@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from gradio_client import Client
 
 from tests.security.conftest import AGENT
-from tests.ui.test_browser import ask, latest_conversation, open_chat, wait_for
+from tests.ui.test_browser import ask, latest_conversation, open_chat, open_console, wait_for
 
 MARKUP_ID = '<img src="https://evil.example.com/beacon.png">[claim your prize](https://evil.example.com) ![b](https://evil.example.com/b.png)'
 
@@ -20,13 +18,7 @@ def test_pinned_product_id_with_markup_shows_as_text_in_the_console(browser, dem
     beacons: list[str] = []
     agent = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     agent.on("request", lambda r: beacons.append(r.url) if "evil.example.com" in r.url else None)
-    agent.goto(demo_app.url + "/agent/")
-    agent.get_by_label("username").fill(AGENT[0])
-    agent.get_by_label("password").fill(AGENT[1])
-    agent.get_by_role("button", name="Login").click()
-    agent.wait_for_selector("#conv-pick")
-    agent.locator("#conv-pick input").click()
-    agent.get_by_role("option", name=re.compile(cid[:6])).click()
+    open_console(agent, demo_app.url, cid, AGENT)
     agent.wait_for_selector("#conv-status >> text=Pinned:")
     status = agent.locator("#conv-status")
     agent.screenshot(path=str(screenshots / "security-pinned-markup.png"))

@@ -65,6 +65,17 @@ def latest_conversation(store, **match):
     return None
 
 
+def open_console(agent, base_url: str, conversation_id: str, credentials=AGENT) -> None:
+    """Sign in to the agent console at ``base_url`` and open one conversation."""
+    agent.goto(base_url + "/agent/")
+    agent.get_by_label("username").fill(credentials[0])
+    agent.get_by_label("password").fill(credentials[1])
+    agent.get_by_role("button", name="Login").click()
+    agent.wait_for_selector("#conv-pick")
+    agent.locator("#conv-pick input").click()
+    agent.get_by_role("option", name=re.compile(conversation_id[:6])).click()
+
+
 def test_question_shows_cards_then_streamed_text(page, live_app, screenshots):
     open_chat(page, live_app)
     page.evaluate(ORDER_JS)
@@ -129,13 +140,7 @@ def test_agent_takes_over_and_the_shopper_sees_the_person(browser, live_app, scr
     ask(shopper, "can I talk to a real person please")
     conv = wait_for(lambda: latest_conversation(store, handoff=True), what="a handoff in the queue")
 
-    agent.goto(live_app.url + "/agent/")
-    agent.get_by_label("username").fill(AGENT[0])
-    agent.get_by_label("password").fill(AGENT[1])
-    agent.get_by_role("button", name="Login").click()
-    agent.wait_for_selector("#conv-pick")
-    agent.locator("#conv-pick input").click()
-    agent.get_by_role("option", name=re.compile(conv.id[:6])).click()
+    open_console(agent, live_app.url, conv.id)
     agent.wait_for_selector("#agent-transcript >> text=real person")
     wait_for(lambda: first_pid in agent.locator("#candidates").inner_text(), what="the last turn's candidates")
     assert "retrieval score" in agent.locator("#candidates").inner_text()
