@@ -19,106 +19,24 @@ from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
+from assistant.records import (  # noqa: F401  (the rows are part of the store's interface)
+    EVENT_KINDS,
+    ROLES,
+    ConversationSummary,
+    EventRow,
+    Message,
+    _meta,
+    conversations,
+    events_t,
+    messages_t,
+)
 from shopassist.errors import UserError
-
-ROLES = ("user", "assistant", "agent", "system")
-EVENT_KINDS = (
-    "impression",
-    "click",
-    "thumb_up",
-    "thumb_down",
-    "add_to_cart",
-    "buy",
-    "more_like_this",
-    "compare",
-    "handoff",
-    "takeover",
-    "handback",
-    "pin",
-)
-
-_meta = sa.MetaData()
-
-conversations = sa.Table(
-    "conversations",
-    _meta,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("user_id", sa.String(200), nullable=True),
-    sa.Column("surface", sa.String(40), nullable=False, default="chat"),
-    sa.Column("handoff", sa.Boolean, nullable=False, default=False),
-    sa.Column("handoff_reason", sa.Text, nullable=False, default=""),
-    sa.Column("taken_over_by", sa.String(200), nullable=True),
-    sa.Column("pinned", sa.JSON, nullable=False, default=list),
-    sa.Column("candidates", sa.JSON, nullable=False, default=list),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-messages_t = sa.Table(
-    "messages",
-    _meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("conversation_id", sa.String(32), sa.ForeignKey("conversations.id"), nullable=False, index=True),
-    sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
-    sa.Column("cards", sa.JSON, nullable=True),
-    sa.Column("meta", sa.JSON, nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-events_t = sa.Table(
-    "events",
-    _meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("kind", sa.String(32), nullable=False, index=True),
-    sa.Column("conversation_id", sa.String(32), nullable=True, index=True),
-    sa.Column("user_id", sa.String(200), nullable=True, index=True),  # a shopper's feedback across sessions
-    sa.Column("product_id", sa.String(200), nullable=True),
-    sa.Column("payload", sa.JSON, nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-
-@dataclass(slots=True)
-class Message:
-    id: int
-    conversation_id: str
-    role: str
-    text: str
-    cards: list[dict] | None
-    meta: dict | None
-    created_at: datetime
-
-
-@dataclass(slots=True)
-class EventRow:
-    id: int
-    kind: str
-    conversation_id: str | None
-    user_id: str | None
-    product_id: str | None
-    payload: dict | None
-    created_at: datetime
-
-
-@dataclass(slots=True)
-class ConversationSummary:
-    id: str
-    user_id: str | None
-    surface: str
-    handoff: bool
-    taken_over_by: str | None
-    last_message: str
-    updated_at: datetime
-    n_messages: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class UnknownConversation(UserError, KeyError):
