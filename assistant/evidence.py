@@ -220,7 +220,15 @@ def aspect_words(product) -> set[str]:
 
     own = " ".join([*product.attributes.keys(), *product.features, product.description]).replace("_", " ")
     name = set(tokenize(f"{product.title} {product.brand or ''} {' '.join(product.categories)}"))
-    return {t for t in tokenize(own) if len(t) > 2 and t not in name}
+    return {t for t in tokenize(own) if len(t) > 2 and t not in name and t not in _NOT_ASPECTS}
+
+
+# function words the tokenizer keeps; never an aspect ("Mentioned most: under (2 of 6)")
+_NOT_ASPECTS = set(
+    "under over about above below into onto with without after before during between through while than then "
+    "very really just also only even still ever never each every some more most less least much many such "
+    "here there when where what which your their them they this that these those from make makes made".split()
+)
 
 
 def aspect_counts(reviews: list, aspects: set[str], limit: int = 3, of: int | None = None) -> list[str]:

@@ -54,7 +54,7 @@ TOPIC = re.compile(
     r"customer service|contact you|phone number|email address|gift cards?|discount code|vouchers?|customs|duties)\b",
     re.I,
 )
-NO_POLICY_TEXT = "I couldn't find that in our shop's policies. Would you like me to ask a member of our team?"
+NO_POLICY_TEXT = "Our shop's policies don't cover that, so I can't say for sure. Would you like me to ask a member of our team?"
 OFFER_PERSON = "Would you like me to ask a member of our team?"
 
 

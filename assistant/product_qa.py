@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.answers import clean, question_terms
+from assistant.answers import clean, fmt_price, question_terms, short_title
 from assistant.variants import (  # noqa: F401  (re-exported: replies and tests import them from here)
     _IS_THERE,
     VariantAnswer,
@@ -240,6 +240,35 @@ def spec_answer(question: str, product, embed) -> str | None:
     return f"Its {best.key} is {best.value}{f', about {got}' if got else ''} (the listing's spec sheet)."
 
 
+# "how much is it?", "whats the price", "what does it cost": the price of the product in focus (a
+# short question; "how much does it weigh" and "under $50" are not price questions)
+PRICE_QUESTION = re.compile(
+    r"^\s*(?:and |so |ok |also |hmm,? )?(?:how much(?! does it (?:weigh|hold))(?:\s+(?:is|does|are|for|do)\b.*)?|"
+    r"what(?:'s|s| is| are) (?:the |its |their )?(?:price|cost)\b.*|what does (?:it|that|this|the \w+) cost\b.*|"
+    r"(?:the )?price\b.*|cost\b.*|is it (?:expensive|cheap|pricey)\b.*)$", re.I)
+
+
+# "and the most expensive one?", "the cheaper of those?": the reference is the whole question
+PRICE_RANK_ONLY = re.compile(
+    r"^\s*(?:and |so |ok |what about |how about )?(?:the )?(?:(?:second|third|2nd|3rd) )?"
+    r"(?:cheapest|least expensive|most expensive|priciest|dearest|cheaper|pricier|more expensive|less expensive)"
+    r"(?: one| of (?:them|those|these|the \w+))?\s*[?.!]*\s*$", re.I)
+
+
+def price_answer(product) -> str:
+    """The product's price from the catalog, said as a sentence.
+
+    >>> from retrieval.catalog import Product
+    >>> price_answer(Product(id="k1", title="Kanoodle 3D Brain Teaser", price=9.99))
+    'Kanoodle 3D Brain Teaser is $9.99 (catalog price).'
+    >>> bool(PRICE_QUESTION.match("whats the price")), bool(PRICE_QUESTION.match("how much does it weigh?"))
+    (True, False)
+    """
+    if product.price is None:
+        return f"The listing for {short_title(product)} doesn't give a price."
+    return f"{short_title(product)} is {fmt_price(product.price, product.currency)} (catalog price)."
+
+
 def product_answer(a, product, question: str, reviews: list) -> tuple[str, object | None]:
     """The answer to a question about ``product`` in the assistant ``a``'s catalog, and the sibling
     variant to show as a card (or None): variants first ("does it come in black?"), then the
@@ -247,6 +276,8 @@ def product_answer(a, product, question: str, reviews: list) -> tuple[str, objec
     when the product's data says nothing ("does it come with a warranty?")."""
     from assistant import evidence, policies
 
+    if len(question.split()) <= 8 and (PRICE_QUESTION.match(question) or PRICE_RANK_ONLY.match(question)):
+        return price_answer(product), None
     got = variant_question(a, product, question)
     if got is not None:
         return got.text, got.variant
@@ -272,6 +303,9 @@ def route(a, ctx):
         return convert_reply if a.state(ctx.cid).focus else None
     if ctx.understood.intent in ("find", "refine") and _SPEC_FOLLOW_UP.match(ctx.message) and _about_focus_spec(a, ctx):
         return spec_follow_up
+    if (ctx.understood.intent in ("find", "refine") and len(ctx.message.split()) <= 8
+            and PRICE_QUESTION.match(ctx.message) and a.state(ctx.cid).focus):
+        return spec_follow_up  # "whats the price": of the product in focus, not a search for "price"
     if ctx.understood.variant or (ctx.understood.intent in ("find", "refine") and _IS_THERE.fullmatch(ctx.message)):
         # the tracker found the same model in the asked colour ("does it come in black?"): answer
         # yes/no in words with that card first, rather than a bare search result
@@ -290,6 +324,10 @@ _SPEC_FOLLOW_UP = re.compile(
 # rank_facts score (cosine + word bonuses) a spec of the product in focus needs for such a question
 # to be about it: "whats the capacity" vs "capacity: 70 l" scores ~1.0, a new request below 0.6
 SPEC_FOLLOW_UP_MIN = 0.8
+# ... and when the question points at the product ("how heavy is it?": weight 0.79 on the demo
+# blender, the next spec 0.31), a clear best spec is enough
+SPEC_FOLLOW_UP_IT_MIN = 0.6
+_POINTS_AT_IT = re.compile(r"\b(it|its|it's|this one|that one|this|that)\b", re.I)
 
 
 def _about_focus_spec(a, ctx) -> bool:
@@ -302,7 +340,8 @@ def _about_focus_spec(a, ctx) -> bool:
         return False
     specs = [f for f in facts(products[0]) if f.source == "spec sheet"]
     ranked = rank_facts(ctx.message, specs, cached(a.embed, a.settings.embedding_model))
-    return bool(ranked) and ranked[0][0] >= SPEC_FOLLOW_UP_MIN
+    need = SPEC_FOLLOW_UP_IT_MIN if _POINTS_AT_IT.search(ctx.message) else SPEC_FOLLOW_UP_MIN
+    return bool(ranked) and ranked[0][0] >= need
 
 
 def spec_follow_up(a, ctx):
@@ -312,9 +351,11 @@ def spec_follow_up(a, ctx):
     from assistant.events import Cards
 
     u = ctx.understood
+    said = [r for r in u.refs if r in a.state(ctx.cid).shown][:1]  # "the price of the second one"
     u.state = a.state(ctx.cid)
-    u.intent, u.refs, u.changes = "ask", [u.state.focus], []
-    product = a.products([u.state.focus])[0]
+    u.intent, u.refs, u.changes = "ask", said or [u.state.focus], []
+    u.state.focus = u.refs[0]
+    product = a.products(u.refs)[0]
     card = a.simple_card(product, ["the product you asked about"])
     yield Cards([card])
     ctx.timings["first_card"] = _time.perf_counter() - ctx.t0

@@ -104,6 +104,9 @@ def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
     # "that blender" / "the kettle": a title word after a determiner, matching some but not all shown
     for m in re.finditer(r"\b(that|the|this|those|these)\s+(\w+)(?:\s+(\w+))?", low):
         plural = m.group(1) in ("those", "these")
+        first = m.group(2)
+        if first in ("most", "least", "best") or (first.endswith("est") and not any(first in p.title.lower() for p in shown)):
+            continue  # "the quietest blender you have": a superlative over the catalog, not "that blender"
         for word in (w for w in m.groups()[1:] if w):
             if len(word) < 3 or word in STOP or word in COLOURS:
                 continue

@@ -127,3 +127,22 @@ def test_which_is_better_for_a_use_after_a_comparison_answers_the_use(demo):
     assert len(cards) == 2 and all(t.startswith(("Sonvia Pulse ANC", "Sonvia Beat 200")) for t in titles)
     assert [c.product_id for c in again] == [c.product_id for c in cards]
     assert compared.table and not use.table and not use.text.startswith("Side by side")
+
+
+def test_price_questions_and_pointed_spec_questions_are_about_the_product_meant(demo):
+    """Found by using the demo as a shopper: "whats the price of the second one" searched for
+    "Fisher-Price"-like titles or answered about the first card, "and how heavy is it" searched for
+    the heaviest blender, "the quietest blender you have" described the card in focus."""
+    _, [(cards, _), (c2, second), (c3, heavy), (c4, rank)] = _conversation(
+        demo, "a cheap blender", "whats the price of the second one", "and how heavy is it", "and the most expensive one?")
+    shown = [demo.catalog.store.get(c.product_id) for c in cards]
+    p2 = shown[1]
+    assert [c.product_id for c in c2] == [p2.id] and f"${p2.price:.2f}" in second.text
+    assert [c.product_id for c in c3] == [p2.id] and p2.attributes["weight"] in heavy.text
+    priciest = max(shown, key=lambda p: p.price)
+    assert [c.product_id for c in c4] == [priciest.id] and f"${priciest.price:,.2f}" in rank.text
+    _, [(_, _), (quiet_cards, _)] = _conversation(demo, "a cheap blender", "the quietest blender you have")
+    blenders = [p for p in demo.catalog.store.iter_products() if "Blenders" in p.categories and "noise" in p.attributes]
+    quietest = min(float(p.attributes["noise"].split()[0]) for p in blenders)
+    first = demo.catalog.store.get(quiet_cards[0].product_id)
+    assert float(first.attributes["noise"].split()[0]) == quietest
