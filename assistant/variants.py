@@ -31,11 +31,21 @@ _COLOUR_KEYS = ("colour", "color", "product_colour", "attr_colour", "attr_color"
 
 
 def colour_of(product) -> str:
-    """The product's colour attribute (any of the usual keys), lower-cased; "" when it has none."""
+    """The product's colour attribute (any of the usual keys), lower-cased; "" when it has none or
+    the catalog uses the key as a flag (Icecat printers: ``colour: yes`` = prints in colour).
+
+    >>> from retrieval.catalog import Product
+    >>> colour_of(Product(id="t1", title="Toner", attributes={"attr_colour": "Yes"}))
+    ''
+    """
     for k, v in product.attributes.items():
         if k.lower() in _COLOUR_KEYS or key_words(k) in ("colour", "color"):
-            return clean(str(v), 40).lower()
+            value = clean(str(v), 40).lower()
+            return "" if value in _FLAGS or not re.search(r"[a-z]", value) else value
     return ""
+
+
+_FLAGS = {"yes", "no", "y", "n", "true", "false", "n/a", "na", "none", "-"}
 
 
 def siblings(store, product) -> list:
