@@ -76,9 +76,16 @@ def interleave(hits: list, categories: list[str]) -> list:
 
 
 def serves(product, state) -> list[str]:
-    """The card's reason: which part of the need the product serves ("for: tents")."""
+    """The card's reason: which part of the need the product serves ("your kit's tents"), without
+    echoing the shopper's whole sentence back on every card.
+
+    >>> from types import SimpleNamespace as NS
+    >>> state = NS(need="i'm going camping in the rain, what do i need", query=NS(categories=["Tents", "Headlamps"]))
+    >>> serves(NS(categories=["Outdoor", "Tents"]), state)
+    ['part of what you need: tents']
+    """
     need = getattr(state, "need", None)
     if not need or len(state.query.categories) < 2:
         return []
     mine = [c for c in state.query.categories if c in (product.categories or [])]
-    return [f"for {need[:60]}: {mine[0].lower()}"] if mine else []
+    return [f"part of what you need: {mine[0].lower()}"] if mine else []
