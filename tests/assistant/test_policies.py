@@ -70,10 +70,16 @@ def _run(a, cid, message):
     return list(a.respond(Turn(cid, None, message)))
 
 
-def test_the_assistant_answers_policy_questions_before_searching(make_assistant, tmp_path):
+@pytest.fixture
+def shop_with_policies(make_assistant, tmp_path):
+    """The test shop with the demo shop's policies installed beside its catalog."""
     data = tmp_path / "shop-with-policies"
     policies.install(data, DEMO_POLICIES)
-    a = make_assistant(data_dir=data)
+    return make_assistant(data_dir=data)
+
+
+def test_the_assistant_answers_policy_questions_before_searching(shop_with_policies):
+    a = shop_with_policies
     cid = a.start(None)
     _run(a, cid, "a kettle")
     shown = a.state(cid).shown
@@ -89,10 +95,8 @@ def test_without_a_policies_file_the_shopper_is_offered_a_person(assistant):
     assert ans.text == policies.NO_POLICY_TEXT and "catalog" not in ans.text
 
 
-def test_the_suggested_reply_addresses_the_handoff_reason(make_assistant, tmp_path):
-    data = tmp_path / "shop-with-policies"
-    policies.install(data, DEMO_POLICIES)
-    a = make_assistant(data_dir=data)
+def test_the_suggested_reply_addresses_the_handoff_reason(shop_with_policies):
+    a = shop_with_policies
     cid = a.start(None)
     _run(a, cid, "a blender")
     _run(a, cid, "can I speak to a human about a refund?")
