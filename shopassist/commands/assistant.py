@@ -63,9 +63,11 @@ def _with_llm(settings, llm: str | None):
     return settings if not llm else settings.model_copy(update={"llm_backend": llm})
 
 
-def _print_event(ev, out=sys.stdout) -> None:
+def _print_event(ev, out=None) -> None:
     from assistant.answers import fmt_price
     from assistant.events import Answer, Cards, Handoff, Notice, TextDelta
+
+    out = out or sys.stdout  # read at call time: a default bound at import keeps a stream that was swapped since
 
     if isinstance(ev, Cards):
         for i, c in enumerate(ev.cards):
