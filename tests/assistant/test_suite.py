@@ -86,7 +86,7 @@ def test_template_answers_alone_pass_every_gate(settings):
 
 
 def test_the_everyday_dev_set_covers_three_catalogs_and_every_new_check():
-    suites = [load_suite(p) for p in sorted(SUITES.glob("everyday_*.yaml"))]
+    suites = [load_suite(SUITES / f"everyday_{n}.yaml") for n in ("demo", "amazon2023", "icecat")]
     assert {s.name for s in suites} == {"everyday-demo", "everyday-amazon2023", "everyday-icecat"}
     turns = [t for s in suites for c in s.conversations for t in c["turns"]]
     assert len(turns) >= 150
