@@ -188,7 +188,11 @@ def keep_kind(hits: list, state) -> list:
     if not state.kind:
         return hits
     phrase = state.kind.split()
-    return [h for h in hits if has_phrase(title_tokens(h.product), phrase)]
+    kept = [h for h in hits if has_phrase(title_tokens(h.product), phrase)]
+    paging = bool(state.shown) and set(state.shown) <= set(state.query.exclude_ids)
+    # "more pls" once every product of the kind was shown: the nearest others beat nothing; a
+    # budget follow-up ("cheaper ones?") keeps the kind even when that leaves nothing
+    return hits if paging and not kept else kept
 
 
 def must_match(hits: list, state) -> list:
