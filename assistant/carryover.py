@@ -116,6 +116,85 @@ def cut(text: str, phrases: list[str]) -> str:
     return re.sub(r"(?:\s+(?:with|of|that|having|has|and|but|from|by|at|in|for))+$", "", text, flags=re.I).strip(" ,")
 
 
+# words after which a request stops naming the kind of product ("a keyboard piano for my kid")
+_KIND_END = re.compile(
+    r"[,;:!?]|\b(?:for|with|without|to|that|which|who|under|over|below|above|from|by|in|on|at|but|not|no|"
+    r"so|because|when|while|like|than|and|or|around|about|between)\b", re.I)
+# the hits that decide the kind: as many as the cards of a turn (settings.cards_per_turn's default)
+KIND_TOP = 4
+
+
+def kind_tokens(text: str) -> list[str]:
+    """The tokens that name the kind of product in a request, the head noun last: the words
+    before the first connector or comma.
+
+    >>> kind_tokens("a keyboard piano for my kid to learn on")
+    ['keyboard', 'piano']
+    >>> kind_tokens("wireless earbuds, not apple")
+    ['wireless', 'earbud']
+    """
+    from retrieval.bm25 import tokenize
+
+    return [t for t in tokenize(_KIND_END.split(text, maxsplit=1)[0]) if t not in BROWSE and t not in GENERIC]
+
+
+def has_phrase(tokens: list[str], phrase: list[str]) -> bool:
+    """``phrase`` occurs as consecutive tokens of ``tokens``.
+
+    >>> has_phrase(["dry", "dog", "food", "chicken"], ["dog", "food"]), has_phrase(["dog", "bed"], ["dog", "food"])
+    (True, False)
+    """
+    n = len(phrase)
+    return n > 0 and any(tokens[i:i + n] == phrase for i in range(len(tokens) - n + 1))
+
+
+def title_tokens(product) -> list[str]:
+    from retrieval.bm25 import tokenize
+
+    return tokenize(product.title)
+
+
+def kind_of(hits: list, text: str) -> str | None:
+    """The kind of product the search agrees on: the longest tail of the request's kind words
+    (head noun last: "dog food", not "dry") found as a phrase in the titles of at least half,
+    and at least two, of the top hits. None when the titles do not agree (Icecat calls a laptop
+    a "notebook" and sells "laptop cases": "laptop" is then no kind to require).
+
+    >>> from types import SimpleNamespace as NS
+    >>> hits = [NS(product=NS(title=t)) for t in ["Dry Dog Food", "Wet Dog Food", "Dry Cat Food"]]
+    >>> kind_of(hits, "dry dog food")
+    'dog food'
+    """
+    words = kind_tokens(text)
+    top = [title_tokens(h.product) for h in hits[:KIND_TOP]]
+    for start in range(len(words)):
+        tail = words[start:]
+        n = sum(has_phrase(t, tail) for t in top)
+        if n >= 2 and 2 * n >= len(top):
+            return " ".join(tail)
+    return None
+
+
+def keep_kind(hits: list, state) -> list:
+    """Hits whose title names the kind of product of the conversation (``State.kind``): set on
+    a new request from what the top hits agree on (``kind_of``: "dry dog food" is food for
+    dogs, not dry cat food; "printer ink" is ink, not a printer), and kept by a follow-up
+    ("cheaper ones?" after dog beds: only cheaper beds, or none). Only where the query names no
+    catalog category: a category already says the kind."""
+    if state.query.categories or not hits:
+        return hits
+    if state.kind is None or not state.shown:  # a new request: the kind the titles agree on
+        state.kind = kind_of(hits, state.query.text)
+    if not state.kind:
+        return hits
+    phrase = state.kind.split()
+    kept = [h for h in hits if has_phrase(title_tokens(h.product), phrase)]
+    paging = bool(state.shown) and set(state.shown) <= set(state.query.exclude_ids)
+    # "more pls" once every product of the kind was shown: the nearest others beat nothing; a
+    # budget follow-up ("cheaper ones?") keeps the kind even when that leaves nothing
+    return hits if paging and not kept else kept
+
+
 def must_match(hits: list, state) -> list:
     """"noise cancelling headphones": within the asked categories, the descriptive words (the
     text without the category's own words) are required when two hits have them all;
@@ -126,6 +205,7 @@ def must_match(hits: list, state) -> list:
     from retrieval.bm25 import tokenize
 
     q = state.query
+    hits = keep_kind(hits, state)
     if not q.categories or not hits:
         return hits
     own = {t for c in q.categories for t in tokenize(c)}

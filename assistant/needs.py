@@ -28,6 +28,18 @@ NEED_CUE = re.compile(
     r"starter kit|essentials|everything (?:i need|for)|set ?up (?:a|my)|new to)\b",
     re.I,
 )
+# cues that say who a need is for, not what it is: "a gift for my dad who likes coffee" is about coffee
+RECIPIENT = re.compile(
+    r"\b(?:(?:a|an|some)\s+)?(?:gifts?|presents?|birthday|christmas|anniversary)\b|\bfor (?:my|our) (?:dad|father|mum|mom|"
+    r"mother|wife|husband|partner|son|daughter|kid|kids|friend|boss|brother|sister|grandma|grandpa|girlfriend|boyfriend)\b",
+    re.I,
+)
+# a need for someone: "a gift for ...", "for my dad" (not "gift cards": there "gift" names the product)
+FOR_SOMEONE = re.compile(
+    r"\b(?:gifts?|presents?)(?:\s+ideas?)?\s+for\b|\bfor (?:my|our) (?:dad|father|mum|mom|mother|wife|husband|partner|"
+    r"son|daughter|kid|kids|friend|boss|brother|sister|grandma|grandpa|girlfriend|boyfriend)\b",
+    re.I,
+)
 BUNDLE_CUE = re.compile(r"\b(what (?:do|should|would) i (?:need|get|bring|take)|everything|essentials|kit|set ?up)\b", re.I)
 # MiniLM cosine of the message and a category for the category to serve the need, and how far
 # below the best one another may be (measured on the demo catalog: report of issue 11)
@@ -40,11 +52,48 @@ NAMED_BONUS = 0.05
 Embed = Callable[[str], object]
 
 
+def names_a_product(message: str) -> bool:
+    """The message names a product before saying who it is for ("a keyboard piano for my kid"):
+    a search for that product, not a need.
+
+    >>> names_a_product("a keyboard piano for my kid to learn on"), names_a_product("a gift for my dad who likes coffee")
+    (True, False)
+    """
+    from assistant.carryover import kind_tokens
+
+    m = FOR_SOMEONE.search(message)
+    return bool(m) and bool(kind_tokens(RECIPIENT.sub(" ", message[: m.start()])))
+
+
+def for_someone(message: str) -> bool:
+    """A need for someone that names no product: "a gift for my dad who likes coffee", not
+    "gift cards" nor "a keyboard piano for my kid".
+
+    >>> [for_someone(m) for m in ["a gift for my dad who likes coffee", "gift cards", "a keyboard piano for my kid"]]
+    [True, False, False]
+    """
+    return bool(FOR_SOMEONE.search(message)) and not names_a_product(message)
+
+
+def need_text(message: str) -> str:
+    """The need without who it is for: what to match against the catalog (and search for).
+
+    >>> need_text("a gift for my dad who likes coffee")
+    'who likes coffee'
+    """
+    if not FOR_SOMEONE.search(message):
+        return message
+    return re.sub(r"\s+", " ", RECIPIENT.sub(" ", message)).strip(" ,.?!") or message
+
+
 def serving_categories(message: str, vocab, embed: Embed | None) -> list[str]:
     """The catalog categories that serve the need the message describes, best first; [] when
-    the message names no need, the catalog has no categories, or nothing is close enough."""
-    if embed is None or not vocab.leaves or not NEED_CUE.search(message):
+    the message names no need (or names a product: ``names_a_product``), the catalog has no
+    categories, or nothing is close enough. Who the need is for ("a gift for my dad") is left
+    out of the match: it would pick gift cards for every gift."""
+    if embed is None or not vocab.leaves or not NEED_CUE.search(message) or names_a_product(message):
         return []
+    message = need_text(message)
     q = embed(message)
     said = {w.rstrip("s") for w in re.findall(r"[a-z]{4,}", message.lower())}
     # a category that names a word of the need ("coffee": Coffee Beans, Coffee Makers) beats one

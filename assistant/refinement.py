@@ -30,6 +30,8 @@ from assistant.state import State
 from retrieval.query import StructuredQuery
 
 Parse = Callable[[str], StructuredQuery]
+# "not that one", "not this one": one product on screen is ruled out, not all of them
+THAT_ONE = re.compile(r"\b(?:not|no|except)\s+(?:that|this|the \w+)\s+one\b", re.I)
 Propose = Callable[[str], dict]
 
 
@@ -136,6 +138,8 @@ def refine(message: str, old: State, shown: list, refs: list[str], parse: Parse,
         changes.append({"price_asc": "cheapest first", "price_desc": "most expensive first",
                         "rating_desc": "best rated first"}[sup])  # fmt: skip
     if ANOTHER.search(message):
-        f.exclude_ids = list(dict.fromkeys([*f.exclude_ids, *old.shown]))
+        # "not that one, something else": only the product referred to goes; "something else": all shown
+        gone = refs if refs and THAT_ONE.search(message) else old.shown
+        f.exclude_ids = list(dict.fromkeys([*f.exclude_ids, *gone]))
         changes.append("other options")
     return new, changes, cheaper_than

@@ -56,6 +56,7 @@ class State:
     exclude_words: list[str] = field(default_factory=list)  # "not an orthopedic one": never in the title
     strict: bool = False  # this turn repeated the topic's words: candidates must mention them all
     need: str | None = None  # "camping in the rain": query.categories are the ones serving it (a bundle)
+    kind: str | None = None  # "dog food": the kind of product every card's title names (carryover.keep_kind)
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.__slots__ if k != "query"}

@@ -57,7 +57,7 @@ from assistant.intents import (  # noqa: F401  (re-exported: replies and tests i
     detect_intent,
     is_superlative,
 )
-from assistant.needs import serving_categories
+from assistant.needs import for_someone, need_text, serving_categories
 from assistant.proposals import fill_state
 from assistant.references import (
     ALL_SHOWN,
@@ -254,6 +254,8 @@ def understand(
         if missing:
             notes.append(f"We don't carry {' or '.join(missing)}; here is what we have instead.")
             new.query.text = cut(new.query.text, [*missing, *(m.lower() for m in missing)])
+        if for_someone(message):  # "a gift for my dad who likes coffee": coffee is searched for, not gifts
+            new.query.text = need_text(new.query.text)
         words = _content_words(new.query.text)
         if not (new.query.categories or new.query.brands or reading.order or reading.constraints or missing):
             served = serving_categories(message, vocab, embed)  # "a gift for my dad who likes coffee"
