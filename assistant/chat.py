@@ -378,7 +378,10 @@ class Assistant:
         t = time.perf_counter()
         left = min(self.settings.llm_timeout_s, max(LLM_MIN_S, self.settings.turn_budget_s - (t - ctx.t0)))
         deadline = time.monotonic() + left
-        written = yield from writer.write(self.llm, messages, problems, deadline, self.settings.llm_max_tokens)
+        if self.phrasing():
+            written = yield from writer.write(self.llm, messages, problems, deadline, self.settings.llm_max_tokens)
+        else:  # the template says it: no time spent on text that would not be used
+            written = writer.Written()
         ctx.timings["validate"] = written.validate_s
         ctx.timings["generate"] = time.perf_counter() - t - written.validate_s
         text = f"{note} {written.text}" if note and written.text is not None else written.text
@@ -389,6 +392,11 @@ class Assistant:
                 log.info("LLM text not grounded (%s): template answer", "; ".join(written.problems[:3]))
         text = " ".join([*u.notes, text])  # understand hook (issue 11)
         yield self.finish(ctx, text, cards=cards, citations=[p.id for p in products], source=written.source)
+
+    def phrasing(self) -> bool:
+        """Whether the LLM phrases this assistant's search answers (``Settings.llm_phrasing``)."""
+        mode = self.settings.llm_phrasing
+        return mode == "always" or (mode == "auto" and self.llm.phrases)
 
     def finish(self, ctx: TurnContext, text: str, cards: list[Card] | None = None, source: str = "template",
                **kw) -> Answer:  # fmt: skip

@@ -55,6 +55,9 @@ class ChatModel:
     name = "base"
     # strong enough to propose search filters as JSON (assistant.proposals); small models are not
     capable = False
+    # its phrasing of a search answer is worth the time (``Settings.llm_phrasing`` "auto"): every
+    # model but the bundled SmolLM2-135M, whose sentences rarely pass the validator (BENCHMARKS.md)
+    phrases = True
 
     def stream(self, messages: list[dict], max_tokens: int = 160, deadline: float | None = None) -> Iterator[str]:
         """Yield chunks of the assistant reply to ``messages`` ([{role, content}]).
@@ -326,14 +329,19 @@ class ScriptedLLM(ChatModel):
 
 
 def _local(s: Settings) -> ChatModel:
-    return LlamaCppLLM(s.llm_model or smollm2_gguf(), n_threads=s.llm_threads)
+    llm = LlamaCppLLM(s.llm_model or smollm2_gguf(), n_threads=s.llm_threads)
+    llm.phrases = bool(s.llm_model)
+    return llm
 
 
 def _transformers(s: Settings) -> ChatModel:
     model = s.llm_model or smollm2_gguf()
     if model.endswith(".gguf"):
-        return TransformersLLM(str(Path(model).parent), gguf_file=Path(model).name, device=s.device, threads=s.llm_threads)
-    return TransformersLLM(model, device=s.device, threads=s.llm_threads)
+        llm = TransformersLLM(str(Path(model).parent), gguf_file=Path(model).name, device=s.device, threads=s.llm_threads)
+    else:
+        llm = TransformersLLM(model, device=s.device, threads=s.llm_threads)
+    llm.phrases = bool(s.llm_model)
+    return llm
 
 
 def _openai(s: Settings) -> ChatModel:

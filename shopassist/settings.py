@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(default=160, ge=16, description="Cap on generated tokens per answer: keeps turns fast.")
     llm_threads: int = Field(default=2, ge=1, description="CPU threads for the local GGUF backend.")
     llm_timeout_s: float = Field(default=30.0, gt=0, description="Give up on the LLM after this long and use the template.")
+    llm_phrasing: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="Whether the LLM phrases search answers (facts and cards always come from the catalog): "
+        "auto = every backend but the bundled SmolLM2-135M, whose text passed the validator in 8 of 45 "
+        "answers (mostly copies of a catalog line) for 1.9 s a turn (BENCHMARKS.md); always; never.",
+    )
 
     # -- conversation ------------------------------------------------------------------
     max_input_chars: int = Field(default=2000, ge=10, description="Longer chat messages are refused politely.")

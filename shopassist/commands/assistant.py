@@ -242,6 +242,7 @@ def cmd_bench_assistant(args, settings) -> int:
         "stages_p95_s": {k: _pct(v, 0.95) for k, v in stages.items() if k not in ("total", "first_card")},
         # where search answers came from: llm (validated), llm_truncated, llm_retry, template
         "answer_sources": sources,
+        "llm_phrasing": settings.llm_phrasing,
         "load_average_1m": round(os.getloadavg()[0], 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "wall_s": round(time.perf_counter() - t0, 1),

@@ -106,7 +106,8 @@ def test_one_turn_with_the_real_local_llm(ui_settings, ui_assistant, tmp_path):
     from tests.ui.conftest import Server
     from ui.app import build_app
 
-    s = ui_settings.model_copy(update={"llm_backend": "local", "llm_max_tokens": 48, "data_dir": tmp_path})
+    s = ui_settings.model_copy(update={"llm_backend": "local", "llm_max_tokens": 48, "data_dir": tmp_path,
+                                       "llm_phrasing": "always"})
     a = Assistant(s, ui_assistant.catalog, ui_assistant.ranker, load_llm(s), ConversationStore(s.events_db_url))
     with Server(build_app(s, a)) as srv:
         out = Client(srv.url + "/", verbose=False).predict("a quiet blender under $80", "guest", "", api_name="/chat")
