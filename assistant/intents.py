@@ -26,6 +26,24 @@ GREETING = re.compile(
     r"how are you|who are you|what can you do)\b[\s!.?,]*",
     re.I,
 )
+_OPENER = re.compile(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|thanks|thank you|thx|cheers|ok(ay)?)\b(\s+there)?[\s!.?,]*", re.I)
+
+
+def without_greeting(message: str) -> str:
+    """The message without a greeting that opens it, when a request follows ("hi, i'm looking
+    for a tent": the tent, not "hi", is searched for); a greeting alone is kept (it is chitchat).
+
+    >>> without_greeting("hi, i'm looking for a present for my sister"), without_greeting("hello there!")
+    ("i'm looking for a present for my sister", 'hello there!')
+    >>> without_greeting("Okay thanks, now a kettle please")
+    'now a kettle please'
+    """
+    m = message
+    while (g := _OPENER.match(m)) and g.end() > 0 and len(m[g.end() :].split()) > 2:
+        m = m[g.end() :]
+    return m
+
+
 OFF_TOPIC = re.compile(
     r"\b(weather|forecast|president|election|politic\w*|news|joke|poem|song lyrics|homework|"
     r"capital of|stock price|bitcoin|crypto|football|soccer score|recipe for|translate|"

@@ -56,6 +56,7 @@ from assistant.intents import (  # noqa: F401  (re-exported: replies and tests i
     _content_words,
     detect_intent,
     is_superlative,
+    without_greeting,
 )
 from assistant.needs import for_someone, need_text, serving_categories
 from assistant.proposals import fill_state
@@ -170,6 +171,7 @@ def understand(
     between attributes.
     """
     vocab = vocab or CatalogVocabulary()
+    message = without_greeting(message)  # "hi, a tent for two": "hi" is no search word
     if propose is not None:  # asked once per message, used for the query and the state
         propose = functools.lru_cache(maxsize=1)(propose)
     named, ambiguous = named_products(message, vocab) if COMPARE.search(message) else ([], [])

@@ -361,3 +361,11 @@ def test_more_pls_pages_and_brands_before_any_kind_of_product():
     assert u.intent == "refine" and set(ids_of("Blenders")) <= set(u.state.query.exclude_ids)
     assert "Dyson" in say("do you sell dyson vacuums").notes[0]
     assert say("do you have noise cancelling headphones").notes == []
+
+
+def test_a_greeting_that_opens_a_request_is_not_searched_for():
+    """'hi, …' is said before the request, not about it: on the demo catalog a product whose text
+    has "hi" ("Hi-Fi") must not be matched by it; a greeting alone stays chitchat."""
+    plain, greeted = say("a blender for smoothies"), say("hi, a blender for smoothies")
+    assert greeted.state.query.text == plain.state.query.text and greeted.intent == plain.intent == "find"
+    assert say("hello there!").intent == "chitchat"
