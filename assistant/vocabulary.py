@@ -32,6 +32,9 @@ from retrieval.units import UNITS, parse_measure
 NUMERIC_SHARE = 0.6
 _PLAIN_NUMBER = re.compile(r"^\s*-?\d+(?:[.,]\d+)?\s*$")
 _WORD = re.compile(r"[a-z0-9]+")
+# a capitalised word that does not open the text or a sentence: a name ("works with Apple iPads",
+# "(Apple)", "AppleTalk, Apple")
+_NAMED = re.compile(r"(?<![.!?]\s)(?<![.!?])(?<=[^\w])[A-Z][a-z]+\b")
 
 
 def label(key: str) -> str:
@@ -95,6 +98,9 @@ class CatalogVocabulary:
     token_ids: dict[str, set] = field(default_factory=dict)  # title/brand word -> product ids
     keys_of: dict[str, frozenset] = field(default_factory=dict)  # product id -> its attribute keys
     words: set = field(default_factory=set)  # every word of the catalog's product text ("is 'bose' ours?")
+    word_df: Counter = field(default_factory=Counter)  # word -> products whose text has it
+    # word -> products whose text writes it capitalised inside a sentence: a name ("compatible with Apple iPad")
+    named: Counter = field(default_factory=Counter)
     leaves: dict[str, str] = field(default_factory=dict)  # leaf category -> its path ("Outdoor & Camping Tents")
     # category -> key -> dimensions of its values: "capacity" is litres for kettles, people for tents
     dims_in_category: dict[str, dict[str, Counter]] = field(default_factory=dict)
@@ -127,7 +133,10 @@ class CatalogVocabulary:
             for w in set(_WORD.findall(f"{title} {(p.brand or '').lower()}")):
                 v.token_ids.setdefault(w, set()).add(p.id)
             text = " ".join([p.description[:600], *p.features[:10], *(str(x) for x in (p.attributes or {}).values()), *cats])
-            v.words.update(_WORD.findall(text.lower()))
+            mine = set(_WORD.findall(f"{text} {title}".lower()))
+            v.words.update(mine)
+            v.word_df.update(mine)
+            v.named.update({w.lower() for w in _NAMED.findall(text)})
             v.keys_of[p.id] = frozenset(k for k, x in (p.attributes or {}).items() if x not in (None, ""))
             for key, value in (p.attributes or {}).items():
                 if value in (None, "") or key in ("url",):
