@@ -87,25 +87,42 @@ def _tokens(title: str) -> set[str]:
     return set(_TOKEN.findall(title.lower()))
 
 
-def variant_value(product, other) -> tuple[str, str, str] | None:
-    """The attribute in which ``other`` is another variant of ``product``: one both have, with
-    different values that each one's title writes ("English" / "French" keyboard language);
+def variant_value(product, other, varies=lambda key: True) -> tuple[str, str, str] | None:
+    """The attribute in which ``other`` is another variant of ``product``: one both have, whose
+    values repeat across the catalog (``varies``: a colour or a language, not a model number),
+    with different values that each one's title writes ("English" / "French" keyboard language);
     (its name in words, the product's value, the other's), or None."""
     mine, theirs = _tokens(product.title or ""), _tokens(other.title or "")
     for k, v in (product.attributes or {}).items():
         w = (other.attributes or {}).get(k)
-        if not v or not w:
+        if not v or not w or not varies(k):
             continue
         a, b = clean(str(v), 40), clean(str(w), 40)
         if a.lower() != b.lower() and _tokens(a) and _tokens(a) <= mine and _tokens(b) and _tokens(b) <= theirs:
-            return key_words(k), a, b
+            rest_mine, rest_theirs = mine - theirs - _tokens(a), theirs - mine - _tokens(b)
+            if all(any(SequenceMatcher(None, x, y).ratio() >= CODE_ALIKE for y in rest_theirs) for x in rest_mine):
+                return key_words(k), a, b
     return None
 
 
-def title_family(vocab, store, product) -> list[tuple[object, tuple[str, str, str]]]:
+# an attribute is a variant dimension when its products share values: at most this many distinct
+# values per product that has it (Icecat's first 1500: printing colours 0.08, keyboard language
+# 0.55, cable colour 0.1; model 0.98)
+VARIANT_DISTINCT = 0.6
+# the rest of two variants' titles' differing words are one code written alike ("c540h2yg" /
+# "c540h2mg" 0.88), not two models ("49a" / "338" 0.0)
+CODE_ALIKE = 0.6
+
+
+def _varies(vocab, key: str) -> bool:
+    a = vocab.attributes.get(key)
+    return a is not None and a.count >= 2 and a.distinct <= VARIANT_DISTINCT * a.count
+
+
+def title_family(vocab, get_many, product) -> list[tuple[object, tuple[str, str, str]]]:
     """Catalog products of the same brand whose titles differ from ``product``'s in at most
     ``TITLE_DIFF`` words each way and that are another variant of it (``variant_value``), with
-    that variant."""
+    that variant. ``get_many(ids)`` reads catalog products (``CatalogStore.get_many``)."""
     from collections import Counter
 
     mine = _tokens(product.title or "")
@@ -117,9 +134,9 @@ def title_family(vocab, store, product) -> list[tuple[object, tuple[str, str, st
     ids = [i for i, n in shared.items() if i != product.id and n >= len(mine) - TITLE_DIFF
            and len(_tokens(vocab.titles.get(i, "")) - mine) <= TITLE_DIFF]  # fmt: skip
     out = []
-    for other in store.get_many(ids):
+    for other in get_many(ids):
         if other is not None and (other.brand or "").lower() == product.brand.lower():
-            got = variant_value(product, other)
+            got = variant_value(product, other, lambda k: _varies(vocab, k))
             if got is not None:
                 out.append((other, got))
     # the nearest title first: "C540H2MG" is the yellow C540H2YG's magenta, "C780A1MG" another model's
@@ -220,7 +237,7 @@ def variant_question(a, product, question: str) -> VariantAnswer | None:
     price = lambda p: fmt_price(p.price, p.currency)  # noqa: E731
     family = siblings(store, product)
     if len(family) == 1:  # no sibling search collapses: one whose title writes another variant value
-        got = family_answer(question, product, title_family(vocabulary_of(a.catalog), store, product), price)
+        got = family_answer(question, product, title_family(vocabulary_of(a.catalog), store.get_many, product), price)
         # a colour no sibling has is answered with the colours (below), not another layout's card
         if got is not None and (got.text.startswith("Yes") or not asked_colour(question, colours)):
             return got

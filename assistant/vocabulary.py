@@ -85,6 +85,7 @@ class Attribute:
     count: int = 0  # products that have it
     scale: float | None = None  # plain-number values: their unit's factor, read from the products' text
     typical: float | None = None  # the median plain-number value (to guess a unit by magnitude)
+    distinct: int = 0  # different values among its products (a model number: as many as products)
 
 
 @dataclass(slots=True)
@@ -117,6 +118,7 @@ class CatalogVocabulary:
         plain_units: dict[str, Counter] = defaultdict(Counter)
         plain_values: dict[str, list] = defaultdict(list)
         tried: Counter = Counter()
+        values: dict[str, set] = defaultdict(set)
         key_in_cat: dict[str, Counter] = defaultdict(Counter)
         brands: set[str] = set()
         for p in products:
@@ -145,6 +147,7 @@ class CatalogVocabulary:
                 if a is None:
                     a = v.attributes[key] = Attribute(key, label(key))
                 a.count += 1
+                values[key].add(str(value).lower())
                 for c in cats:
                     key_in_cat[c][key] += 1
                 m = parse_measure(str(value))
@@ -169,6 +172,7 @@ class CatalogVocabulary:
                         if said is not None:
                             plain_units[key][(said.dimension, said.unit)] += 1
         for key, a in v.attributes.items():
+            a.distinct = len(values[key])
             a.numeric = numeric[key] >= NUMERIC_SHARE * a.count
             if plain_values[key]:
                 vals = sorted(plain_values[key])
