@@ -248,13 +248,14 @@ def route(a, ctx: TurnContext):
 
 def _over_the_topic(ctx) -> bool:
     """ "which is the lightest" after women's running shoes: the topic's lightest over the whole
-    catalog (the understood refine, ordered), as "which one is the cheapest?" is; only "which of
-    these is the lightest" is about the cards on screen."""
+    catalog (the understood refine, ordered); "which one is the lightest" and "which of these is
+    the lightest" pick one of the cards on screen."""
     from assistant.references import _WHICH_SHOWN
 
     u = ctx.understood
     superlative = re.search(r"\w{3,}est\b|\bmost\b|\bleast\b", ctx.message, re.I)
-    return bool(u.intent == "refine" and u.state.order and superlative and not _WHICH_SHOWN.search(ctx.message))
+    one_of_these = _WHICH_SHOWN.search(ctx.message) or re.search(r"\bwhich one\b", ctx.message, re.I)
+    return bool(u.intent == "refine" and u.state.order and superlative and not one_of_these)
 
 
 def _names_an_order(a, message: str, shown: list[str]) -> bool:

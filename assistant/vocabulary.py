@@ -32,6 +32,8 @@ from retrieval.units import UNITS, parse_measure
 NUMERIC_SHARE = 0.6
 _PLAIN_NUMBER = re.compile(r"^\s*-?\d+(?:[.,]\d+)?\s*$")
 _WORD = re.compile(r"[a-z0-9]+")
+# a straight double quote after a number is inches ('39.6 cm (15.6")' in Icecat's notebook titles)
+_INCHES = re.compile(r'^(\d+(?:[.,]\d+)?)\s?"')
 # a capitalised word that does not open the text or a sentence: a name ("works with Apple iPads",
 # "(Apple)", "AppleTalk, Apple")
 _NAMED = re.compile(r"(?<![.!?]\s)(?<![.!?])(?<=[^\w])[A-Z][a-z]+\b")
@@ -69,7 +71,7 @@ def _unit_in_text(x: float, raw: str, text: str):
     i = text.find(raw)
     while i >= 0:
         if i == 0 or not (text[i - 1].isdigit() or text[i - 1] in ".,"):
-            m = parse_measure(text[i : i + len(raw) + 12])
+            m = parse_measure(_INCHES.sub(r"\1 in", text[i : i + len(raw) + 12]))
             if m is not None and m.value and abs(m.value / UNITS[m.unit][1] - x) < 1e-6 * max(1.0, x):
                 return m
         i = text.find(raw, i + 1)

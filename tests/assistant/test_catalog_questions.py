@@ -111,3 +111,13 @@ def test_brands_the_catalog_lacks_are_said_and_its_own_brands_never(icecat):
 def test_ordinary_words_in_a_brand_position_are_no_brand(icecat, message):
     _, vocab, _ = icecat
     assert missing_brands(message, vocab.brands, vocab) == []
+
+
+def test_screen_sizes_are_read_in_inches_from_the_titles(icecat, embed_one):
+    products, vocab, _ = icecat
+    # the titles write the plain spec with a straight double quote: '39.6 cm (15.6")'
+    assert any('(15.6")' in p.title and p.attributes.get("display_diagonal") == "15.6" for p in products)
+    a = vocab.attributes["display_diagonal"]
+    assert (a.dimension, a.scale) == ("length", 25.4)
+    r = read("notebook with a 17 inch screen or bigger", [], vocab, embed_one)
+    assert [(c["key"], c["op"], round(c["value"] / c["scale"], 6)) for c in r.constraints] == [("display_diagonal", ">=", 17.0)]
