@@ -28,12 +28,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.vocabulary import Attribute, CatalogVocabulary, numeric_value
+from retrieval.bm25 import STOPWORDS
 from retrieval.units import UNITS, bounds
 
 # a key must be present on this share of the asked-for categories' products to be meant
 MIN_COVERAGE = 0.3
 # MiniLM cosine between the shopper's words and an attribute label for the label to be meant
 EMBED_MIN = 0.45
+# ... or above this for a noun among the few attributes its adjective allows: "screen" vs "display
+# diagonal" 0.35, vs the other size-like labels of two Icecat laptops (ssd capacity, width) lower
+NOUN_MIN = 0.3
 
 # English adjectives (not catalog data): pattern, dimension (None: any numeric), direction,
 # words an attribute label for it tends to contain, and how the order is said back
@@ -164,27 +168,53 @@ def _best(cands: list[Attribute], scope: Scope) -> Attribute:
     return max(cands, key=lambda a: (round(scope.coverage(a.key), 1), -len(a.label)))
 
 
-def _pick(cands: list[Attribute], words: str, hints: tuple[str, ...], scope: Scope, embed: Embed | None) -> Attribute | None:
-    """The attribute the words mean: a label sharing a word, then a hint, then MiniLM, then coverage."""
+def _pick(cands: list[Attribute], words: str, hints: tuple[str, ...], scope: Scope, embed: Embed | None,
+          noun: str = "") -> Attribute | None:
+    """The attribute the words mean: a label sharing the most words, then (for a vague adjective,
+    "bigger", with the noun it qualifies, "screen") the label MiniLM puts nearest the noun among
+    the hinted ones, then a hint, then MiniLM, then coverage."""
     if not cands:
         return None
-    said = _stems(words)
+    said = _stems(f"{words} {noun}")
     said |= {s for w in said for s in _SYNONYMS.get(w, "").split()}
     lexical = [a for a in cands if _stems(a.label) & said]
     if lexical:
-        return _best(lexical, scope)
+        most = max(len(_stems(a.label) & said) for a in lexical)  # "black toner page yield" over "page yield"
+        return _best([a for a in lexical if len(_stems(a.label) & said) == most], scope)
     hinted = [a for a in cands if any(h in a.label for h in hints)]
+    if noun and embed is not None and len(hinted) > 1:
+        return _nearest(noun, hinted, embed) or _best(hinted, scope)
     if hinted:
         return _best(hinted, scope)
     if len(cands) == 1:
         return cands[0]
     if embed is not None and words.strip():
-        q = embed(words)
-        scored = [(float(q @ embed(a.label)), a) for a in cands]
-        best = max(scored, key=lambda t: t[0])
-        if best[0] >= EMBED_MIN:
-            return best[1]
+        return _nearest(words, cands, embed) or _best(cands, scope)
     return _best(cands, scope)
+
+
+def _nearest(words: str, cands: list[Attribute], embed: Embed) -> Attribute | None:
+    """The attribute whose label MiniLM puts nearest ``words``, if near enough (``EMBED_MIN``);
+    among the attributes an adjective allows, the nearest is enough ("screen": display diagonal
+    0.35, ssd capacity below)."""
+    q = embed(words)
+    scored = [(float(q @ embed(a.label)), a) for a in cands]
+    best = max(scored, key=lambda t: t[0])
+    return best[1] if best[0] >= EMBED_MIN or len(cands) <= 8 and best[0] >= NOUN_MIN else None
+
+
+def _noun_after(low: str, end: int) -> str:
+    """The noun a vague adjective qualifies: the next content word ("bigger screen" -> "screen").
+
+    >>> _noun_after("which one has the bigger screen", 23)
+    'screen'
+    >>> _noun_after("which is bigger?", 15)
+    ''
+    """
+    for w in re.findall(r"[a-z]+", low[end:])[:2]:
+        if w not in STOPWORDS and w not in _NOT_KIND and len(w) > 2:
+            return w
+    return ""
 
 
 # attributes whose values are read as colours elsewhere (State.colours)
@@ -231,7 +261,10 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
         r.spans.append(span)
     for b in bounds(low):
         near = low[max(0, b.span[0] - 25) : b.span[1] + 30]
-        cands = _candidates(scope, b.measure.dimension) or _plain_candidates(scope, b.measure.dimension)
+        # attributes measured in that dimension, and those of plain numbers whose label names it
+        # ("black toner page yield": 10000, for "at least 30000 pages")
+        cands = list({a.key: a for a in [*_candidates(scope, b.measure.dimension),
+                                         *_plain_candidates(scope, b.measure.dimension)]}.values())
         a = _pick(cands, near, (), scope, embed)
         if a is None:
             continue
@@ -249,6 +282,10 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
         if m["words"].split()[0] in _NOT_ATTRIBUTE:
             continue  # "most expensive processor" is about price, not processor_cores
         hit = [a for a in cands if _stems(a.label) & said]
+        if len(hit) > 1:  # "which toner prints the most pages": the page yield label that also says "toner"
+            context = said | _stems(low)
+            most = max(len(_stems(a.label) & context) for a in hit)
+            hit = [a for a in hit if len(_stems(a.label) & context) == most]
         if not hit and embed is not None and cands:  # "the most ram": internal memory
             q = embed(m["words"])
             best_sim, best_a = max(((float(q @ embed(a.label)), a) for a in cands), key=lambda t: t[0])
@@ -257,6 +294,9 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
             a = _best(hit, scope)
             direction = "asc" if re.fullmatch(_LOW, m["dir"]) else "desc"
             r.order = {"key": a.key, "direction": direction, "text": f"{m['dir']} {a.label} first"}
+            if len(hit) > 1:  # black and colour toner page yield: each product has one of them
+                r.order["keys"] = [a.key, *(h.key for h in hit if h is not a)]
+                r.order["text"] = f"{m['dir']} {_common_words([h.label for h in hit])} first"
             r.spans.append(m.span("dir"))  # "longest hdmi cable": "hdmi cable" is still searched for
             r.graded = True
             return r
@@ -267,7 +307,8 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
         cands = _candidates(scope, dimension, hints)
         if dimension is None:  # "big": only labels that say what is big
             cands = [a for a in cands if any(h in a.label for h in hints)]
-        a = _pick(cands, m.group(0), hints, scope, embed)
+        noun = _noun_after(low, m.end()) if dimension is None else ""  # "bigger" says nothing alone
+        a = _pick(cands, m.group(0), hints, scope, embed, noun)
         if a is not None and re.search(r"\bnot\s+(?:too\s+|very\s+|so\s+)?$", low[max(0, m.start() - 14) : m.start()]):
             # "not too loud": the other way round
             direction, said = ("desc" if direction == "asc" else "asc"), f"least {m.group(0)}"
@@ -340,16 +381,37 @@ def beyond(product, order: dict, said: str) -> dict | None:
             "text": f"{said} than {shown}"}
 
 
+def _common_words(labels: list[str]) -> str:
+    """The words every label has, in the first one's order.
+
+    >>> _common_words(["black toner page yield", "colour toner page yield"])
+    'toner page yield'
+    """
+    return " ".join(w for w in labels[0].split() if all(w in x.split() for x in labels[1:])) or labels[0]
+
+
+def order_value(product, order: dict) -> tuple[str, float] | None:
+    """The key and number the product is ordered by: the order's attribute, or the first of its
+    alternatives (``keys``: a toner lists a black or a colour page yield) that the product has."""
+    attrs = product.attributes or {}
+    for key in order.get("keys") or [order["key"]]:
+        x = numeric_value(attrs.get(key, ""))
+        if x is not None:
+            return key, x
+    return None
+
+
 def order_key(product, order: dict):
     """A sort key: products with the attribute first, in the asked direction, the rest last."""
-    x = numeric_value((product.attributes or {}).get(order["key"], ""))
-    if x is None:
+    got = order_value(product, order)
+    if got is None:
         return (1, 0.0)
-    return (0, x if order["direction"] == "asc" else -x)
+    return (0, got[1] if order["direction"] == "asc" else -got[1])
 
 
 def facts(product, constraints: list[dict], order: dict | None) -> list[str]:
     """The product's values for the attributes asked about, for the card ("noise: 72 dB")."""
-    keys = list(dict.fromkeys([*(c["key"] for c in constraints or []), *([order["key"]] if order else [])]))
+    got = order_value(product, order) if order else None
+    keys = list(dict.fromkeys([*(c["key"] for c in constraints or []), *([got[0] if got else order["key"]] if order else [])]))
     attrs = product.attributes or {}
     return [f"{k.replace('_', ' ')}: {attrs[k]}" for k in keys if attrs.get(k) not in (None, "")]

@@ -23,7 +23,7 @@ import time
 from typing import TYPE_CHECKING
 
 from assistant.answers import clean, short_title
-from assistant.product_qa import DIMENSIONS, facts, rank_facts
+from assistant.product_qa import DIMENSIONS, SPEC_MIN, facts, rank_facts
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -53,6 +53,9 @@ DIRECTION = {
 # product the winner must be
 USE_MIN = 0.27
 USE_MARGIN = 0.05
+# "what's the difference in noise between both", "how do they differ in weight": one spec, side by side
+_DIFFERENCE = re.compile(r"\b(?:difference|differ|differs|compare|compared)\b.*\b(?:both|them|these|those|the two|each)\b"
+                         r"|\b(?:both|these|those|the two|they)\b.*\b(?:differ|compare)\b", re.I)
 _WHICH = re.compile(r"\b(which( one| of (these|them|those|the \w+))?|what one)\b", re.I)
 _SUPER = re.compile(r"\b(\w+?)(?:i?est)\b|\b(most|least) (\w+)\b|\bbest (for|at|with) (.+?)[?.!]*$", re.I)
 
@@ -133,6 +136,64 @@ def _superlative_word(word: str, sign: int) -> str:
     return word + "est"
 
 
+def difference_answer(message: str, products: list, embed) -> str | None:
+    """ "What's the difference in noise between both?": the spec the words ask about, for each
+    product on screen ("noise: [1] … 70 dB; [2] … 98 dB"); None when no spec of theirs fits."""
+    best: dict[str, float] = {}
+    for p in products:
+        specs = [f for f in facts(p) if f.source == "spec sheet"]
+        for score, f in rank_facts(message, specs, embed)[:3]:
+            best[f.key] = max(best.get(f.key, 0.0), score)
+    if not best:
+        return None
+    key, score = max(best.items(), key=lambda kv: kv[1])
+    if score < SPEC_MIN:
+        return None
+    rows, missing = [], []
+    for i, p in enumerate(products):
+        value = next((f.value for f in facts(p) if f.source == "spec sheet" and f.key == key), None)
+        if value is None:
+            missing.append(f"[{i + 1}]")
+        else:
+            rows.append(f"[{i + 1}] {short_title(p)}: {value}")
+    if len(rows) < 2:
+        return None
+    text = f"The {key} of each (the listings' spec sheets): {'; '.join(rows)}."
+    if missing:
+        text += f" {' and '.join(missing)} {'does' if len(missing) == 1 else 'do'} not list it."
+    return text
+
+
+def catalog_superlative(message: str, products: list, vocab, embed_one) -> str | None:
+    """ "Which one has the bigger screen?" over ``products`` (numbered as on screen), by the attribute
+    the catalog's vocabulary reads the words as (``attributes.read`` scoped to these products:
+    "screen" is their display diagonal, "pages" their black toner page yield), for catalogs whose
+    specs are plain numbers (Icecat: "15.6") that ``spec_superlative`` cannot read. None when no
+    attribute of theirs is meant or none of them lists it."""
+    from assistant.attributes import order_value, read
+
+    order = read(message, [], vocab, embed_one, among={p.id for p in products}).order
+    if order is None:
+        return None
+    rows = [(i, p, *got) for i, p in enumerate(products) if (got := order_value(p, order)) is not None]
+    if not rows:
+        return None
+    i, p, key, _ = (min if order["direction"] == "asc" else max)(rows, key=lambda r: r[3])
+    name = vocab.attributes[key].label if key in vocab.attributes else key.replace("_", " ")
+    most = "lowest" if order["direction"] == "asc" else "highest"
+    text = f"[{i + 1}] {short_title(p)} has the {most} {name} of these: {_value(p, key)} (the listing's spec sheet)"
+    others = [f"[{j + 1}] {_value(q, k)}" for j, q, k, _ in rows if j != i]
+    text += f"; {', '.join(others)}." if others else "."
+    missing = [f"[{j + 1}]" for j in range(len(products)) if j not in {r[0] for r in rows}]
+    if missing:
+        text += f" {' and '.join(missing)} {'does' if len(missing) == 1 else 'do'} not list it."
+    return text
+
+
+def _value(product, key: str) -> str:
+    return clean(str(product.attributes[key]), 40)
+
+
 def use_superlative(message: str, products: list, reviews_of, embed) -> str | None:
     """ "Which one is best for running?": the product whose reviews (and own data) mention the use
     most, with how many reviewers do and a quote; None when no product's reviews mention it."""
@@ -168,14 +229,43 @@ def use_superlative(message: str, products: list, reviews_of, embed) -> str | No
 def route(a, ctx: TurnContext):
     """The reply for a "which one is the …est" question over two or more shown products, else None."""
     message = ctx.message
+    if _DIFFERENCE.search(message) and ctx.understood.intent in ("find", "refine", "ask", "compare"):
+        return difference_reply if len(a.state(ctx.cid).shown) >= 2 else None
     use = re.search(r"\b(best|good|better|ideal|suited) (for|at|with)\b", message, re.I)
     # "which is better for running?" reads as a comparison too: the use decides, not the table
     intents = ("find", "refine", "ask", "compare") if use else ("find", "refine", "ask")
     if ctx.understood.intent not in intents or not _WHICH.search(message):
         return None
-    if _adjective(message) is None and not use:
+    shown = a.state(ctx.cid).shown
+    if len(shown) < 2:
         return None
-    return reply if len(a.state(ctx.cid).shown) >= 2 else None
+    if _over_the_topic(ctx):
+        return None
+    if _adjective(message) is None and not use and not _names_an_order(a, message, shown):
+        return None
+    return reply
+
+
+def _over_the_topic(ctx) -> bool:
+    """ "which is the lightest" after women's running shoes: the topic's lightest over the whole
+    catalog (the understood refine, ordered); "which one is the lightest" and "which of these is
+    the lightest" pick one of the cards on screen."""
+    from assistant.references import _WHICH_SHOWN
+
+    u = ctx.understood
+    superlative = re.search(r"\w{3,}est\b|\bmost\b|\bleast\b", ctx.message, re.I)
+    one_of_these = _WHICH_SHOWN.search(ctx.message) or re.search(r"\bwhich one\b", ctx.message, re.I)
+    return bool(u.intent == "refine" and u.state.order and superlative and not one_of_these)
+
+
+def _names_an_order(a, message: str, shown: list[str]) -> bool:
+    """ "which of the two prints more pages?": the words order the shown products by an attribute
+    of theirs, though no adjective of ``DIRECTION`` says so."""
+    from assistant.attributes import read
+    from assistant.vocabulary import vocabulary_of
+
+    reading = read(message, [], vocabulary_of(a.catalog), a.catalog.embed, among=set(shown))
+    return reading.order is not None and reading.graded
 
 
 def reply(a, ctx: TurnContext) -> Iterator[Event]:
@@ -190,9 +280,33 @@ def reply(a, ctx: TurnContext) -> Iterator[Event]:
     yield Cards(cards)
     ctx.timings["first_card"] = time.perf_counter() - ctx.t0
     from assistant.evidence import cached
+    from assistant.vocabulary import vocabulary_of
 
     embed = cached(a.embed, a.settings.embedding_model)
-    text = spec_superlative(ctx.message, products, embed) or use_superlative(
-        ctx.message, products, lambda pid: a.reviews(pid, limit=30), embed)
+    text = (spec_superlative(ctx.message, products, embed)
+            or catalog_superlative(ctx.message, products, vocabulary_of(a.catalog), a.catalog.embed)
+            or use_superlative(ctx.message, products, lambda pid: a.reviews(pid, limit=30), embed))
     text = text or "The specs and reviews of these don't say, so I can't rank them on that. Could you say what matters most?"
+    yield a.finish(ctx, text, cards=cards, citations=[p.id for p in products])
+
+
+def difference_reply(a, ctx: TurnContext) -> Iterator[Event]:
+    """The asked-about spec of each product on screen, shown again in the same order; when no spec
+    fits, the comparison of their whole spec sheets (``replies``)."""
+    from assistant.events import Cards
+    from assistant.evidence import cached
+
+    u = ctx.understood
+    before = a.state(ctx.cid)
+    products = a.shown(before)
+    text = difference_answer(ctx.message, products, cached(a.embed, a.settings.embedding_model))
+    u.intent, u.changes, u.state, u.refs = "compare", [], before, list(before.shown)
+    if text is None:
+        from assistant.replies import BY_INTENT
+
+        yield from BY_INTENT["compare"](a, ctx)
+        return
+    cards = [a.simple_card(p, ["on screen"]) for p in products]
+    yield Cards(cards)
+    ctx.timings["first_card"] = time.perf_counter() - ctx.t0
     yield a.finish(ctx, text, cards=cards, citations=[p.id for p in products])

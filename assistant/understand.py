@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from assistant.attributes import Embed, Reading, beyond, read
+from assistant.brands import missing_brands
 from assistant.carryover import (
     adds_only_filters,
     cut,
@@ -38,7 +39,6 @@ from assistant.carryover import (
     negated_categories,
     negated_words,
     strip_negated,
-    unknown_brands,
     whole_catalog,
 )
 from assistant.intents import (  # noqa: F401  (re-exported: replies and tests import them from here)
@@ -252,7 +252,7 @@ def understand(
         _apply(new, reading, excluded, message, changes, replace_all=True)
         if propose is not None:
             fill_state(new, propose(message))  # a capable LLM's validated constraints, order, exclusions
-        missing = unknown_brands(message, brands, vocab.token_ids, vocab.words, kinds)
+        missing = missing_brands(message, brands, vocab, kinds)  # qa hook: brands the shop lacks
         if missing:
             notes.append(f"We don't carry {' or '.join(missing)}; here is what we have instead.")
             new.query.text = cut(new.query.text, [*missing, *(m.lower() for m in missing)])

@@ -1,14 +1,30 @@
 """Variants: the same product in another colour or size ("does it come in black?").
 
 The family is what search collapses into one result (``retrieval.search.variant_key``): same
-brand, titles that differ only by a colour or size word. Answers name the sibling and its price
-("Yes, the black one is $39.99"), or list the colours there are ("No: it comes in pink and blue").
+brand, titles that differ only by a colour or size word. Catalogs that write the variant into a
+model code too ("Lexmark C540H2YG … Yellow" / "C540H2MG … Magenta") or vary something other than
+colour (a keyboard's layout: "S-board 840 … English" / "… French") are read from the data: a
+sibling's title differs from the product's in at most ``TITLE_DIFF`` words, and an attribute
+whose value the titles write differs between them (``variant_value``: printing colours, keyboard
+language). Answers name the sibling and its price ("Yes, the black one is $39.99"), or list the
+values there are ("No: it comes in pink and blue").
+
+Example::
+
+    >>> from retrieval.catalog import Product
+    >>> en = Product(id="e", title="Acme Board 840 keyboard USB English Gray", brand="Acme",
+    ...              attributes={"keyboard_language": "English", "product_colour": "Grey"})
+    >>> fr = Product(id="f", title="Acme Board 840 keyboard USB French Gray", brand="Acme",
+    ...              attributes={"keyboard_language": "French", "product_colour": "Grey"})
+    >>> variant_value(en, fr)
+    ('keyboard language', 'English', 'French')
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from assistant.answers import clean
 
@@ -61,6 +77,85 @@ def siblings(store, product) -> list:
     return [product, *(p for p in store.get_many(ids) if variant_key(p) == key)]
 
 
+# words in which a sibling's title may differ from the product's (each way): the variant word and
+# a model code that encodes it ("c540h2yg yellow" / "c540h2mg magenta" on Icecat)
+TITLE_DIFF = 2
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def _tokens(title: str) -> set[str]:
+    return set(_TOKEN.findall(title.lower()))
+
+
+def variant_value(product, other, varies=lambda key: True) -> tuple[str, str, str] | None:
+    """The attribute in which ``other`` is another variant of ``product``: one both have, whose
+    values repeat across the catalog (``varies``: a colour or a language, not a model number),
+    with different values that each one's title writes ("English" / "French" keyboard language);
+    (its name in words, the product's value, the other's), or None."""
+    mine, theirs = _tokens(product.title or ""), _tokens(other.title or "")
+    for k, v in (product.attributes or {}).items():
+        w = (other.attributes or {}).get(k)
+        if not v or not w or not varies(k):
+            continue
+        a, b = clean(str(v), 40), clean(str(w), 40)
+        if a.lower() != b.lower() and _tokens(a) and _tokens(a) <= mine and _tokens(b) and _tokens(b) <= theirs:
+            rest_mine, rest_theirs = mine - theirs - _tokens(a), theirs - mine - _tokens(b)
+            if all(any(SequenceMatcher(None, x, y).ratio() >= CODE_ALIKE for y in rest_theirs) for x in rest_mine):
+                return key_words(k), a, b
+    return None
+
+
+# an attribute is a variant dimension when its products share values: at most this many distinct
+# values per product that has it (Icecat's first 1500: printing colours 0.08, keyboard language
+# 0.55, cable colour 0.1; model 0.98)
+VARIANT_DISTINCT = 0.6
+# the rest of two variants' titles' differing words are one code written alike ("c540h2yg" /
+# "c540h2mg" 0.88), not two models ("49a" / "338" 0.0)
+CODE_ALIKE = 0.6
+
+
+def _varies(vocab, key: str) -> bool:
+    a = vocab.attributes.get(key)
+    return a is not None and a.count >= 2 and a.distinct <= VARIANT_DISTINCT * a.count
+
+
+def title_family(vocab, get_many, product) -> list[tuple[object, tuple[str, str, str]]]:
+    """Catalog products of the same brand whose titles differ from ``product``'s in at most
+    ``TITLE_DIFF`` words each way and that are another variant of it (``variant_value``), with
+    that variant. ``get_many(ids)`` reads catalog products (``CatalogStore.get_many``)."""
+    from collections import Counter
+
+    mine = _tokens(product.title or "")
+    if not mine or not product.brand:
+        return []
+    shared: Counter = Counter()
+    for t in mine:
+        shared.update(vocab.token_ids.get(t, ()))
+    ids = [i for i, n in shared.items() if i != product.id and n >= len(mine) - TITLE_DIFF
+           and len(_tokens(vocab.titles.get(i, "")) - mine) <= TITLE_DIFF]  # fmt: skip
+    out = []
+    for other in get_many(ids):
+        if other is not None and (other.brand or "").lower() == product.brand.lower():
+            got = variant_value(product, other, lambda k: _varies(vocab, k))
+            if got is not None:
+                out.append((other, got))
+    # the nearest title first: "C540H2MG" is the yellow C540H2YG's magenta, "C780A1MG" another model's
+    low = (product.title or "").lower()
+    out.sort(key=lambda o: -SequenceMatcher(None, low, (o[0].title or "").lower()).ratio())
+    return out
+
+
+def asked_value(question: str) -> str | None:
+    """What the shopper asks the product to come in: the words after the last "in".
+
+    >>> asked_value("does it come in french?"), asked_value("do you have it in magenta?"), asked_value("is it loud")
+    ('french', 'magenta', None)
+    """
+    m = re.search(r"\bin (?:an? )?([a-z][a-z -]{1,30}?)(?: (?:one|ones|version|layout|colou?r|please|too))?\s*[?.!]*$",
+                  question.lower())
+    return m.group(1).strip() if m else None
+
+
 def asked_colour(question: str, colours: list[str]) -> str | None:
     """The longest colour of ``colours`` (the catalog's and common ones) named in the question."""
     low = question.lower()
@@ -107,6 +202,26 @@ def _listed(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def family_answer(question: str, product, family: list, price) -> VariantAnswer | None:
+    """The answer over a ``title_family``: the sibling whose variant value (or title) names what
+    is asked ("Yes, the Magenta one is $…"), else the product's own value and a sibling's ("No:
+    this one is English (keyboard language); there is also a French one at $…"); None when the
+    family is empty or nothing is asked."""
+    want = asked_value(question)
+    if not family or not want:
+        return None
+    said = lambda text: re.search(rf"\b{re.escape(want)}\b", text.lower())  # noqa: E731
+    name, own, _ = family[0][1]
+    if said(own):
+        return VariantAnswer(f"Yes, this one is {own} ({name}).")
+    for other, (_, _, value) in family:
+        if said(value) or said(other.title or ""):
+            return VariantAnswer(f"Yes, the {value} one is {price(other)} (card above).", other)
+    other, (_, _, value) = family[0]
+    # one sibling, shown as a card: every value said is on screen
+    return VariantAnswer(f"No: this one is {own} ({name}); there is also a {value} one at {price(other)} (card above).", other)
+
+
 def variant_question(a, product, question: str) -> VariantAnswer | None:
     """``variant_answer`` over ``product``'s family in the assistant ``a``'s catalog (no embedding:
     cheap enough to run before the first card, which is then the variant's)."""
@@ -115,8 +230,17 @@ def variant_question(a, product, question: str) -> VariantAnswer | None:
 
     if not (_VARIANT_ASK.search(question) or _IS_THERE.fullmatch(question)):
         return None
+    from assistant.vocabulary import vocabulary_of
+
     store = a.catalog.store
     colours = sorted({*COLOURS, *store.colours()}, key=len, reverse=True)
+    price = lambda p: fmt_price(p.price, p.currency)  # noqa: E731
+    family = siblings(store, product)
+    if len(family) == 1:  # no sibling search collapses: one whose title writes another variant value
+        got = family_answer(question, product, title_family(vocabulary_of(a.catalog), store.get_many, product), price)
+        # a colour no sibling has is answered with the colours (below), not another layout's card
+        if got is not None and (got.text.startswith("Yes") or not asked_colour(question, colours)):
+            return got
     if _IS_THERE.fullmatch(question) and not asked_colour(question, colours):
         return None
-    return variant_answer(question, siblings(store, product), colours, lambda p: fmt_price(p.price, p.currency), force=True)
+    return variant_answer(question, family, colours, price, force=True)

@@ -32,6 +32,11 @@ from retrieval.units import UNITS, parse_measure
 NUMERIC_SHARE = 0.6
 _PLAIN_NUMBER = re.compile(r"^\s*-?\d+(?:[.,]\d+)?\s*$")
 _WORD = re.compile(r"[a-z0-9]+")
+# a straight double quote after a number is inches ('39.6 cm (15.6")' in Icecat's notebook titles)
+_INCHES = re.compile(r'^(\d+(?:[.,]\d+)?)\s?"')
+# a capitalised word that does not open the text or a sentence: a name ("works with Apple iPads",
+# "(Apple)", "AppleTalk, Apple")
+_NAMED = re.compile(r"(?<![.!?]\s)(?<![.!?])(?<=[^\w])[A-Z][a-z]+\b")
 
 
 def label(key: str) -> str:
@@ -66,7 +71,7 @@ def _unit_in_text(x: float, raw: str, text: str):
     i = text.find(raw)
     while i >= 0:
         if i == 0 or not (text[i - 1].isdigit() or text[i - 1] in ".,"):
-            m = parse_measure(text[i : i + len(raw) + 12])
+            m = parse_measure(_INCHES.sub(r"\1 in", text[i : i + len(raw) + 12]))
             if m is not None and m.value and abs(m.value / UNITS[m.unit][1] - x) < 1e-6 * max(1.0, x):
                 return m
         i = text.find(raw, i + 1)
@@ -82,6 +87,7 @@ class Attribute:
     count: int = 0  # products that have it
     scale: float | None = None  # plain-number values: their unit's factor, read from the products' text
     typical: float | None = None  # the median plain-number value (to guess a unit by magnitude)
+    distinct: int = 0  # different values among its products (a model number: as many as products)
 
 
 @dataclass(slots=True)
@@ -95,6 +101,9 @@ class CatalogVocabulary:
     token_ids: dict[str, set] = field(default_factory=dict)  # title/brand word -> product ids
     keys_of: dict[str, frozenset] = field(default_factory=dict)  # product id -> its attribute keys
     words: set = field(default_factory=set)  # every word of the catalog's product text ("is 'bose' ours?")
+    word_df: Counter = field(default_factory=Counter)  # word -> products whose text has it
+    # word -> products whose text writes it capitalised inside a sentence: a name ("compatible with Apple iPad")
+    named: Counter = field(default_factory=Counter)
     leaves: dict[str, str] = field(default_factory=dict)  # leaf category -> its path ("Outdoor & Camping Tents")
     # category -> key -> dimensions of its values: "capacity" is litres for kettles, people for tents
     dims_in_category: dict[str, dict[str, Counter]] = field(default_factory=dict)
@@ -111,6 +120,7 @@ class CatalogVocabulary:
         plain_units: dict[str, Counter] = defaultdict(Counter)
         plain_values: dict[str, list] = defaultdict(list)
         tried: Counter = Counter()
+        values: dict[str, set] = defaultdict(set)
         key_in_cat: dict[str, Counter] = defaultdict(Counter)
         brands: set[str] = set()
         for p in products:
@@ -127,7 +137,10 @@ class CatalogVocabulary:
             for w in set(_WORD.findall(f"{title} {(p.brand or '').lower()}")):
                 v.token_ids.setdefault(w, set()).add(p.id)
             text = " ".join([p.description[:600], *p.features[:10], *(str(x) for x in (p.attributes or {}).values()), *cats])
-            v.words.update(_WORD.findall(text.lower()))
+            mine = set(_WORD.findall(f"{text} {title}".lower()))
+            v.words.update(mine)
+            v.word_df.update(mine)
+            v.named.update({w.lower() for w in _NAMED.findall(text)})
             v.keys_of[p.id] = frozenset(k for k, x in (p.attributes or {}).items() if x not in (None, ""))
             for key, value in (p.attributes or {}).items():
                 if value in (None, "") or key in ("url",):
@@ -136,6 +149,7 @@ class CatalogVocabulary:
                 if a is None:
                     a = v.attributes[key] = Attribute(key, label(key))
                 a.count += 1
+                values[key].add(str(value).lower())
                 for c in cats:
                     key_in_cat[c][key] += 1
                 m = parse_measure(str(value))
@@ -160,6 +174,7 @@ class CatalogVocabulary:
                         if said is not None:
                             plain_units[key][(said.dimension, said.unit)] += 1
         for key, a in v.attributes.items():
+            a.distinct = len(values[key])
             a.numeric = numeric[key] >= NUMERIC_SHARE * a.count
             if plain_values[key]:
                 vals = sorted(plain_values[key])
