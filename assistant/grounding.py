@@ -83,7 +83,7 @@ FILLER = frozenset(
     "people person not no very really much more less too also just which who what when where how why will would "
     "can could should must do does did have had was were been being am so than then there here all every each "
     "other another up down out off into onto about around between under over keep keeps make makes use used "
-    "using work works well enough".split()
+    "using work works well enough now ok okay hi hello hey please thanks thank actually instead anyway".split()
 )
 
 

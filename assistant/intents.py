@@ -103,6 +103,8 @@ def detect_intent(message: str, has_state: bool, has_refs: bool) -> str:
     'out_of_scope'
     >>> detect_intent("cheaper", True, False)
     'refine'
+    >>> detect_intent("and under $50", True, False), detect_intent("and now guitar picks", True, False)
+    ('refine', 'find')
     """
     m = message.strip()
     if HANDOFF.search(m):
@@ -124,7 +126,7 @@ def detect_intent(message: str, has_state: bool, has_refs: bool) -> str:
         or NOT_THAT_BRAND.search(m)
         or ANOTHER.search(m)
         or _colour_words(m)
-        or re.match(r"^\s*(in|with|without|under|below|over|above|between|only|from|not|no|less|more|and)\b", m, re.I)
+        or re.match(r"^\s*(in|with|without|under|below|over|above|between|only|from|not|no|less|more|and(?!\s+now))\b", m, re.I)
     ):
         return "refine"
     return "find"
