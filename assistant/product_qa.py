@@ -250,7 +250,8 @@ PRICE_QUESTION = re.compile(
 
 # "and the most expensive one?", "the cheaper of those?": the reference is the whole question
 PRICE_RANK_ONLY = re.compile(
-    r"^\s*(?:and |so |ok |what about |how about )?(?:the )?(?:(?:second|third|2nd|3rd) )?"
+    r"^\s*(?:and |so |ok |what about |how about )?(?:which(?: one)?(?: of (?:them|those|these|the \w+))? is )?"
+    r"(?:the )?(?:(?:second|third|2nd|3rd) )?"
     r"(?:cheapest|least expensive|most expensive|priciest|dearest|cheaper|pricier|more expensive|less expensive)"
     r"(?: one| of (?:them|those|these|the \w+))?\s*[?.!]*\s*$", re.I)
 
@@ -283,7 +284,9 @@ def product_answer(a, product, question: str, reviews: list) -> tuple[str, objec
         return got.text, got.variant
     text = evidence.answer_question(question, product, reviews, evidence.cached(a.embed, a.settings.embedding_model))
     if evidence.NO_ANSWER in text:
-        policy = policies.answer_for(a, question, strict=True)
+        # a shop-policy word ("can I return it if it doesn't fit?") asks the shop, not the product:
+        # the policy needs no more than its usual score then
+        policy = policies.answer_for(a, question, strict=not policies.TOPIC.search(question))
         if policy:
             return policy, None
         text += " " + policies.OFFER_PERSON

@@ -63,6 +63,8 @@ def compare(a: Services, ctx: TurnContext) -> Iterator[Event]:
         yield a.finish(ctx, text)
         return
     cards = [a.simple_card(p, ["in your comparison"]) for p in products]
+    # the compared products are what is on screen now: "which one is cheaper?" picks between them
+    u.state.shown, u.state.focus = [p.id for p in products], products[0].id
     yield Cards(cards)
     ctx.timings["first_card"] = time.perf_counter() - ctx.t0
     for p in products:

@@ -76,6 +76,19 @@ def test_compare_builds_a_table_from_catalog_attributes(assistant):
     assert ans.citations == [c.product_id for c in shown[:2]]
 
 
+def test_after_a_comparison_which_one_is_cheaper_picks_between_the_compared(assistant):
+    """The compared products are what is on screen: "which one is cheaper?" names the cheaper of
+    those two with its catalog price, not the cheapest of the longer list shown before."""
+    cid = assistant.start(None)
+    shown = cards_of(run(assistant, cid, "a blender"))
+    run(assistant, cid, "compare the first two")
+    assert assistant.state(cid).shown == [c.product_id for c in shown[:2]]
+    cheaper = min(shown[:2], key=lambda c: c.price)
+    ans = answer_of(run(assistant, cid, "which one is cheaper?"))
+    assert [c.product_id for c in cards_of(run(assistant, cid, "which one is cheaper?"))] == [cheaper.product_id]
+    assert f"${cheaper.price:.2f}" in ans.text
+
+
 def test_review_question_quotes_or_says_the_reviews_dont_say(assistant):
     cid = assistant.start(None)
     run(assistant, cid, "acme quietblend blender")

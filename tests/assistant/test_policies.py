@@ -90,6 +90,17 @@ def test_the_assistant_answers_policy_questions_before_searching(shop_with_polic
     assert next(e for e in _run(a, cid, "an Acme blender") if isinstance(e, Answer)).intent == "find"
 
 
+def test_a_policy_question_about_the_product_on_screen_is_answered_by_the_policy(shop_with_policies):
+    """"can I return it if it doesn't fit?" points at the shown kettle, but returns are the shop's:
+    the product's own data says nothing, so the returns passage answers, at its usual score."""
+    a = shop_with_policies
+    cid = a.start(None)
+    _run(a, cid, "a kettle")
+    ans = next(e for e in _run(a, cid, "can i return it if it doesn't fit?") if isinstance(e, Answer))
+    section = next(p.section for p in policies.parse_markdown(DEMO_POLICIES.read_text()) if "return" in p.section.lower())
+    assert ans.text.startswith(f"From our {section.lower()} policy:"), ans.text
+
+
 def test_without_a_policies_file_the_shopper_is_offered_a_person(assistant):
     ans = next(e for e in _run(assistant, assistant.start(None), "what is your return policy?") if isinstance(e, Answer))
     assert ans.text == policies.NO_POLICY_TEXT and "catalog" not in ans.text
