@@ -7,6 +7,13 @@ first, each card saying which part of the need it serves.
 Only messages with a cue of a need are read this way (English, not catalog data), so an
 ordinary search ("a blender for smoothies") keeps its own ranking.
 
+Where no category serves (a catalog without categories, or with coarse ones like Amazon's "Pet
+Supplies"), a message shaped as a problem or a goal (``is_need``: "my dog gets anxious during
+storms, anything that helps?", "i want to connect my laptop to my tv") is matched to the kinds
+of product the catalog's titles name (``title_phrases``, ``need_kinds``): what the shopper
+already has or speaks of ("my laptop", "my tv") is no answer, and only the best kind (with its
+near-ties) is shown: hdmi cables, not laptops, TVs or laptop cases.
+
 Example::
 
     >>> bool(NEED_CUE.search("I'm going camping in the rain, what do I need?"))
