@@ -204,7 +204,8 @@ class Assistant:
 
         The pipeline's only call into understanding: a different understander plugs in here."""
         propose = self._proposals if self.llm.capable else None
-        understander = RuleUnderstander(self.catalog.parse, self.brands(), self.catalog.embed, propose)  # understand hook (issue 11)
+        understander = RuleUnderstander(self.catalog.parse, self.brands(), self.catalog.embed, propose,
+                                       self.embed)  # understand hook (issue 11); batched: needs' title phrases
         return understander(message, state, self.shown(state), vocabulary_of(self.catalog))  # understand hook (issue 11)
 
     def _proposals(self, message: str) -> dict:

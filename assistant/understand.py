@@ -58,7 +58,7 @@ from assistant.intents import (  # noqa: F401  (re-exported: replies and tests i
     is_superlative,
     without_greeting,
 )
-from assistant.needs import for_someone, need_text, serving_categories
+from assistant.needs import EmbedMany, for_someone, need_kinds, need_text, serving_categories
 from assistant.proposals import fill_state
 from assistant.references import (
     ALL_SHOWN,
@@ -152,14 +152,16 @@ class RuleUnderstander:
     brands: list[str]
     embed: Embed | None = None
     propose: Propose | None = None
+    embed_many: EmbedMany | None = None  # batched MiniLM: the catalog's title phrases, once (assistant.needs)
 
     def __call__(self, message: str, state: State, shown: list, vocab: CatalogVocabulary) -> Understood:
-        return understand(message, state, shown, self.parse, self.brands, self.propose, vocab, self.embed)
+        return understand(message, state, shown, self.parse, self.brands, self.propose, vocab, self.embed,
+                          self.embed_many)
 
 
 def understand(
     message: str, state: State, shown: list, parse: Parse, brands: list[str], propose: Propose | None = None,
-    vocab: CatalogVocabulary | None = None, embed: Embed | None = None,
+    vocab: CatalogVocabulary | None = None, embed: Embed | None = None, embed_many: EmbedMany | None = None,
 ) -> Understood:
     """The intent, the references and the state after ``message``.
 
@@ -264,6 +266,9 @@ def understand(
             if served:
                 new.query.categories, new.need = served, new.query.text or message
                 changes.append("for " + ", ".join(served))
+            elif kinds := need_kinds(message, vocab, embed, embed_many):  # "connect my laptop to my tv": hdmi cables
+                new.query.categories, new.need = kinds, message
+                changes.append("for " + ", ".join(kinds))
         if whole_catalog(words) and (new.query.sort != "relevance" or new.order or missing):
             new.query.text = ""  # "the most expensive thing you sell": over the whole catalog
             if missing and new.query.sort == "relevance" and not new.order:
