@@ -27,7 +27,7 @@ from assistant import answers
 from assistant import attributes as attrs  # understand hook (issue 11): attribute constraints/orders
 from assistant.carryover import must_match  # understand hook (issue 11)
 from assistant.grounding import facts_text, unmatched_words
-from assistant.product_types import key, stem, types_of
+from assistant.product_types import phrase_key, stem, types_of
 from assistant.understand import State
 from retrieval.bm25 import tokenize
 from retrieval.query import StructuredQuery
@@ -212,7 +212,7 @@ class Candidates:
         said, kinds = self.kinds(state)
         k = K_SORTED if sorted_ or kinds else K_RELEVANCE
         q = search_query(state)
-        if kinds and not any(stem(said.split()[-1]) in key(t).split() for t in kinds):
+        if kinds and not any(stem(said.split()[-1]) in phrase_key(t).split() for t in kinds):
             # the type's own words find its products ("laptop": the titles say "notebook")
             q = replace(q, text=" ".join([q.text, *kinds[:3]]))
         hits = self.catalog.search(q, k=k)

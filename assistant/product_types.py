@@ -203,7 +203,7 @@ def head_in_name(title: str, phrases: dict[str, str]) -> str | None:
     return None
 
 
-def key(phrase: str) -> str:
+def phrase_key(phrase: str) -> str:
     """A phrase with every word stemmed: how phrases and shopper words are compared."""
     return " ".join(stem(w) for w in _WORD.findall(phrase.lower()))
 
@@ -257,10 +257,10 @@ class ProductTypes:
         t = cls(brands={w for p in products if p.brand for w in _WORD.findall(p.brand.lower())})
         # a phrase that is more often a whole spec value than a declared type is a spec ("Black" after
         # the model: 4 titles, 543 colour values; "notebook" declared 13 times, a value 10 times)
-        t._keys = {key(ph): ph for ph, n in counts.items() if n >= MIN_PRODUCTS and key(ph) and values[ph] <= n}
+        t._keys = {phrase_key(ph): ph for ph, n in counts.items() if n >= MIN_PRODUCTS and phrase_key(ph) and values[ph] <= n}
         for p in products:
-            mine = next((ph for ph in (declared[p.id], given[p.id]) if ph and key(ph) in t._keys), None)
-            mine = t._keys[key(mine)] if mine else head_in_name(p.title or "", t._keys)
+            mine = next((ph for ph in (declared[p.id], given[p.id]) if ph and phrase_key(ph) in t._keys), None)
+            mine = t._keys[phrase_key(mine)] if mine else head_in_name(p.title or "", t._keys)
             if mine:
                 t.of[p.id] = mine
                 t.size[mine] += 1
@@ -311,7 +311,7 @@ class ProductTypes:
         named = [ph for ph, s, h in zip(names, sims, heads) if min(s, h) >= TYPE_SIMILARITY]
         if named:
             return named, 2
-        modified = [ph for ph, s in zip(names, sims) if s >= TYPE_SIMILARITY and key in key(ph).split()]
+        modified = [ph for ph, s in zip(names, sims) if s >= TYPE_SIMILARITY and key in phrase_key(ph).split()]
         return modified, (1 if modified else 0)
 
     def _similarities(self, key: str, embed) -> tuple[np.ndarray, np.ndarray]:
