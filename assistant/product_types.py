@@ -71,6 +71,9 @@ _WORD = re.compile(r"[a-z][a-z-]*[a-z]|[a-z]")
 _LOWER = re.compile(r"^[a-z][a-z-]*(?:/[a-z][a-z-]*)*$")
 _NUMBER = re.compile(r"\d")
 _PLAIN_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+# a quantity a unit or spec word follows: "43.2 cm", "8th gen", "4K x 2K", "64.6x33.8 mm" (a model
+# starts with a letter: "X1 notebook")
+_QUANTITY = re.compile(r"\(?\d\S*")
 # words a request uses around the noun that never name a kind of product
 _FILLER = frozenset(
     "something anything one ones thing things stuff item items product products kind type sort cheap cheaper "
@@ -127,15 +130,15 @@ def _after_model(p) -> tuple[list[str], bool]:
 
 
 def declared_phrase(p, lower_only: bool = False) -> str | None:
-    """The phrase a title declares its product to be: the first run of lower-case words after
-    the model that is no unit after a number ("43.2 cm") and no connector, else the word right
-    after the model when it is none of the product's own spec values ("Notebook", not "Silver";
-    ``lower_only``: not that word).
+    """The phrase a title declares its product to be: the capitalised word right after the model
+    when it is none of the product's own spec values ("Notebook", not "Silver"; ``lower_only``:
+    never this), else the first run of lower-case words that is no unit after a number ("43.2
+    cm", "8th gen") and no connector.
 
     >>> from retrieval.catalog import Product
     >>> declared_phrase(Product("1", "Xerox 006R90321 toner cartridge Original Black 6 pc(s)", brand="Xerox"))
     'toner cartridge'
-    >>> declared_phrase(Product("2", "HP Pavilion dv7-1211ea Notebook Silver 43.2 cm (17\\") Intel", brand="HP",
+    >>> declared_phrase(Product("2", "HP Pavilion dv7-1211ea Notebook Silver 43.2 cm (17\\") 8th gen", brand="HP",
     ...                         attributes={"model": "dv7-1211ea", "product_colour": "Silver"}))
     'notebook'
     >>> declared_phrase(Product("3", "Brother LC51C Original Cyan", brand="Brother", attributes={"model": "LC51C",
@@ -143,23 +146,21 @@ def declared_phrase(p, lower_only: bool = False) -> str | None:
     True
     """
     words, after_model = _after_model(p)
+    if not after_model and words and _NUMBER.search(words[0]) and not _PLAIN_NUMBER.fullmatch(words[0]):
+        words = words[1:]  # a model number the catalog does not name as such ("006R90321", not "15 ft")
+    words = [w.strip(".,;:") for w in words]
+    if words and not lower_only and after_model and re.fullmatch(r"[A-Z][a-z-]+", words[0]):
+        first = words[0].lower()  # "Notebook" right after the model, unless it is a spec ("Silver")
+        if first not in _own_values(p.attributes) and first not in STOPWORDS and first not in _CONNECTORS:
+            return first
     run: list[str] = []
     for i, w in enumerate(words):
-        w = w.strip(".,;:")
-        after_number = i > 0 and bool(_PLAIN_NUMBER.fullmatch(words[i - 1]))
-        if _LOWER.match(w) and w not in STOPWORDS and w not in _CONNECTORS and not (after_number and not run):
-            run.append(w)
+        if _LOWER.match(w) and len(w) > 1 and w not in STOPWORDS and w not in _CONNECTORS:
+            if run or not (i and _QUANTITY.fullmatch(words[i - 1])):  # "43.2 cm", "8th gen": units
+                run.append(w)
         elif run:
             break
-    if run:
-        return " ".join(run)
-    if not after_model or lower_only:
-        return None
-    values = _own_values(p.attributes)
-    first = words[0].strip(".,;:") if words else ""
-    if re.fullmatch(r"[A-Za-z][a-z-]+", first) and first.lower() not in values and first.lower() not in STOPWORDS:
-        return first.lower()
-    return None
+    return " ".join(run) or None
 
 
 def _product_type(p) -> str | None:
