@@ -223,7 +223,7 @@ class Candidates:
         hits = [h for h in hits if allowed(h.product, state) and relevant(h)]
         if kinds:  # a laptop, not a laptop case: the type scopes the request as a category would
             types = types_of(self.catalog)
-            hits = [h for h in hits if types.keeps(h.product, kinds)]
+            hits = [h for h in hits if types.keeps(h.product, kinds, said)]
         hits = must_match(hits, state)  # understand hook (issue 11): "noise cancelling headphones"
         if sorted_ and hits:
             if not state.query.categories and not kinds:

@@ -16,10 +16,11 @@ types: they are counted in the titles.
    before "with"/"for"/" - ": "PS/2 Keyboard to USB Adapter" is an adapter).
 3. **The shopper's word** (``ProductTypes.asked``): the head of the first noun the request
    names (``request_words``), matched to the vocabulary by the exact phrase or head (stem),
-   else by MiniLM cosine with the phrases (``TYPE_SIMILARITY``), else by phrases that have the
-   word as a modifier ("toner" -> "toner cartridge", only when nothing names it as a head).
+   else by MiniLM cosine with the phrases (``TYPE_SIMILARITY``); a
+   word only as a modifier ("toner" in "toner cartridge") names no type: the search decides.
 4. **The filter** (``ProductTypes.keeps``): a product passes when its type is one of the asked
-   ones; the request text carries over with the conversation state, so "cheaper?" or "the one
+   ones (an untyped one when its own title ends in the shopper's word, which the types end in
+   too: "Computer case" for "a laptop case"); the request text carries over with the conversation state, so "cheaper?" or "the one
    with the most ram" keep the type. ``types_of(catalog)`` is None on a catalog whose products
    mostly have categories (``CATEGORISED_SHARE``): the categories do this job there.
 
@@ -236,7 +237,8 @@ class ProductTypes:
 
     size: Counter = field(default_factory=Counter)  # type phrase -> products of that type
     of: dict[str, str] = field(default_factory=dict)  # product id -> its type phrase
-    brands: set = field(default_factory=set)  # brand words, never a type
+    loose: dict[str, str] = field(default_factory=dict)  # untyped product id -> its own, rarer phrase
+    brands: set = field(default_factory=set)  # brand names, lower-case: never a type ("Case Logic" is no case)
     _keys: dict[str, str] = field(default_factory=dict)  # stemmed phrase -> phrase
     _vectors: np.ndarray | None = None  # MiniLM of the phrases, in ``size`` order (built on first use)
 
@@ -255,7 +257,7 @@ class ProductTypes:
         # it lower-case, as titles write their types, or the catalog's product_type says it
         written = {ph for p in products for ph in (declared_phrase(p, lower_only=True), given[p.id]) if ph}
         counts = Counter({ph: n for ph, n in counts.items() if ph in written})
-        t = cls(brands={w for p in products if p.brand for w in _WORD.findall(p.brand.lower())})
+        t = cls(brands={p.brand.lower() for p in products if p.brand})
         # a phrase that is more often a whole spec value than a declared type is a spec ("Black" after
         # the model: 4 titles, 543 colour values; "notebook" declared 13 times, a value 10 times)
         t._keys = {phrase_key(ph): ph for ph, n in counts.items() if n >= MIN_PRODUCTS and phrase_key(ph) and values[ph] <= n}
@@ -265,6 +267,8 @@ class ProductTypes:
             if mine:
                 t.of[p.id] = mine
                 t.size[mine] += 1
+            elif declared[p.id]:
+                t.loose[p.id] = declared[p.id]
         return t
 
     def phrases(self) -> list[str]:
@@ -280,7 +284,11 @@ class ProductTypes:
         head of the request's noun ("hdmi cable" -> cable) decides; a two-word phrase of the
         vocabulary said whole ("toner cartridge") is that type. ``embed`` (MiniLM, text -> unit
         vector) matches words the titles do not use ("laptop" -> notebook)."""
-        words = request_words(text, self.brands)
+        low = text.lower()
+        for b in self.brands:  # a brand said whole ("case logic sleeve", "hp toner") is no type
+            if b in low:
+                low = re.sub(rf"(?<!\w){re.escape(b)}(?!\w)", " ", low)
+        words = request_words(low, self.brands)
         if not words or not self.size:
             return None, []
         keys = [stem(w) for w in words]
@@ -291,17 +299,15 @@ class ProductTypes:
         said, found, level = None, [], 0
         for w, k in zip(words, keys):  # the last word naming a type, most surely, is the request's head
             got, how = self._match(w, k, embed)
-            # ties: the later word (the head of "usb mouse"), but for words that only modify types the
-            # first ("toner prints the most pages": "print" modifies "print head" too)
-            if got and (how > level or how == level > 1):
+            if got and how >= level:  # ties: the later word, the head of "usb mouse"
                 said, found, level = w, got, how
         return said, found
 
     def _match(self, word: str, key: str, embed) -> tuple[list[str], int]:
         """Types one word names and how surely (3: the phrase or its head by stem; 2: MiniLM with
         the phrase and its head both at least ``TYPE_SIMILARITY``, so "prints" is no "printing
-        paper"; 1: nothing names it as a head, the phrases it modifies: "toner" -> "toner
-        cartridge"; 0: none)."""
+        paper"; 0: none). A word that only modifies types ("toner" in "toner cartridge", where
+        titles also say "Yellow Toner") names none: no filter, the search decides."""
         exact = [ph for k, ph in self._keys.items() if (k == key or k.split()[-1] == key) and ph in self.size]
         if exact:
             return exact, 3
@@ -310,10 +316,7 @@ class ProductTypes:
         names = self.phrases()
         sims, heads = self._similarities(key, embed)
         named = [ph for ph, s, h in zip(names, sims, heads) if min(s, h) >= TYPE_SIMILARITY]
-        if named:
-            return named, 2
-        modified = [ph for ph, s in zip(names, sims) if s >= TYPE_SIMILARITY and key in phrase_key(ph).split()]
-        return modified, (1 if modified else 0)
+        return named, (2 if named else 0)
 
     def _similarities(self, key: str, embed) -> tuple[np.ndarray, np.ndarray]:
         """MiniLM cosine of the word with every phrase and with every phrase's head."""
@@ -323,9 +326,28 @@ class ProductTypes:
         v = self._vectors @ np.asarray(embed(key), dtype=np.float32)
         return v[: len(v) // 2], v[len(v) // 2:]
 
-    def keeps(self, p, types: list[str]) -> bool:
-        """Whether product ``p`` is of one of ``types`` (no types asked: every product)."""
-        return not types or self.of.get(p.id) in types
+    def keeps(self, p, types: list[str], said: str | None = None) -> bool:
+        """Whether product ``p`` is of one of ``types`` (no types asked: every product). A product
+        the vocabulary does not type ("Cooler Master Blade Master 120 Computer case", its phrase
+        too rare) passes when the shopper's word ``said`` is the head of the asked types and of
+        its own title ("case"); never on a MiniLM match, which its words cannot confirm.
+
+        >>> t = ProductTypes(of={"a": "notebook case"}, loose={"b": "shoulder case"})
+        >>> from retrieval.catalog import Product
+        >>> t.keeps(Product("a", "x"), ["notebook case"]), t.keeps(Product("b", "x"), ["notebook case"], "cases")
+        (True, True)
+        >>> t.keeps(Product("c", "Acme Laptop Stand"), ["notebook"], "laptop")
+        False
+        """
+        if not types:
+            return True
+        if p.id in self.of:
+            return self.of[p.id] in types
+        word = stem(said.split()[-1]) if said else None
+        if not word or not any(head(t) == word for t in types):
+            return False
+        own = self.loose.get(p.id)
+        return (own is not None and head(own) == word) or head_in_name(p.title or "", {word: word}) == word
 
 
 _LOCK = threading.Lock()
