@@ -27,6 +27,7 @@ from assistant import answers
 from assistant import attributes as attrs  # understand hook (issue 11): attribute constraints/orders
 from assistant.carryover import must_match  # understand hook (issue 11)
 from assistant.grounding import facts_text, unmatched_words
+from assistant.product_types import phrase_key, stem, types_of
 from assistant.understand import State
 from retrieval.bm25 import tokenize
 from retrieval.query import StructuredQuery
@@ -196,20 +197,36 @@ class Candidates:
         """The products on screen after the last turn, in order."""
         return self.products(state.shown)
 
+    def kinds(self, state: State) -> tuple[str | None, list[str]]:
+        """The shopper's word naming a product type and the types it names, on a catalog without
+        categories (``assistant.product_types``); (None, []) elsewhere or when none is named. Read
+        from the topic's text, so it carries over with it ("cheaper?", "the one with the most ram")."""
+        types = types_of(self.catalog)
+        if types is None or state.query.categories:
+            return None, []
+        return types.asked_for(state.query.text, self.catalog.embed)
+
     def retrieve(self, state: State) -> list:
         """Hits that pass every filter; superlatives sort the relevant set over the whole catalog."""
         sorted_ = ordered(state)
-        k = K_SORTED if sorted_ else K_RELEVANCE
+        said, kinds = self.kinds(state)
+        k = K_SORTED if sorted_ or kinds else K_RELEVANCE
         q = search_query(state)
+        if kinds and not any(stem(said.split()[-1]) in phrase_key(t).split() for t in kinds):
+            # the type's own words find its products ("laptop": the titles say "notebook")
+            q = replace(q, text=" ".join([q.text, *kinds[:3]]))
         hits = self.catalog.search(q, k=k)
         if not hits and q.attributes:
             # the colour may live under a key the catalog's filter does not know
             # ("printing_colours"): search without it, allowed() checks the colour in the text
             hits = self.catalog.search(replace(q, attributes={}), k=k)
         hits = [h for h in hits if allowed(h.product, state) and relevant(h)]
+        if kinds:  # a laptop, not a laptop case: the type scopes the request as a category would
+            types = types_of(self.catalog)
+            hits = [h for h in hits if types.keeps(h.product, kinds, said)]
         hits = must_match(hits, state)  # understand hook (issue 11): "noise cancelling headphones"
         if sorted_ and hits:
-            if not state.query.categories:
+            if not state.query.categories and not kinds:
                 # no category to scope the superlative: keep the clearly relevant hits only,
                 # those matching the most query words ("toner", not a "ribbon cartridge")
                 top = max(h.score for h in hits)
@@ -221,7 +238,9 @@ class Candidates:
     def unmatched(self, state: State, shown: list) -> list[str]:
         """The shopper's words that no shown product's catalog data mentions (``grounding.unmatched_words``)."""
         f = state.query
-        named = [*f.categories, *f.brands, *state.colours, *(str(v) for v in f.attributes.values())]
+        said, kinds = self.kinds(state)
+        named = [*f.categories, *f.brands, *state.colours, *(str(v) for v in f.attributes.values()),
+                 *([said] if kinds else [])]  # "laptop": the notebooks shown are what it names
         index = self.catalog.bm25()
         return unmatched_words(f.text, named, shown, lambda t: bool((index.scores([t]) > 0).any()))
 
