@@ -36,7 +36,6 @@ from assistant import (
     product_qa,
     replies,
     superlatives,
-    vocabulary,  # understand hook (issue 11)
     writer,
 )
 from assistant import attributes as attrs  # attribute facts on cards
@@ -83,7 +82,9 @@ class Assistant:
         self.llm = llm
         self.store = store
         self.candidates = Candidates(catalog)
-        vocabulary.warm(catalog)  # understand hook (issue 11): the catalog vocabulary, built in the background
+        # the catalog's vocabulary, product types and need phrases, built in the background so the
+        # first shopper does not wait for them (Icecat's 19k products: seconds each)
+        threading.Thread(target=self._warm_understanding, name="vocabulary", daemon=True).start()
         self.desk = Desk(store, self.candidates, ranker, self)
         self._brands: list[str] | None = None
         self._users: dict[str, object] = {}
@@ -199,6 +200,17 @@ class Assistant:
             )
 
     # -- understanding --------------------------------------------------------------------------
+    def _warm_understanding(self) -> None:
+        from assistant.needs import phrase_index
+        from assistant.product_types import types_of
+
+        try:
+            vocab = vocabulary_of(self.catalog)
+            types_of(self.catalog)
+            phrase_index(vocab, self.catalog.embed, self.embed)
+        except Exception:  # a warm-up only: the first turn builds what is missing and reports errors
+            log.exception("warming the catalog's understanding failed")
+
     def understand(self, message: str, state: State) -> Understood:
         """``understand.understand`` over this catalog (its parser, brands and shown products).
 
