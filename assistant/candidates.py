@@ -92,6 +92,57 @@ def in_categories(p, categories: list[str]) -> bool:
     return False
 
 
+# brand fields that name no brand: such a listing's brand is the one its title starts with
+UNBRANDED = frozenset({"", "unknown", "generic", "unbranded", "n/a", "na", "none", "no brand"})
+
+
+def brand_of(p) -> str:
+    """The product's brand field, lower case ('' when the field names no brand: ``UNBRANDED``)."""
+    b = (p.brand or "").strip().lower()
+    return "" if b in UNBRANDED else b
+
+
+def by_brand(p, brands: list[str]) -> bool:
+    """Whether ``p`` is by one of ``brands``: its brand field, or, for a listing whose field names
+    no brand ("Unknown"), the brand its title starts with ("3M 1860 N95 Respirator").
+
+    >>> from retrieval.catalog import Product
+    >>> by_brand(Product("m", "3M 1860 N95 Respirator", brand="Unknown"), ["3M"])
+    True
+    >>> by_brand(Product("t", "Tape for 3M dispensers", brand="Unknown"), ["3M"]), by_brand(Product("k", "3M Tape", brand="Scotch"), ["3M"])
+    (False, False)
+    """
+    want = {b.lower() for b in brands}
+    mine = brand_of(p)
+    if mine:
+        return mine in want
+    title = p.title.lower()
+    return any(title.startswith(b + " ") or title == b for b in want)
+
+
+# an accessory named after what it fits ("Platform Sticker for Creator Pro") keeps this share of
+# its relevance when another hit names the asked-for words as itself ("3D Printer Creator Pro")
+ACCESSORY_SHARE = 0.6
+_FOR = re.compile(r"\s(?:for|fits|compatible with)\s", re.I)
+
+
+def named_as_itself(hit) -> bool | None:
+    """Whether the query words a hit matched are in its title before any "for …" (the product
+    itself) rather than only after it (an accessory for it); None when its title has none of them.
+
+    >>> from retrieval.catalog import Product
+    >>> from retrieval.search import Hit
+    >>> [named_as_itself(Hit(Product(i, t), 1.0, matched=["creator", "pro"])) for i, t in
+    ...  [("s", "Platform Sticker for Creator Pro"), ("p", "3D Printer Creator Pro"), ("x", "Filament")]]
+    [False, True, None]
+    """
+    words = set(hit.matched) - set(tokenize(hit.product.brand or ""))  # the maker's name is on both
+    head, *rest = _FOR.split(hit.product.title, maxsplit=1)
+    if words & set(tokenize(head)):
+        return True
+    return False if rest and words & set(tokenize(rest[0])) else None
+
+
 def allowed(p, state: State) -> bool:
     """Every filter of the state, enforced on one product: a stated price range or brand rule
     is never broken (retrieval's own filters are a first pass, not the guarantee)."""
@@ -100,9 +151,9 @@ def allowed(p, state: State) -> bool:
         return False
     if f.price_max is not None and (p.price is None or p.price > f.price_max):
         return False
-    if f.brands and (p.brand or "").lower() not in {b.lower() for b in f.brands}:
+    if f.brands and not by_brand(p, f.brands):
         return False
-    if (p.brand or "").lower() in {b.lower() for b in f.exclude_brands}:
+    if f.exclude_brands and by_brand(p, f.exclude_brands):
         return False
     if p.id in f.exclude_ids:
         return False
@@ -117,6 +168,15 @@ def allowed(p, state: State) -> bool:
         if not all(re.search(rf"\b{c}\b", facts) or (c == "grey" and "gray" in facts) for c in state.colours):
             return False
     return True
+
+
+def demote_accessories(hits: list) -> None:
+    """"the flashforge creator pro": the printer before the sticker "for Creator Pro" (in place)."""
+    itself = [named_as_itself(h) for h in hits]
+    if True in itself:
+        for h, own in zip(hits, itself):
+            if own is False:
+                h.score *= ACCESSORY_SHARE
 
 
 def ordered(state: State) -> bool:
@@ -220,11 +280,17 @@ class Candidates:
             # the colour may live under a key the catalog's filter does not know
             # ("printing_colours"): search without it, allowed() checks the colour in the text
             hits = self.catalog.search(replace(q, attributes={}), k=k)
+        if q.brands:  # listings whose brand field names none ("Unknown") pass by their title's first word
+            seen = {h.product.id for h in hits}
+            more = self.catalog.search(replace(q, brands=[], attributes={}), k=k)
+            hits += [h for h in more if h.product.id not in seen and not brand_of(h.product)]
         hits = [h for h in hits if allowed(h.product, state) and relevant(h)]
         if kinds:  # a laptop, not a laptop case: the type scopes the request as a category would
             types = types_of(self.catalog)
             hits = [h for h in hits if types.keeps(h.product, kinds, said)]
         hits = must_match(hits, state)  # understand hook (issue 11): "noise cancelling headphones"
+        if not sorted_:
+            demote_accessories(hits)
         if sorted_ and hits:
             if not state.query.categories and not kinds:
                 # no category to scope the superlative: keep the clearly relevant hits only,
