@@ -47,12 +47,14 @@ from assistant.grounding import FILLER, check, shoppers_words
 from assistant.llm import ChatModel, load_llm
 from assistant.store import ConversationStore
 from assistant.turn import Turn, TurnContext
-from assistant.understand import RuleUnderstander, State, Understood, is_browse
+from assistant.understand import INSTEAD, RuleUnderstander, State, Understood, is_browse
 from assistant.vocabulary import vocabulary_of  # understand hook (issue 11)
 from ranker.scoring import KIND_STARS, UserContext, fuse
 from ranker.serve import load_ranker
 from retrieval.search import Hit, open_catalog
 from shopassist.settings import Settings
+
+SOMETHING_ELSE_TEXT = "Is there something else I can help you find?"
 
 __all__ = ["Assistant", "Turn"]  # Turn lives in assistant.turn; callers import it from here too
 
@@ -370,7 +372,10 @@ class Assistant:
             if u.cheaper_than is not None:  # the cheapest match was already on screen: say so rather than "loosen"
                 text = NOTHING_CHEAPER_TEXT.format(price=answers.fmt_price(u.cheaper_than))
             text = nothing_text(state) or text  # understand hook (issue 11): "... (under 1 kg). Could you loosen"
-            text = " ".join([*u.notes, text])  # understand hook (issue 11)
+            notes = [n.replace(INSTEAD, ".") for n in u.notes]  # nothing to offer instead: no "here is"
+            if notes != u.notes:  # "do you sell Milwaukee": that is the answer, not "nothing matches"
+                text = SOMETHING_ELSE_TEXT
+            text = " ".join([*notes, text])  # understand hook (issue 11)
             yield self.finish(ctx, text, cards=cards, citations=[])
             return
         context = ("Filters now: " + "; ".join(u.changes) + ".") if u.changes else ""

@@ -159,6 +159,10 @@ class RuleUnderstander:
                           self.embed_many)
 
 
+# said after "We don't carry X" when other products are shown (``Assistant.answer`` drops it when none are)
+INSTEAD = "; here is what we have instead."
+
+
 def understand(
     message: str, state: State, shown: list, parse: Parse, brands: list[str], propose: Propose | None = None,
     vocab: CatalogVocabulary | None = None, embed: Embed | None = None, embed_many: EmbedMany | None = None,
@@ -256,7 +260,7 @@ def understand(
             fill_state(new, propose(message))  # a capable LLM's validated constraints, order, exclusions
         missing = missing_brands(message, brands, vocab, kinds)  # qa hook: brands the shop lacks
         if missing:
-            notes.append(f"We don't carry {' or '.join(missing)}; here is what we have instead.")
+            notes.append(f"We don't carry {' or '.join(missing)}{INSTEAD}")
             new.query.text = cut(new.query.text, [*missing, *(m.lower() for m in missing)])
         if for_someone(message):  # "a gift for my dad who likes coffee": coffee is searched for, not gifts
             new.query.text = need_text(new.query.text)

@@ -89,6 +89,17 @@ def test_after_a_comparison_which_one_is_cheaper_picks_between_the_compared(assi
     assert f"${cheaper.price:.2f}" in ans.text
 
 
+def test_a_brand_the_shop_lacks_asked_on_its_own_is_answered_without_offering_nothing(assistant):
+    """"do u have zorblax" / "do you sell zorblax" (no product named): the shop does not carry it,
+    said once, with no "here is what we have instead" before an empty list."""
+    for message in ("do you sell zorblax", "do u have zorblax stuff?"):
+        events = run(assistant, assistant.start(None), message)
+        ans = answer_of(events)
+        assert ans.text.startswith("We don't carry Zorblax"), ans.text
+        if not cards_of(events):
+            assert "instead" not in ans.text and "couldn't find" not in ans.text
+
+
 def test_review_question_quotes_or_says_the_reviews_dont_say(assistant):
     cid = assistant.start(None)
     run(assistant, cid, "acme quietblend blender")
