@@ -206,6 +206,8 @@ def must_match(hits: list, state) -> list:
 
     q = state.query
     hits = keep_kind(hits, state)
+    if not q.categories and q.brands and hits:
+        return _brand_line(hits, q)
     if not q.categories or not hits:
         return hits
     own = {t for c in q.categories for t in tokenize(c)}
@@ -214,6 +216,27 @@ def must_match(hits: list, state) -> list:
         return hits
     full = [h for h in hits if set(words) <= set(h.matched) or set(words) <= set(tokenize(facts_text(h.product)))]
     return full if (len(full) >= 2 or getattr(state, "strict", False)) else hits
+
+
+def _brand_line(hits: list, q) -> list:
+    """"hatchbox petg", "esun abs filament": a brand and the words of one of its lines; the hits
+    whose titles have every such word, when any does (the brand's PLA is no PETG), else all.
+
+    >>> from retrieval.catalog import Product
+    >>> from retrieval.query import StructuredQuery
+    >>> from retrieval.search import Hit
+    >>> hits = [Hit(Product(i, t, brand="Hatchbox"), 1.0) for i, t in [("a", "Hatchbox PLA Filament"), ("b", "Hatchbox PETG Filament")]]
+    >>> [h.product.id for h in _brand_line(hits, StructuredQuery(text="hatchbox petg", brands=["Hatchbox"]))]
+    ['b']
+    >>> [h.product.id for h in _brand_line(hits, StructuredQuery(text="hatchbox nylon", brands=["Hatchbox"]))]
+    ['a', 'b']
+    """
+    from retrieval.bm25 import tokenize
+
+    own = {t for b in q.brands for t in tokenize(b)}
+    words = {t for t in tokenize(q.text) if t not in own and t not in BROWSE and t not in GENERIC}
+    full = [h for h in hits if words <= set(tokenize(h.product.title))] if words else []
+    return full or hits
 
 
 def leftover(words: list[str], extra: set[str] = frozenset()) -> list[str]:
