@@ -44,6 +44,15 @@ def without_greeting(message: str) -> str:
     return m
 
 
+# a message that opens with a filter word adds to the topic on screen ("in red", "under $50");
+# a leading "and" only when a filter or "the" follows ("and for running?", "and the screen size?"),
+# not a new product ("and a graduated cylinder", "and now guitar picks")
+_FILTER_WORDS = r"in|with|without|under|below|over|above|between|only|from|not|no|less|more"
+REFINE_OPENER = re.compile(
+    rf"^\s*(?:{_FILTER_WORDS}|and(?=\s+(?:{_FILTER_WORDS}|the|its?|for|cheaper|bigger|smaller|lighter|quieter)\b|\s*\$|\s+\d))\b",
+    re.I,
+)
+
 OFF_TOPIC = re.compile(
     r"\b(weather|forecast|president|election|politic\w*|news|joke|poem|song lyrics|homework|"
     r"capital of|stock price|bitcoin|crypto|football|soccer score|recipe for|translate|"
@@ -105,6 +114,8 @@ def detect_intent(message: str, has_state: bool, has_refs: bool) -> str:
     'refine'
     >>> detect_intent("and under $50", True, False), detect_intent("and now guitar picks", True, False)
     ('refine', 'find')
+    >>> detect_intent("and a graduated cylinder", True, False), detect_intent("and for running?", True, False)
+    ('find', 'refine')
     """
     m = message.strip()
     if HANDOFF.search(m):
@@ -126,7 +137,7 @@ def detect_intent(message: str, has_state: bool, has_refs: bool) -> str:
         or NOT_THAT_BRAND.search(m)
         or ANOTHER.search(m)
         or _colour_words(m)
-        or re.match(r"^\s*(in|with|without|under|below|over|above|between|only|from|not|no|less|more|and(?!\s+now))\b", m, re.I)
+        or REFINE_OPENER.match(m)
     ):
         return "refine"
     return "find"
