@@ -82,7 +82,7 @@ def test_do_people_like_it_gives_the_star_shares_and_a_quote_from_each_side(samp
     for question in ("do people like it?", "do ppl like it", "is it any good?", "what do reviewers think?"):
         assert is_opinion_question(question)
         text = answer_question(question, products[mixed], rs, embed)
-        assert f"Of {n} reviews" in text and f"Positive ({len(good)} of {n})" in text and f"Critical ({len(bad)} of {n})" in text
+        assert f"Of the {n} reviews" in text and f"Positive ({len(good)} of {n})" in text and f"Critical ({len(bad)} of {n})" in text
         for stars in {r.rating for r in rs}:
             count = sum(r.rating == stars for r in rs)
             assert f"{count} of {n} give{'s' if count == 1 else ''} {stars:g}★" in text
