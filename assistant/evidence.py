@@ -16,7 +16,7 @@ Example::
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import replace
 
 import numpy as np
@@ -27,6 +27,13 @@ from assistant.answers import clean, fmt_rating, question_terms, review_sentence
 # with a content-word overlap too (measured on SubjQA in BENCHMARKS.md)
 EVIDENCE_MIN = 0.45
 EVIDENCE_STRONG = 0.6
+
+# a review sentence that uses the words reviews say an asked-about quality with ("stopped working"
+# for "is it durable?") is evidence from this MiniLM cosine up: "Stopped working in less than a month."
+# scores 0.14 against "is it durable?" (Amazon 2023 sample), a sentence about something else ~0.0
+CUE_MIN = 0.1
+# ... and it ranks above a sentence that is only similar in meaning
+CUE_BONUS = 0.2
 
 # fewer reviews than this are too few to say "none is negative"
 ENOUGH_REVIEWS = 5
@@ -65,6 +72,53 @@ def cached(embed, model: str = ""):
     return run
 
 
+# The qualities shoppers ask about in one word, and the words reviews report them with (general
+# English, no catalog's vocabulary): a question naming a quality (left) is answered by a review
+# sentence saying one of its cues (right). Durability is told by what happened ("broke", "stopped
+# working", "held up"), loudness by what was heard; MiniLM puts these far apart (0.14-0.23 cosine
+# for "is it durable?" vs "stopped working after two showers"), so the link is said here.
+QUALITY_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "durability": (
+        ("durable", "durability", "sturdy", "last", "lasts", "long lasting", "reliable", "flimsy",
+         "hold up", "holds up", "break", "breaks", "well made", "build quality"),
+        ("broke", "broken", "breaks", "stopped working", "quit working", "stopped charging", "died", "fell apart",
+         "falling apart", "lasted", "held up", "holds up", "holding up", "still works", "still working", "sturdy",
+         "flimsy", "durable", "cheaply made", "well made", "cracked", "wore out", "worn out"),
+    ),
+    "loudness": (
+        ("loud", "loudness", "quiet", "noisy", "volume"),
+        ("loud", "louder", "loudly", "quiet", "quieter", "volume", "noisy", "hear", "hard to hear"),
+    ),
+    "comfort": (
+        ("comfortable", "comfy", "comfort", "uncomfortable"),
+        ("comfortable", "comfy", "uncomfortable", "comfort", "hurt", "hurts"),
+    ),
+    # no taste or smell: their words are the asked words themselves, and on SubjQA (grocery dev) 17
+    # unanswerable "how is the taste?" rows have a review saying "taste" or "flavor"
+}  # fmt: skip
+
+
+def _says(text: str, phrases) -> bool:
+    """Whether ``text`` says one of ``phrases`` as whole words.
+
+    >>> _says("It stopped working after two weeks", ("stopped working",)), _says("unbroken", ("broke",))
+    (True, False)
+    """
+    low = text.lower()
+    return any(re.search(rf"(?<![a-z]){re.escape(p)}(?![a-z])", low) for p in phrases)
+
+
+def quality_cues(question: str) -> tuple[str, ...]:
+    """The review words that report the qualities ``question`` asks about (``QUALITY_CUES``).
+
+    >>> quality_cues("is it loud enough?")[:3]
+    ('loud', 'louder', 'loudly')
+    >>> quality_cues("does it come in red?")
+    ()
+    """
+    return tuple(c for asked, cues in QUALITY_CUES.values() if _says(question, asked) for c in cues)
+
+
 def is_injection(text: str) -> bool:
     """Text that tries to instruct the assistant (never quoted, never followed)."""
     return bool(_INJECTION.search(text))
@@ -84,6 +138,8 @@ def answer_question(question: str, product, reviews: list, embed) -> str:
     from assistant.product_qa import spec_answer
 
     title = short_title(product)
+    if reviews and is_opinion_question(question):  # "do people like it?": the reviews as a whole
+        return opinion_answer(product, reviews, embed)
     spec = spec_answer(question, product, embed)
     if spec:  # the listing answers it: one sentence, and no review sentences to embed (the turn's main cost)
         return spec
@@ -98,6 +154,88 @@ def answer_question(question: str, product, reviews: list, embed) -> str:
 
 
 NO_ANSWER = "don't say anything about that"
+
+# a question about the product as a whole ("do ppl like it?", "is it any good?", "what do reviewers
+# think?"): one of these words, and no content word but these (ordinals point at a card)
+_OPINION_CORE = re.compile(
+    r"\b(like|likes|love|loves|good|worth|recommend\w*|rated|rating|ratings|think|opinions?|verdict|reviews?)\b", re.I)
+_OPINION_WORDS = set(
+    "people ppl folks customers buyers users others everyone reviewers reviewer reviews review like likes liked love "
+    "loves good great worth think thinks opinion opinions verdict recommend recommended rated rating ratings overall "
+    "really generally say says said buy get should happy satisfied well first second third fourth fifth last".split()
+)
+
+
+def is_opinion_question(question: str) -> bool:
+    """A question about what reviewers make of the product overall, not of one of its qualities.
+
+    >>> [is_opinion_question(q) for q in ("do ppl like it", "is it any good?", "what do reviewers think?")]
+    [True, True, True]
+    >>> [is_opinion_question(q) for q in ("any good for camping?", "is it durable?", "how good is the battery?")]
+    [False, False, False]
+    """
+    terms = question_terms(question)
+    return bool(_OPINION_CORE.search(question)) and all(t in _OPINION_WORDS for t in terms)
+
+
+def star_shares(reviews: list) -> str:
+    """How many of the reviews give each star rating, most stars first.
+
+    >>> from retrieval.catalog import Review
+    >>> star_shares([Review("1", "p", "u", 5.0), Review("2", "p", "u", 1.0), Review("3", "p", "u", 5.0)])
+    '2 of 3 give 5★, 1 of 3 gives 1★'
+    """
+    n = len(reviews)
+    counts = Counter(r.rating for r in reviews)
+    return ", ".join(f"{c} of {n} {'gives' if c == 1 else 'give'} {s:g}★" for s, c in sorted(counts.items(), reverse=True))
+
+
+def representative(reviews: list, embed) -> tuple[str, object] | None:
+    """The (sentence, review) nearest in meaning to what ``reviews`` say together (MiniLM centroid,
+    each review weighted once), so the quote is their common view rather than one aside."""
+    sents = [(s, r) for s, r in review_sentences(reviews) if not is_injection(s)]
+    if not sents:
+        return None
+    vecs = embed([s for s, _ in sents])
+    per_review: dict[str, list[int]] = {}
+    for i, (_, r) in enumerate(sents):
+        per_review.setdefault(r.id, []).append(i)
+    centre = np.mean([vecs[ix].mean(axis=0) for ix in per_review.values()], axis=0)
+    return sents[int(np.argmax(vecs @ centre))]
+
+
+def opinion_answer(product, reviews: list, embed) -> str:
+    """What reviewers make of ``product`` overall: how many give each star rating, then the most
+    representative sentence of the positive (4★ and up) and of the critical (2★ and down) reviews,
+    each with its share: "Of the 2 reviews here, 1 of 2 gives 5★, 1 of 2 gives 1★. Positive (1 of 2):
+    “Easy to use …” (5★). Critical (1 of 2): “Stopped working after 2 times!” (1★)."."""
+    usable = [r for r in reviews if not is_injection(f"{r.title} {r.text}")]
+    n, title = len(reviews), short_title(product)
+    # the catalog's rating first when it has one (it may count more reviews than are held here)
+    rated = product.average_rating is not None
+    lines = [f"{title} is rated {fmt_rating(product)}."] if rated else []
+    of = "" if rated else f" of {title}"
+    lines.append(f"Of the {n} reviews{of} here, {star_shares(reviews)}." if n > 1 else
+                 f"The one review{of} here gives {_stars(reviews[0])}.")  # fmt: skip
+    for label, group in (("Positive", [r for r in usable if r.rating >= 4]),
+                         ("Critical", [r for r in usable if r.rating <= 2])):  # fmt: skip
+        got = representative(group, embed)
+        if got:
+            lines.append(f"{label} ({len(group)} of {n}): “{_quote(got[0])}” ({_stars(got[1])}).")
+    if n < ENOUGH_REVIEWS:
+        lines.append(f"Only {n} review{'s' if n != 1 else ''} so far: too few to be sure.")
+    elif not any(r.rating <= 2 for r in usable):
+        lines.append(f"None of the {n} is negative.")
+    return " ".join(lines)
+
+
+def _quote(sentence: str) -> str:
+    """A review sentence as quoted: without the full stop added after a title's own "!" or "?".
+
+    >>> _quote("Stopped working after 2 times!.")
+    'Stopped working after 2 times!'
+    """
+    return re.sub(r"([!?])\.$", r"\1", sentence)
 
 
 # review sentences embedded per question at most: MiniLM's cost grows with them (a product with 200
@@ -134,7 +272,7 @@ def reviewers_say(quotes: list, total: int, k: int = 2) -> str:
     tone = ", all positively" if n > 1 and min(ratings) >= 4 else ", all critically" if n > 1 and max(ratings) <= 2 else ""
     verb = "mentions" if n == 1 else "mention"
     who = f"{n} of {total} reviewers {verb} it{tone}" if total > 1 else "Its one reviewer says"
-    return f"{who}: " + "; ".join(f"“{s}” ({_stars(r)})" for s, r in quotes[:k]) + "."
+    return f"{who}: " + "; ".join(f"“{_quote(s)}” ({_stars(r)})" for s, r in quotes[:k]) + "."
 
 
 def best_evidence(question: str, sents: list, embed, k: int = 2) -> list:
@@ -142,6 +280,7 @@ def best_evidence(question: str, sents: list, embed, k: int = 2) -> list:
     if not sents:
         return []
     terms = set(question_terms(question))
+    cues = quality_cues(question)
     vecs = embed([question] + [s for s, _ in sents])
     q, m = vecs[0], vecs[1:]
     sims = m @ q
@@ -149,8 +288,9 @@ def best_evidence(question: str, sents: list, embed, k: int = 2) -> list:
     for (s, r), sim in zip(sents, sims, strict=True):
         words = set(re.findall(r"[a-z0-9]+", s.lower()))
         overlap = any(t in words or t.rstrip("s") in words for t in terms)
-        if sim >= EVIDENCE_STRONG or (sim >= EVIDENCE_MIN and overlap):
-            scored.append((float(sim), s, r))
+        cued = bool(cues) and sim >= CUE_MIN and _says(s, cues)
+        if sim >= EVIDENCE_STRONG or (sim >= EVIDENCE_MIN and overlap) or cued:
+            scored.append((float(sim) + CUE_BONUS * cued, s, r))
     scored.sort(key=lambda x: -x[0])
     seen, out = set(), []
     for _, s, r in scored:
@@ -171,7 +311,9 @@ def summarise_reviews(product, reviews: list) -> str:
     usable = [r for r in reviews if not is_injection(f"{r.title} {r.text}")]
     pos = sorted((r for r in usable if r.rating >= 4), key=lambda r: (-r.helpful_votes, -len(r.text)))
     neg = sorted((r for r in usable if r.rating <= 2), key=lambda r: (-r.helpful_votes, -len(r.text)))
-    lines = [f"{title} is rated {fmt_rating(product)}; {len(reviews)} reviews here."]
+    rating = fmt_rating(product) if product.average_rating is not None else None
+    lines = [f"{title} is rated {rating}; {len(reviews)} reviews here." if rating else
+             f"{title} has {len(reviews)} review{'s' if len(reviews) != 1 else ''} here: {star_shares(reviews)}."]
     if pos:
         lines.append("Reviewers like: " + "; ".join(f"“{_first(r)}” ({_stars(r)})" for r in pos[:2]))
     if neg:
