@@ -98,6 +98,10 @@ def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
     if coloured and len(coloured) < len(shown):
         return [focus] if focus in coloured else coloured[:1]
     low = message.lower()
+    if re.search(r"\d", message):  # a model number names one shown product ("the roomba 980", not the 860)
+        named = title_refs(message, shown)
+        if len(named) == 1:
+            return named
     # brand mentions
     by_brand = [p.id for p in shown if p.brand and re.search(rf"\b{re.escape(p.brand.lower())}\b", low)]
     if by_brand and len(by_brand) < len(shown):

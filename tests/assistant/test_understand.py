@@ -68,6 +68,13 @@ def test_resolve_refs_by_position_name_brand_pronoun():
     assert resolve_refs("a quiet blender", [], None) == []
 
 
+def test_a_model_number_names_the_shown_product_that_has_it():
+    """Three shown models share the line's name: the number picks one, whatever is in focus."""
+    shown = [Product(id=i, title=f"iRobot Roomba {n} Robot Vacuum", brand="iRobot") for i, n in [("a", 860), ("b", 614), ("c", 980)]]
+    assert resolve_refs("tell me about the roomba 980", shown, "a") == ["c"]
+    assert resolve_refs("tell me about the roomba", shown, "a") == ["a"]
+
+
 def test_brands_and_superlatives():
     assert negated_brands("blenders but not Acme please", ["Acme", "Zeta"]) == ["Acme"]
     assert negated_brands("Acme blenders", ["Acme"]) == []
