@@ -122,8 +122,8 @@ def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
             if plural:
                 return hits
             return [focus] if focus in hits else hits[:1]
-    if QUESTION.search(message):
-        named = title_refs(message, shown)  # "does the Pulse 600 come in green?"
+    if QUESTION.search(message) and not (focus in ids and IT.search(low)):
+        named = title_refs(message, shown)  # "does the Pulse 600 come in green?" (not "is it loud": the focus)
         if named and len(named) < len(shown):
             return named
     if ALL_SHOWN.search(low):
@@ -133,6 +133,7 @@ def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
     return []
 
 
+IT = re.compile(r"\b(?:it|its|it's)\b")
 ONES = re.compile(r"\b(?:ones|one)\b(?!\s+(?:of|more|for))", re.I)
 Parse = Callable[[str], StructuredQuery]
 Propose = Callable[[str], dict]

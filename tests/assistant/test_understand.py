@@ -75,6 +75,14 @@ def test_a_model_number_names_the_shown_product_that_has_it():
     assert resolve_refs("tell me about the roomba", shown, "a") == ["a"]
 
 
+def test_it_is_the_focus_even_when_another_title_has_the_asked_word():
+    """"is it loud?" about the iFox in focus, although the OontZ's title says "Loud": the pronoun
+    names the focus; only a name ("is the OontZ loud?") moves it."""
+    shown = [Product(id="i", title="iFox Shower Speaker"), Product(id="o", title="OontZ Angle 3 Loud Speaker")]
+    assert resolve_refs("is it loud", shown, "i") == ["i"]
+    assert resolve_refs("is the oontz loud?", shown, "i") == ["o"]
+
+
 def test_brands_and_superlatives():
     assert negated_brands("blenders but not Acme please", ["Acme", "Zeta"]) == ["Acme"]
     assert negated_brands("Acme blenders", ["Acme"]) == []
