@@ -327,6 +327,9 @@ class Candidates:
             favour_names(hits, state.query.text, vocab.titles, vocab.token_ids)
             demote_accessories(hits)
         if sorted_ and hits:
+            itself = [named_as_itself(h) for h in hits]
+            if True in itself:  # "the cheapest kindle": a Kindle, not a screen protector "for Kindle"
+                hits = [h for h, own in zip(hits, itself) if own is not False]
             if not state.query.categories and not kinds:
                 # no category to scope the superlative: keep the clearly relevant hits only,
                 # those matching the most query words ("toner", not a "ribbon cartridge")
