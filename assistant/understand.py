@@ -122,8 +122,9 @@ def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
             if plural:
                 return hits
             return [focus] if focus in hits else hits[:1]
-    if QUESTION.search(message) and not (focus in ids and IT.search(low)):
-        named = title_refs(message, shown)  # "does the Pulse 600 come in green?" (not "is it loud": the focus)
+    said = " ".join(NAMED_AFTER.findall(low))  # "does the Pulse 600 come in green?": what follows "the"
+    if QUESTION.search(message) and said and not (focus in ids and IT.search(low)):
+        named = title_refs(said, shown)  # (not "is it loud", nor "any good for power outages": the focus)
         if named and len(named) < len(shown):
             return named
     if ALL_SHOWN.search(low):
@@ -134,6 +135,10 @@ def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
 
 
 IT = re.compile(r"\b(?:it|its|it's)\b")
+NAMED_AFTER = re.compile(r"\b(?:the|that|this)\s+((?:[\w-]+\s*){1,3})")
+# "any good for camping?", "is it good for running", "would it work for a small kitchen?"
+GOOD_FOR = re.compile(r"^\s*(?:(?:is|would|will|does) it (?:be )?|it's )?(?:any |much |really )?(?:good|ok|okay|work|suitable|useful)"
+                      r"(?: enough)? (?:for|at|in|with)\b", re.I)
 ONES = re.compile(r"\b(?:ones|one)\b(?!\s+(?:of|more|for))", re.I)
 Parse = Callable[[str], StructuredQuery]
 Propose = Callable[[str], dict]
@@ -206,6 +211,8 @@ def understand(
             q.attributes = {k: v for k, v in q.attributes.items() if k != "colour"}  # "natural rubber"
         return q
     refs = resolve_refs(message, shown, state.focus)
+    if not refs and state.focus in {p.id for p in shown} and GOOD_FOR.match(message):
+        refs = [state.focus]  # "any good for power outages?": a question about the product in focus
     intent = detect_intent(message, state.active, bool(refs))
     if intent in ("ask", "reviews") and not refs and shown:
         refs = [state.focus or shown[0].id] if intent == "reviews" else []

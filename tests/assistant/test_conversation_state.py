@@ -369,3 +369,13 @@ def test_a_greeting_that_opens_a_request_is_not_searched_for():
     plain, greeted = say("a blender for smoothies"), say("hi, a blender for smoothies")
     assert greeted.state.query.text == plain.state.query.text and greeted.intent == plain.intent == "find"
     assert say("hello there!").intent == "chitchat"
+
+
+def test_any_good_for_a_use_asks_about_the_product_in_focus():
+    """"any good for camping?" after speakers were shown is a question about the one in focus,
+    not a new search for camping gear; without a product on screen it is a search."""
+    first = say("a bluetooth speaker")
+    shown = [p.id for p in DEMO if "Speakers" in p.categories][:3]
+    u = say("any good for camping?", showing(first, shown))
+    assert (u.intent, u.refs) == ("ask", [shown[0]])
+    assert say("any good for camping?").intent == "find"
