@@ -98,8 +98,9 @@ def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
     if coloured and len(coloured) < len(shown):
         return [focus] if focus in coloured else coloured[:1]
     low = message.lower()
-    if re.search(r"\d", message):  # a model number names one shown product ("the roomba 980", not the 860)
-        named = title_refs(message, shown)
+    models = [w for w in re.findall(r"[a-z0-9-]*\d[a-z0-9-]*", low) if len(w) >= 3]
+    if models and not MONEY.search(low):  # a model number names one shown product ("the roomba 980", not the 860)
+        named = title_refs(" ".join(models), shown)
         if len(named) == 1:
             return named
     # brand mentions
@@ -135,6 +136,8 @@ def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
 
 
 IT = re.compile(r"\b(?:it|its|it's)\b")
+# a number in a budget or a bound is no model number ("anything under 10$", "more than 200 w")
+MONEY = re.compile(r"\b(?:under|over|below|above|less|more|max|min|budget|up to|between|dollars?|bucks|usd|eur)\b|[$€£]")
 NAMED_AFTER = re.compile(r"\b(?:the|that|this)\s+((?:[\w-]+\s*){1,3})")
 # "any good for camping?", "is it good for running", "would it work for a small kitchen?"
 GOOD_FOR = re.compile(r"^\s*(?:(?:is|would|will|does) it (?:be )?|it's )?(?:any |much |really )?(?:good|ok|okay|work|suitable|useful)"

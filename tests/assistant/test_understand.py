@@ -73,6 +73,8 @@ def test_a_model_number_names_the_shown_product_that_has_it():
     shown = [Product(id=i, title=f"iRobot Roomba {n} Robot Vacuum", brand="iRobot") for i, n in [("a", 860), ("b", 614), ("c", 980)]]
     assert resolve_refs("tell me about the roomba 980", shown, "a") == ["c"]
     assert resolve_refs("tell me about the roomba", shown, "a") == ["a"]
+    yarn = [Product(id="y1", title="Velvet Yarn 100 gr"), Product(id="y2", title="Cloud Nine Yarn 2 Pack of 300g/10.5oz")]
+    assert resolve_refs("anything under 10$", yarn, "y1") == []  # a budget, not the "10.5oz" one
 
 
 def test_it_is_the_focus_even_when_another_title_has_the_asked_word():
