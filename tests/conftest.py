@@ -31,6 +31,28 @@ def dataset(name: str) -> Path:
     return path
 
 
+def dataset_products(name: str, file: str, limit: int) -> list:
+    """The first ``limit`` rows of a dataset's product file as bare Products (id, title, price,
+    brand, the Amazon ``main_category``), for tests of pure functions over real titles."""
+    import gzip
+    import json
+
+    from retrieval.catalog import Product
+
+    out = []
+    with gzip.open(dataset(name) / file, "rt") as f:
+        for i, line in enumerate(f):
+            if i >= limit:
+                break
+            d = json.loads(line)
+            price = d.get("price")
+            out.append(Product(id=str(d.get("parent_asin") or d.get("id")), title=d.get("title") or "",
+                               price=float(price) if price not in (None, "") else None,
+                               brand=d.get("brand") or d.get("supplier") or None,
+                               categories=[d["main_category"]] if d.get("main_category") else []))
+    return out
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path, monkeypatch):
     """No test reads the developer's own settings or writes outside tmp_path."""

@@ -9,8 +9,6 @@ regular expressions, independently of the code under test."""
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
 from types import SimpleNamespace as NS
 
@@ -22,21 +20,11 @@ from assistant.state import State
 from retrieval.bm25 import tokenize
 from retrieval.catalog import Product
 from retrieval.query import StructuredQuery, parse_query
-from tests.conftest import dataset
+from tests.conftest import dataset_products
 
 
 def _products(name: str, file: str, limit: int) -> list[Product]:
-    out = []
-    with gzip.open(dataset(name) / file, "rt") as f:
-        for i, line in enumerate(f):
-            if i >= limit:
-                break
-            d = json.loads(line)
-            pid = str(d.get("parent_asin") or d.get("id"))
-            price = d.get("price")
-            out.append(Product(id=pid, title=d.get("title") or "", price=float(price) if price not in (None, "") else None,
-                               categories=[d["main_category"]] if d.get("main_category") else []))
-    return out
+    return dataset_products(name, file, limit)
 
 
 @pytest.fixture(scope="module")

@@ -8,29 +8,17 @@ under test: the products a need's kinds select must be the ones whose titles say
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
 
 import pytest
 
 from assistant.needs import context_words, is_need, need_kinds, title_phrases
 from assistant.vocabulary import CatalogVocabulary
-from retrieval.catalog import Product
-from tests.conftest import dataset
+from tests.conftest import dataset_products
 
 
 def _vocab(name: str, file: str, limit: int) -> CatalogVocabulary:
-    out = []
-    with gzip.open(dataset(name) / file, "rt") as f:
-        for i, line in enumerate(f):
-            if i >= limit:
-                break
-            d = json.loads(line)
-            out.append(Product(id=str(d.get("parent_asin") or d.get("id")), title=d.get("title") or "",
-                               brand=d.get("brand") or d.get("supplier") or None,
-                               categories=[d["main_category"]] if d.get("main_category") else []))
-    return CatalogVocabulary.build(out)
+    return CatalogVocabulary.build(dataset_products(name, file, limit))
 
 
 @pytest.fixture(scope="module")
