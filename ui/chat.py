@@ -28,13 +28,47 @@ from ui.render import ORDINALS, TRANSCRIPT_JS, transcript_html
 log = logging.getLogger("ui")
 
 GUEST = "guest"
-STARTERS = (
-    "A quiet blender under $80",
-    "Wireless headphones with long battery life",
-    "A light tent for backpacking",
-    "An ergonomic office chair",
-)
-WELCOME = "Hi! Ask me for a product, e.g. “a quiet blender under $80”. I answer from this shop's catalog only."
+# requests any catalog answers (whole-catalog superlatives); the rest name the catalog's own kinds
+GENERIC_STARTERS = ("What's your best-rated product?", "What's the cheapest thing you sell?")
+WELCOME = "Hi! Ask me for a product, e.g. “{example}”. I answer from this shop's catalog only."
+
+
+def kinds_sold(assistant, n: int = 2) -> list[str]:
+    """The catalog's biggest kinds of product, as a shopper would name them: its largest leaf
+    categories that are nouns ("Headphones"; not "Women's", a leaf under "Running Shoes"), else, for
+    a catalog without categories, its most common product types ("notebook")."""
+    from assistant.product_types import types_of
+    from assistant.vocabulary import vocabulary_of
+
+    vocab = vocabulary_of(assistant.catalog)
+    leaves = [c for c, _ in vocab.category_size.most_common() if c in vocab.leaves]
+    named = [c for c in leaves if len(c) >= 4 and not c.lower().endswith(("'s", "’s"))]
+    if named:
+        return [c.lower() for c in named[:n]]
+    from retrieval.units import UNITS
+
+    types = types_of(assistant.catalog)
+    found = [ph for ph, k in types.size.most_common(20)
+             if k >= 3 and len(ph) >= 3 and ph not in UNITS and all(w in vocab.token_ids for w in ph.split())] if types else []  # fmt: skip
+    return [_plural(ph) for ph in found[:n]]
+
+
+def _plural(phrase: str) -> str:
+    """ "toner cartridge" -> "toner cartridges" (a type is named in the singular).
+
+    >>> _plural("toner cartridge"), _plural("battery"), _plural("headphones")
+    ('toner cartridges', 'batteries', 'headphones')
+    """
+    if phrase.endswith("s"):
+        return phrase
+    if phrase.endswith("y") and phrase[-2:-1] not in "aeiou":
+        return phrase[:-1] + "ies"
+    return phrase + "s"
+
+
+def starters(assistant) -> list[str]:
+    """Starter requests for this shop: two of its own kinds of product, then two any catalog answers."""
+    return [f"Show me {k}" for k in kinds_sold(assistant)] + list(GENERIC_STARTERS)
 ERROR_TEXT = "Sorry, something went wrong on our side while answering. Please try again in a moment."
 POLL_S = 1.5  # how often the page looks for an agent's reply
 
@@ -55,6 +89,15 @@ class ChatSurface:
         self._lock = threading.Lock()
 
     # -- helpers ---------------------------------------------------------------------------
+    def starters(self) -> list[str]:
+        """This shop's starter requests (``starters``), worked out once."""
+        if getattr(self, "_starters", None) is None:
+            self._starters = starters(self.assistant)
+        return self._starters
+
+    def welcome(self) -> str:
+        return WELCOME.format(example=self.starters()[0])
+
     def _user_id(self, state: dict) -> str | None:
         return None if state["user"] in (None, "", GUEST) else state["user"]
 
@@ -71,9 +114,9 @@ class ChatSurface:
         items = [((m["id"], 0, i), m) for i, m in enumerate(self._stored(state["cid"]))]
         items += [((n["after"], 1, i), n) for i, n in enumerate(state["notices"])]
         ordered = [m for _, m in sorted(items, key=lambda t: t[0])] + list(pending or [])
-        empty = WELCOME
+        empty = self.welcome()
         if self._user_id(state):
-            empty = f"Shopping as {state['user']}: predicted stars on the cards are personalised to this shopper. " + WELCOME
+            empty = f"Shopping as {state['user']}: predicted stars on the cards are personalised to this shopper. " + empty
         return transcript_html(ordered, state["voted"], empty=empty)
 
     def _ensure_conversation(self, state: dict) -> str:
@@ -327,6 +370,7 @@ def user_choices(assistant: Assistant) -> list[tuple[str, str]]:
 def build_chat(surface: ChatSurface, compact: bool = False) -> gr.Blocks:
     """The customer chat page, or (``compact``) the widget for an iframe."""
     kind = "widget" if compact else "chat"
+    shown_starters, welcome = surface.starters(), surface.welcome()
     # delete_cache: Gradio's temp files (cached outputs) older than an hour go, checked every 10 minutes
     with gr.Blocks(title="Shop assistant" if not compact else "Shop assistant widget", fill_height=compact,
                    delete_cache=(600, 3600)) as page:
@@ -344,7 +388,7 @@ def build_chat(surface: ChatSurface, compact: bool = False) -> gr.Blocks:
                 )
                 new = gr.Button("New chat", scale=0, min_width=100, size="sm", elem_id="new-chat")
         transcript = gr.HTML(
-            transcript_html([], empty=WELCOME),
+            transcript_html([], empty=welcome),
             js_on_load=TRANSCRIPT_JS,
             elem_id="transcript",
             autoscroll=True,
@@ -365,7 +409,7 @@ def build_chat(surface: ChatSurface, compact: bool = False) -> gr.Blocks:
             )
             send = gr.Button("Send", variant="primary", scale=1, min_width=70, elem_id="chat-send")
         with gr.Row(elem_id="starters"):
-            for s in STARTERS[: 2 if compact else len(STARTERS)]:
+            for s in shown_starters[: 2 if compact else len(shown_starters)]:
                 b = gr.Button(s, size="sm", variant="secondary")
                 b.click(surface.send, [gr.State(s), state], [transcript, box, state], api_visibility="private")
         timer = gr.Timer(POLL_S)

@@ -83,3 +83,24 @@ def test_load_check_small(live_app):
     assert report["errors"] == 0, report["error_samples"]
     assert report["leaks"] == 0, report["leak_samples"]
     assert report["turns"] == 8 and report["latency_s"]["p95"] >= report["latency_s"]["p50"] > 0
+
+
+def test_the_starters_name_this_shops_own_kinds_of_product(ui_assistant):
+    """Starter buttons and the welcome example come from the catalog being served (its biggest
+    noun categories), never from the demo catalog's words; two more work on any catalog."""
+    import collections
+    import json
+
+    from retrieval.demo import DEMO_DIR
+    from tests.ui.conftest import DATA
+    from ui.chat import GENERIC_STARTERS, ChatSurface, starters
+
+    rows = [json.loads(line) for f in (DEMO_DIR / "products.jsonl", DATA / "products.jsonl") for line in f.open()]
+    sizes = collections.Counter(r["categories"][-1] for r in rows if r.get("categories"))
+    nouns = {c: n for c, n in sizes.items() if len(c) >= 4 and not c.endswith("'s")}
+    top = max(nouns.values())
+    got = starters(ui_assistant)
+    assert got[-2:] == list(GENERIC_STARTERS)
+    assert got[0] in {f"Show me {c.lower()}" for c, n in nouns.items() if n == top}
+    assert not any("quiet blender under $80" in s for s in got)
+    assert got[0] in ChatSurface(ui_assistant).welcome()
