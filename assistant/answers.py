@@ -131,7 +131,8 @@ def template_answer(products: list, why: dict[str, list[str]], changes: list[str
         # numbers, e.g. a shrunk average) stay on the card, outside the validated answer
         reason = next((w for w in why.get(p.id, []) if w.startswith("matches ")), "")
         tail = f" — {reason}" if reason else ""
-        lines.append(f"[{i + 1}] {short_title(p)}, {fmt_price(p.price, p.currency)}, rated {fmt_rating(p)}{tail}")
+        rating = f"rated {fmt_rating(p)}" if p.average_rating is not None else fmt_rating(p)  # not "rated no ratings yet"
+        lines.append(f"[{i + 1}] {short_title(p)}, {fmt_price(p.price, p.currency)}, {rating}{tail}")
     return "\n".join(lines)
 
 
