@@ -43,6 +43,9 @@ TYPO_MIN = 0.85
 # conversation words that open a message and are no name (general English)
 _OPENERS = frozenset("actually whats what hmm ok okay so also well just maybe please hey hi hello yes no yeah nope sure "
                      "thanks thank compare show find get need want".split())
+# comparatives a shopper asks for that a catalog's text may never write ("anything cheaper?")
+_GRADED = frozenset("cheaper pricier cheapest priciest better best bigger smaller larger lighter heavier newer "
+                    "quieter louder faster cheap expensive".split())
 # "razer gaming mouse": a first word, then words of product titles
 _LEADING = re.compile(r"^\s*(?:any |got |need (?:a |an )?)?(?P<name>[A-Za-z][A-Za-z0-9&'-]{2,})\s+(?P<rest>[a-z][a-z -]*)", re.I)
 
@@ -100,7 +103,8 @@ def missing_brands(message: str, brands: list[str], vocab, kinds: set[str] = fro
     lead = _leading_name(message, vocab)
     if lead and lead.lower() not in have:
         out.append(lead[:1].upper() + lead[1:])
-    return [n for n in dict.fromkeys(out) if not _typo(n.lower(), vocab)]
+    return [n for n in dict.fromkeys(out)
+            if not (_typo(n.lower(), vocab) or _inflected(n.lower(), vocab) or n.lower() in _GRADED)]  # fmt: skip
 
 
 class _CommonWords:

@@ -283,8 +283,8 @@ def whole_catalog(content: list[str]) -> bool:
 
 # lower-case shoppers: "do you have bose headphones", "any dyson stuff?"
 _BRAND_ASK_LOW = re.compile(
-    r"\b(?:do (?:you|u|ya) (?:guys )?(?:have|sell|carry|stock)|got|any)\s+(?:any\s+)?(?P<a>[a-z][a-z0-9&'-]{2,})\s+(?P<what>[a-z]+)"
-    r"|\b(?:from|by|made by|do (?:you|u|ya) (?:guys )?(?:sell|carry|stock))\s+(?:any(?:thing)?\s+(?:by\s+|from\s+)?)?"
+    r"\b(?:do (?:you|u|ya) (?:guys )?(?:have|sell|carry|stock)|got|any)\s+(?!anything\b)(?:any\s+)?(?P<a>[a-z][a-z0-9&'-]{2,})\s+(?P<what>[a-z]+)"
+    r"|\b(?:from|by|made by|do (?:you|u|ya) (?:guys )?(?:have|sell|carry|stock))\s+(?:any(?:thing)?\s+(?:by|from)\s+)?(?!any|some)"
     r"(?P<b>[a-z][a-z0-9&'-]{2,})\s*[?.!]?\s*$|\b(?P<c>[a-z][a-z0-9&'-]{2,})\s+brand\b"
 )
 # words shoppers put before a product that are no brand

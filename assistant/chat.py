@@ -210,8 +210,8 @@ class Assistant:
             vocab = vocabulary_of(self.catalog)
             types_of(self.catalog)
             phrase_index(vocab, self.catalog.embed, self.embed)
-        except Exception:  # a warm-up only: the first turn builds what is missing and reports errors
-            log.exception("warming the catalog's understanding failed")
+        except Exception as e:  # a warm-up only (or cut short by the process exiting): the first turn builds
+            log.info("warming the catalog's understanding stopped: %s", e)  # what is missing and reports errors
 
     def understand(self, message: str, state: State) -> Understood:
         """``understand.understand`` over this catalog (its parser, brands and shown products).

@@ -379,3 +379,16 @@ def test_any_good_for_a_use_asks_about_the_product_in_focus():
     u = say("any good for camping?", showing(first, shown))
     assert (u.intent, u.refs) == ("ask", [shown[0]])
     assert say("any good for camping?").intent == "find"
+
+
+@pytest.mark.parametrize("message, lacking", [
+    ("do you have anything from bose?", "Bose"),
+    ("do you sell zorblax", "Zorblax"),
+    ("do you have anything cheaper?", None),
+    ("do you have anything similar?", None),
+    ("do you have something lighter?", None),
+    ("do you have kettles?", None),
+])  # fmt: skip
+def test_a_brand_the_demo_lacks_is_said_and_ordinary_words_are_not_brands(message, lacking):
+    notes = say(message).notes
+    assert (notes[0].split(";")[0].split(".")[0] if notes else None) == (f"We don't carry {lacking}" if lacking else None)
