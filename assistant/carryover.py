@@ -139,19 +139,25 @@ def kind_tokens(text: str) -> list[str]:
 
 
 def has_phrase(tokens: list[str], phrase: list[str]) -> bool:
-    """``phrase`` occurs as consecutive tokens of ``tokens``, or written as one word ("Powerbank"
-    is a power bank), or, for one word, as the end of a compound ("powerbank" for "bank").
+    """``phrase`` occurs as consecutive tokens of ``tokens`` (two words may have one between), or
+    written as one word ("Powerbank" is a power bank), or, for one word, as the end of a compound
+    ("powerbank" for "bank").
 
     >>> has_phrase(["dry", "dog", "food", "chicken"], ["dog", "food"]), has_phrase(["dog", "bed"], ["dog", "food"])
     (True, False)
     >>> has_phrase(["duracell", "powerbank"], ["power", "bank"]), has_phrase(["duracell", "powerbank"], ["bank"])
     (True, True)
+    >>> has_phrase(["ifox", "bluetooth", "shower", "speaker"], ["bluetooth", "speaker"])
+    True
     """
     n = len(phrase)
     if n == 0:
         return False
     if any(tokens[i:i + n] == phrase for i in range(len(tokens) - n + 1)):
         return True
+    if n == 2:  # one word between: "Bluetooth Shower Speaker" is a bluetooth speaker
+        if any(tokens[i] == phrase[0] and tokens[i + 2] == phrase[1] for i in range(len(tokens) - 2)):
+            return True
     whole = "".join(phrase)
     return any(t == whole or (n == 1 and len(t) > len(whole) + 2 and t.endswith(whole)) for t in tokens)
 

@@ -29,17 +29,25 @@ GREETING = re.compile(
 _OPENER = re.compile(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|thanks|thank you|thx|cheers|ok(ay)?)\b(\s+there)?[\s!.?,]*", re.I)
 
 
+# "i'm looking for a bluetooth speaker": the request is what follows ("for" would end the kind's words)
+_LOOKING_FOR = re.compile(r"^\s*(?:i'?m|i am|we'?re|just)?\s*(?:looking|searching|shopping)\s+(?:around\s+)?for\s+", re.I)
+
+
 def without_greeting(message: str) -> str:
-    """The message without a greeting that opens it, when a request follows ("hi, i'm looking
-    for a tent": the tent, not "hi", is searched for); a greeting alone is kept (it is chitchat).
+    """The message without a greeting or "i'm looking for" that opens it, when a request follows
+    ("hi, i'm looking for a tent": the tent is searched for); a greeting alone is kept (chitchat).
 
     >>> without_greeting("hi, i'm looking for a present for my sister"), without_greeting("hello there!")
-    ("i'm looking for a present for my sister", 'hello there!')
+    ('a present for my sister', 'hello there!')
+    >>> without_greeting("looking for a bluetooth speaker for the shower")
+    'a bluetooth speaker for the shower'
     >>> without_greeting("Okay thanks, now a kettle please")
     'now a kettle please'
     """
     m = message
     while (g := _OPENER.match(m)) and g.end() > 0 and len(m[g.end() :].split()) > 2:
+        m = m[g.end() :]
+    if (g := _LOOKING_FOR.match(m)) and m[g.end() :].strip():
         m = m[g.end() :]
     return m
 

@@ -101,6 +101,15 @@ def test_a_policy_question_about_the_product_on_screen_is_answered_by_the_policy
     assert ans.text.startswith(f"From our {section.lower()} policy:"), ans.text
 
 
+def test_a_returns_question_about_the_shown_product_without_policies_says_so(assistant):
+    """No policies file: "can I return it?" is about the shop, so the answer says the policies
+    don't cover it and offers a person, not that the product's spec sheet is silent."""
+    cid = assistant.start(None)
+    _run(assistant, cid, "a kettle")
+    ans = next(e for e in _run(assistant, cid, "can i return it if i don't like it?") if isinstance(e, Answer))
+    assert ans.text == policies.NO_POLICY_TEXT
+
+
 def test_without_a_policies_file_the_shopper_is_offered_a_person(assistant):
     ans = next(e for e in _run(assistant, assistant.start(None), "what is your return policy?") if isinstance(e, Answer))
     assert ans.text == policies.NO_POLICY_TEXT and "catalog" not in ans.text
