@@ -29,6 +29,8 @@ GREETING = re.compile(
 _OPENER = re.compile(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|thanks|thank you|thx|cheers|ok(ay)?)\b(\s+there)?[\s!.?,]*", re.I)
 
 
+# sounds a shopper thinks aloud with, before what they ask ("hmm, anything under 100?")
+_FILLER_OPENER = re.compile(r"^\s*(?:h+m+|u+m+|u+h+|e+r+m*|well|oh|ah)\b[\s,.!?…-]*", re.I)
 # "i'm looking for a bluetooth speaker": the request is what follows ("for" would end the kind's words)
 _LOOKING_FOR = re.compile(r"^\s*(?:i'?m|i am|we'?re|just)?\s*(?:looking|searching|shopping)\s+(?:around\s+)?for\s+", re.I)
 
@@ -41,11 +43,15 @@ def without_greeting(message: str) -> str:
     ('a present for my sister', 'hello there!')
     >>> without_greeting("looking for a bluetooth speaker for the shower")
     'a bluetooth speaker for the shower'
+    >>> without_greeting("hmm, anything under 100?"), without_greeting("hmm, cheaper?")
+    ('anything under 100?', 'cheaper?')
     >>> without_greeting("Okay thanks, now a kettle please")
     'now a kettle please'
     """
     m = message
     while (g := _OPENER.match(m)) and g.end() > 0 and len(m[g.end() :].split()) > 2:
+        m = m[g.end() :]
+    while (g := _FILLER_OPENER.match(m)) and m[g.end() :].strip():
         m = m[g.end() :]
     if (g := _LOOKING_FOR.match(m)) and m[g.end() :].strip():
         m = m[g.end() :]

@@ -246,7 +246,8 @@ def understand(
         return Understood(intent="ask", state=new, refs=best)
     content = _content_words(cut(q.text, [message[a:b] for a, b in reading.spans]))
     if intent == "find" and state.focus and QUESTION.search(message) and not FINDISH.search(message):
-        if not q.categories and not q.brands and not reading.order and not reading.constraints:
+        if (not q.categories and not q.brands and not reading.order and not reading.constraints
+                and q.price_max is None and q.price_min is None):  # "anything under 100?" is a budget
             # "does the lid leak?" right after a product was shown: a question about it
             intent, refs = "ask", [state.focus]
     if intent in ("find", "ask") and state.active and adds_only_filters(

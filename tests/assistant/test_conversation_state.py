@@ -392,3 +392,10 @@ def test_any_good_for_a_use_asks_about_the_product_in_focus():
 def test_a_brand_the_demo_lacks_is_said_and_ordinary_words_are_not_brands(message, lacking):
     notes = say(message).notes
     assert (notes[0].split(";")[0].split(".")[0] if notes else None) == (f"We don't carry {lacking}" if lacking else None)
+
+
+def test_a_budget_asked_as_a_question_refines_the_list():
+    """"anything under 100?" after headphones is a budget on them, not a question about the first."""
+    first = say("show me headphones")
+    u = say("hmm, anything under 100?", showing(first, ids_of("Headphones")))
+    assert u.intent == "refine" and u.state.query.price_max == 100 and u.state.query.categories == ["Headphones"]
