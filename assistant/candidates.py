@@ -29,7 +29,7 @@ from assistant.carryover import must_match  # understand hook (issue 11)
 from assistant.grounding import facts_text, unmatched_words
 from assistant.product_types import phrase_key, stem, types_of
 from assistant.understand import State
-from assistant.vocabulary import vocabulary_of
+from assistant.vocabulary import UNBRANDED, vocabulary_of
 from retrieval.bm25 import tokenize
 from retrieval.query import StructuredQuery
 
@@ -91,10 +91,6 @@ def in_categories(p, categories: list[str]) -> bool:
         if c in mine or re.search(rf"\b{re.escape(stem)}", title):
             return True
     return False
-
-
-# brand fields that name no brand: such a listing's brand is the one its title starts with
-UNBRANDED = frozenset({"", "unknown", "generic", "unbranded", "n/a", "na", "none", "no brand"})
 
 
 def brand_of(p) -> str:
@@ -313,7 +309,8 @@ class Candidates:
             # the colour may live under a key the catalog's filter does not know
             # ("printing_colours"): search without it, allowed() checks the colour in the text
             hits = self.catalog.search(replace(q, attributes={}), k=k)
-        if q.brands:  # listings whose brand field names none ("Unknown") pass by their title's first word
+        vocab = vocabulary_of(self.catalog)
+        if q.brands and vocab.unbranded:  # listings whose brand field names none ("Unknown") pass by their title's first word
             seen = {h.product.id for h in hits}
             more = self.catalog.search(replace(q, brands=[], attributes={}), k=k)
             hits += [h for h in more if h.product.id not in seen and not brand_of(h.product)]
@@ -323,7 +320,6 @@ class Candidates:
             hits = [h for h in hits if types.keeps(h.product, kinds, said)]
         hits = must_match(hits, state)  # understand hook (issue 11): "noise cancelling headphones"
         if not sorted_:
-            vocab = vocabulary_of(self.catalog)
             favour_names(hits, state.query.text, vocab.titles, vocab.token_ids)
             demote_accessories(hits)
         if sorted_ and hits:

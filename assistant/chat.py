@@ -47,18 +47,19 @@ from assistant.grounding import FILLER, check, shoppers_words
 from assistant.llm import ChatModel, load_llm
 from assistant.store import ConversationStore
 from assistant.turn import Turn, TurnContext
-from assistant.understand import INSTEAD, RuleUnderstander, State, Understood, is_browse
+from assistant.understand import RuleUnderstander, State, Understood, is_browse
 from assistant.vocabulary import vocabulary_of  # understand hook (issue 11)
 from ranker.scoring import KIND_STARS, UserContext, fuse
 from ranker.serve import load_ranker
 from retrieval.search import Hit, open_catalog
 from shopassist.settings import Settings
 
-SOMETHING_ELSE_TEXT = "Is there something else I can help you find?"
-
 __all__ = ["Assistant", "Turn"]  # Turn lives in assistant.turn; callers import it from here too
 
 log = logging.getLogger("assistant")
+# after "We don't carry X": other products shown, or none
+INSTEAD_TEXT = "Here is what we have instead."
+SOMETHING_ELSE_TEXT = "Is there something else I can help you find?"
 
 # the LLM's text must be done Settings.turn_budget_s after the message arrived (its checked
 # sentences so far are kept, else the template); but when search alone took that long, the LLM
@@ -362,8 +363,9 @@ class Assistant:
         """The text beside the cards: validated LLM sentences (``writer``), else the template."""
         u, state, message = ctx.understood, ctx.state, ctx.message
         products = [r.product for r in top]
-        if u.notes and products:  # understand hook (issue 11): "We don't carry Zorblax" is said first
-            yield TextDelta(" ".join(u.notes) + " ")
+        lead = [*u.notes, *([INSTEAD_TEXT] if u.lacking else [])]
+        if lead and products:  # understand hook (issue 11): "We don't carry Zorblax" is said first
+            yield TextDelta(" ".join(lead) + " ")
         if not products:
             text = answers.template_answer([], {})
             f = state.query
@@ -372,10 +374,9 @@ class Assistant:
             if u.cheaper_than is not None:  # the cheapest match was already on screen: say so rather than "loosen"
                 text = NOTHING_CHEAPER_TEXT.format(price=answers.fmt_price(u.cheaper_than))
             text = nothing_text(state) or text  # understand hook (issue 11): "... (under 1 kg). Could you loosen"
-            notes = [n.replace(INSTEAD, ".") for n in u.notes]  # nothing to offer instead: no "here is"
-            if notes != u.notes:  # "do you sell Milwaukee": that is the answer, not "nothing matches"
+            if u.lacking:  # "do you sell Milwaukee": that is the answer, not "nothing matches"
                 text = SOMETHING_ELSE_TEXT
-            text = " ".join([*notes, text])  # understand hook (issue 11)
+            text = " ".join([*u.notes, text])  # understand hook (issue 11)
             yield self.finish(ctx, text, cards=cards, citations=[])
             return
         context = ("Filters now: " + "; ".join(u.changes) + ".") if u.changes else ""
@@ -408,8 +409,14 @@ class Assistant:
                                            " or ".join(state.query.categories), refined=u.intent == "refine")  # fmt: skip
             if written.problems:
                 log.info("LLM text not grounded (%s): template answer", "; ".join(written.problems[:3]))
-        text = " ".join([*u.notes, text])  # understand hook (issue 11)
+        text = " ".join([*lead, text])  # understand hook (issue 11)
         yield self.finish(ctx, text, cards=cards, citations=[p.id for p in products], source=written.source)
+
+    def kinds_sold(self, n: int = 2) -> list[str]:
+        """This shop's biggest kinds of product, as a shopper names them (``product_types.kinds_sold``)."""
+        from assistant.product_types import kinds_sold
+
+        return kinds_sold(self.catalog, n)
 
     def phrasing(self) -> bool:
         """Whether the LLM phrases this assistant's search answers (``Settings.llm_phrasing``)."""

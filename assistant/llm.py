@@ -329,19 +329,14 @@ class ScriptedLLM(ChatModel):
 
 
 def _local(s: Settings) -> ChatModel:
-    llm = LlamaCppLLM(s.llm_model or smollm2_gguf(), n_threads=s.llm_threads)
-    llm.phrases = bool(s.llm_model)
-    return llm
+    return LlamaCppLLM(s.llm_model or smollm2_gguf(), n_threads=s.llm_threads)
 
 
 def _transformers(s: Settings) -> ChatModel:
     model = s.llm_model or smollm2_gguf()
     if model.endswith(".gguf"):
-        llm = TransformersLLM(str(Path(model).parent), gguf_file=Path(model).name, device=s.device, threads=s.llm_threads)
-    else:
-        llm = TransformersLLM(model, device=s.device, threads=s.llm_threads)
-    llm.phrases = bool(s.llm_model)
-    return llm
+        return TransformersLLM(str(Path(model).parent), gguf_file=Path(model).name, device=s.device, threads=s.llm_threads)
+    return TransformersLLM(model, device=s.device, threads=s.llm_threads)
 
 
 def _openai(s: Settings) -> ChatModel:
@@ -366,4 +361,7 @@ def load_llm(settings: Settings) -> ChatModel:
         factory = BACKENDS[settings.llm_backend]
     except KeyError as e:
         raise BackendMissing(f"unknown llm_backend {settings.llm_backend!r}; choose one of {sorted(BACKENDS)}") from e
-    return factory(settings)
+    llm = factory(settings)
+    if settings.llm_backend in ("local", "transformers") and not settings.llm_model:
+        llm.phrases = False  # the bundled SmolLM2-135M (``ChatModel.phrases``)
+    return llm

@@ -54,6 +54,9 @@ TOPIC = re.compile(
     r"customer service|contact you|phone number|email address|gift cards?|discount code|vouchers?|customs|duties)\b",
     re.I,
 )
+# the part of TOPIC only the shop's policies answer (a warranty may be on a product's spec sheet too)
+SHOP_ONLY = re.compile(r"\b(?:return|returns|refunds?|exchange|ship|ships|shipping|deliver|delivery|postage|"
+                       r"payment|pay with|pay by|paypal|klarna|customs|duties)\b", re.I)
 NO_POLICY_TEXT = "Our shop's policies don't cover that, so I can't say for sure. Would you like me to ask a member of our team?"
 OFFER_PERSON = "Would you like me to ask a member of our team?"
 

@@ -290,15 +290,10 @@ def product_answer(a, product, question: str, reviews: list) -> tuple[str, objec
         policy = policies.answer_for(a, question, strict=not about_shop)
         if policy:
             return policy, None
-        if SHOP_ONLY.search(question):  # returns, shipping, payment: never in a product's data
+        if policies.SHOP_ONLY.search(question):  # returns, shipping, payment: never in a product's data
             return policies.NO_POLICY_TEXT, None
         text += " " + policies.OFFER_PERSON
     return text, None
-
-
-# what only the shop's policies answer (a warranty may be on the product's spec sheet too)
-SHOP_ONLY = re.compile(r"\b(?:return|returns|refunds?|exchange|ship|ships|shipping|deliver|delivery|postage|"
-                       r"payment|pay with|pay by|paypal|klarna|customs|duties)\b", re.I)
 
 
 # -- "in pounds?" after a spec answer ----------------------------------------------------------------

@@ -369,3 +369,35 @@ def types_of(catalog) -> ProductTypes | None:
         types = None if categorised >= CATEGORISED_SHARE * max(1, len(products)) else ProductTypes.build(products)
         catalog._shop_product_types = (version, types)
         return types
+
+
+def kinds_sold(catalog, n: int = 2) -> list[str]:
+    """The catalog's biggest kinds of product, as a shopper names them: its largest leaf categories
+    that are nouns ("headphones"; not "Women's", a leaf under "Running Shoes"), else, for a catalog
+    without categories, its most common product types sold at least three times ("toner
+    cartridges"), never a unit ("mm") or a piece of a word."""
+    from assistant.vocabulary import vocabulary_of
+    from retrieval.units import UNITS
+
+    vocab = vocabulary_of(catalog)
+    leaves = [c for c, _ in vocab.category_size.most_common() if c in vocab.leaves]
+    named = [c for c in leaves if len(c) >= 4 and not c.lower().endswith(("'s", "’s"))]
+    if named:
+        return [c.lower() for c in named[:n]]
+    types = types_of(catalog)
+    found = [ph for ph, k in types.size.most_common(20)
+             if k >= 3 and len(ph) >= 3 and ph not in UNITS and all(w in vocab.token_ids for w in ph.split())] if types else []  # fmt: skip
+    return [plural(ph) for ph in found[:n]]
+
+
+def plural(phrase: str) -> str:
+    """ "toner cartridge" -> "toner cartridges" (a type is named in the singular).
+
+    >>> plural("toner cartridge"), plural("battery"), plural("headphones")
+    ('toner cartridges', 'batteries', 'headphones')
+    """
+    if phrase.endswith("s"):
+        return phrase
+    if phrase.endswith("y") and phrase[-2:-1] not in "aeiou":
+        return phrase[:-1] + "ies"
+    return phrase + "s"

@@ -86,4 +86,5 @@ class Understood:
     changes: list[str] = field(default_factory=list)  # human-readable filter changes
     cheaper_than: float | None = None  # "cheaper" moved the cap below this shown price
     notes: list[str] = field(default_factory=list)  # said before the answer ("We don't carry Zorblax.")
+    lacking: list[str] = field(default_factory=list)  # brands asked for that the shop does not carry
     variant: list[str] = field(default_factory=list)  # "does it come in black?": these cards, no search

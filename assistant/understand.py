@@ -172,10 +172,6 @@ class RuleUnderstander:
                           self.embed_many)
 
 
-# said after "We don't carry X" when other products are shown (``Assistant.answer`` drops it when none are)
-INSTEAD = "; here is what we have instead."
-
-
 def understand(
     message: str, state: State, shown: list, parse: Parse, brands: list[str], propose: Propose | None = None,
     vocab: CatalogVocabulary | None = None, embed: Embed | None = None, embed_many: EmbedMany | None = None,
@@ -269,6 +265,7 @@ def understand(
     changes: list[str] = []
     cheaper_than = None
     notes: list[str] = []
+    missing: list[str] = []  # brands asked for that the shop does not carry
     if intent == "find":
         new = fresh_state(message, state, parse, brands, propose)
         _apply(new, reading, excluded, message, changes, replace_all=True)
@@ -276,7 +273,7 @@ def understand(
             fill_state(new, propose(message))  # a capable LLM's validated constraints, order, exclusions
         missing = missing_brands(message, brands, vocab, kinds)  # qa hook: brands the shop lacks
         if missing:
-            notes.append(f"We don't carry {' or '.join(missing)}{INSTEAD}")
+            notes.append(f"We don't carry {' or '.join(missing)}.")
             new.query.text = cut(new.query.text, [*missing, *(m.lower() for m in missing)])
         if for_someone(message):  # "a gift for my dad who likes coffee": coffee is searched for, not gifts
             new.query.text = need_text(new.query.text)
@@ -314,7 +311,8 @@ def understand(
         new = state.copy()
         if refs:
             new.focus = refs[0]
-    return Understood(intent=intent, state=new, refs=refs, changes=changes, cheaper_than=cheaper_than, notes=notes)
+    return Understood(intent=intent, state=new, refs=refs, changes=changes, cheaper_than=cheaper_than, notes=notes,
+                      lacking=missing)
 
 
 def _names_a_material(message: str, colour: str, kinds: set[str]) -> bool:

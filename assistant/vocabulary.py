@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from retrieval.bm25 import STOPWORDS
 from retrieval.units import UNITS, parse_measure
 
+# brand fields that name no brand ("Unknown"): such a listing's brand is the one its title starts with
+UNBRANDED = frozenset({"", "unknown", "generic", "unbranded", "n/a", "na", "none", "no brand"})
 # share of a key's values that must read as numbers for the key to be numeric
 NUMERIC_SHARE = 0.6
 _PLAIN_NUMBER = re.compile(r"^\s*-?\d+(?:[.,]\d+)?\s*$")
@@ -110,6 +112,7 @@ class CatalogVocabulary:
     # category -> word-valued key -> its values' parts ("natural rubber" of "natural rubber, PU")
     values_in_category: dict[str, dict[str, Counter]] = field(default_factory=dict)
     total: int = 0
+    unbranded: int = 0  # products whose brand field names no brand (``UNBRANDED``)
 
     @classmethod
     def build(cls, products) -> "CatalogVocabulary":
@@ -132,6 +135,8 @@ class CatalogVocabulary:
                 v.leaves.setdefault(cats[-1], " ".join(dict.fromkeys(cats)))
             if p.brand:
                 brands.add(p.brand)
+            if (p.brand or "").strip().lower() in UNBRANDED:
+                v.unbranded += 1
             title = (p.title or "").lower()
             v.titles[p.id] = title
             for w in set(_WORD.findall(f"{title} {(p.brand or '').lower()}")):

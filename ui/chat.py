@@ -33,42 +33,11 @@ GENERIC_STARTERS = ("What's your best-rated product?", "What's the cheapest thin
 WELCOME = "Hi! Ask me for a product, e.g. “{example}”. I answer from this shop's catalog only."
 
 
-def kinds_sold(assistant, n: int = 2) -> list[str]:
-    """The catalog's biggest kinds of product, as a shopper would name them: its largest leaf
-    categories that are nouns ("Headphones"; not "Women's", a leaf under "Running Shoes"), else, for
-    a catalog without categories, its most common product types ("notebook")."""
-    from assistant.product_types import types_of
-    from assistant.vocabulary import vocabulary_of
-
-    vocab = vocabulary_of(assistant.catalog)
-    leaves = [c for c, _ in vocab.category_size.most_common() if c in vocab.leaves]
-    named = [c for c in leaves if len(c) >= 4 and not c.lower().endswith(("'s", "’s"))]
-    if named:
-        return [c.lower() for c in named[:n]]
-    from retrieval.units import UNITS
-
-    types = types_of(assistant.catalog)
-    found = [ph for ph, k in types.size.most_common(20)
-             if k >= 3 and len(ph) >= 3 and ph not in UNITS and all(w in vocab.token_ids for w in ph.split())] if types else []  # fmt: skip
-    return [_plural(ph) for ph in found[:n]]
-
-
-def _plural(phrase: str) -> str:
-    """ "toner cartridge" -> "toner cartridges" (a type is named in the singular).
-
-    >>> _plural("toner cartridge"), _plural("battery"), _plural("headphones")
-    ('toner cartridges', 'batteries', 'headphones')
-    """
-    if phrase.endswith("s"):
-        return phrase
-    if phrase.endswith("y") and phrase[-2:-1] not in "aeiou":
-        return phrase[:-1] + "ies"
-    return phrase + "s"
-
-
 def starters(assistant) -> list[str]:
     """Starter requests for this shop: two of its own kinds of product, then two any catalog answers."""
-    return [f"Show me {k}" for k in kinds_sold(assistant)] + list(GENERIC_STARTERS)
+    return [f"Show me {k}" for k in assistant.kinds_sold(2)] + list(GENERIC_STARTERS)
+
+
 ERROR_TEXT = "Sorry, something went wrong on our side while answering. Please try again in a moment."
 POLL_S = 1.5  # how often the page looks for an agent's reply
 
