@@ -68,8 +68,7 @@ SOMETHING_ELSE_TEXT = "Is there something else I can help you find?"
 LLM_MIN_S = 0.5
 PAUSED_TEXT = "A member of our team ({agent}) is replying to you in this conversation."
 NOTHING_CHEAPER_TEXT = (
-    "Nothing that matches is cheaper than {price}: what you saw already includes our lowest price. "
-    "Could you loosen another filter (brand or colour)?"
+    "Nothing that matches is cheaper than {price}: what you saw already includes our lowest price."
 )
 LOOSEN_TEXT = "Nothing in the catalog matches all of that. Could you loosen a filter (price, brand or colour)?"
 
@@ -373,6 +372,9 @@ class Assistant:
                 text = LOOSEN_TEXT
             if u.cheaper_than is not None:  # the cheapest match was already on screen: say so rather than "loosen"
                 text = NOTHING_CHEAPER_TEXT.format(price=answers.fmt_price(u.cheaper_than))
+                # only a filter the shopper set can be loosened; else ask what else would help
+                text += " " + ("Could you loosen another filter (brand or colour)?"
+                               if f.brands or f.exclude_brands or state.colours or state.constraints else SOMETHING_ELSE_TEXT)
             text = nothing_text(state) or text  # understand hook (issue 11): "... (under 1 kg). Could you loosen"
             if u.lacking:  # "do you sell Milwaukee": that is the answer, not "nothing matches"
                 text = SOMETHING_ELSE_TEXT
