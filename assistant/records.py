@@ -26,6 +26,7 @@ EVENT_KINDS = (
     "takeover",
     "handback",
     "pin",
+    "privacy_delete",  # a shopper's data erased: counts only, no user id (assistant.store.delete_user)
 )
 
 _meta = sa.MetaData()

@@ -5,6 +5,11 @@ SQLAlchemy Core over SQLite by default (``settings.events_db_url``); a Postgres 
 One engine per store; every public method opens its own short transaction, so a
 store may be shared by the chat threads of a web server.
 
+Personal data never reaches a table: message texts, message meta, event payloads and hand-off
+reasons pass ``assistant.redaction`` on the way in (the running turn keeps the shopper's own
+words in memory). ``export_user`` and ``delete_user`` answer a shopper's access and erasure
+requests (``shopassist privacy export|delete``).
+
 Example::
 
     >>> s = ConversationStore("sqlite://")
@@ -36,6 +41,7 @@ from assistant.records import (  # noqa: F401  (the rows are part of the store's
     events_t,
     messages_t,
 )
+from assistant.redaction import redact, redact_tree
 from shopassist.errors import UserError
 
 
@@ -50,6 +56,10 @@ def _now() -> datetime:
 def _aware(t: datetime) -> datetime:
     # SQLite hands back naive datetimes; everything we write is UTC.
     return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+def _iso(t: datetime) -> str:
+    return _aware(t).isoformat()
 
 
 class ConversationStore:
@@ -148,7 +158,8 @@ class ConversationStore:
             self._touch(conn, conversation_id)
             res = conn.execute(
                 messages_t.insert().values(
-                    conversation_id=conversation_id, role=role, text=text, cards=cards, meta=meta, created_at=_now()
+                    conversation_id=conversation_id, role=role, text=redact(text), cards=cards, meta=redact_tree(meta),
+                    created_at=_now(),
                 )
             )
             return int(res.inserted_primary_key[0])
@@ -188,7 +199,7 @@ class ConversationStore:
                     conversation_id=conversation_id,
                     user_id=user_id,
                     product_id=product_id,
-                    payload=payload,
+                    payload=redact_tree(payload),
                     created_at=_now(),
                 )
             )
@@ -240,10 +251,61 @@ class ConversationStore:
                                             "timestamp": int(_aware(r.created_at).timestamp())}
         return list(latest.values())
 
+    # -- a shopper's own data: access and erasure ----------------------------------------------
+    def user_conversations(self, user_id: str) -> list[str]:
+        """Ids of the shopper's conversations, oldest first."""
+        q = sa.select(conversations.c.id).where(conversations.c.user_id == user_id).order_by(conversations.c.created_at)
+        with self._read() as conn:
+            return [r[0] for r in conn.execute(q)]
+
+    def _user_events(self, user_id: str, cids: list[str]):
+        return sa.or_(events_t.c.user_id == user_id, events_t.c.conversation_id.in_(cids))
+
+    def export_user(self, user_id: str) -> dict:
+        """Everything this store holds about a shopper, as JSON-ready data: their conversations
+        (with messages, pins, last candidates) and every event they or their conversations logged."""
+        cids = self.user_conversations(user_id)
+        with self._read() as conn:
+            convs = conn.execute(sa.select(conversations).where(conversations.c.id.in_(cids))
+                                 .order_by(conversations.c.created_at)).all()
+            msgs = conn.execute(sa.select(messages_t).where(messages_t.c.conversation_id.in_(cids))
+                                .order_by(messages_t.c.id)).all()
+            evs = conn.execute(sa.select(events_t).where(self._user_events(user_id, cids)).order_by(events_t.c.id)).all()
+        by_conv: dict[str, list[dict]] = {c: [] for c in cids}
+        for m in msgs:
+            by_conv[m.conversation_id].append({"id": m.id, "role": m.role, "text": m.text, "cards": m.cards,
+                                               "meta": m.meta, "created_at": _iso(m.created_at)})
+        return {
+            "user_id": user_id,
+            "conversations": [
+                {"id": c.id, "surface": c.surface, "created_at": _iso(c.created_at), "updated_at": _iso(c.updated_at),
+                 "handoff": bool(c.handoff), "handoff_reason": c.handoff_reason, "taken_over_by": c.taken_over_by,
+                 "pinned": c.pinned, "candidates": c.candidates, "messages": by_conv[c.id]}
+                for c in convs
+            ],
+            "events": [{"id": e.id, "kind": e.kind, "conversation_id": e.conversation_id, "product_id": e.product_id,
+                        "payload": e.payload, "created_at": _iso(e.created_at)} for e in evs],
+        }  # fmt: skip
+
+    def delete_user(self, user_id: str) -> dict[str, int]:
+        """Erase a shopper: their conversations, those conversations' messages, and every event
+        they or their conversations logged, in one transaction. The erasure is logged as a
+        ``privacy_delete`` event holding only the counts (no user id). Returns the counts."""
+        cids = self.user_conversations(user_id)
+        with self._write() as conn:
+            n_events = conn.execute(events_t.delete().where(self._user_events(user_id, cids))).rowcount
+            n_messages = conn.execute(messages_t.delete().where(messages_t.c.conversation_id.in_(cids))).rowcount
+            n_convs = conn.execute(conversations.delete().where(conversations.c.id.in_(cids))).rowcount
+        counts = {"conversations": n_convs, "messages": n_messages, "events": n_events}
+        if any(counts.values()):
+            self.log_event("privacy_delete", None, None, payload=counts)
+        return counts
+
     # -- handoff and takeover ----------------------------------------------------------
     def request_handoff(self, conversation_id: str, reason: str = "") -> None:
         """Flag the conversation for a person (the agent console's queue shows it first)."""
         user = self.conversation_user(conversation_id)
+        reason = redact(reason)
         with self._write() as conn:
             self._touch(conn, conversation_id, handoff=True, handoff_reason=reason)
         self.log_event("handoff", conversation_id, user, payload={"reason": reason})

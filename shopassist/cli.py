@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "shopassist.commands.ranker",  # ranker train/eval/update/use/list, eval ranker, bench ranker
     "shopassist.commands.assistant",  # chat, eval conversations, bench assistant
     "shopassist.commands.ui",  # serve, bench ui
+    "shopassist.commands.privacy",  # privacy export/delete
 )
 
 __all__ = ["UserError", "build_parser", "group", "main"]  # UserError: commands raised it from here before errors.py
@@ -60,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    from assistant.redaction import RedactingFilter
+
+    for handler in logging.getLogger().handlers:  # no log line keeps a shopper's e-mail, phone or card
+        handler.addFilter(RedactingFilter())
     for noisy in ("httpx", "chromadb", "urllib3", "sentence_transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if not getattr(args, "func", None):
