@@ -53,7 +53,7 @@ def fmt_price(price: float | None, currency: str = "USD") -> str:
 def fmt_rating(p) -> str:
     if p.average_rating is None:
         return "no ratings yet"
-    n = f" ({p.rating_count} reviews)" if p.rating_count else ""
+    n = f" ({p.rating_count} review{'s' if p.rating_count != 1 else ''})" if p.rating_count else ""
     return f"{p.average_rating:.1f}/5{n}"
 
 

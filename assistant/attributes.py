@@ -57,6 +57,8 @@ _ADJECTIVES: list[tuple[str, str | None, str, tuple[str, ...], str]] = [
     (r"thin(?:ner|nest)?|slim(?:mer|mest)?", "length", "asc", ("thickness",), "thinnest"),
     (r"thick(?:er|est)?", "length", "desc", ("thickness",), "thickest"),
 ]
+# "not too", "isn't very", "aren't that": an adjective said the other way round
+_NOT = r"(?:\bnot|\b[a-z]+n['’]t)\s+(?:too\s+|very\s+|so\s+|that\s+|overly\s+)?"
 _ADJ_RE = [(re.compile(rf"\b(?:{p})\b", re.I), *rest) for p, *rest in _ADJECTIVES]
 # "the highest refresh rate", "lowest drop", "most capacity": a direction word and a label
 _HIGH = r"highest|most|largest|biggest|longest|greatest|maximum|max|more|higher|bigger|longer|larger|better"
@@ -309,10 +311,10 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
             cands = [a for a in cands if any(h in a.label for h in hints)]
         noun = _noun_after(low, m.end()) if dimension is None else ""  # "bigger" says nothing alone
         a = _pick(cands, m.group(0), hints, scope, embed, noun)
-        if a is not None and re.search(r"\bnot\s+(?:too\s+|very\s+|so\s+)?$", low[max(0, m.start() - 14) : m.start()]):
-            # "not too loud": the other way round
+        if a is not None and re.search(rf"{_NOT}$", low[max(0, m.start() - 18) : m.start()]):
+            # "not too loud", "one that isn't too heavy": the other way round
             direction, said = ("desc" if direction == "asc" else "asc"), f"least {m.group(0)}"
-            m = re.search(rf"\bnot\s+(?:too\s+|very\s+|so\s+)?{re.escape(m.group(0))}", low) or m
+            m = re.search(rf"{_NOT}{re.escape(m.group(0))}", low) or m
         if a is not None:
             r.order = {"key": a.key, "direction": direction, "text": f"{said} first"}
             r.spans.append(m.span())

@@ -220,7 +220,10 @@ class Assistant:
         propose = self._proposals if self.llm.capable else None
         understander = RuleUnderstander(self.catalog.parse, self.brands(), self.catalog.embed, propose,
                                        self.embed)  # understand hook (issue 11); batched: needs' title phrases
-        return understander(message, state, self.shown(state), vocabulary_of(self.catalog))  # understand hook (issue 11)
+        u = understander(message, state, self.shown(state), vocabulary_of(self.catalog))  # understand hook (issue 11)
+        if u.intent != "ask" and u.state is not state:
+            u.state.asked = None  # "and the second?" repeats a product question only right after one
+        return u
 
     def _proposals(self, message: str) -> dict:
         """Filters a capable LLM proposes for the message, validated against the catalog."""

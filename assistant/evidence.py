@@ -158,19 +158,24 @@ NO_ANSWER = "don't say anything about that"
 # a question about the product as a whole ("do ppl like it?", "is it any good?", "what do reviewers
 # think?"): one of these words, and no content word but these (ordinals point at a card)
 _OPINION_CORE = re.compile(
-    r"\b(like|likes|love|loves|good|worth|recommend\w*|rated|rating|ratings|think|opinions?|verdict|reviews?)\b", re.I)
+    r"\b(like|likes|love|loves|good|worth|recommend\w*|rated|rating|ratings|think|opinions?|verdict|reviews?|"
+    r"complain\w*|complaints?|stars?|cons|downsides?|dislike\w*)\b", re.I)
 _OPINION_WORDS = set(
     "people ppl folks customers buyers users others everyone reviewers reviewer reviews review like likes liked love "
     "loves good great worth think thinks opinion opinions verdict recommend recommended rated rating ratings overall "
-    "really generally say says said buy get should happy satisfied well first second third fourth fifth last".split()
+    "really generally say says said buy get should happy satisfied well first second third fourth fifth last "
+    "complain complains complained complaint complaints star stars gave give gives many much main most biggest "
+    "common cons downside downsides dislike dislikes disliked pros".split()
 )
 
 
 def is_opinion_question(question: str) -> bool:
     """A question about what reviewers make of the product overall, not of one of its qualities.
 
-    >>> [is_opinion_question(q) for q in ("do ppl like it", "is it any good?", "what do reviewers think?")]
+    >>> [is_opinion_question(q) for q in ("do ppl like it", "is it any good?", "what do people complain about?")]
     [True, True, True]
+    >>> is_opinion_question("how many people gave it 5 stars?"), is_opinion_question("any complaints about the lid?")
+    (True, False)
     >>> [is_opinion_question(q) for q in ("any good for camping?", "is it durable?", "how good is the battery?")]
     [False, False, False]
     """
@@ -222,6 +227,10 @@ def opinion_answer(product, reviews: list, embed) -> str:
         got = representative(group, embed)
         if got:
             lines.append(f"{label} ({len(group)} of {n}): “{_quote(got[0])}” ({_stars(got[1])}).")
+    mixed = [r for r in usable if 2 < r.rating < 4]
+    if mixed and not any(r.rating <= 2 for r in usable) and (got := representative(mixed, embed)):
+        # no critical review: the lukewarm ones are where the complaints are
+        lines.append(f"Mixed ({len(mixed)} of {n}): “{_quote(got[0])}” ({_stars(got[1])}).")
     if n < ENOUGH_REVIEWS:
         lines.append(f"Only {n} review{'s' if n != 1 else ''} so far: too few to be sure.")
     elif not any(r.rating <= 2 for r in usable):

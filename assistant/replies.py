@@ -99,12 +99,38 @@ def ask(a: Services, ctx: TurnContext) -> Iterator[Event]:
     t = time.perf_counter()
     reviews = a.reviews(product.id, limit=200)
     cards = [card]
-    if QUESTION.search(ctx.message):  # qa hook: spec sheet, reviews, policies (assistant/product_qa.py)
-        text, _ = product_answer(a, product, ctx.message, reviews)
+    question = same_question(ctx.message, a.state(ctx.cid).asked)
+    if question:  # qa hook: spec sheet, reviews, policies (assistant/product_qa.py)
+        text, _ = product_answer(a, product, question, reviews)
+        ctx.state.asked = question
     else:
         text = describe(product, reviews)
     ctx.timings["retrieve"] = time.perf_counter() - t
     yield a.finish(ctx, text, cards=cards, citations=[c.product_id for c in cards])
+
+
+# words of a follow-up that only point at another product ("and the second?", "what about that one?")
+_POINTING = frozenset(
+    "and what about how else also then ok okay so the one ones other another last first second third fourth "
+    "fifth sixth 1st 2nd 3rd 4th 5th 6th number option item this that these those".split()
+)
+
+
+def same_question(message: str, asked: str | None) -> str | None:
+    """The question a product turn asks: the message itself, or, when it only points at another
+    product ("and the second?", "what about the third one?"), the question asked before.
+
+    >>> same_question("and the second?", "how loud is it?"), same_question("is it loud?", "how heavy is it?")
+    ('how loud is it?', 'is it loud?')
+    >>> same_question("tell me about the second one", None) is None
+    True
+    """
+    words = re.findall(r"[a-z0-9]+", message.lower())
+    if asked and words and all(w in _POINTING or w.isdigit() for w in words):
+        return asked
+    from assistant.product_qa import PRICE_QUESTION
+
+    return message if QUESTION.search(message) or PRICE_QUESTION.match(message) else None
 
 
 def reviews(a: Services, ctx: TurnContext) -> Iterator[Event]:

@@ -57,6 +57,7 @@ class State:
     strict: bool = False  # this turn repeated the topic's words: candidates must mention them all
     need: str | None = None  # "camping in the rain": query.categories are the ones serving it (a bundle)
     kind: str | None = None  # "dog food": the kind of product every card's title names (carryover.keep_kind)
+    asked: str | None = None  # the last question about a product ("how loud is it?"), for "and the second?"
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.__slots__ if k != "query"}

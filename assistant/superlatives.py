@@ -286,6 +286,10 @@ def reply(a, ctx: TurnContext) -> Iterator[Event]:
     text = (spec_superlative(ctx.message, products, embed)
             or catalog_superlative(ctx.message, products, vocabulary_of(a.catalog), a.catalog.embed)
             or use_superlative(ctx.message, products, lambda pid: a.reviews(pid, limit=30), embed))
+    if text:  # each answer names its winner first ("The quietest is [4] …"): "does it come in black?" is about it
+        won = re.search(r"\[(\d+)\]", text)
+        if won and 0 < int(won.group(1)) <= len(products):
+            u.state.focus = products[int(won.group(1)) - 1].id
     text = text or "The specs and reviews of these don't say, so I can't rank them on that. Could you say what matters most?"
     yield a.finish(ctx, text, cards=cards, citations=[p.id for p in products])
 

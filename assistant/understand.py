@@ -136,6 +136,8 @@ def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
 
 
 IT = re.compile(r"\b(?:it|its|it's)\b")
+# "the pepperhill one", "that nordvik one": one shown product by a word of its own
+THE_X_ONE = re.compile(r"\b(?:the|that|this) [\w-]+(?: [\w-]+)? one\b(?!s)", re.I)
 # a number in a budget or a bound is no model number ("anything under 10$", "more than 200 w")
 MONEY = re.compile(r"\b(?:under|over|below|above|less|more|max|min|budget|up to|between|dollars?|bucks|usd|eur)\b|[$€£]")
 NAMED_AFTER = re.compile(r"\b(?:the|that|this)\s+((?:[\w-]+\s*){1,3})")
@@ -222,6 +224,8 @@ def understand(
     if intent == "find" and refs and not brand_mentions(message, brands) and len(message.split()) <= 6:
         # "the second one" on its own: talk about that product
         intent = "ask"
+    if intent == "find" and len(refs) == 1 and THE_X_ONE.search(message):
+        intent = "ask"  # "show me the pepperhill one": the shown product of that brand, not a new search
     colours = _colour_words(message)
     target = refs[0] if len(refs) == 1 else None if refs else state.focus
     if target and colours and QUESTION.search(message):

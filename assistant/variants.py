@@ -190,6 +190,10 @@ def variant_answer(question: str, family: list, colours: list[str], price, force
         if re.search(rf"\b{re.escape(want)}\b", c):
             return VariantAnswer(f"Yes, the {c} one is {price(p)} (card above).", p)
     if not names:
+        words = " ".join([product.title, product.description or "", *(product.features or [])])
+        if len(family) == 1 and not re.search(rf"\b{re.escape(want)}\b", words, re.I):
+            # no colour anywhere in its data and no sibling: say so rather than "the reviews don't say"
+            return VariantAnswer(f"Its listing doesn't name a colour, and we don't list it in {want} or any other colour.")
         return None
     return VariantAnswer(f"No: it comes in {_listed(names)}." if len(names) > 1 else f"No: it comes in {names[0]} only.")
 

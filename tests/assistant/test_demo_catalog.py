@@ -146,3 +146,35 @@ def test_price_questions_and_pointed_spec_questions_are_about_the_product_meant(
     quietest = min(float(p.attributes["noise"].split()[0]) for p in blenders)
     first = demo.catalog.store.get(quiet_cards[0].product_id)
     assert float(first.attributes["noise"].split()[0]) == quietest
+
+
+def _db(p) -> float:
+    return float(p.attributes["noise"].split()[0])
+
+
+def test_a_shopper_talking_naturally_about_blenders_keeps_the_thread(demo):
+    """Found by chatting as a shopper (stop 20): "isn't too loud" showed the loudest first, "and the
+    second?" forgot the question, "does it come in black?" after "which is the quietest?" asked
+    about another card, "what do people complain about?" and "the pepperhill one" were not read."""
+    _, [(cards, _), (c1, first), (c2, second), (again, quietest), (_, black)] = _conversation(
+        demo, "hi! i need a blender that isn't too loud", "how loud is the first one?", "and the second?",
+        "which of them is the quietest?", "does it come in black?")
+    shown = [demo.catalog.store.get(c.product_id) for c in cards]
+    noisy = [p for p in shown if "noise" in p.attributes]
+    assert [_db(p) for p in noisy] == sorted(_db(p) for p in noisy)  # the quietest first
+    assert [c.product_id for c in c1] == [shown[0].id] and shown[0].attributes["noise"] in first.text
+    assert [c.product_id for c in c2] == [shown[1].id] and shown[1].attributes["noise"] in second.text
+    winner = min(noisy, key=_db)
+    assert [c.product_id for c in again] == [p.id for p in shown] and winner.attributes["noise"] in quietest.text
+    family = [p for p in demo.catalog.store.iter_products() if p.title.split(",")[0] == winner.title.split(",")[0]]
+    if "colour" not in winner.attributes and len(family) == 1:  # no colour known: said so, about the winner
+        assert black.text == "Its listing doesn't name a colour, and we don't list it in black or any other colour."
+    _, [(cards, _), (named, _), (_, complaints)] = _conversation(
+        demo, "quiet blender", "show me the pepperhill one", "what do people complain about?")
+    pepperhill = [demo.catalog.store.get(c.product_id) for c in cards if demo.catalog.store.get(c.product_id).brand == "Pepperhill"]
+    assert len(pepperhill) == 1 and [c.product_id for c in named] == [pepperhill[0].id]
+    reviews = demo.reviews(pepperhill[0].id, limit=200)
+    stars = {r.rating for r in reviews}
+    assert f"Of the {len(reviews)} reviews here" in complaints.text
+    if not any(s <= 2 for s in stars) and any(2 < s < 4 for s in stars):  # lukewarm reviews quoted instead
+        assert f"Mixed ({sum(2 < r.rating < 4 for r in reviews)} of {len(reviews)}): “" in complaints.text
