@@ -53,6 +53,7 @@ from assistant.vocabulary import vocabulary_of  # understand hook (issue 11)
 from ranker.scoring import KIND_STARS, UserContext, fuse
 from ranker.serve import load_ranker, load_version
 from retrieval.search import Hit, open_catalog
+from shopassist.ranking import cap_brands
 from shopassist.settings import Settings
 
 __all__ = ["Assistant", "Turn"]  # Turn lives in assistant.turn; callers import it from here too
@@ -331,6 +332,11 @@ class Assistant:
             out.sort(key=lambda r: -r.score)
         if state.need:  # understand hook (issue 11): a need's bundle, one product per category first
             out = needs.interleave(out, state.query.categories)
+        if self.settings.brand_cap and not ordered(state) and not state.query.brands:  # a named brand is asked for
+            by_id = {r.product.id: r for r in out}
+            brands = {r.product.id: (r.product.brand or "").casefold() or None for r in out}
+            out = [by_id[i] for i in cap_brands([r.product.id for r in out], brands, self.settings.brand_cap,
+                                                self.settings.cards_per_turn)]
         return out
 
     def _card(self, r: Ranked, state: State) -> Card:

@@ -20,6 +20,14 @@ def register(sub, groups) -> None:
     p.add_argument("--json", action="store_true", help="Print the report as one JSON object.")
     p.set_defaults(func=cmd_ab)
 
+    p = rp.add_parser("exposure", help="Brand exposure shares and the Gini of exposure over the catalog, from the "
+                      "cards shoppers were shown.",
+                      description="Counts `impression` events per product and brand, next to each brand's share of "
+                      "the ingested catalog; Gini over every catalog product (never shown = 0) and over brands; per "
+                      "A/B arm too while one runs.")
+    p.add_argument("--json", action="store_true", help="Print the report as one JSON object.")
+    p.set_defaults(func=cmd_exposure)
+
 
 def cmd_ab(args, settings) -> int:
     from assistant.experiment import ab_report
@@ -33,6 +41,25 @@ def cmd_ab(args, settings) -> int:
                   f"add-to-cart/conversation {_fmt(a['add_to_cart_per_conversation'])}")
         for metric, d in report["b_minus_a"].items():
             print(f"B - A {metric}: {_fmt(d)}, n per arm needed {d['n_per_arm_needed']}")
+    print(json.dumps(report))
+    return 0
+
+
+def cmd_exposure(args, settings) -> int:
+    from assistant.exposure import exposure_report
+    from assistant.store import ConversationStore
+    from retrieval.store import CatalogStore
+    from shopassist.errors import UserError
+
+    if not settings.catalog_db.exists():
+        raise UserError(f"no catalog at {settings.catalog_db}: run `shopassist ingest` first (exposure is over the catalog)")
+    report = exposure_report(ConversationStore(settings.events_db_url).events("impression"),
+                             CatalogStore(settings.catalog_db).iter_products())
+    if not args.json:
+        print(f"{report['impressions']} impressions of {report['products_shown']} of {report['catalog_products']} "
+              f"products; Gini over products {report['gini_products']}, over brands {report['gini_brands']}")
+        for b in report["brands"]:
+            print(f"  {b['brand'][:40]:<40} {b['share']:.3f} of impressions, {b['catalog_share']:.3f} of the catalog")
     print(json.dumps(report))
     return 0
 
