@@ -7,6 +7,8 @@ import json
 import sqlite3
 from collections import Counter
 
+import pytest
+
 from assistant.chat import Assistant, Turn
 from assistant.events import Cards
 from assistant.exposure import NO_BRAND, exposure_report
@@ -60,7 +62,7 @@ def test_exposure_report_from_real_impressions(shop, tmp_path, capsys):
         by_brand[brand[pid]] += n
     assert rep["impressions"] == len(rows) > 0 and rep["products_shown"] == len(shown)
     assert {b["brand"]: b["impressions"] for b in rep["brands"]} == dict(by_brand)
-    assert sum(b["share"] for b in rep["brands"]) == __import__("pytest").approx(1.0, abs=1e-3)
+    assert sum(b["share"] for b in rep["brands"]) == pytest.approx(1.0, abs=1e-3)
     assert rep["gini_products"] == round(_gini_mad([shown.get(p.id, 0) for p in products]), 4)
     assert rep["gini_brands"] == round(_gini_mad([by_brand.get(b, 0) for b in set(brand.values())]), 4)
 
