@@ -43,15 +43,17 @@ from assistant.candidates import Candidates, Ranked, allowed, ordered
 from assistant.carryover import nothing_text  # understand hook (issue 11)
 from assistant.desk import Desk
 from assistant.events import Answer, Card, Cards, Event, Notice, TextDelta
+from assistant.experiment import CONTROL, Experiment
 from assistant.grounding import FILLER, check, shoppers_words
 from assistant.llm import ChatModel, load_llm
-from assistant.store import ConversationStore
+from assistant.store import ConversationStore, UnknownConversation
 from assistant.turn import Turn, TurnContext
 from assistant.understand import RuleUnderstander, State, Understood, is_browse
 from assistant.vocabulary import vocabulary_of  # understand hook (issue 11)
 from ranker.scoring import KIND_STARS, UserContext, fuse
-from ranker.serve import load_ranker
+from ranker.serve import load_ranker, load_version
 from retrieval.search import Hit, open_catalog
+from shopassist.ranking import cap_brands
 from shopassist.settings import Settings
 
 __all__ = ["Assistant", "Turn"]  # Turn lives in assistant.turn; callers import it from here too
@@ -77,10 +79,17 @@ class Assistant:
     """The turn pipeline over a catalog, a ranker, an LLM and a conversation store; the
     console and tool operations over the same parts are its ``desk``."""
 
-    def __init__(self, settings: Settings, catalog, ranker, llm: ChatModel, store: ConversationStore):
+    def __init__(self, settings: Settings, catalog, ranker, llm: ChatModel, store: ConversationStore,
+                 candidate=None):  # fmt: skip
         self.settings = settings
         self.catalog = catalog
         self.ranker = ranker
+        # an A/B test: arm B (a Settings.ab_split share of shoppers) is ranked by ``candidate``
+        self.rankers = {CONTROL: ranker} | ({"B": candidate} if candidate is not None else {})
+        self.experiment = None
+        if candidate is not None:
+            self.experiment = Experiment(candidate.version or settings.ab_candidate or "candidate", settings.ab_split)
+            store.arm_of = self.arm  # every event the store writes carries the shopper's arm
         self.llm = llm
         self.store = store
         self.candidates = Candidates(catalog)
@@ -95,13 +104,33 @@ class Assistant:
     @classmethod
     def from_settings(cls, settings: Settings, llm: ChatModel | None = None) -> "Assistant":
         """Open the catalog, the ranker, the LLM backend and the store named by settings."""
+        catalog = open_catalog(settings)
+        candidate = load_version(settings, settings.ab_candidate, catalog.store) if settings.ab_candidate else None
         return cls(
             settings,
-            open_catalog(settings),
+            catalog,
             load_ranker(settings),
             llm or load_llm(settings),
             ConversationStore(settings.events_db_url),
+            candidate,
         )
+
+    # -- A/B of ranker versions (assistant.experiment) -------------------------------------------
+    def arm(self, user_id: str | None, conversation_id: str | None) -> str:
+        """The shopper's arm ("A" without an experiment): from their id, else the conversation's
+        shopper, else the conversation (a guest), so a card's thumb lands in the arm that ranked it."""
+        if self.experiment is None:
+            return CONTROL
+        if not user_id and conversation_id:
+            try:
+                user_id = self.store.conversation_user(conversation_id)
+            except UnknownConversation:
+                user_id = None
+        return self.experiment.arm(user_id, conversation_id)
+
+    def ranker_for(self, user_id: str | None, conversation_id: str | None):
+        """The ranker serving this shopper: arm B's candidate or the current version."""
+        return self.rankers[self.arm(user_id, conversation_id)]
 
     # -- conversations ---------------------------------------------------------------
     def start(self, user_id: str | None, surface: str = "chat") -> str:
@@ -146,7 +175,9 @@ class Assistant:
         timings["retrieve"] = time.perf_counter() - t
         # 3. rank: the rating model personalised to this shopper; the team's pins first
         t = time.perf_counter()
-        ranked = self._pinned_first(cid, state, self.rank(hits, self.user_context(turn.user_id, state, cid), state))
+        ranker = self.ranker_for(turn.user_id, cid)  # the shopper's A/B arm, or the current version
+        user = self.user_context(turn.user_id, state, cid, ranker)
+        ranked = self._pinned_first(cid, state, self.rank(hits, user, state, ranker))
         top = ranked[: self.settings.cards_per_turn]
         unmatched = self.candidates.unmatched(state, [r.product for r in top]) if top else []
         alt = self.candidates.alternative(state, top, unmatched)
@@ -251,7 +282,7 @@ class Assistant:
         return self.candidates.products(ids)
 
     # -- rank ----------------------------------------------------------------------------------
-    def user_context(self, user_id: str | None, state: State, conversation_id: str | None = None):
+    def user_context(self, user_id: str | None, state: State, conversation_id: str | None = None, ranker=None):
         """The ranker's view of the shopper: their catalog history plus their feedback, from every
         session when they are signed in (the latest opinion per product), else from this one."""
         base = None
@@ -259,7 +290,7 @@ class Assistant:
             with self._lock:
                 base = self._users.get(user_id)
             if base is None:
-                base = self.ranker.user_context(self.catalog.store, user_id)
+                base = (ranker or self.ranker).user_context(self.catalog.store, user_id)
                 with self._lock:
                     self._users[user_id] = base
         history = list(base.history) if base else []
@@ -282,10 +313,11 @@ class Assistant:
             rated=rated,
         )
 
-    def rank(self, hits: list, user, state: State) -> list[Ranked]:
+    def rank(self, hits: list, user, state: State, ranker=None) -> list[Ranked]:
+        """Hits ordered by relevance fused with ``ranker``'s stars (default: the current version)."""
         if not hits:
             return []
-        preds = {p.product_id: p for p in self.ranker.score(user, [h.product for h in hits])}
+        preds = {p.product_id: p for p in (ranker or self.ranker).score(user, [h.product for h in hits])}
         weight = self.settings.rating_weight_browse if is_browse(state.query) else self.settings.rating_weight
         said = shoppers_words(state.query.text)
         out = []
@@ -303,6 +335,11 @@ class Assistant:
             out.sort(key=lambda r: -r.score)
         if state.need:  # understand hook (issue 11): a need's bundle, one product per category first
             out = needs.interleave(out, state.query.categories)
+        if self.settings.brand_cap and not ordered(state) and not state.query.brands:  # a named brand is asked for
+            by_id = {r.product.id: r for r in out}
+            brands = {r.product.id: (r.product.brand or "").casefold() or None for r in out}
+            out = [by_id[i] for i in cap_brands([r.product.id for r in out], brands, self.settings.brand_cap,
+                                                self.settings.cards_per_turn)]
         return out
 
     def _card(self, r: Ranked, state: State) -> Card:
@@ -349,14 +386,16 @@ class Assistant:
                 for r in ranked[:20]
             ],
         )  # fmt: skip
+        version = self.ranker_for(turn.user_id, cid).version or "prior"  # which model ranked them
         for i, c in enumerate(cards):
-            self.store.log_event("impression", cid, turn.user_id, c.product_id, {"rank": i + 1})
+            self.store.log_event("impression", cid, turn.user_id, c.product_id, {"rank": i + 1, "ranker": version})
 
     def cards_for(self, request: str, user_id: str | None, k: int) -> list[Card]:
         """One shot, no conversation stored (``Desk.find``): the request understood like a first
         message, retrieved and ranked for ``user_id``; the best ``k`` (at least one) as cards."""
         state = self.understand(answers.clean(request, self.settings.max_input_chars), State()).state
-        ranked = self.rank(self.candidates.retrieve(state), self.user_context(user_id, state), state)
+        ranker = self.ranker_for(user_id, None)
+        ranked = self.rank(self.candidates.retrieve(state), self.user_context(user_id, state, None, ranker), state, ranker)
         return [self._card(r, state) for r in ranked[: max(1, k)]]
 
     # -- answer ----------------------------------------------------------------------------------

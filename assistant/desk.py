@@ -82,6 +82,12 @@ class Desk:
         """Conversations per hour and the engagement rates (``ConversationStore.engagement``)."""
         return self.store.engagement()
 
+    def ab(self) -> dict:
+        """The A/B test's per-arm rates with intervals (``assistant.experiment.ab_report``)."""
+        from assistant.experiment import ab_report
+
+        return ab_report(self.store.events())
+
     # -- a person in the conversation ------------------------------------------------------------
     def take_over(self, conversation_id: str, agent: str) -> None:
         """``agent`` answers from now on; the bot stays quiet until ``hand_back``."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -83,6 +84,9 @@ class ConversationStore:
         # SQLite allows one writer; serialising writes in-process avoids "database is locked".
         self._write_lock = threading.RLock()
         self._ready = False
+        # (user_id, conversation_id) -> the shopper's A/B arm or None; set by the assistant while an
+        # experiment runs (assistant.experiment), and written into every event's payload as "arm"
+        self.arm_of: Callable[[str | None, str | None], str | None] | None = None
 
     # -- plumbing ------------------------------------------------------------------
     def _ensure(self) -> None:
@@ -189,9 +193,13 @@ class ConversationStore:
         product_id: str | None = None,
         payload: dict | None = None,
     ) -> int:
-        """Record a feedback/console event; returns its id."""
+        """Record a feedback/console event; returns its id. While an A/B test runs (``arm_of`` is
+        set) the payload carries the shopper's arm."""
         if kind not in EVENT_KINDS:
             raise ValueError(f"event kind must be one of {EVENT_KINDS}, not {kind!r}")
+        arm = self.arm_of(user_id, conversation_id) if self.arm_of and (user_id or conversation_id) else None
+        if arm:
+            payload = {**(payload or {}), "arm": arm}
         with self._write() as conn:
             res = conn.execute(
                 events_t.insert().values(

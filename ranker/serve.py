@@ -164,6 +164,17 @@ def load_ranker(settings: Settings, store: CatalogReader | None = None) -> Ranke
     return TwoTowerRanker.load(version, settings, store)
 
 
+def load_version(settings: Settings, name: str, store: CatalogReader | None = None) -> Ranker:
+    """A saved version by name, whichever is current (the candidate arm of an A/B test).
+
+    Raises ``VersionNotFound`` naming the versions there are."""
+    d = versions.root(settings) / name
+    if not (d / "metadata.json").exists():
+        known = ", ".join(m["version"] for m in versions.list_versions(settings)) or "none"
+        raise VersionNotFound(f"no ranker version {name!r} to serve (known: {known}): fix ab_candidate")
+    return TwoTowerRanker.load(d, settings, store)
+
+
 def _meta_text(p) -> str:
     """A catalog product's metadata unit (as ``ItemMeta.text`` builds it for training)."""
     return ItemMeta(p.title, p.brand or "", list(p.categories), list(p.features), p.description).text()

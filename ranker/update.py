@@ -72,10 +72,11 @@ def old_test_rmse(model, data: RatingData, train_idx: list[int]) -> float:
 
 
 def update(settings: Settings, events: Path, replay: float = 1.0, epochs: int | None = None, seed: int = 0,
-           old_data: RatingData | None = None) -> dict:
+           old_data: RatingData | None = None, make_current: bool = True) -> dict:
     """Train a child of the current version on ``events`` + replayed old data; returns its metadata.
 
     ``old_data``: the parent's training data when it is not re-readable from its recorded source.
+    ``make_current=False``: save the child without serving it (``ranker.learn`` decides).
     """
     cur = versions.current_version(settings)
     if cur is None:
@@ -121,6 +122,7 @@ def update(settings: Settings, events: Path, replay: float = 1.0, epochs: int | 
                    "new_rmse_before": before_new, "new_rmse_after": after_new},
     )
     versions.write_metadata(res.version, **{k: v for k, v in res.metadata.items() if k not in ("version", "created")})
-    versions.use_version(settings, res.version.name)
+    if make_current:
+        versions.use_version(settings, res.version.name)
     log.info("update %s -> %s: old test %.4f -> %.4f, new %.4f -> %.4f", cur.name, res.version.name, before_old, after_old, before_new, after_new)
     return versions.read_metadata(res.version)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from shopassist.jsonl import read_jsonl
+from shopassist.ranking import cap_brands
 from shopassist.ranking import dcg as dcg_at_k  # noqa: F401  (the formula's one home; the ranker scores with it too)
 from shopassist.ranking import ndcg as ndcg_at_k
 from shopassist.settings import Settings
@@ -130,8 +131,11 @@ def ensure_ingested(settings: Settings, dataset: Path, progress: bool = False) -
 
 def evaluate(catalog, queries: list[str], judgments: dict[str, dict[str, float]],
              methods: Mapping[str, tuple[str | None, bool]] = METHODS,
-             judged_only: bool = True) -> dict:
-    """Metrics per method over the queries that have at least one judgment."""
+             judged_only: bool = True, brand_cap: float = 0.0) -> dict:
+    """Metrics per method over the queries that have at least one judgment.
+
+    ``brand_cap`` > 0: each result list first passes ``shopassist.ranking.cap_brands`` over its top
+    10 (the assistant's ``Settings.brand_cap``), so its NDCG@10 cost is measured here."""
     queries = [q for q in queries if q in judgments]
     for q in queries[:2]:  # warm-up: load the model and indexes outside the timed loop
         catalog.search(q, k=10)
@@ -148,6 +152,9 @@ def evaluate(catalog, queries: list[str], judgments: dict[str, dict[str, float]]
             hits = catalog.search(q, k=100, method=method, collapse=collapse)
             lat.append((time.perf_counter() - t) * 1000)
             ranked = [h.product.id for h in hits]
+            if brand_cap:
+                ranked = cap_brands(ranked, {h.product.id: (h.product.brand or "").casefold() or None for h in hits},
+                                    brand_cap, 10)
             rows["ndcg@10"].append(ndcg_at_k(ranked, j, 10))
             rows["recall@10"].append(recall_at_k(ranked, rel, 10))
             rows["recall@100"].append(recall_at_k(ranked, rel, 100))
@@ -169,7 +176,8 @@ def evaluate(catalog, queries: list[str], judgments: dict[str, dict[str, float]]
     return out
 
 
-def evaluate_dataset(settings: Settings, dataset: Path, limit: int | None = None, verbose: bool = True) -> dict:
+def evaluate_dataset(settings: Settings, dataset: Path, limit: int | None = None, verbose: bool = True,
+                     brand_cap: float = 0.0) -> dict:
     """Ingest (if needed) and evaluate a judged dataset folder; the CLI's ``eval retrieval``."""
     from retrieval.search import open_catalog
 
@@ -181,8 +189,9 @@ def evaluate_dataset(settings: Settings, dataset: Path, limit: int | None = None
     report = ensure_ingested(settings, dataset, progress=verbose)
     ingest_s = time.perf_counter() - t
     catalog = open_catalog(settings)
-    methods = evaluate(catalog, queries, judgments)
+    methods = evaluate(catalog, queries, judgments, brand_cap=brand_cap)
     result = {
+        "brand_cap": brand_cap,
         "dataset": dataset.name,
         "queries": len([q for q in queries if q in judgments]),
         "methods": methods,

@@ -110,11 +110,32 @@ class Settings(BaseSettings):
         "'recommend a blender'): every candidate then meets all they asked, so the predicted rating "
         "orders them (BENCHMARKS.md, assistant section).",
     )
+    brand_cap: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Most of a result list one brand may fill (a share of the cards, at least one card); "
+        "0 = off. On Icecat a cap of 0.3 over the top 10 costs NDCG@10 (BENCHMARKS.md, fairness section).",
+    )
     turn_budget_s: float = Field(
         default=2.7,
         gt=0,
         description="The answer text must be done this long after the message arrives; validated "
         "sentences are kept, else the catalog template answers (the 3 s turn goal on 2 cores).",
+    )
+
+    # -- experiments (A/B of ranker versions; `shopassist report ab`) --------------------------
+    ab_candidate: str = Field(
+        default="",
+        description="Ranker version (e.g. v0003) served to arm B of an A/B test; arm A gets the current "
+        "version. Empty = no experiment: everyone gets the current version.",
+    )
+    ab_split: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Share of shoppers in arm B, by a stable hash of the user id (guests: conversation id), "
+        "so a shopper keeps their arm across turns, processes and restarts.",
     )
 
     # -- serving -------------------------------------------------------------------

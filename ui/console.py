@@ -167,7 +167,29 @@ class Console:
             columns=["metric", "value"],
         )
         summary = " · ".join(f"**{m}**: {v:.2f}" for m, v in rates.itertuples(index=False))
-        return per_hour, rates, summary
+        arms, ab_summary = self.arms()
+        return per_hour, rates, summary + ab_summary, arms
+
+    def arms(self) -> tuple[pd.DataFrame, str]:
+        """Both arms of the ranker A/B test side by side (``shopassist report ab``): one row per
+        (metric, arm) with its 95 % interval (bars side by side: a bar plot's colour groups stack);
+        empty while no event carries an arm."""
+        ab = self.desk.ab()
+        rows = [(f"{label} · {arm}", f"{arm} (n={a[metric]['n']})", a[metric]["value"], *a[metric]["ci95"])
+                for arm, a in ab["arms"].items() for metric, label in AB_METRICS
+                if a[metric]["value"] is not None]  # fmt: skip
+        frame = pd.DataFrame(rows, columns=["metric", "arm", "value", "ci95 low", "ci95 high"])
+        if not rows:
+            return frame, ""
+        diffs = " · ".join(f"{label} B−A {d['value']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}], "
+                           f"n/arm needed {d['n_per_arm_needed']}"
+                           for metric, label in AB_METRICS if (d := ab["b_minus_a"][metric])["value"] is not None)  # fmt: skip
+        return frame, f"\n\n**A/B test**: {diffs}"
+
+
+# the A/B test's metrics on the Engagement tab, as ``assistant.experiment.ab_report`` names them
+AB_METRICS = (("card_ctr", "card click-through"), ("thumbs_up_rate", "thumbs-up rate"),
+              ("add_to_cart_per_conversation", "add-to-cart / conversation"))
 
 
 def build_console(assistant: Assistant) -> gr.Blocks:
@@ -217,6 +239,8 @@ def build_console(assistant: Assistant) -> gr.Blocks:
                 with gr.Row():
                     per_hour = gr.BarPlot(x="hour (UTC)", y="conversations", label="Conversations per hour", height=260)
                     rates = gr.BarPlot(x="metric", y="value", label="Engagement rates", height=260)
+                arms = gr.BarPlot(x="metric", y="value", color="arm", label="A/B test: both arms",
+                                  height=260, elem_id="ab-arms")
                 eng_refresh = gr.Button("Refresh", size="sm")
         timer = gr.Timer(REFRESH_S)
 
@@ -233,5 +257,5 @@ def build_console(assistant: Assistant) -> gr.Blocks:
         send.click(con.send, [pick, reply], [reply, *view_out], **private)
         pin.click(con.pin, [pick, pin_pick], view_out, **private)
         for trigger in (eng_tab.select, eng_refresh.click):
-            trigger(con.engagement, None, [per_hour, rates, summary], **private)
+            trigger(con.engagement, None, [per_hour, rates, summary, arms], **private)
     return page

@@ -87,6 +87,19 @@ def register(sub, groups) -> None:
     p.add_argument("--json", action="store_true", help="Print the new version's metadata as one JSON line.")
     p.set_defaults(func=cmd_update)
 
+    p = sub.add_parser("learn", help="Train a candidate on the shoppers' feedback since the current version and "
+                       "promote it only if it is not worse (held-out test and recent feedback).",
+                       description="The learning job (ranker.learn): collects the store's rating feedback since the "
+                       "current version was made, trains a child with replay, evaluates both on the parent's test split "
+                       "and on held-out recent feedback, and serves the child only if its RMSE is not worse on both. "
+                       "Prints the numbers and the decision; the parent stays for `ranker rollback`. A second run "
+                       "while one is training stops at once (file lock, across processes).")
+    p.add_argument("--replay", type=float, default=1.0, help="Old examples replayed per new one (default 1).")
+    p.add_argument("--epochs", type=int, default=None, help="Head epochs (default 3).")
+    p.add_argument("--tolerance", type=float, default=None, help="RMSE a candidate may lose and still count as not worse (default 0).")
+    p.add_argument("--json", action="store_true", help="Print only the JSON line.")
+    p.set_defaults(func=cmd_learn)
+
     p = rk.add_parser("use", help="Serve a given version (switch or roll back).")
     p.add_argument("version", help="A version name, e.g. v0002 (see `ranker list`).")
     p.set_defaults(func=cmd_use)
@@ -275,6 +288,30 @@ def cmd_update(args, settings) -> int:
         print(f"saved {meta['version']} (parent {meta['parent']}): old-test RMSE {c['old_test_rmse_before']:.4f} -> "
               f"{c['old_test_rmse_after']:.4f}; new-data RMSE {c['new_rmse_before']:.4f} -> {c['new_rmse_after']:.4f}")
     print(json.dumps(meta, default=str))
+    return 0
+
+
+def cmd_learn(args, settings) -> int:
+    from ranker.learn import TOLERANCE, learn
+
+    try:
+        events = feedback_events(settings)
+    except ValueError as e:  # nothing new: a scheduled job has nothing to do, which is not an error
+        print(json.dumps({"promoted": False, "skipped": str(e)}))
+        return 0
+    try:
+        report = learn(settings, events, replay=args.replay, epochs=args.epochs,
+                       tolerance=TOLERANCE if args.tolerance is None else args.tolerance)
+    except (FileNotFoundError, LookupError, ValueError) as e:
+        raise _user_error(e) from e
+    if not args.json:
+        d = report["decision"]
+        print(f"candidate {report['candidate']} (parent {report['parent']}): held-out test RMSE "
+              f"{d['heldout_test_rmse']['current']} -> {d['heldout_test_rmse']['candidate']}, recent feedback RMSE "
+              f"{d['recent_feedback_rmse']['current']} -> {d['recent_feedback_rmse']['candidate']}: "
+              + ("promoted" if report["promoted"] else f"not promoted (worse on {', '.join(d['worse_on'])})")
+              + f"; serving {report['serving']}")
+    print(json.dumps(report, default=str))
     return 0
 
 

@@ -69,6 +69,8 @@ def register(sub, groups) -> None:
     p.add_argument("--dataset", type=Path, required=True, help="Folder laid out like the Chorus/Icecat set.")
     p.add_argument("--json", action="store_true", help="Print only the JSON summary line.")
     p.add_argument("--limit", type=int, default=None, help="Evaluate only the first N queries.")
+    p.add_argument("--brand-cap", type=float, default=0.0,
+                   help="Cap any one brand's share of each top 10 first (Settings.brand_cap; 0 = off).")
     p.set_defaults(func=cmd_eval)
 
     be = group(sub, groups, "bench", "Benchmark an area (prints JSON).")
@@ -190,7 +192,7 @@ def cmd_search(args, settings) -> int:
 def cmd_eval(args, settings) -> int:
     from retrieval.evaluate import evaluate_dataset
 
-    result = evaluate_dataset(settings, args.dataset, limit=args.limit, verbose=not args.json)
+    result = evaluate_dataset(settings, args.dataset, limit=args.limit, verbose=not args.json, brand_cap=args.brand_cap)
     print(json.dumps(result))
     return 0
 
