@@ -80,6 +80,8 @@ class ConversationStore:
                 if path:
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.engine = sa.create_engine(url, **kwargs)
+        if url.startswith("sqlite") and "poolclass" not in kwargs:
+            _immediate_writes(self.engine)
         # SQLite allows one writer; serialising writes in-process avoids "database is locked".
         self._write_lock = threading.RLock()
         self._ready = False
@@ -106,6 +108,14 @@ class ConversationStore:
         )
         if res.rowcount == 0:
             raise UnknownConversation(conversation_id)
+
+    def _locked(self, conn, conversation_id: str):
+        """The conversation's row inside a write transaction, held until it ends (``FOR UPDATE`` on
+        Postgres; a SQLite write transaction already holds the whole file)."""
+        row = conn.execute(sa.select(conversations).where(conversations.c.id == conversation_id).with_for_update()).first()
+        if row is None:
+            raise UnknownConversation(conversation_id)
+        return row
 
     def _get(self, conversation_id: str):
         with self._read() as conn:
@@ -337,10 +347,12 @@ class ConversationStore:
 
     # -- pins and candidates -----------------------------------------------------------
     def pin_product(self, conversation_id: str, product_id: str) -> None:
-        """An agent pins a product: it is shown first in the next answers."""
-        row = self._get(conversation_id)
-        pins = [p for p in (row.pinned or []) if p != product_id] + [product_id]
+        """An agent pins a product: it is shown first in the next answers. The pins are read and
+        written in one transaction holding the row, so agents pinning at once on two server
+        processes keep both pins."""
         with self._write() as conn:
+            row = self._locked(conn, conversation_id)
+            pins = [p for p in (row.pinned or []) if p != product_id] + [product_id]
             self._touch(conn, conversation_id, pinned=pins)
         self.log_event("pin", conversation_id, row.user_id, product_id=product_id)
 
@@ -439,6 +451,26 @@ class ConversationStore:
         }
 
 
+def _immediate_writes(engine: sa.Engine) -> None:
+    """SQLite file: the store's write transactions start with ``BEGIN IMMEDIATE``.
+
+    pysqlite begins a transaction only at its first write, so a read-then-write (the pins) in
+    two processes could both read, then one write would be lost or fail as a deadlock. Here
+    SQLAlchemy emits BEGIN itself (SQLAlchemy's documented pysqlite recipe), IMMEDIATE for
+    writes: the file's write lock is taken before the read, and a second writer waits
+    (``timeout``) instead. The in-memory database keeps pysqlite's way (one process, one
+    connection shared by threads under the store's lock).
+    """
+
+    @sa.event.listens_for(engine, "connect")
+    def _no_driver_begin(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("store_write") else "BEGIN")
+
+
 class _Tx:
     """A write transaction under the store's in-process write lock."""
 
@@ -447,11 +479,20 @@ class _Tx:
 
     def __enter__(self):
         self.store._write_lock.acquire()
-        self._cm = self.store.engine.begin()
-        return self._cm.__enter__()
-
-    def __exit__(self, *exc):
         try:
-            return self._cm.__exit__(*exc)
+            self._conn = self.store.engine.connect().execution_options(store_write=True)
+            self._tx = self._conn.begin()
+        except BaseException:
+            self.store._write_lock.release()
+            raise
+        return self._conn
+
+    def __exit__(self, exc_type, *_):
+        try:
+            if exc_type is None:
+                self._tx.commit()
+            else:
+                self._tx.rollback()
         finally:
+            self._conn.close()
             self.store._write_lock.release()
