@@ -1,9 +1,12 @@
 """The conversation and event store: conversations, messages, feedback events.
 
 SQLAlchemy Core over SQLite by default (``settings.events_db_url``); a Postgres URL
-(``postgresql+psycopg://...``) works the same. Tables are created on first use.
+(``postgresql+psycopg://...``) works the same. The schema is versioned (``assistant.schema``,
+Alembic): before its first query the store creates it in an empty database, upgrades a SQLite
+file, and refuses a Postgres database at an older revision until ``shopassist db upgrade``.
 One engine per store; every public method opens its own short transaction, so a
-store may be shared by the chat threads of a web server.
+store may be shared by the chat threads of a web server, and several server processes may
+share one Postgres database (nothing is kept between calls but the engine).
 
 Personal data never reaches a table: message texts, message meta, event payloads and hand-off
 reasons pass ``assistant.redaction`` on the way in (the running turn keeps the shopper's own
@@ -30,13 +33,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
+from assistant import schema
 from assistant.records import (  # noqa: F401  (the rows are part of the store's interface)
     EVENT_KINDS,
     ROLES,
     ConversationSummary,
     EventRow,
     Message,
-    _meta,
     conversations,
     events_t,
     messages_t,
@@ -67,6 +70,7 @@ class ConversationStore:
 
     def __init__(self, url: str):
         self.url = url
+        self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -91,8 +95,39 @@ class ConversationStore:
         if not self._ready:
             with self._write_lock:
                 if not self._ready:
-                    _meta.create_all(self.engine)
+                    self._prepare()
                     self._ready = True
+
+    def _prepare(self) -> None:
+        """The schema at this code's revision, or ``SchemaOutdated`` (see ``assistant.schema``)."""
+        with _Tx(self) as conn:
+            if self.is_sqlite or schema.revision(conn) is None:
+                self._upgrade(conn)
+            else:
+                schema.check(conn, self.where)
+
+    def _upgrade(self, conn) -> tuple[str | None, str]:
+        if not self.is_sqlite:  # replicas starting together: one upgrades, the others then find it done
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": schema.UPGRADE_LOCK})
+        return schema.upgrade(conn)
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Bring the database to this code's schema revision (``shopassist db upgrade``);
+        returns (revision before, after). Rows are kept; running it twice changes nothing."""
+        with _Tx(self) as conn:
+            done = self._upgrade(conn)
+        self._ready = True
+        return done
+
+    def revision(self) -> str | None:
+        """The database's schema revision (None: empty)."""
+        with self.engine.connect() as conn:
+            return schema.revision(conn)
+
+    @property
+    def where(self) -> str:
+        """The URL without its password, for messages."""
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
 
     def _write(self):
         self._ensure()

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "shopassist.commands.assistant",  # chat, eval conversations, bench assistant
     "shopassist.commands.ui",  # serve, bench ui
     "shopassist.commands.privacy",  # privacy export/delete
+    "shopassist.commands.db",  # db upgrade/status (the conversation store's schema)
 )
 
 __all__ = ["UserError", "build_parser", "group", "main"]  # UserError: commands raised it from here before errors.py
