@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -45,11 +46,31 @@ from assistant.records import (  # noqa: F401  (the rows are part of the store's
     messages_t,
 )
 from assistant.redaction import redact, redact_tree
-from shopassist.errors import UserError
+from shopassist.errors import OperatorError, UserError
 
 
 class UnknownConversation(UserError, KeyError):
     """A conversation id that the store has never seen: the caller's mistake."""
+
+
+class StoreUnavailable(OperatorError, RuntimeError):
+    """The database cannot be reached (down, restarting, refusing connections): whoever runs the
+    shop must bring it back. Nothing of the failed call was written; the next call reconnects."""
+
+
+# what a database that is down or restarting raises through SQLAlchemy (psycopg and sqlite3 alike)
+_CONNECTION_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError)
+
+
+@contextmanager
+def _reachable(where: str):
+    """Turn the driver's connection errors into ``StoreUnavailable`` naming the database."""
+    try:
+        yield
+    except _CONNECTION_ERRORS as e:
+        reason = (str(e.orig or e).strip().splitlines() or [e.__class__.__name__])[0]
+        raise StoreUnavailable(f"the conversation store at {where} is unreachable ({reason}); nothing of this call "
+                               "was saved: bring the database back, the app reconnects on its own") from e
 
 
 def _now() -> datetime:
@@ -71,7 +92,9 @@ class ConversationStore:
     def __init__(self, url: str):
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"future": True}
+        # pre-ping: a pooled connection is tested (SELECT 1) before use, so after a database
+        # restart the first call reconnects instead of failing on a dead socket
+        kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
             if url in ("sqlite://", "sqlite:///:memory:"):
@@ -114,14 +137,14 @@ class ConversationStore:
     def upgrade(self) -> tuple[str | None, str]:
         """Bring the database to this code's schema revision (``shopassist db upgrade``);
         returns (revision before, after). Rows are kept; running it twice changes nothing."""
-        with _Tx(self) as conn:
+        with _reachable(self.where), _Tx(self) as conn:
             done = self._upgrade(conn)
         self._ready = True
         return done
 
     def revision(self) -> str | None:
         """The database's schema revision (None: empty)."""
-        with self.engine.connect() as conn:
+        with _reachable(self.where), self.engine.connect() as conn:
             return schema.revision(conn)
 
     @property
@@ -129,13 +152,19 @@ class ConversationStore:
         """The URL without its password, for messages."""
         return sa.engine.make_url(self.url).render_as_string(hide_password=True)
 
+    @contextmanager
     def _write(self):
-        self._ensure()
-        return _Tx(self)
+        with _reachable(self.where):
+            self._ensure()
+            with _Tx(self) as conn:
+                yield conn
 
+    @contextmanager
     def _read(self):
-        self._ensure()
-        return self.engine.connect()
+        with _reachable(self.where):
+            self._ensure()
+            with self.engine.connect() as conn:
+                yield conn
 
     def _touch(self, conn, conversation_id: str, **values) -> None:
         res = conn.execute(

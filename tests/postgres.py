@@ -69,6 +69,13 @@ class PostgresServer:
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "server.log"), "-w", "-t", "60",
                   "-m", "fast", "-o", opts, action)  # fmt: skip
 
+    def halt(self) -> None:
+        """Stop the server (fast: open connections are cut), keeping its data for ``resume``."""
+        self._ctl("stop")
+
+    def resume(self) -> None:
+        self._ctl("start")
+
     def restart(self) -> None:
         """Stop (fast: open connections are cut) and start again on the same port and data."""
         self._ctl("restart")
