@@ -19,20 +19,28 @@ holds ``UPGRADE_LOCK`` (an advisory lock), so replicas starting at once upgrade 
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
-from shopassist.errors import OperatorError
+# Alembic logs a dozen INFO lines (plugins on import, "Context impl") on every start of every
+# command; ``upgrade`` logs the one line that matters. Set before the import that logs them.
+logging.getLogger("alembic").setLevel(logging.WARNING)
+
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
+from alembic.runtime.migration import MigrationContext  # noqa: E402
+from alembic.script import ScriptDirectory  # noqa: E402
+
+from shopassist.errors import OperatorError  # noqa: E402
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 FIRST = "0001"  # what create_all made before migrations existed (a store with tables and no version)
 UPGRADE_LOCK = 0x5A0C_57E5  # pg_advisory_xact_lock key: one upgrade at a time per database
+
+log = logging.getLogger(__name__)
 
 
 class SchemaOutdated(OperatorError, RuntimeError):
@@ -76,6 +84,7 @@ def upgrade(conn: sa.Connection) -> tuple[str | None, str]:
         _run(conn, "stamp", FIRST)  # adopt a create_all store: its tables are revision 0001
     if before != head():
         _run(conn, "upgrade", "head")
+        log.info("conversation store schema upgraded from revision %s to %s", before, head())
     return before, head()
 
 
