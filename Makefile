@@ -1,6 +1,7 @@
 # Two entry points for a fresh machine (see README):
 #   make run   - install into .venv, ingest the bundled demo catalog, serve the app
-#   make test  - install with dev extras (+ Debian chromium for browser tests), run every test
+#   make test  - install with dev extras (+ Debian chromium for browser tests, postgresql for the
+#                store's tests on Postgres), run every test
 # Everything else is a helper of those two.
 
 PYTHON ?= python3
@@ -16,7 +17,7 @@ export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 export ANONYMIZED_TELEMETRY=False
 
-.PHONY: run test install install-dev browser demo serve lint clean
+.PHONY: run test install install-dev browser postgres demo serve lint clean
 
 # `make run` says what it is doing in one line per step; pip's and the tools' own output goes to
 # $(LOG), shown (its last lines) only when a step fails.
@@ -45,6 +46,11 @@ install-dev: $(VENV)/bin/python
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# Debian's PostgreSQL server binaries for the store's tests on Postgres (pytest starts its own
+# throwaway server on loopback; nothing is started as a service). Without them those tests skip.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
+
 # Ingest is idempotent (a rerun costs seconds); the rating model is trained once, on the
 # demo reviews (as measured in BENCHMARKS.md), and kept across runs; the stamp names the
 # recipe (2: with the personal taste term), so a data dir trained by an older recipe retrains.
@@ -66,7 +72,7 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 
 # the docstring examples run too (pyproject: --doctest-modules over the packages)
-test: install-dev browser lint
+test: install-dev browser postgres lint
 	$(PY) -m pytest -q -p no:cacheprovider --timeout 900
 
 clean:

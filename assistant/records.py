@@ -1,7 +1,8 @@
 """The conversation store's tables and the rows it returns (``assistant.store`` owns the queries).
 
-SQLAlchemy Core tables, created on first use by ``ConversationStore``; the same schema on
-SQLite and Postgres.
+SQLAlchemy Core tables; the same schema on SQLite and Postgres. The database gets them from
+the migrations (``assistant/migrations``, run by ``assistant.schema``): a change here needs a new
+revision there (``tests/assistant/test_schema.py`` compares the two on both engines).
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """The conversation and event store: conversations, messages, feedback events.
 
 SQLAlchemy Core over SQLite by default (``settings.events_db_url``); a Postgres URL
-(``postgresql+psycopg://...``) works the same. Tables are created on first use.
+(``postgresql+psycopg://...``) works the same. The schema is versioned (``assistant.schema``,
+Alembic): before its first query the store creates it in an empty database, upgrades a SQLite
+file, and refuses a Postgres database at an older revision until ``shopassist db upgrade``.
 One engine per store; every public method opens its own short transaction, so a
-store may be shared by the chat threads of a web server.
+store may be shared by the chat threads of a web server, and several server processes may
+share one Postgres database (nothing is kept between calls but the engine).
 
 Personal data never reaches a table: message texts, message meta, event payloads and hand-off
 reasons pass ``assistant.redaction`` on the way in (the running turn keeps the shopper's own
@@ -25,29 +28,50 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
+from assistant import schema
 from assistant.records import (  # noqa: F401  (the rows are part of the store's interface)
     EVENT_KINDS,
     ROLES,
     ConversationSummary,
     EventRow,
     Message,
-    _meta,
     conversations,
     events_t,
     messages_t,
 )
 from assistant.redaction import redact, redact_tree
-from shopassist.errors import UserError
+from shopassist.errors import OperatorError, UserError
 
 
 class UnknownConversation(UserError, KeyError):
     """A conversation id that the store has never seen: the caller's mistake."""
+
+
+class StoreUnavailable(OperatorError, RuntimeError):
+    """The database cannot be reached (down, restarting, refusing connections): whoever runs the
+    shop must bring it back. Nothing of the failed call was written; the next call reconnects."""
+
+
+# what a database that is down or restarting raises through SQLAlchemy (psycopg and sqlite3 alike)
+_CONNECTION_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError)
+
+
+@contextmanager
+def _reachable(where: str):
+    """Turn the driver's connection errors into ``StoreUnavailable`` naming the database."""
+    try:
+        yield
+    except _CONNECTION_ERRORS as e:
+        reason = (str(e.orig or e).strip().splitlines() or [e.__class__.__name__])[0]
+        raise StoreUnavailable(f"the conversation store at {where} is unreachable ({reason}); nothing of this call "
+                               "was saved: bring the database back, the app reconnects on its own") from e
 
 
 def _now() -> datetime:
@@ -68,7 +92,10 @@ class ConversationStore:
 
     def __init__(self, url: str):
         self.url = url
-        kwargs: dict[str, Any] = {"future": True}
+        self.is_sqlite = url.startswith("sqlite")
+        # pre-ping: a pooled connection is tested (SELECT 1) before use, so after a database
+        # restart the first call reconnects instead of failing on a dead socket
+        kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
             if url in ("sqlite://", "sqlite:///:memory:"):
@@ -81,6 +108,8 @@ class ConversationStore:
                 if path:
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.engine = sa.create_engine(url, **kwargs)
+        if url.startswith("sqlite") and "poolclass" not in kwargs:
+            _immediate_writes(self.engine)
         # SQLite allows one writer; serialising writes in-process avoids "database is locked".
         self._write_lock = threading.RLock()
         self._ready = False
@@ -93,16 +122,53 @@ class ConversationStore:
         if not self._ready:
             with self._write_lock:
                 if not self._ready:
-                    _meta.create_all(self.engine)
+                    self._prepare()
                     self._ready = True
 
-    def _write(self):
-        self._ensure()
-        return _Tx(self)
+    def _prepare(self) -> None:
+        """The schema at this code's revision, or ``SchemaOutdated`` (see ``assistant.schema``)."""
+        with _Tx(self) as conn:
+            if self.is_sqlite or schema.revision(conn) is None:
+                self._upgrade(conn)
+            else:
+                schema.check(conn, self.where)
 
+    def _upgrade(self, conn) -> tuple[str | None, str]:
+        if not self.is_sqlite:  # replicas starting together: one upgrades, the others then find it done
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": schema.UPGRADE_LOCK})
+        return schema.upgrade(conn)
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Bring the database to this code's schema revision (``shopassist db upgrade``);
+        returns (revision before, after). Rows are kept; running it twice changes nothing."""
+        with _reachable(self.where), _Tx(self) as conn:
+            done = self._upgrade(conn)
+        self._ready = True
+        return done
+
+    def revision(self) -> str | None:
+        """The database's schema revision (None: empty)."""
+        with _reachable(self.where), self.engine.connect() as conn:
+            return schema.revision(conn)
+
+    @property
+    def where(self) -> str:
+        """The URL without its password, for messages."""
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    @contextmanager
+    def _write(self):
+        with _reachable(self.where):
+            self._ensure()
+            with _Tx(self) as conn:
+                yield conn
+
+    @contextmanager
     def _read(self):
-        self._ensure()
-        return self.engine.connect()
+        with _reachable(self.where):
+            self._ensure()
+            with self.engine.connect() as conn:
+                yield conn
 
     def _touch(self, conn, conversation_id: str, **values) -> None:
         res = conn.execute(
@@ -110,6 +176,14 @@ class ConversationStore:
         )
         if res.rowcount == 0:
             raise UnknownConversation(conversation_id)
+
+    def _locked(self, conn, conversation_id: str):
+        """The conversation's row inside a write transaction, held until it ends (``FOR UPDATE`` on
+        Postgres; a SQLite write transaction already holds the whole file)."""
+        row = conn.execute(sa.select(conversations).where(conversations.c.id == conversation_id).with_for_update()).first()
+        if row is None:
+            raise UnknownConversation(conversation_id)
+        return row
 
     def _get(self, conversation_id: str):
         with self._read() as conn:
@@ -345,10 +419,12 @@ class ConversationStore:
 
     # -- pins and candidates -----------------------------------------------------------
     def pin_product(self, conversation_id: str, product_id: str) -> None:
-        """An agent pins a product: it is shown first in the next answers."""
-        row = self._get(conversation_id)
-        pins = [p for p in (row.pinned or []) if p != product_id] + [product_id]
+        """An agent pins a product: it is shown first in the next answers. The pins are read and
+        written in one transaction holding the row, so agents pinning at once on two server
+        processes keep both pins."""
         with self._write() as conn:
+            row = self._locked(conn, conversation_id)
+            pins = [p for p in (row.pinned or []) if p != product_id] + [product_id]
             self._touch(conn, conversation_id, pinned=pins)
         self.log_event("pin", conversation_id, row.user_id, product_id=product_id)
 
@@ -447,6 +523,26 @@ class ConversationStore:
         }
 
 
+def _immediate_writes(engine: sa.Engine) -> None:
+    """SQLite file: the store's write transactions start with ``BEGIN IMMEDIATE``.
+
+    pysqlite begins a transaction only at its first write, so a read-then-write (the pins) in
+    two processes could both read, then one write would be lost or fail as a deadlock. Here
+    SQLAlchemy emits BEGIN itself (SQLAlchemy's documented pysqlite recipe), IMMEDIATE for
+    writes: the file's write lock is taken before the read, and a second writer waits
+    (``timeout``) instead. The in-memory database keeps pysqlite's way (one process, one
+    connection shared by threads under the store's lock).
+    """
+
+    @sa.event.listens_for(engine, "connect")
+    def _no_driver_begin(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("store_write") else "BEGIN")
+
+
 class _Tx:
     """A write transaction under the store's in-process write lock."""
 
@@ -455,11 +551,20 @@ class _Tx:
 
     def __enter__(self):
         self.store._write_lock.acquire()
-        self._cm = self.store.engine.begin()
-        return self._cm.__enter__()
-
-    def __exit__(self, *exc):
         try:
-            return self._cm.__exit__(*exc)
+            self._conn = self.store.engine.connect().execution_options(store_write=True)
+            self._tx = self._conn.begin()
+        except BaseException:
+            self.store._write_lock.release()
+            raise
+        return self._conn
+
+    def __exit__(self, exc_type, *_):
+        try:
+            if exc_type is None:
+                self._tx.commit()
+            else:
+                self._tx.rollback()
         finally:
+            self._conn.close()
             self.store._write_lock.release()

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "shopassist.commands.ui",  # serve, bench ui
     "shopassist.commands.privacy",  # privacy export/delete
     "shopassist.commands.report",  # report ab, report exposure
+    "shopassist.commands.db",  # db upgrade/status (the conversation store's schema)
 )
 
 __all__ = ["UserError", "build_parser", "group", "main"]  # UserError: commands raised it from here before errors.py

@@ -75,6 +75,33 @@ def embedder():
     return load_embedder()
 
 
+# -- a real PostgreSQL on loopback, one per session (tests/postgres.py) ------------------------------
+@pytest.fixture(scope="session")
+def postgres():
+    """The session's PostgreSQL server; skips only where its binaries are absent and CI did not
+    ask for them (``TESTS_REQUIRE_POSTGRES=1``, set by .ci/run, turns the skip into a failure)."""
+    from tests.postgres import REQUIRE_ENV, PostgresServer, pg_bindir
+
+    bindir = pg_bindir()
+    if bindir is None:
+        why = "PostgreSQL is not installed (apt-get install -y postgresql)"
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{why}, and {REQUIRE_ENV}=1 says these tests must run")
+        pytest.skip(why)
+    server = PostgresServer(bindir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def events_url(request, tmp_path) -> str:
+    """A fresh, empty conversation store URL on each engine: a SQLite file in tmp_path, or a new
+    database on the session's PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'events.sqlite'}"
+    return request.getfixturevalue("postgres").create_database()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -35,12 +35,12 @@ def shop(tmp_path_factory):
 @pytest.fixture
 def make_assistant(shop, tmp_path):
     """Build an Assistant over the test shop with a given LLM (scripted by default) and a
-    fresh conversation store per test."""
+    fresh conversation store per test (a SQLite file in tmp_path, or ``events_url=`` any URL)."""
     base, catalog, ranker = shop
 
     def make(llm=None, **overrides):
         s = base.model_copy(update={"llm_backend": "scripted", **overrides})
-        store = ConversationStore(f"sqlite:///{tmp_path / 'events.sqlite'}")
+        store = ConversationStore(overrides.get("events_url") or f"sqlite:///{tmp_path / 'events.sqlite'}")
         return Assistant(s, catalog, ranker, llm or ScriptedLLM(), store)
 
     return make

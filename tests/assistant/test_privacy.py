@@ -1,24 +1,24 @@
-"""Personal data through the real assistant and a real SQLite store: redacted on the way in,
-exported and erased on request (``shopassist privacy export|delete``), and gone from the next
-training file of ``ranker update --from-store``.
+"""Personal data through the real assistant and a real store (a SQLite file and a PostgreSQL
+database): redacted on the way in, exported and erased on request (``shopassist privacy
+export|delete``), and gone from the next training file of ``ranker update --from-store``.
 
-Every check of "nothing left" reads the SQLite file itself, every table and every cell, so a
+Every check of "nothing left" reads the database itself, every table and every cell, so a
 table added later is checked too.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from assistant.chat import Turn
 from assistant.events import Answer, Cards
 from assistant.privacy import UnknownShopper, delete_shopper, export_shopper
 from ranker import versions
-from tests.cli.test_errors import one_line_error, shopassist
+from tests.cli.test_errors import one_line_error
+from tests.cli.test_errors import shopassist as cli
 
 ANA = "ana-7781"
 ANA_SAYS = [
@@ -29,23 +29,29 @@ ANA_SAYS = [
 SECRETS = [s for _, found in ANA_SAYS for s in found]
 
 
-def cells(db: Path) -> list[str]:
-    """Every cell of every table of a SQLite file, as text."""
-    with sqlite3.connect(db) as conn:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        assert tables, db
-        return [str(v) for t in tables for row in conn.execute(f'SELECT * FROM "{t}"') for v in row if v is not None]
+def cells(url: str) -> list[str]:
+    """Every cell of every table of a database, as text (its own engine: the store's is not asked)."""
+    engine = sa.create_engine(url)
+    try:
+        meta = sa.MetaData()
+        meta.reflect(engine)
+        assert meta.tables, url
+        with engine.connect() as conn:
+            return [str(v) for t in meta.sorted_tables for row in conn.execute(sa.select(t)) for v in row if v is not None]
+    finally:
+        engine.dispose()
 
 
-def containing(db: Path, needles: list[str]) -> list[str]:
-    return [c for c in cells(db) for n in needles if n.lower() in c.lower()]
+def containing(url: str, needles: list[str]) -> list[str]:
+    return [c for c in cells(url) for n in needles if n.lower() in c.lower()]
 
 
 def talk(a, cid, user, message):
     return list(a.respond(Turn(cid, user, message)))
 
 
-def test_the_shopper_is_answered_but_the_store_keeps_no_personal_data(assistant, tmp_path):
+def test_the_shopper_is_answered_but_the_store_keeps_no_personal_data(make_assistant, events_url):
+    assistant = make_assistant(events_url=events_url)
     cid = assistant.start(ANA)
     first = talk(assistant, cid, ANA, ANA_SAYS[0][0])
     cards = next(e.cards for e in first if isinstance(e, Cards))
@@ -54,8 +60,7 @@ def test_the_shopper_is_answered_but_the_store_keeps_no_personal_data(assistant,
     for message, _ in ANA_SAYS[1:]:
         talk(assistant, cid, ANA, message)
     assistant.desk.agent_reply(cid, "zoe", "Hi Ana, I'll call you on +44 20 7946 0958 in five minutes")
-    db = tmp_path / "events.sqlite"
-    assert containing(db, SECRETS) == []
+    assert containing(events_url, SECRETS) == []
     stored = [m.text for m in assistant.store.messages(cid)]
     assert "my name is [name], I'd like a quiet blender, mail me at [email]" in stored
     assert any("[address]" in t and "[card]" in t for t in stored)
@@ -70,12 +75,17 @@ def _version_record(s):
     versions.use_version(s, d.name)
 
 
-def test_export_then_delete_through_the_cli_leaves_nothing_of_the_shopper(make_assistant, tmp_path):
+def test_export_then_delete_through_the_cli_leaves_nothing_of_the_shopper(make_assistant, tmp_path, events_url):
     from shopassist.commands.ranker import feedback_events
 
-    a = make_assistant(data_dir=tmp_path)
+    a = make_assistant(data_dir=tmp_path, events_url=events_url)
     s = a.settings
-    assert s.events_db_url == f"sqlite:///{tmp_path / 'events.sqlite'}"
+    assert s.events_db_url == events_url
+    env = {"SHOPASSIST_EVENTS_URL": events_url}
+
+    def shopassist(*args):
+        return cli(tmp_path, *args, env=env)
+
     _version_record(s)
 
     ana_conversations, ana_thumbs = [], set()
@@ -96,7 +106,7 @@ def test_export_then_delete_through_the_cli_leaves_nothing_of_the_shopper(make_a
     earlier = feedback_events(s)  # an update already trained on Ana's thumbs
     assert ANA in earlier.read_text()
 
-    exported = shopassist(tmp_path, "privacy", "export", "--user", ANA)
+    exported = shopassist("privacy", "export", "--user", ANA)
     assert exported.returncode == 0, exported.stderr
     held = json.loads(exported.stdout.splitlines()[-1])
     assert [c["id"] for c in held["conversations"]] == ana_conversations
@@ -105,11 +115,11 @@ def test_export_then_delete_through_the_cli_leaves_nothing_of_the_shopper(make_a
     assert [r["user_id"] for r in held["training_feedback"][earlier.name]] == [ANA] * len(ana_thumbs)
     assert not any(s_ in exported.stdout for s_ in SECRETS)  # what is held was redacted on the way in
 
-    dry = shopassist(tmp_path, "privacy", "delete", "--user", ANA)
+    dry = shopassist("privacy", "delete", "--user", ANA)
     assert dry.returncode == 0 and "add --yes" in dry.stdout
     assert len(a.store.user_conversations(ANA)) == 2  # a dry run removes nothing
 
-    gone = shopassist(tmp_path, "privacy", "delete", "--user", ANA, "--yes")
+    gone = shopassist("privacy", "delete", "--user", ANA, "--yes")
     assert gone.returncode == 0, gone.stderr
     report = json.loads(gone.stdout.splitlines()[-1])
     assert report["conversations"] == 2 and report["events"] == len(held["events"])
@@ -117,7 +127,7 @@ def test_export_then_delete_through_the_cli_leaves_nothing_of_the_shopper(make_a
     assert ANA not in gone.stderr  # the log line of the erasure has counts, not the shopper
 
     needles = [ANA, *ana_conversations, "Ana Lopez", "ana.lopez"]
-    assert containing(tmp_path / "events.sqlite", needles) == []
+    assert containing(events_url, needles) == []
     (logged,) = a.store.events("privacy_delete")
     assert logged.user_id is None and logged.conversation_id is None
     assert logged.payload == {"conversations": 2, "messages": report["messages"], "events": report["events"]}
@@ -129,7 +139,7 @@ def test_export_then_delete_through_the_cli_leaves_nothing_of_the_shopper(make_a
     assert not any(n in nxt.read_text() for n in needles)
     assert a.store.user_conversations("ben-4410") == [ben]  # everyone else kept
 
-    again = shopassist(tmp_path, "privacy", "delete", "--user", ANA, "--yes")
+    again = shopassist("privacy", "delete", "--user", ANA, "--yes")
     one_line_error(again, 2, "nothing is held", ANA)
     assert len(a.store.events("privacy_delete")) == 1  # a failed request logs nothing
 

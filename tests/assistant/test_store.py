@@ -1,4 +1,4 @@
-"""ConversationStore against a real SQLite file in tmp_path."""
+"""ConversationStore against a real SQLite file in tmp_path and a real PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from assistant.store import ConversationStore, UnknownConversation
 
 
 @pytest.fixture
-def store(tmp_path):
-    return ConversationStore(f"sqlite:///{tmp_path / 'events.sqlite'}")
+def store(events_url):
+    return ConversationStore(events_url)
 
 
 def test_messages_round_trip_and_since(store):
@@ -153,3 +153,32 @@ def test_in_memory_url_shared_across_threads():
     t.start()
     t.join()
     assert store.messages(cid)[0].text == "hi"
+
+
+def test_two_stores_on_one_database_are_two_replicas(events_url):
+    """Two stores on one URL are what two server processes hold: each sees the other's writes
+    at once (nothing cached per store), and concurrent pins from both keep every pin."""
+    a, b = ConversationStore(events_url), ConversationStore(events_url)
+    cid = a.start_conversation("u1")
+    a.add_message(cid, "user", "a quiet blender")
+    b.take_over(cid, "zoe")
+    b.add_message(cid, "agent", "Hi, Zoe here")
+    assert a.taken_over_by(cid) == "zoe" and [m.role for m in a.messages(cid)] == ["user", "agent"]
+    products = [f"p{i}" for i in range(24)]
+    errors = []
+
+    def pin(store, ids):
+        try:
+            for p in ids:
+                store.pin_product(cid, p)
+        except Exception as e:  # collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=pin, args=(s, products[i::4])) for i, s in enumerate([a, b, a, b])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(b.pinned(cid)) == sorted(products)
+    assert len(a.events(kind="pin", conversation_id=cid)) == len(products)
