@@ -199,6 +199,74 @@ def favour_names(hits: list, text: str, titles: dict[str, str], token_ids: dict)
                 h.score *= NAMELESS_SHARE
 
 
+# "iphone 13", "galaxy s21", "series 7": a name word and a model number; the words before a
+# number that make it a budget, a count or a size instead ("under 15", "pack of 2", "size 9")
+_MODEL = re.compile(r"\b([a-z][a-z-]{2,})\s?([a-z]?\d{1,4}[a-z]{0,3})\b(?!\s*(?:%|\$|€|£))")
+_NOT_MODEL_NAME = frozenset(
+    "under over below above than about around less more max min budget for from and with without the pack set "
+    "of size sizes up to between only just least most top best rated stars star count pcs pieces piece days "
+    "hours minutes years year old age ages kids adults people person room rooms".split()
+)
+
+
+def model_phrases(text: str) -> list[str]:
+    """Name-plus-model-number phrases of a request, as lower-case "name number" strings; the number
+    must not be a quantity with a unit ("15 inch", "2 pack").
+
+    >>> model_phrases("phone cases for iPhone 13 under 15 bucks"), model_phrases("galaxy s21 screen protector")
+    (['iphone 13'], ['galaxy s21'])
+    >>> model_phrases("a 13 inch laptop under 800"), model_phrases("size 9 running shoes")
+    ([], [])
+    """
+    from retrieval.units import UNITS
+
+    out = []
+    for m in _MODEL.finditer(text.lower()):
+        name, number = m.group(1), m.group(2)
+        after = text.lower()[m.end():].split()[:1]
+        if name in _NOT_MODEL_NAME or name in UNITS or (after and after[0].strip(".,!?") in UNITS):
+            continue
+        if number.isdigit() and after and after[0].strip(".,!?") in ("bucks", "dollars", "euros", "pounds", "pack", "pcs"):
+            continue
+        out.append(f"{name} {number}")
+    return out
+
+
+def names_model(title: str, phrase: str) -> bool:
+    """Whether a title writes the model ("iPhone 13 Pro", "iPhone13"; not "iPhone 130").
+
+    >>> names_model("OtterBox iPhone 13 Pro Case", "iphone 13"), names_model("Case for iPhone XR", "iphone 13")
+    (True, False)
+    """
+    name, number = phrase.split(" ", 1)
+    return re.search(rf"\b{re.escape(name)}[\s-]?{re.escape(number)}(?![0-9])", title.lower()) is not None
+
+
+def model_fits(products: list, text: str, phrase: str) -> list[bool]:
+    """Per product: its title writes the model and as many of the request's other words as any
+    product's title does (an iPhone 13 screen protector is no fit for "cases for iphone 13")."""
+    others = set(tokenize(text)) - set(tokenize(phrase))
+    # a word inside a longer one counts ("phone" in "iPhone"), as for the unmatched-words note
+    said = [sum(w in p.title.lower() for w in others) for p in products]
+    need = max(said, default=0)
+    return [names_model(p.title, phrase) and n >= need for p, n in zip(products, said)]
+
+
+def favour_models(hits: list, text: str, sorted_: bool) -> list:
+    """"cases for iphone 13": the hits whose titles write a model the request names first (an
+    "iPhone XR" case does not fit); with a sort, only those, when any. Unchanged when none does."""
+    for phrase in model_phrases(text):
+        fits = model_fits([h.product for h in hits], text, phrase)
+        if any(fits) and not all(fits):
+            if sorted_:
+                return [h for h, f in zip(hits, fits) if f]
+            for h, f in zip(hits, fits):
+                if not f:
+                    h.score *= NAMELESS_SHARE
+            hits.sort(key=lambda h: -h.score)
+    return hits
+
+
 def demote_accessories(hits: list) -> None:
     """"the flashforge creator pro": the printer before the sticker "for Creator Pro" (in place)."""
     itself = [named_as_itself(h) for h in hits]
@@ -319,6 +387,7 @@ class Candidates:
             types = types_of(self.catalog)
             hits = [h for h in hits if types.keeps(h.product, kinds, said)]
         hits = must_match(hits, state)  # understand hook (issue 11): "noise cancelling headphones"
+        hits = favour_models(hits, state.query.text, sorted_)  # "iphone 13": not the XR's cases
         if not sorted_:
             favour_names(hits, state.query.text, vocab.titles, vocab.token_ids)
             demote_accessories(hits)
@@ -342,7 +411,9 @@ class Candidates:
         named = [*f.categories, *f.brands, *state.colours, *(str(v) for v in f.attributes.values()),
                  *([said] if kinds else [])]  # "laptop": the notebooks shown are what it names
         index = self.catalog.bm25()
-        return unmatched_words(f.text, named, shown, lambda t: bool((index.scores([t]) > 0).any()))
+        words = unmatched_words(f.text, named, shown, lambda t: bool((index.scores([t]) > 0).any()))
+        # a model none of the shown titles writes ("iphone 13" over cases for other iPhones)
+        return words + [m for m in model_phrases(f.text) if shown and not any(model_fits(shown, f.text, m))]
 
     def alternative(self, state: State, top: list[Ranked], unmatched: list[str]) -> Ranked | None:
         """One product from a substitute category (``SUBSTITUTE_MIN``) of the same department that

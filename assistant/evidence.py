@@ -321,10 +321,13 @@ def summarise_reviews(product, reviews: list) -> str:
     pos = sorted((r for r in usable if r.rating >= 4), key=lambda r: (-r.helpful_votes, -len(r.text)))
     neg = sorted((r for r in usable if r.rating <= 2), key=lambda r: (-r.helpful_votes, -len(r.text)))
     rating = fmt_rating(product) if product.average_rating is not None else None
-    lines = [f"{title} is rated {rating}; {len(reviews)} reviews here." if rating else
+    lines = [f"{title} is rated {rating}; {len(reviews)} review{'s' if len(reviews) != 1 else ''} here." if rating else
              f"{title} has {len(reviews)} review{'s' if len(reviews) != 1 else ''} here: {star_shares(reviews)}."]
     if pos:
         lines.append("Reviewers like: " + "; ".join(f"“{_first(r)}” ({_stars(r)})" for r in pos[:2]))
+    mixed = sorted((r for r in usable if 2 < r.rating < 4), key=lambda r: (-r.helpful_votes, -len(r.text)))
+    if mixed:  # a 3-star review says what is good and what is not: quoted, not dropped
+        lines.append("Mixed: " + "; ".join(f"“{_first(r)}” ({_stars(r)})" for r in mixed[:1]))
     if neg:
         lines.append("Complaints: " + "; ".join(f"“{_first(r)}” ({_stars(r)})" for r in neg[:2]))
     if not neg and len(reviews) >= ENOUGH_REVIEWS:

@@ -57,6 +57,9 @@ USE_MARGIN = 0.05
 _DIFFERENCE = re.compile(r"\b(?:difference|differ|differs|compare|compared)\b.*\b(?:both|them|these|those|the two|each)\b"
                          r"|\b(?:both|these|those|the two|they)\b.*\b(?:differ|compare)\b", re.I)
 _WHICH = re.compile(r"\b(which( one| of (these|them|those|the \w+))?|what one)\b", re.I)
+# "which one has the best reviews?", "the highest rated of these", "which has the most reviews"
+RATED = re.compile(r"\b(?:best|highest|top|better)[- ](?:rated|reviewed|reviews?|ratings?)\b|"
+                   r"\b(?P<most>most|more) (?:reviews|ratings)\b|\brated (?:the )?(?:best|highest)\b", re.I)
 _SUPER = re.compile(r"\b(\w+?)(?:i?est)\b|\b(most|least) (\w+)\b|\bbest (for|at|with) (.+?)[?.!]*$", re.I)
 
 
@@ -118,6 +121,34 @@ def spec_superlative(message: str, products: list, embed) -> str | None:
     if missing:
         text += f" {' and '.join(missing)} {'does' if len(missing) == 1 else 'do'} not list it."
     return text
+
+
+def rating_superlative(message: str, products: list) -> str | None:
+    """ "Which one has the best reviews?" over ``products`` (numbered as on screen), from the catalog's
+    ratings: the best average (more reviews break a tie), or with "most reviews" the most reviewed.
+
+    >>> from retrieval.catalog import Product
+    >>> ps = [Product("a", "Acme Case", average_rating=4.2, rating_count=10), Product("b", "Bolt Case"),
+    ...       Product("c", "Core Case", average_rating=4.6, rating_count=3)]
+    >>> rating_superlative("which one has the best reviews?", ps)
+    'The best rated is [3] Core Case, 4.6/5 (3 reviews); [1] 4.2/5 (10 reviews); [2] has no ratings yet.'
+    >>> rating_superlative("which has the most reviews", ps).split(";")[0]
+    'The most reviewed is [1] Acme Case, 4.2/5 (10 reviews)'
+    """
+    from assistant.answers import fmt_rating
+
+    m = RATED.search(message)
+    rated = [(i, p) for i, p in enumerate(products) if p.average_rating is not None]
+    if not m or not rated:
+        return None
+    most = bool(m.group("most"))
+    key = (lambda ip: (ip[1].rating_count or 0, ip[1].average_rating)) if most else \
+        (lambda ip: (ip[1].average_rating, ip[1].rating_count or 0))
+    i, p = max(rated, key=key)
+    others = [f"[{j + 1}] {fmt_rating(q)}" if q.average_rating is not None else f"[{j + 1}] has no ratings yet"
+              for j, q in enumerate(products) if j != i]
+    sup = "most reviewed" if most else "best rated"
+    return f"The {sup} is [{i + 1}] {short_title(p)}, {fmt_rating(p)}" + (f"; {'; '.join(others)}." if others else ".")
 
 
 def _superlative_word(word: str, sign: int) -> str:
@@ -241,7 +272,7 @@ def route(a, ctx: TurnContext):
         return None
     if _over_the_topic(ctx):
         return None
-    if _adjective(message) is None and not use and not _names_an_order(a, message, shown):
+    if _adjective(message) is None and not use and not RATED.search(message) and not _names_an_order(a, message, shown):
         return None
     return reply
 
@@ -283,7 +314,7 @@ def reply(a, ctx: TurnContext) -> Iterator[Event]:
     from assistant.vocabulary import vocabulary_of
 
     embed = cached(a.embed, a.settings.embedding_model)
-    text = (spec_superlative(ctx.message, products, embed)
+    text = (rating_superlative(ctx.message, products) or spec_superlative(ctx.message, products, embed)
             or catalog_superlative(ctx.message, products, vocabulary_of(a.catalog), a.catalog.embed)
             or use_superlative(ctx.message, products, lambda pid: a.reviews(pid, limit=30), embed))
     if text:  # each answer names its winner first ("The quietest is [4] …"): "does it come in black?" is about it
