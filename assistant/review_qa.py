@@ -87,10 +87,11 @@ def evaluate(rows: list[dict], embed, min_sim: float | None = None, select=None)
     }
 
 
-def gated_reader_select(reader, embed):
+def gated_reader_select(reader, embed, among_all: bool = False):
     """``select`` for ``evaluate``: the assistant's own evidence gate (MiniLM cosine >= EVIDENCE_STRONG,
     or >= EVIDENCE_MIN with a shared content word) decides *whether* to quote; among the sentences
-    that pass it, the reader (``assistant.reader``) decides *which*. Abstention is unchanged."""
+    that pass it (``among_all``: among all of the product's sentences), the reader
+    (``assistant.reader``) decides *which*. Abstention is unchanged either way."""
     from assistant.answers import question_terms
 
     def select(question: str, sents: list) -> list:
@@ -109,7 +110,7 @@ def gated_reader_select(reader, embed):
         if not ok:
             return []
         scores = reader.rank_evidence(question, texts)
-        return [sents[max(ok, key=lambda i: scores[i])]]
+        return [sents[max(range(len(texts)) if among_all else ok, key=lambda i: scores[i])]]
 
     return select
 

@@ -301,6 +301,7 @@ def cmd_eval_review_qa(args, settings) -> int:
         rd = Reader(Head.load(), embed)
         out["reader"] = {**evaluate(rows, embed, select=select_evidence(rd)), "min_sim": READER_MIN}
         out["reader_gated"] = evaluate(rows, embed, select=gated_reader_select(rd, embed))
+        out["reader_after_gate"] = evaluate(rows, embed, select=gated_reader_select(rd, embed, among_all=True))
         if args.sweep:
             out["reader_sweep"] = [{**evaluate(rows, embed, select=select_evidence(rd, t)), "min_sim": t} for t in (-2, -1, 0, 1, 2, 3)]
     print(json.dumps(out))
