@@ -1,5 +1,6 @@
 """CLI commands of the ranker area: ``ranker train|eval|eval-split|update|use|list|rollback``,
-``learn``, ``simulate`` (the offline replay of the engagement loop), ``bench ranker``. Each parses, calls one library function, and prints a summary
+``ranker eval-dp``, ``learn``, ``simulate`` (the offline replay of the engagement loop), ``bench ranker``.
+Each parses, calls one library function, and prints a summary
 (``--json``: the last line is one JSON object)."""
 
 from __future__ import annotations
@@ -121,6 +122,18 @@ def register(sub, groups) -> None:
     p.add_argument("--out", type=Path, default=None, help="Curve PNG path; the JSON report is written beside it (.json).")
     p.add_argument("--json", action="store_true", help="Print only the JSON line.")
     p.set_defaults(func=cmd_simulate)
+
+    p = rk.add_parser("eval-dp", help="DP-SGD's cost end to end: the same training plain and private in one run, "
+                      "epsilon and delta spent, test RMSE and NDCG@10 of both with paired intervals (JSON).",
+                      description="ranker.dp_eval: trains twice with the same seed (plain, then --epsilon with opacus on "
+                      "the head), saves both in --workdir without serving them, and scores both on the test split.")
+    p.add_argument("--dataset", type=Path, required=True, help="A rating dataset folder.")
+    p.add_argument("--epsilon", type=float, default=1.0, help="DP-SGD target epsilon (default 1).")
+    p.add_argument("--epochs", type=int, default=4, help="Head epochs of both trainings (default 4).")
+    p.add_argument("--max-examples", type=int, default=None, help="Cap on training examples (seeded), both runs.")
+    p.add_argument("--workdir", type=Path, default=None, help="Where the two versions go (default: DATA_DIR/eval-dp/<time>).")
+    p.add_argument("--json", action="store_true", help="Print only the JSON line.")
+    p.set_defaults(func=cmd_eval_dp)
 
     p = rk.add_parser("use", help="Serve a given version (switch or roll back).")
     p.add_argument("version", help="A version name, e.g. v0002 (see `ranker list`).")
@@ -338,11 +351,7 @@ def cmd_learn(args, settings) -> int:
 
 
 def cmd_simulate(args, settings) -> int:
-    import shutil
-    from datetime import UTC, datetime
-
     from ranker import data as D
-    from ranker import versions
     from ranker.replay import SimConfig, plot, simulate
 
     if args.rounds < 1:
@@ -357,12 +366,7 @@ def cmd_simulate(args, settings) -> int:
         data = D.read_dataset(args.dataset)
     except FileNotFoundError as e:
         raise _user_error(e) from e
-    work = args.workdir or settings.data_dir / "simulate" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
-    if versions.list_versions(sim := settings.model_copy(update={"data_dir": work})):
-        raise _user_error(ValueError(f"{work} already holds ranker versions: give a fresh --workdir"))
-    cache = versions.root(settings) / "cache"
-    if cache.is_dir() and cache.resolve() != (versions.root(sim) / "cache").resolve():  # encodings are reusable: same base model
-        shutil.copytree(cache, versions.root(sim) / "cache", dirs_exist_ok=True)
+    work, sim = _workdir(settings, args.workdir, "simulate")
 
     def progress(r):
         if not args.json:
@@ -382,6 +386,49 @@ def cmd_simulate(args, settings) -> int:
         report["png"] = str(args.out)
         plot(report, args.out)
         args.out.with_suffix(".json").write_text(json.dumps(report, indent=1))
+    print(json.dumps(report))
+    return 0
+
+
+def _workdir(settings, given, name: str):
+    """Settings whose data dir is a scratch folder (the data dir's encoding cache copied in), so a
+    study never adds versions to, or switches, the ranker the shop serves."""
+    import shutil
+    from datetime import UTC, datetime
+
+    from ranker import versions
+
+    work = given or settings.data_dir / name / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    scratch = settings.model_copy(update={"data_dir": work})
+    if versions.list_versions(scratch):
+        raise _user_error(ValueError(f"{work} already holds ranker versions: give a fresh --workdir"))
+    cache = versions.root(settings) / "cache"
+    if cache.is_dir() and cache.resolve() != (versions.root(scratch) / "cache").resolve():  # same base model: reusable
+        shutil.copytree(cache, versions.root(scratch) / "cache", dirs_exist_ok=True)
+    return work, scratch
+
+
+def cmd_eval_dp(args, settings) -> int:
+    from ranker import data as D
+    from ranker.dp_eval import dp_cost
+
+    if args.epsilon <= 0:
+        raise _user_error(ValueError(f"--epsilon must be positive (got {args.epsilon})"))
+    try:
+        data = D.read_dataset(args.dataset)
+    except FileNotFoundError as e:
+        raise _user_error(e) from e
+    work, scratch = _workdir(settings, args.workdir, "eval-dp")
+    try:
+        report = dp_cost(data, scratch, args.epsilon, epochs=args.epochs, max_examples=args.max_examples)
+    except (ImportError, ValueError) as e:  # opacus missing: the [dp] extra
+        raise _user_error(e) from e
+    report["workdir"] = str(work)
+    if not args.json:
+        p, q, c = report["non_private"], report["dp_sgd"], report["cost"]
+        print(f"epsilon {report['privacy']['epsilon_spent']} (target {args.epsilon}), delta {report['privacy']['delta']:.2e}: "
+              f"test RMSE {p['test_rmse']} -> {q['test_rmse']} ({c['rmse_dp_minus_plain']['diff']:+} {c['rmse_dp_minus_plain']['ci95']}), "
+              f"NDCG@10 {p['ndcg@10']} -> {q['ndcg@10']} ({c['ndcg_dp_minus_plain']['value']:+} {c['ndcg_dp_minus_plain']['ci95']})")
     print(json.dumps(report))
     return 0
 
