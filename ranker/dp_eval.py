@@ -27,7 +27,7 @@ from ranker.replay import paired_diff_ci
 from shopassist.settings import Settings
 
 
-def test_scores(model, data: RatingData, negs: dict[int, list[str]]) -> tuple[np.ndarray, list[float]]:
+def score_test_split(model, data: RatingData, negs: dict[int, list[str]]) -> tuple[np.ndarray, list[float]]:
     """(test predictions, per test user NDCG@10 of the held-out item among its negatives)."""
     bias = BiasModel(*model.info.get("reg", (5.0, 5.0))).fit((data.ratings[k].user, data.ratings[k].item, data.ratings[k].stars)
                                                            for k in data.train)
@@ -57,7 +57,7 @@ def dp_cost(data: RatingData, settings: Settings, epsilon: float, epochs: int = 
     for name, eps in (("non_private", None), ("dp_sgd", epsilon)):
         cfg = TrainConfig(epochs=epochs, max_examples=max_examples, dp_epsilon=eps, text_only_examples=0, sentiment_examples=0, seed=seed)
         res = train(data, settings, cfg, source=data.name, make_current=False)
-        pred, ndcg = test_scores(res.model, data, negs)
+        pred, ndcg = score_test_split(res.model, data, negs)
         runs[name] = {"version": res.version.name, "pred": pred, "ndcg": ndcg, "dp": res.metadata.get("dp"),
                       "val_rmse": res.metadata["metrics"]["val_rmse"], "best_step": res.metadata["metrics"]["best_step"]}
     plain, dp = runs["non_private"], runs["dp_sgd"]
