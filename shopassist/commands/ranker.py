@@ -1,5 +1,6 @@
 """CLI commands of the ranker area: ``ranker train|eval|eval-split|update|use|list|rollback``,
-``bench ranker``. Each parses, calls one library function, and prints a summary
+``ranker eval-dp``, ``learn``, ``simulate`` (the offline replay of the engagement loop), ``bench ranker``.
+Each parses, calls one library function, and prints a summary
 (``--json``: the last line is one JSON object)."""
 
 from __future__ import annotations
@@ -99,6 +100,40 @@ def register(sub, groups) -> None:
     p.add_argument("--tolerance", type=float, default=None, help="RMSE a candidate may lose and still count as not worse (default 0).")
     p.add_argument("--json", action="store_true", help="Print only the JSON line.")
     p.set_defaults(func=cmd_learn)
+
+    p = sub.add_parser("simulate", help="Replay real shoppers offline over several learning rounds: the learning arm "
+                       "against a frozen and a popularity arm, per-round click-through and thumbs-up with intervals (JSON).",
+                       description="ranker.replay: a seeded subsample of a rating dataset split at a time cutoff; each round a "
+                       "fresh batch of shoppers is shown each arm's top k among the items they really rated later plus "
+                       "sampled ones; a shown later-rated item is a click, >= 4 stars a thumbs-up. The learning arm runs "
+                       "the real learning job on its feedback after every round. Versions are trained in --workdir "
+                       "(never this data dir's models); the encoding cache of this data dir is copied there first.")
+    p.add_argument("--dataset", type=Path, required=True, help="A rating dataset folder (MI 2014 5-core or Amazon 2023 sample).")
+    p.add_argument("--rounds", type=int, default=5, help="Learning rounds (default 5).")
+    p.add_argument("--users", type=int, default=None, help="Users subsampled with the seed (default 500).")
+    p.add_argument("--k", type=int, default=None, help="Cards shown per session (default 5).")
+    p.add_argument("--negatives", type=int, default=None, help="Never-rated items per session besides the later ones (default 30).")
+    p.add_argument("--cutoff", type=float, default=None, help="Quantile of rating times that ends the history (default 0.5).")
+    p.add_argument("--epochs", type=int, default=None, help="Head epochs, first training and each round (default 2).")
+    p.add_argument("--first-n", type=int, default=None, help="Cold-start exposure over an item's first n slots (default 10).")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workdir", type=Path, default=None,
+                   help="Where the replay's versions go (default: DATA_DIR/simulate/<time>).")
+    p.add_argument("--out", type=Path, default=None, help="Curve PNG path; the JSON report is written beside it (.json).")
+    p.add_argument("--json", action="store_true", help="Print only the JSON line.")
+    p.set_defaults(func=cmd_simulate)
+
+    p = rk.add_parser("eval-dp", help="DP-SGD's cost end to end: the same training plain and private in one run, "
+                      "epsilon and delta spent, test RMSE and NDCG@10 of both with paired intervals (JSON).",
+                      description="ranker.dp_eval: trains twice with the same seed (plain, then --epsilon with opacus on "
+                      "the head), saves both in --workdir without serving them, and scores both on the test split.")
+    p.add_argument("--dataset", type=Path, required=True, help="A rating dataset folder.")
+    p.add_argument("--epsilon", type=float, default=1.0, help="DP-SGD target epsilon (default 1).")
+    p.add_argument("--epochs", type=int, default=4, help="Head epochs of both trainings (default 4).")
+    p.add_argument("--max-examples", type=int, default=None, help="Cap on training examples (seeded), both runs.")
+    p.add_argument("--workdir", type=Path, default=None, help="Where the two versions go (default: DATA_DIR/eval-dp/<time>).")
+    p.add_argument("--json", action="store_true", help="Print only the JSON line.")
+    p.set_defaults(func=cmd_eval_dp)
 
     p = rk.add_parser("use", help="Serve a given version (switch or roll back).")
     p.add_argument("version", help="A version name, e.g. v0002 (see `ranker list`).")
@@ -312,6 +347,89 @@ def cmd_learn(args, settings) -> int:
               + ("promoted" if report["promoted"] else f"not promoted (worse on {', '.join(d['worse_on'])})")
               + f"; serving {report['serving']}")
     print(json.dumps(report, default=str))
+    return 0
+
+
+def cmd_simulate(args, settings) -> int:
+    from ranker import data as D
+    from ranker.replay import SimConfig, plot, simulate
+
+    if args.rounds < 1:
+        raise _user_error(ValueError(f"--rounds must be at least 1 (got {args.rounds})"))
+    cfg = SimConfig(rounds=args.rounds, seed=args.seed)
+    for name in ("users", "k", "negatives", "cutoff", "epochs", "first_n"):
+        if getattr(args, name) is not None:
+            setattr(cfg, name, getattr(args, name))
+    if not 0 < cfg.cutoff < 1:
+        raise _user_error(ValueError(f"--cutoff is a quantile of rating times, strictly between 0 and 1 (got {cfg.cutoff})"))
+    try:
+        data = D.read_dataset(args.dataset)
+    except FileNotFoundError as e:
+        raise _user_error(e) from e
+    work, sim = _workdir(settings, args.workdir, "simulate")
+
+    def progress(r):
+        if not args.json:
+            a = r["arms"]
+            print(f"round {r['round']} ({r['shoppers']} shoppers): CTR " + ", ".join(
+                f"{arm} {a[arm]['ctr']['value']:.3f}" for arm in a) + "; thumbs-up " + ", ".join(
+                f"{arm} {a[arm]['thumbs_up_rate']['value']:.3f}" for arm in a)
+                + f"; learning - frozen CTR {r['learning_minus_frozen']['ctr']['value']:+.3f} {r['learning_minus_frozen']['ctr']['ci95']}",
+                flush=True)
+
+    try:
+        report = simulate(data, sim, cfg, progress=progress)
+    except ValueError as e:
+        raise _user_error(e) from e
+    report["workdir"] = str(work)
+    if args.out:
+        report["png"] = str(args.out)
+        plot(report, args.out)
+        args.out.with_suffix(".json").write_text(json.dumps(report, indent=1))
+    print(json.dumps(report))
+    return 0
+
+
+def _workdir(settings, given, name: str):
+    """Settings whose data dir is a scratch folder (the data dir's encoding cache copied in), so a
+    study never adds versions to, or switches, the ranker the shop serves."""
+    import shutil
+    from datetime import UTC, datetime
+
+    from ranker import versions
+
+    work = given or settings.data_dir / name / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    scratch = settings.model_copy(update={"data_dir": work})
+    if versions.list_versions(scratch):
+        raise _user_error(ValueError(f"{work} already holds ranker versions: give a fresh --workdir"))
+    cache = versions.root(settings) / "cache"
+    if cache.is_dir() and cache.resolve() != (versions.root(scratch) / "cache").resolve():  # same base model: reusable
+        shutil.copytree(cache, versions.root(scratch) / "cache", dirs_exist_ok=True)
+    return work, scratch
+
+
+def cmd_eval_dp(args, settings) -> int:
+    from ranker import data as D
+    from ranker.dp_eval import dp_cost
+
+    if args.epsilon <= 0:
+        raise _user_error(ValueError(f"--epsilon must be positive (got {args.epsilon})"))
+    try:
+        data = D.read_dataset(args.dataset)
+    except FileNotFoundError as e:
+        raise _user_error(e) from e
+    work, scratch = _workdir(settings, args.workdir, "eval-dp")
+    try:
+        report = dp_cost(data, scratch, args.epsilon, epochs=args.epochs, max_examples=args.max_examples)
+    except (ImportError, ValueError) as e:  # opacus missing: the [dp] extra
+        raise _user_error(e) from e
+    report["workdir"] = str(work)
+    if not args.json:
+        p, q, c = report["non_private"], report["dp_sgd"], report["cost"]
+        print(f"epsilon {report['privacy']['epsilon_spent']} (target {args.epsilon}), delta {report['privacy']['delta']:.2e}: "
+              f"test RMSE {p['test_rmse']} -> {q['test_rmse']} ({c['rmse_dp_minus_plain']['diff']:+} {c['rmse_dp_minus_plain']['ci95']}), "
+              f"NDCG@10 {p['ndcg@10']} -> {q['ndcg@10']} ({c['ndcg_dp_minus_plain']['value']:+} {c['ndcg_dp_minus_plain']['ci95']})")
+    print(json.dumps(report))
     return 0
 
 
