@@ -103,7 +103,20 @@ def unmatched_note(unmatched: list[str], asked: str = "", alternative: tuple[int
 
 def _none_mention(unmatched: list[str], asked: str) -> str:
     words = " or ".join(f"“{clean(w, 30)}”" for w in unmatched)
-    return f"none of the {clean(asked, 60)} mention {words}" if asked else f"none of these mention {words}"
+    return f"none of the {plural(clean(asked, 60))} mention {words}" if asked else f"none of these mention {words}"
+
+
+def plural(kind: str) -> str:
+    """A lower-case kind of product said in the plural; a category name ("Blenders") as it is.
+
+    >>> plural("tent"), plural("battery"), plural("dog food"), plural("Blenders"), plural("glass")
+    ('tents', 'batteries', 'dog foods', 'Blenders', 'glasses')
+    """
+    if not kind or kind[0].isupper() or " or " in kind or kind.endswith(("s", "x")) and not kind.endswith(("ss", "x")):
+        return kind
+    if re.search(r"[^aeiou]y$", kind):
+        return kind[:-1] + "ies"
+    return kind + ("es" if kind.endswith(("ss", "sh", "ch", "x")) else "s")
 
 
 def template_answer(products: list, why: dict[str, list[str]], changes: list[str] | None = None,

@@ -313,7 +313,10 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
         a = _pick(cands, m.group(0), hints, scope, embed, noun)
         if a is not None and re.search(rf"{_NOT}$", low[max(0, m.start() - 18) : m.start()]):
             # "not too loud", "one that isn't too heavy": the other way round
-            direction, said = ("desc" if direction == "asc" else "asc"), f"least {m.group(0)}"
+            direction = "desc" if direction == "asc" else "asc"
+            # said as the opposite adjective where English has one ("quietest first"), else "least loud"
+            said = next((w for _, dim, d, h, w in _ADJECTIVES if dim == dimension and d == direction and h == hints),
+                        f"least {m.group(0)}")
             m = re.search(rf"{_NOT}{re.escape(m.group(0))}", low) or m
         if a is not None:
             r.order = {"key": a.key, "direction": direction, "text": f"{said} first"}

@@ -130,12 +130,15 @@ def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
             return named
     if ALL_SHOWN.search(low):
         return ids
-    if PRONOUN.search(low):
+    if PRONOUN.search(RELATIVE_THAT.sub("", low)):  # "a tent that is light": no pronoun
         return [focus] if focus in ids else [ids[0]]
     return []
 
 
 IT = re.compile(r"\b(?:it|its|it's)\b")
+# "that" opening a relative clause after an indefinite noun ("a tent that is not heavy", "something
+# that fits"): it describes the thing asked for, it does not point at a shown product
+RELATIVE_THAT = re.compile(r"\b(?:a|an|some|any)\s[\w\s-]{1,40}?\bthat\b|\b(?:something|anything|one|ones)\s+that\b")
 # "the pepperhill one", "that nordvik one": one shown product by a word of its own
 THE_X_ONE = re.compile(r"\b(?:the|that|this) [\w-]+(?: [\w-]+)? one\b(?!s)", re.I)
 # a number in a budget or a bound is no model number ("anything under 10$", "more than 200 w")

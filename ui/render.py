@@ -143,7 +143,7 @@ def stars_line(card: dict) -> str:
         parts.append(f"★ {card['stars_predicted']:.1f} predicted for you")
     if card.get("average_rating") is not None:
         n = card.get("rating_count") or 0
-        parts.append(f"{card['average_rating']:.1f} avg ({n} ratings)")
+        parts.append(f"{card['average_rating']:.1f} avg ({n} rating{'s' if n != 1 else ''})")
     return " · ".join(parts)
 
 
