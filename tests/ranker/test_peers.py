@@ -54,6 +54,20 @@ def test_item_knn_is_the_cosine_of_item_columns(mi_small):
     assert m.score(hist, ["not-an-item"]).tolist() == [0.0]
 
 
+def test_als_puts_a_users_own_items_above_the_rest(mi_small):
+    from ranker.peers import ALS
+
+    events = _events(mi_small, mi_small.train)
+    m = ALS().fit(events)
+    items = mi_small.item_ids()
+    own = {}
+    for u, i, _ in events:
+        own.setdefault(u, []).append(i)
+    above = [np.mean(s[np.isin(items, h)]) > np.mean(s[~np.isin(items, h)]) for h in own.values() for s in [m.score(h, items)]]
+    assert np.mean(above) > 0.9
+    assert m.score(own[next(iter(own))], ["not-an-item"]).tolist() == [0.0]
+
+
 def test_transitions_count_what_followed(mi_small):
     events = _events(mi_small, sorted(mi_small.train, key=lambda k: (mi_small.ratings[k].user, mi_small.ratings[k].ts,
                                                                      mi_small.ratings[k].order)))
@@ -97,7 +111,7 @@ def test_ranking_table_on_real_data_without_a_version(mi_small, settings):
     n_test = len(mi_small.test)
     for s in ("sampled", "category"):
         t = report["ranking"][s]
-        assert t["n"] == n_test and {"popularity", "recent_popularity", "item_knn", "svd", "bias"} <= set(t["methods"])
+        assert t["n"] == n_test and {"popularity", "recent_popularity", "item_knn", "als", "svd", "bias"} <= set(t["methods"])
         for m in t["methods"].values():
             lo, hi = m["ndcg@10_ci95"]
             assert 0 <= lo <= m["ndcg@10"] <= hi <= 1 and 0 <= m["recall@10"] <= 1
