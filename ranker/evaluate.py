@@ -64,8 +64,8 @@ OURS = "ours"  # the method every peer is compared with (paired, per test user)
 
 def ranking_table(ranks: dict[str, np.ndarray], n_candidates: np.ndarray, how: str, k: int = 10) -> dict:
     """NDCG@k and Recall@k per method from per-user ranks of the held-out item, with bootstrap
-    intervals; the random expectation from each user's real candidate count; ours minus each
-    peer (paired bootstrap of per-user NDCG@k) when ours is there."""
+    intervals; the random expectation from each user's real candidate count; ours (and ours
+    blended with the peers) minus each other method (paired bootstrap of per-user NDCG@k)."""
     ndcg = {m: np.asarray([ndcg_single(int(r), k) for r in rs]) for m, rs in ranks.items()}
     rec = {m: np.asarray([recall_single(int(r), k) for r in rs]) for m, rs in ranks.items()}
     out = {"candidates": how, "n": int(len(n_candidates)), "mean_candidates": round(float(np.mean(n_candidates)), 1) if len(n_candidates) else 0,
@@ -73,8 +73,9 @@ def ranking_table(ranks: dict[str, np.ndarray], n_candidates: np.ndarray, how: s
                       f"recall@{k}": round(float(np.mean([random_recall(int(c), k) for c in n_candidates])), 4)},
            "methods": {m: {f"ndcg@{k}": round(float(ndcg[m].mean()), 4), f"ndcg@{k}_ci95": mean_ci(ndcg[m]),
                            f"recall@{k}": round(float(rec[m].mean()), 4), f"recall@{k}_ci95": mean_ci(rec[m])} for m in ranks}}
-    if OURS in ranks:
-        out[f"ours_minus_ndcg@{k}"] = {m: bootstrap_mean_diff(ndcg[OURS], ndcg[m]) for m in ranks if m != OURS}
+    for ref in (OURS, "ours_blend"):
+        if ref in ranks:
+            out[f"{ref}_minus_ndcg@{k}"] = {m: bootstrap_mean_diff(ndcg[ref], ndcg[m]) for m in ranks if m != ref}
     return out
 
 
@@ -101,6 +102,55 @@ def _summary(pred, true, cold_item_mask, cold_user_pred, ranks, as_cold_item_pre
         "ndcg@10": float(np.mean([ndcg_single(r) for r in ranks])) if ranks else None,
     }
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()}
+
+
+BLEND_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)  # weight of each peer next to ours (weight 1), z-scored per candidate list
+BLEND_PEERS = ("item_knn", "popularity")  # the co-occurrence and popularity signals the blend may add
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    sd = x.std()
+    return (x - x.mean()) / sd if sd > 0 else x - x.mean()
+
+
+def blend_ranks(ours: list[np.ndarray], peers: dict[str, list[np.ndarray]], weights: dict[str, float]) -> np.ndarray:
+    """Per user, the held-out item's rank (index 0 of each candidate list) by z(ours) + sum_p w_p z(peer_p).
+
+    >>> blend_ranks([np.array([1.0, 2.0, 0.0])], {"item_knn": [np.array([3.0, 0.0, 0.0])]}, {"item_knn": 1.0}).tolist()
+    [1]
+    """
+    out = []
+    for u, s in enumerate(ours):
+        b = _z(s) + sum(w * _z(peers[p][u]) for p, w in weights.items() if w)
+        out.append(hit_rank(b[0], b[1:]))
+    return np.asarray(out)
+
+
+def choose_blend(ours: list[np.ndarray], peers: dict[str, list[np.ndarray]]) -> tuple[dict[str, float], dict[str, float]]:
+    """Peer weights by validation NDCG@10 over the grid ``BLEND_WEIGHTS`` x ``BLEND_PEERS``."""
+    grid, best, best_w = {}, -1.0, {}
+    for a in BLEND_WEIGHTS:
+        for b in BLEND_WEIGHTS:
+            w = dict(zip(BLEND_PEERS, (a, b)))
+            v = float(np.mean([ndcg_single(int(r)) for r in blend_ranks(ours, peers, w)]))
+            grid[f"{a:g}/{b:g}"] = round(v, 4)
+            if v > best:
+                best, best_w = v, w
+    return best_w, grid
+
+
+def _peer_lists(models: dict, data: RatingData, negs: dict[int, list[str]], keys: list[int]) -> dict[str, list[np.ndarray]]:
+    """Each blend peer's scores of [held-out item, *negatives] per rating index in ``keys``."""
+    return {p: [models[p].score(_history(data, k), [data.ratings[k].item, *negs[k]], at=data.ratings[k].ts) for k in keys]
+            for p in BLEND_PEERS if p in models}
+
+
+def _split_lists(target: np.ndarray, negatives: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
+    out, pos = [], 0
+    for t, n in zip(target, sizes):
+        out.append(np.r_[t, negatives[pos : pos + n]])
+        pos += n
+    return out
 
 
 def _history(data: RatingData, k: int) -> list[str]:
@@ -144,10 +194,10 @@ def evaluate(data: RatingData, settings: Settings, ndcg: bool = True, finetune_e
 
     # peers that predict no stars: only the order of the candidates counts
     events = [(data.ratings[k].user, data.ratings[k].item, data.ratings[k].ts) for k in data.train]
-    skipped = {}
+    skipped, fitted = {}, {}
     for name, cls in PEERS.items() if ndcg else ():
         try:
-            m = cls().fit(events)
+            m = fitted[name] = cls().fit(events)
         except ImportError as e:  # ALS needs the dev extra `implicit`: the table says so instead of failing
             skipped[name] = str(e)
             continue
@@ -208,9 +258,23 @@ def evaluate(data: RatingData, settings: Settings, ndcg: bool = True, finetune_e
         offs = taste_offsets(taste_inputs(mdl, data, bias, taste, [(e.index, [(e.item, e.item_units)]) for e in test_ex]), taste)
         pred = np.clip(pred0 + np.asarray([o[0] for o in offs]), 1, 5)
         as_cold = np.clip(as_cold0 + np.asarray([o[0] for o in offs]), 1, 5)  # the taste term reads item text, not its bias
+        test_lists = {}
         for s, ns in negsets.items():
             neg0, neg = _negative_scores(mdl, data, bias, taste, test_ex, ns)
             ranks[s][f"{name}_no_taste"], ranks[s][name] = _ranks(pred0, neg0, sizes[s]), _ranks(pred, neg, sizes[s])
+            test_lists[s] = _split_lists(pred, neg, sizes[s])
+        if ndcg and name == OURS:
+            # ours + co-occurrence/popularity, weights chosen on VALIDATION (sampled negatives), then scored on test
+            val_negs = sample_negatives(data, indices=data.val, seed=SEED + 1)
+            vp = predict_features(mdl, featurize(mdl, bias, val_ex))
+            v_off = taste_offsets(taste_inputs(mdl, data, bias, taste, [(e.index, [(e.item, e.item_units)]) for e in val_ex]), taste)
+            vp = np.clip(vp + np.asarray([o[0] for o in v_off]), 1, 5)
+            _, vneg = _negative_scores(mdl, data, bias, taste, val_ex, val_negs)
+            v_lists = _split_lists(vp, vneg, [len(val_negs[e.index]) for e in val_ex])
+            w, grid = choose_blend(v_lists, _peer_lists(fitted, data, val_negs, [e.index for e in val_ex]))
+            notes["ours_blend"] = {"weights": w, "val_ndcg@10_by_item_knn/popularity_weight": grid}
+            for s, ns in negsets.items():
+                ranks[s]["ours_blend"] = blend_ranks(test_lists[s], _peer_lists(fitted, data, ns, [e.index for e in test_ex]), w)
         mdl.save_cache()
         for label, p_test, p_as_cold in ((f"{name}_no_taste", pred0, as_cold0), (name, pred, as_cold)):
             preds[label], preds[f"{label}_as_cold_items"] = np.asarray(p_test), np.asarray(p_as_cold)

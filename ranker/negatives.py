@@ -24,11 +24,13 @@ def _never_rated(data: RatingData, k: int, pool) -> np.ndarray:
     return pool[~np.isin(pool, list(rated))]
 
 
-def sample_negatives(data: RatingData, n: int = NEGATIVES, seed: int = SEED) -> dict[int, list[str]]:
-    """Per test rating: ``n`` items the user never rated (any split), seeded; same for all methods."""
+def sample_negatives(data: RatingData, n: int = NEGATIVES, seed: int = SEED, indices: list[int] | None = None) -> dict[int, list[str]]:
+    """Per test rating (or per rating of ``indices``, e.g. the validation split): ``n`` items the
+    user never rated (any split), seeded; the same for all methods."""
     rng = np.random.default_rng(seed)
     items = np.asarray(data.item_ids())
-    return {k: rng.choice(p, size=min(n, len(p)), replace=False).tolist() for k in data.test for p in [_never_rated(data, k, items)]}
+    keys = data.test if indices is None else indices
+    return {k: rng.choice(p, size=min(n, len(p)), replace=False).tolist() for k in keys for p in [_never_rated(data, k, items)]}
 
 
 def item_categories(data: RatingData) -> dict[str, str]:
