@@ -14,7 +14,8 @@ Methods, side by side in one run (``evaluate_nextitem``):
 - ``als``: implicit-feedback matrix factorisation (``implicit`` ALS; factors/regularisation
   chosen on validation among a few), the user's factors recomputed from the full history;
 - ``sasrec``: a self-attentive sequential model (``cornac`` 3.0.1's SASRec, CE loss), trained on
-  the training prefixes; skipped with a note when cornac is not installed;
+  the training prefixes when ``sasrec_epochs`` > 0 (CPU-heavy: off by default); skipped with a
+  note when cornac is not installed;
 - ``text``: our ranker's encoder (bundled MiniLM, frozen): user = mean of the history items'
   vectors, score = cosine with each item's text vector;
 - ``ours``: the text score blended with the co-occurrence peers (z-scored, weights chosen on
@@ -213,15 +214,18 @@ class SASRecScorer(Scorer):
         self.params = {"epochs": epochs, "embedding_dim": dim, "loss": "ce", "max_len": 20, "n_sample": 512, "batch_size": 512}
 
     def scores(self, histories):
-        imap = self.train.iid_map
-        n_known = len(imap)
+        import torch
+
+        imap, m = self.train.iid_map, self.model
+        n_known, pad, L = len(imap), m.pad_idx, m.max_len
         cols = np.asarray([imap.get(i, -1) for i in self.items])
-        out = np.zeros((len(histories), len(self.items)), np.float32)
-        for r, h in enumerate(histories):
-            hi = [imap[i] for i in h if i in imap]
-            s = np.asarray(self.model.score(0, hi), np.float32)[:n_known]
-            out[r] = np.where(cols >= 0, s[np.maximum(cols, 0)], -np.inf)
-        return out
+        seqs = [[imap[i] for i in h if i in imap][-L:] for h in histories]
+        batch = torch.tensor([[pad] * (L - len(q)) + q for q in seqs], dtype=torch.long)
+        m.model.eval()
+        with torch.no_grad():  # one forward pass for the whole batch (cornac's score() runs one user at a time)
+            s = np.asarray(m.model.predict(None, batch), np.float32).reshape(len(histories), -1)[:, :n_known]
+        s[[k for k, q in enumerate(seqs) if not q]] = 1.0  # no known history: cornac's all-ones
+        return np.where(cols[None] >= 0, s[:, np.maximum(cols, 0)], -np.inf).astype(np.float32)
 
 
 def encode_items(data: SeqData, batch_size: int = 64) -> np.ndarray:
@@ -299,7 +303,7 @@ def _table(ranks: dict[str, np.ndarray], n_items: int) -> dict:
 ALS_GRID = ((64, 0.05, 1.0), (128, 0.05, 1.0), (64, 0.5, 10.0), (128, 0.5, 10.0))  # (factors, regularisation, alpha)
 
 
-def evaluate_nextitem(data: SeqData, users: int = 0, sasrec_epochs: int = 20, seed: int = SEED) -> dict:
+def evaluate_nextitem(data: SeqData, users: int = 0, sasrec_epochs: int = 0, seed: int = SEED) -> dict:
     """Every method fitted on the training prefixes, chosen on validation, scored on test (module docstring).
 
     ``users``: evaluate a seeded sample of this many users (0 = all); training always uses all.

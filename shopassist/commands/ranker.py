@@ -49,7 +49,9 @@ def register(sub, groups) -> None:
                       "with bootstrap intervals, the random expectation, and ours minus each peer.")
     p.add_argument("--dataset", type=Path, required=True, help="e.g. ../shared/datasets/amazon_reviews_2018_scientific_seqrec_unisrec")
     p.add_argument("--users", type=int, default=0, help="Evaluate a seeded sample of this many users (0 = all; training uses all).")
-    p.add_argument("--sasrec-epochs", type=int, default=20, help="SASRec (cornac) training epochs (0 = skip SASRec).")
+    p.add_argument("--sasrec-epochs", type=int, default=0,
+                   help="Train cornac's SASRec for this many epochs as the sequential peer (0 = skip: on 2 shared CPU "
+                   "cores 20 epochs ran > 9 CPU-minutes without finishing; a GPU machine wants ~20).")
     p.add_argument("--json", action="store_true", help="Print only the JSON line.")
     p.set_defaults(func=cmd_eval_nextitem)
 

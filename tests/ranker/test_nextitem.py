@@ -61,3 +61,19 @@ def test_nextitem_table_on_a_real_subset(sci):
     assert report["val"]["methods"]["ours"]["ndcg@10"] == pytest.approx(max(blend["val_ndcg@10_by_item_knn/transitions_weight"].values()),
                                                                         abs=1e-4)
     assert set(t["ours_minus_ndcg@10"]) == set(t["methods"]) - {"ours"}
+
+
+def test_sasrec_batched_scores_are_cornacs_own(sci):
+    from ranker.nextitem import SASRecScorer
+
+    small = sci.subset_users(200)
+    s = SASRecScorer(small, epochs=1)
+    hist = [h for _, h, _ in small.split("test")[:6]]
+    batched = s.scores(hist)
+    imap = s.train.iid_map
+    cols = np.asarray([imap.get(i, -1) for i in small.items])
+    for r, h in enumerate(hist):
+        own = np.asarray(s.model.score(0, [imap[i] for i in h if i in imap]))[: len(imap)]
+        known = cols >= 0
+        assert batched[r][known] == pytest.approx(own[cols[known]], abs=1e-4)
+        assert np.all(np.isneginf(batched[r][~known]))  # an item outside training cannot be recommended by ids
