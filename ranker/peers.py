@@ -11,6 +11,8 @@ first) and ``at`` the time of the ranking (only events strictly before it may co
   or after ``at`` do not count (what a shop's "trending" shelf would have shown that day).
 - ``ItemKNN``: sum over the history of the cosine between item columns of the binary
   user x item matrix ("shoppers who rated X also rated this"), Sarwar et al. 2001.
+- ``ALS``: implicit-feedback matrix factorisation (``implicit``, a dev extra), the user's factors
+  recomputed from the history.
 - ``Transitions``: how often the candidate directly followed a history item in a training
   sequence, weighted toward the most recent history item (a first-order Markov chain:
   "shoppers who bought X next bought this").
