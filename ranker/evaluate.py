@@ -17,6 +17,14 @@ Metrics (stars): RMSE and MAE over every test rating (each user's last), and
   sampled once with a fixed seed (the same candidates for every method); ties count
   against the held-out item, so constant predictors score 0.
 
+``ranking`` (what a recommender is for: choosing what to show) puts the rating methods beside
+peers that read no text and predict no stars (``ranker.peers``: popularity, recent popularity,
+item-KNN on co-ratings) and the analytic random expectation, on two candidate sets:
+``sampled`` (the 99 negatives above) and ``category`` (99 never-rated items of the held-out
+item's own category, ``ranker.negatives``: what the shopper sees is an ordering within what
+matched the query). Per set and method: NDCG@10 and Recall@10 with bootstrap intervals, and the
+paired bootstrap of ours minus each peer.
+
 Every model input for a (user, item, time) is built by ``ranker.data`` (only earlier data,
 target review never included), for negatives too (the item's reviews before the test time).
 """
@@ -32,27 +40,52 @@ from ranker import versions
 from ranker.baselines import BASELINES, BiasModel
 from ranker.data import Example, RatingData, item_units, make_examples
 from ranker.features import as_cold_items, featurize, predict_features
-from ranker.metrics import bootstrap_rmse_diff, hit_rank, mae, ndcg_single, rmse
+from ranker.metrics import (
+    bootstrap_mean_diff,
+    bootstrap_rmse_diff,
+    hit_rank,
+    mae,
+    mean_ci,
+    ndcg_single,
+    random_ndcg,
+    random_recall,
+    recall_single,
+    rmse,
+)
 from ranker.model import RatingModel, TextRegressor
+from ranker.negatives import NEGATIVES, SEED, category_negatives, sample_negatives
+from ranker.peers import PEERS
 from ranker.train import TrainConfig, taste_inputs, taste_offsets, train, tune_taste
 from shopassist.settings import Settings
 
 log = logging.getLogger(__name__)
-NEGATIVES = 99
-SEED = 0
+OURS = "ours"  # the method every peer is compared with (paired, per test user)
 
 
-def sample_negatives(data: RatingData, n: int = NEGATIVES, seed: int = SEED) -> dict[int, list[str]]:
-    """Per test rating: ``n`` items the user never rated (any split), seeded; same for all methods."""
-    rng = np.random.default_rng(seed)
-    items = np.asarray(data.item_ids())
-    out = {}
-    for k in data.test:
-        u = data.ratings[k].user
-        rated = {data.ratings[j].item for j in data.user_sequence(u)}
-        pool = items[~np.isin(items, list(rated))]
-        out[k] = rng.choice(pool, size=min(n, len(pool)), replace=False).tolist()
+def ranking_table(ranks: dict[str, np.ndarray], n_candidates: np.ndarray, how: str, k: int = 10) -> dict:
+    """NDCG@k and Recall@k per method from per-user ranks of the held-out item, with bootstrap
+    intervals; the random expectation from each user's real candidate count; ours (and ours
+    blended with the peers) minus each other method (paired bootstrap of per-user NDCG@k)."""
+    ndcg = {m: np.asarray([ndcg_single(int(r), k) for r in rs]) for m, rs in ranks.items()}
+    rec = {m: np.asarray([recall_single(int(r), k) for r in rs]) for m, rs in ranks.items()}
+    out = {"candidates": how, "n": int(len(n_candidates)), "mean_candidates": round(float(np.mean(n_candidates)), 1) if len(n_candidates) else 0,
+           "random": {f"ndcg@{k}": round(float(np.mean([random_ndcg(int(c), k) for c in n_candidates])), 4),
+                      f"recall@{k}": round(float(np.mean([random_recall(int(c), k) for c in n_candidates])), 4)},
+           "methods": {m: {f"ndcg@{k}": round(float(ndcg[m].mean()), 4), f"ndcg@{k}_ci95": mean_ci(ndcg[m]),
+                           f"recall@{k}": round(float(rec[m].mean()), 4), f"recall@{k}_ci95": mean_ci(rec[m])} for m in ranks}}
+    for ref in (OURS, "ours_blend"):
+        if ref in ranks:
+            out[f"{ref}_minus_ndcg@{k}"] = {m: bootstrap_mean_diff(ndcg[ref], ndcg[m]) for m in ranks if m != ref}
     return out
+
+
+def _ranks(target: np.ndarray, negatives: np.ndarray, sizes: list[int]) -> np.ndarray:
+    """Per user, the rank of their held-out item's score among their negatives' (flat, in order)."""
+    out, pos = [], 0
+    for t, n in zip(target, sizes):
+        out.append(hit_rank(t, negatives[pos : pos + n]))
+        pos += n
+    return np.asarray(out, int)
 
 
 COLD_ITEM = "\x00cold-item"  # an id no training rating has
@@ -71,6 +104,61 @@ def _summary(pred, true, cold_item_mask, cold_user_pred, ranks, as_cold_item_pre
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()}
 
 
+BLEND_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)  # weight of each peer next to ours (weight 1), z-scored per candidate list
+BLEND_PEERS = ("item_knn", "popularity")  # the co-occurrence and popularity signals the blend may add
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    sd = x.std()
+    return (x - x.mean()) / sd if sd > 0 else x - x.mean()
+
+
+def blend_ranks(ours: list[np.ndarray], peers: dict[str, list[np.ndarray]], weights: dict[str, float]) -> np.ndarray:
+    """Per user, the held-out item's rank (index 0 of each candidate list) by z(ours) + sum_p w_p z(peer_p).
+
+    >>> blend_ranks([np.array([1.0, 2.0, 0.0])], {"item_knn": [np.array([3.0, 0.0, 0.0])]}, {"item_knn": 1.0}).tolist()
+    [1]
+    """
+    out = []
+    for u, s in enumerate(ours):
+        b = _z(s) + sum(w * _z(peers[p][u]) for p, w in weights.items() if w)
+        out.append(hit_rank(b[0], b[1:]))
+    return np.asarray(out)
+
+
+def choose_blend(ours: list[np.ndarray], peers: dict[str, list[np.ndarray]]) -> tuple[dict[str, float], dict[str, float]]:
+    """Peer weights by validation NDCG@10 over the grid ``BLEND_WEIGHTS`` x ``BLEND_PEERS``."""
+    grid, best, best_w = {}, -1.0, {}
+    for a in BLEND_WEIGHTS:
+        for b in BLEND_WEIGHTS:
+            w = dict(zip(BLEND_PEERS, (a, b)))
+            v = float(np.mean([ndcg_single(int(r)) for r in blend_ranks(ours, peers, w)]))
+            grid[f"{a:g}/{b:g}"] = round(v, 4)
+            if v > best:
+                best, best_w = v, w
+    return best_w, grid
+
+
+def _peer_lists(models: dict, data: RatingData, negs: dict[int, list[str]], keys: list[int]) -> dict[str, list[np.ndarray]]:
+    """Each blend peer's scores of [held-out item, *negatives] per rating index in ``keys``."""
+    return {p: [models[p].score(_history(data, k), [data.ratings[k].item, *negs[k]], at=data.ratings[k].ts) for k in keys]
+            for p in BLEND_PEERS if p in models}
+
+
+def _split_lists(target: np.ndarray, negatives: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
+    out, pos = [], 0
+    for t, n in zip(target, sizes):
+        out.append(np.r_[t, negatives[pos : pos + n]])
+        pos += n
+    return out
+
+
+def _history(data: RatingData, k: int) -> list[str]:
+    """The items the user rated before rating ``k`` (oldest first): what a peer may read."""
+    seq = data.user_sequence(data.ratings[k].user)
+    return [data.ratings[h].item for h in seq[: seq.index(k)]]
+
+
 def evaluate(data: RatingData, settings: Settings, ndcg: bool = True, finetune_examples: int = 0) -> dict:
     """Fit the baselines on train, load the current version, score the test split; one report dict."""
     t0 = time.time()
@@ -80,7 +168,15 @@ def evaluate(data: RatingData, settings: Settings, ndcg: bool = True, finetune_e
     true = [e.stars for e in test_ex]
     train_items = {data.ratings[k].item for k in data.train}
     cold_items = np.asarray([e.item not in train_items for e in test_ex])
-    negs = sample_negatives(data) if ndcg else {}
+    # candidate sets: the same negatives for every method; "sampled" is the one behind methods[...]["ndcg@10"]
+    negsets: dict[str, dict[int, list[str]]] = {}
+    how = {"sampled": f"{NEGATIVES} never-rated items sampled uniformly (seed {SEED})"}
+    if ndcg:
+        negsets["sampled"] = sample_negatives(data)
+        negsets["category"], cat_how = category_negatives(data)
+        how["category"] = f"up to {NEGATIVES} never-rated items of the held-out item's category ({cat_how}; seed {SEED})"
+    ranks: dict[str, dict[str, np.ndarray]] = {s: {} for s in negsets}
+    sizes = {s: [len(ns[e.index]) for e in test_ex] for s, ns in negsets.items()}
     methods: dict[str, dict] = {}
     preds: dict[str, np.ndarray] = {}  # per-row test predictions, for the paired intervals below
 
@@ -90,27 +186,52 @@ def evaluate(data: RatingData, settings: Settings, ndcg: bool = True, finetune_e
         preds[name] = np.asarray(pred)
         cold = [m.predict(None, e.item) for e in test_ex]
         preds[f"{name}_as_cold_items"] = np.asarray([m.predict(e.user, COLD_ITEM) for e in test_ex])
-        ranks = [hit_rank(p, [m.predict(e.user, j) for j in negs[e.index]]) for e, p in zip(test_ex, pred)] if ndcg else []
-        methods[name] = _summary(pred, true, cold_items, cold, ranks, preds[f"{name}_as_cold_items"])
+        for s, ns in negsets.items():
+            ranks[s][name] = np.asarray([hit_rank(p, [m.predict(e.user, j) for j in ns[e.index]]) for e, p in zip(test_ex, pred)])
+        methods[name] = _summary(pred, true, cold_items, cold, list(ranks["sampled"][name]) if ndcg else [],
+                                 preds[f"{name}_as_cold_items"])
         log.info("%s: %s", name, methods[name])
+
+    # peers that predict no stars: only the order of the candidates counts
+    events = [(data.ratings[k].user, data.ratings[k].item, data.ratings[k].ts) for k in data.train]
+    skipped, fitted = {}, {}
+    for name, cls in PEERS.items() if ndcg else ():
+        try:
+            m = fitted[name] = cls().fit(events)
+        except ImportError as e:  # ALS needs the dev extra `implicit`: the table says so instead of failing
+            skipped[name] = str(e)
+            continue
+        for s, ns in negsets.items():
+            rs = []
+            for e in test_ex:
+                sc = m.score(_history(data, e.index), [e.item, *ns[e.index]], at=data.ratings[e.index].ts)
+                rs.append(hit_rank(sc[0], sc[1:]))
+            ranks[s][name] = np.asarray(rs)
+
+    def report() -> dict:
+        out = {"dataset": data.name, "methods": methods, "notes": notes}
+        if ndcg:
+            out["ranking"] = {s: ranking_table(ranks[s], np.asarray(sizes[s]) + 1, how[s]) for s in negsets}
+        return out
 
     version = versions.current_version(settings)
     notes = {"n_test": len(test_ex), "n_cold_items": int(cold_items.sum()), "negatives": NEGATIVES if ndcg else 0, "seed": SEED,
-             "version": version.name if version else None}
+             "version": version.name if version else None, **({"peers_skipped": skipped} if skipped else {})}
     if version is None:
         log.warning("no trained ranker version in %s: only baselines evaluated", settings.models_dir)
-        return {"dataset": data.name, "methods": methods, "notes": notes}
+        return report()
 
     # text-only baseline: item text -> rating, no user (trained with the version)
     text_dir = version / "text_only"
     if text_dir.exists():
         tm = TextRegressor(str(text_dir), max_length=96, device=settings.device)
-        neg_texts = {k: [" | ".join(item_units(data, j, data.ratings[k].ts)) for j in negs[k]] for k in negs}
-        all_texts = [e.item_text for e in test_ex] + [t for ts in neg_texts.values() for t in ts]
+        neg_texts = {s: {k: [" | ".join(item_units(data, j, data.ratings[k].ts)) for j in ns[k]] for k in ns} for s, ns in negsets.items()}
+        all_texts = [e.item_text for e in test_ex] + [t for nt in neg_texts.values() for ts in nt.values() for t in ts]
         tm.predict(all_texts)  # one batched pass over distinct texts, then cached
         pred = tm.predict([e.item_text for e in test_ex])
-        ranks = [hit_rank(p, tm.predict(neg_texts[e.index])) for e, p in zip(test_ex, pred)] if ndcg else []
-        methods["text_only"] = _summary(pred, true, cold_items, pred, ranks, pred)  # no user, no item id: cold either way
+        for s in negsets:
+            ranks[s]["text_only"] = np.asarray([hit_rank(p, tm.predict(neg_texts[s][e.index])) for e, p in zip(test_ex, pred)])
+        methods["text_only"] = _summary(pred, true, cold_items, pred, list(ranks["sampled"]["text_only"]) if ndcg else [], pred)
         log.info("text_only: %s", methods["text_only"])
 
     model = RatingModel.load(version / "model", settings.device)
@@ -133,31 +254,31 @@ def evaluate(data: RatingData, settings: Settings, ndcg: bool = True, finetune_e
         pred0 = predict_features(mdl, test_f)
         as_cold0 = predict_features(mdl, as_cold_items(test_f))
         cold = predict_features(mdl, featurize(mdl, bias, cold_ex, cold_user=True))  # a new user has no taste term
-        neg_ex = [
-            Example(-1, e.user, j, 0.0, e.user_units, item_units(data, j, data.ratings[e.index].ts), [])
-            for e in test_ex for j in negs[e.index]
-        ] if ndcg else []
-        neg0 = predict_features(mdl, featurize(mdl, bias, neg_ex, progress=True)) if neg_ex else np.zeros(0)
-        # one fit per test user over their earlier ratings; candidates = the held-out item + its negatives
-        targets, pos = [], 0
-        for e in test_ex:
-            n = len(negs.get(e.index, []))
-            targets.append((e.index, [(e.item, e.item_units)] + [(x.item, x.item_units) for x in neg_ex[pos : pos + n]]))
-            pos += n
-        offs = taste_offsets(taste_inputs(mdl, data, bias, taste, targets), taste)
+        # the taste offset of the held-out item: one fit per test user over their earlier ratings
+        offs = taste_offsets(taste_inputs(mdl, data, bias, taste, [(e.index, [(e.item, e.item_units)]) for e in test_ex]), taste)
         pred = np.clip(pred0 + np.asarray([o[0] for o in offs]), 1, 5)
         as_cold = np.clip(as_cold0 + np.asarray([o[0] for o in offs]), 1, 5)  # the taste term reads item text, not its bias
-        neg = np.clip(neg0 + np.concatenate([o[1:] for o in offs]), 1, 5) if neg_ex else neg0
+        test_lists = {}
+        for s, ns in negsets.items():
+            neg0, neg = _negative_scores(mdl, data, bias, taste, test_ex, ns)
+            ranks[s][f"{name}_no_taste"], ranks[s][name] = _ranks(pred0, neg0, sizes[s]), _ranks(pred, neg, sizes[s])
+            test_lists[s] = _split_lists(pred, neg, sizes[s])
+        if ndcg and name == OURS:
+            # ours + co-occurrence/popularity, weights chosen on VALIDATION (sampled negatives), then scored on test
+            val_negs = sample_negatives(data, indices=data.val, seed=SEED + 1)
+            vp = predict_features(mdl, featurize(mdl, bias, val_ex))
+            v_off = taste_offsets(taste_inputs(mdl, data, bias, taste, [(e.index, [(e.item, e.item_units)]) for e in val_ex]), taste)
+            vp = np.clip(vp + np.asarray([o[0] for o in v_off]), 1, 5)
+            _, vneg = _negative_scores(mdl, data, bias, taste, val_ex, val_negs)
+            v_lists = _split_lists(vp, vneg, [len(val_negs[e.index]) for e in val_ex])
+            w, grid = choose_blend(v_lists, _peer_lists(fitted, data, val_negs, [e.index for e in val_ex]))
+            notes["ours_blend"] = {"weights": w, "val_ndcg@10_by_item_knn/popularity_weight": grid}
+            for s, ns in negsets.items():
+                ranks[s]["ours_blend"] = blend_ranks(test_lists[s], _peer_lists(fitted, data, ns, [e.index for e in test_ex]), w)
         mdl.save_cache()
-        for label, p_test, p_neg, p_as_cold in ((f"{name}_no_taste", pred0, neg0, as_cold0), (name, pred, neg, as_cold)):
-            ranks, pos = [], 0
-            if ndcg:
-                for e, p in zip(test_ex, p_test):
-                    n = len(negs[e.index])
-                    ranks.append(hit_rank(p, p_neg[pos : pos + n]))
-                    pos += n
+        for label, p_test, p_as_cold in ((f"{name}_no_taste", pred0, as_cold0), (name, pred, as_cold)):
             preds[label], preds[f"{label}_as_cold_items"] = np.asarray(p_test), np.asarray(p_as_cold)
-            methods[label] = _summary(p_test, true, cold_items, cold, ranks, p_as_cold)
+            methods[label] = _summary(p_test, true, cold_items, cold, list(ranks["sampled"][label]) if ndcg else [], p_as_cold)
             log.info("%s: %s", label, methods[label])
     # how sure the goals' comparisons are: paired bootstrap of the RMSE difference (95 % interval)
     t = np.asarray(true)
@@ -169,4 +290,20 @@ def evaluate(data: RatingData, settings: Settings, ndcg: bool = True, finetune_e
                                                                               t[cold_items])
     notes["ours_minus_global_mean_rmse_as_cold_items"] = bootstrap_rmse_diff(preds["ours_as_cold_items"], preds["global_mean_as_cold_items"], t)
     notes["seconds"] = round(time.time() - t0, 1)
-    return {"dataset": data.name, "methods": methods, "notes": notes}
+    return report()
+
+
+def _negative_scores(mdl, data: RatingData, bias, taste, test_ex: list[Example], negs: dict[int, list[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """The model's stars for every test user's negatives (flat, user by user), without and with the
+    taste term; each negative's item side as of the held-out rating's time."""
+    neg_ex = [Example(-1, e.user, j, 0.0, e.user_units, item_units(data, j, data.ratings[e.index].ts), []) for e in test_ex for j in negs[e.index]]
+    if not neg_ex:
+        return np.zeros(0), np.zeros(0)
+    neg0 = predict_features(mdl, featurize(mdl, bias, neg_ex, progress=True))
+    targets, pos = [], 0
+    for e in test_ex:
+        n = len(negs[e.index])
+        targets.append((e.index, [(x.item, x.item_units) for x in neg_ex[pos : pos + n]]))
+        pos += n
+    offs = taste_offsets(taste_inputs(mdl, data, bias, taste, targets), taste)
+    return neg0, np.clip(neg0 + np.concatenate(offs), 1, 5)

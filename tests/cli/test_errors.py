@@ -96,3 +96,8 @@ def test_version_without_its_model_files(tmp_path):
 
 def test_no_trained_version_to_bench(tmp_path):
     one_line_error(shopassist(tmp_path / "data", "bench", "ranker", "--catalog"), 2, "ranker train")
+
+
+def test_eval_nextitem_on_a_folder_without_sequences(tmp_path):
+    run = shopassist(tmp_path / "data", "ranker", "eval-nextitem", "--dataset", str(tmp_path))
+    one_line_error(run, 2, "not a sequential-recommendation folder", str(tmp_path))

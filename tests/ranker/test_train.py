@@ -132,6 +132,15 @@ def test_evaluate_all_methods_side_by_side(run, mi_small):
     # as-cold items: an item without training ratings is the global mean for the item mean, and a constant is unmoved
     assert gm["rmse_as_cold_items"] == gm["rmse"] == report["methods"]["item_mean"]["rmse_as_cold_items"]
     assert report["notes"]["ours_minus_global_mean_rmse_as_cold_items"]["n"] == report["notes"]["n_test"]
+    # the ranking table: the rating methods beside the peers, and ours blended with them (weights from validation)
+    for s in ("sampled", "category"):
+        t = report["ranking"][s]
+        assert {"ours", "ours_blend", "popularity", "item_knn"} <= set(t["methods"])
+        assert t["methods"]["ours"]["ndcg@10"] == report["methods"]["ours"]["ndcg@10"] or s == "category"
+        assert set(t["ours_blend_minus_ndcg@10"]) == set(t["methods"]) - {"ours_blend"}
+    blend = report["notes"]["ours_blend"]
+    grid = blend["val_ndcg@10_by_item_knn/popularity_weight"]
+    assert grid[f"{blend['weights']['item_knn']:g}/{blend['weights']['popularity']:g}"] == max(grid.values())
     json.dumps(report)
 
 
