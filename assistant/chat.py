@@ -72,6 +72,9 @@ PAUSED_TEXT = "A member of our team ({agent}) is replying to you in this convers
 NOTHING_CHEAPER_TEXT = (
     "Nothing that matches is cheaper than {price}: what you saw already includes our lowest price."
 )
+# the vector store (a Chroma server) is down: the cards come from BM25 alone (retrieval.search)
+SEARCH_DEGRADED_TEXT = ("Our product search is running in a simpler mode right now (matching your words only), "
+                        "so these results may be less precise than usual.")
 LOOSEN_TEXT = "Nothing in the catalog matches all of that. Could you loosen a filter (price, brand or colour)?"
 
 
@@ -192,6 +195,8 @@ class Assistant:
             state.shown, state.focus = shown_before, focus_before
         timings["first_card"] = time.perf_counter() - t0
         yield Cards(cards)
+        if self.catalog.dense_down:  # said after the cards: they are still the best BM25 found
+            yield Notice(SEARCH_DEGRADED_TEXT, kind="degraded")
         self._log_candidates(turn, ranked, cards)
         # 4. answer: the LLM's text, validated sentence by sentence, else the template
         yield from self._logged(ctx, self.answer(ctx, top, cards, unmatched))
