@@ -395,6 +395,16 @@ class Assistant:
         for i, c in enumerate(cards):
             self.store.log_event("impression", cid, turn.user_id, c.product_id, {"rank": i + 1, "ranker": version})
 
+    def health(self) -> dict:
+        """The search and LLM backends as the last calls found them (``Desk.health``)."""
+        search, llm = self.catalog.health(), self.llm.health()
+        degraded = []
+        if search["search"] != "hybrid":
+            degraded.append(f"search: BM25 only, the vector store at {search['where']} is down")
+        if llm["state"] != "ok":
+            degraded.append(f"LLM: {llm['state']}, answers use the template")
+        return {"search": search, "llm": llm, "degraded": degraded}
+
     def cards_for(self, request: str, user_id: str | None, k: int) -> list[Card]:
         """One shot, no conversation stored (``Desk.find``): the request understood like a first
         message, retrieved and ranked for ``user_id``; the best ``k`` (at least one) as cards."""

@@ -72,6 +72,11 @@ class ChatModel:
     def warm(self) -> None:
         """Load weights now (at start-up) rather than on the first turn."""
 
+    def health(self) -> dict:
+        """``{"state": "ok"}``, or a served backend's outage as its last calls found it:
+        ``{"state": "down", "since", "failures", "error"}``."""
+        return {"state": "ok"}
+
 
 # -- local: llama-cpp-python -------------------------------------------------------------
 
