@@ -68,6 +68,11 @@ SOMETHING_ELSE_TEXT = "Is there something else I can help you find?"
 # still gets this much: enough for a fast backend (a served model, the scripted one) to phrase
 # the answer; a slow one falls back
 LLM_MIN_S = 0.5
+# the capable LLM's filter proposals (before the search) may take this share of turn_budget_s: a
+# stalled or refusing server then costs the turn 1.1 s here and the rest at the answer, and the
+# shopper still gets cards and the template within the budget (tests/assistant/test_llm_faults.py);
+# not measured against a capable server's real proposal time, which a larger budget accommodates
+PROPOSALS_SHARE = 0.4
 PAUSED_TEXT = "A member of our team ({agent}) is replying to you in this conversation."
 NOTHING_CHEAPER_TEXT = (
     "Nothing that matches is cheaper than {price}: what you saw already includes our lowest price."
@@ -266,8 +271,9 @@ class Assistant:
         from assistant.proposals import propose_filters
 
         store = self.catalog.store
+        deadline = time.monotonic() + PROPOSALS_SHARE * self.settings.turn_budget_s
         got = propose_filters(self.llm, message, self.brands(), store.categories(), store.colours(),
-                              vocabulary_of(self.catalog))  # understand hook (issue 11): attributes too
+                              vocabulary_of(self.catalog), deadline=deadline)  # understand hook (issue 11): attributes too
         if got:
             log.debug("LLM proposed filters %s", got)
         return got

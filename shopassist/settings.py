@@ -102,8 +102,9 @@ class Settings(BaseSettings):
     llm_retries: int = Field(
         default=2, ge=0,
         description="The openai backend retries a request that failed before its first token (refused, "
-        "reset, 5xx, timed out) this many times, with back-off, while the turn's deadline allows; never "
-        "after text was streamed (the shopper would see it twice).",
+        "reset, 5xx) this many times, with back-off, while the turn's deadline allows; never after text "
+        "was streamed (the shopper would see it twice), nor after a timeout (a busy server would only "
+        "get one more request to queue).",
     )
     llm_backoff_s: float = Field(
         default=0.2, ge=0,
