@@ -44,7 +44,8 @@ from retrieval.catalog import Product
 from retrieval.fusion import mmr, normalized_fusion, rrf, rrf_max
 from retrieval.query import StructuredQuery, parse_query
 from retrieval.store import CatalogStore
-from retrieval.vectors import Outage, VectorStoreDown, open_vectors
+from retrieval.vectors import VectorStoreDown, open_vectors
+from shopassist.outage import Outage
 from shopassist.settings import Settings
 
 log = logging.getLogger(__name__)
