@@ -68,10 +68,18 @@ SOMETHING_ELSE_TEXT = "Is there something else I can help you find?"
 # still gets this much: enough for a fast backend (a served model, the scripted one) to phrase
 # the answer; a slow one falls back
 LLM_MIN_S = 0.5
+# the capable LLM's filter proposals (before the search) may take this share of turn_budget_s: a
+# stalled or refusing server then costs the turn 1.1 s here and the rest at the answer, and the
+# shopper still gets cards and the template within the budget (tests/assistant/test_llm_faults.py);
+# not measured against a capable server's real proposal time, which a larger budget accommodates
+PROPOSALS_SHARE = 0.4
 PAUSED_TEXT = "A member of our team ({agent}) is replying to you in this conversation."
 NOTHING_CHEAPER_TEXT = (
     "Nothing that matches is cheaper than {price}: what you saw already includes our lowest price."
 )
+# the vector store (a Chroma server) is down: the cards come from BM25 alone (retrieval.search)
+SEARCH_DEGRADED_TEXT = ("Our product search is running in a simpler mode right now (matching your words only), "
+                        "so these results may be less precise than usual.")
 LOOSEN_TEXT = "Nothing in the catalog matches all of that. Could you loosen a filter (price, brand or colour)?"
 
 
@@ -192,6 +200,8 @@ class Assistant:
             state.shown, state.focus = shown_before, focus_before
         timings["first_card"] = time.perf_counter() - t0
         yield Cards(cards)
+        if self.catalog.dense_down:  # said after the cards: they are still the best BM25 found
+            yield Notice(SEARCH_DEGRADED_TEXT, kind="degraded")
         self._log_candidates(turn, ranked, cards)
         # 4. answer: the LLM's text, validated sentence by sentence, else the template
         yield from self._logged(ctx, self.answer(ctx, top, cards, unmatched))
@@ -261,8 +271,9 @@ class Assistant:
         from assistant.proposals import propose_filters
 
         store = self.catalog.store
+        deadline = time.monotonic() + PROPOSALS_SHARE * self.settings.turn_budget_s
         got = propose_filters(self.llm, message, self.brands(), store.categories(), store.colours(),
-                              vocabulary_of(self.catalog))  # understand hook (issue 11): attributes too
+                              vocabulary_of(self.catalog), deadline=deadline)  # understand hook (issue 11): attributes too
         if got:
             log.debug("LLM proposed filters %s", got)
         return got
@@ -389,6 +400,16 @@ class Assistant:
         version = self.ranker_for(turn.user_id, cid).version or "prior"  # which model ranked them
         for i, c in enumerate(cards):
             self.store.log_event("impression", cid, turn.user_id, c.product_id, {"rank": i + 1, "ranker": version})
+
+    def health(self) -> dict:
+        """The search and LLM backends as the last calls found them (``Desk.health``)."""
+        search, llm = self.catalog.health(), self.llm.health()
+        degraded = []
+        if search["search"] != "hybrid":
+            degraded.append(f"search: BM25 only, the vector store at {search['where']} is down")
+        if llm["state"] != "ok":
+            degraded.append(f"LLM: {llm['state']}, answers use the template")
+        return {"search": search, "llm": llm, "degraded": degraded}
 
     def cards_for(self, request: str, user_id: str | None, k: int) -> list[Card]:
         """One shot, no conversation stored (``Desk.find``): the request understood like a first

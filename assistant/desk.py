@@ -30,6 +30,8 @@ class Pipeline(Protocol):
 
     def cards_for(self, request: str, user_id: str | None, k: int) -> list[Card]: ...
 
+    def health(self) -> dict: ...
+
 
 class Desk:
     """Console and tool operations over a conversation store, a catalog and a ranker."""
@@ -81,6 +83,11 @@ class Desk:
     def engagement(self) -> dict:
         """Conversations per hour and the engagement rates (``ConversationStore.engagement``)."""
         return self.store.engagement()
+
+    def health(self) -> dict:
+        """The backends as the last turns found them: ``{"search": Catalog.health(), "llm": ChatModel.health(),
+        "degraded": [what is degraded, in words]}`` (the console's status line, ``/healthz/backends``)."""
+        return self.pipeline.health()
 
     def ab(self) -> dict:
         """The A/B test's per-arm rates with intervals (``assistant.experiment.ab_report``)."""

@@ -69,7 +69,7 @@ class Notice:
     """A polite refusal, redirect, retry or 'a person is replying' message."""
 
     text: str
-    kind: str = "info"  # info | refused | retry | handoff | paused
+    kind: str = "info"  # info | refused | retry | degraded | handoff | paused
 
 
 Event = Cards | TextDelta | Answer | Handoff | Notice

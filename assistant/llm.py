@@ -31,6 +31,7 @@ Example::
 from __future__ import annotations
 
 import importlib.util
+import logging
 import re
 import threading
 import time
@@ -38,8 +39,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from shopassist.errors import OperatorError
+from shopassist.outage import Outage
 from shopassist.settings import Settings
 
+log = logging.getLogger("assistant")
 
 class LLMUnavailable(OperatorError, RuntimeError):
     """The LLM backend is down, timed out or failed: not the shopper's fault; retry later."""
@@ -66,11 +69,16 @@ class ChatModel:
         cannot interrupt (reading the prompt) ends the stream there, without an error."""
         raise NotImplementedError
 
-    def complete(self, messages: list[dict], max_tokens: int = 160) -> str:
-        return "".join(self.stream(messages, max_tokens=max_tokens))
+    def complete(self, messages: list[dict], max_tokens: int = 160, deadline: float | None = None) -> str:
+        return "".join(self.stream(messages, max_tokens=max_tokens, deadline=deadline))
 
     def warm(self) -> None:
         """Load weights now (at start-up) rather than on the first turn."""
+
+    def health(self) -> dict:
+        """``{"state": "ok"}``, or a served backend's outage as its last calls found it:
+        ``{"state": "down", "since", "failures", "error"}``."""
+        return {"state": "ok"}
 
 
 # -- local: llama-cpp-python -------------------------------------------------------------
@@ -234,12 +242,21 @@ class TransformersLLM(ChatModel):
 
 
 class OpenAICompatibleLLM(ChatModel):
-    """LangChain ``ChatOpenAI`` against an OpenAI-compatible server."""
+    """LangChain ``ChatOpenAI`` against an OpenAI-compatible server.
+
+    Every request waits at most ``timeout_s`` and never past the turn's ``deadline`` (a stalled
+    server costs the turn its budget, not 30 s); a request that failed before its first token
+    (refused, reset, 5xx) is retried ``retries`` times after ``backoff_s``, 2x ``backoff_s``, ...
+    while the deadline leaves time for it; a timeout is not (the server is busy or stalled: a
+    second request would only queue behind the first). ``health()`` reports the outage
+    the last calls saw; the first call that streams text ends it."""
 
     name = "openai"
     capable = True
+    MIN_WAIT_S = 0.05  # less time than this left before the deadline: no request is worth starting
 
-    def __init__(self, base_url: str, model: str, api_key: str = "", timeout_s: float = 30.0):
+    def __init__(self, base_url: str, model: str, api_key: str = "", timeout_s: float = 30.0,
+                 retries: int = 2, backoff_s: float = 0.2):  # fmt: skip
         if not base_url:
             from shopassist.settings import ConfigError
 
@@ -248,11 +265,18 @@ class OpenAICompatibleLLM(ChatModel):
         self.model = model or "default"
         self.api_key = api_key or "not-needed"
         self.timeout_s = timeout_s
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.outage = Outage(retry_s=0.0)  # every turn asks again: a turn is bounded by its deadline anyway
         self._chat = None
+        self.warm()  # the client now: importing LangChain takes ~2 s, which the first turn's deadline cannot spare
 
     def _client(self):
         if self._chat is None:
-            from langchain_openai import ChatOpenAI
+            try:
+                from langchain_openai import ChatOpenAI
+            except ImportError as e:
+                raise BackendMissing("the openai backend needs langchain-openai: pip install langchain-openai") from e
 
             self._chat = ChatOpenAI(
                 base_url=self.base_url,
@@ -260,22 +284,63 @@ class OpenAICompatibleLLM(ChatModel):
                 api_key=self.api_key,
                 temperature=0.0,
                 timeout=self.timeout_s,
-                max_retries=0,
+                max_retries=0,  # retried here, within the turn's deadline
             )
         return self._chat
 
+    def warm(self) -> None:
+        self._client()
+
+    def health(self) -> dict:
+        return self.outage.status()
+
+    def _wait(self, deadline: float | None) -> float:
+        """Seconds the next request may take: ``timeout_s``, cut to the time left before ``deadline``."""
+        return self.timeout_s if deadline is None else min(self.timeout_s, deadline - time.monotonic())
+
     def stream(self, messages: list[dict], max_tokens: int = 160, deadline: float | None = None) -> Iterator[str]:
+        import httpx
         import openai
 
         chat = self._client()
         lc_messages = [(m["role"] if m["role"] != "user" else "human", m["content"]) for m in messages]
-        try:
-            for chunk in chat.stream(lc_messages, max_tokens=max_tokens):
-                text = chunk.content if isinstance(chunk.content, str) else ""
-                if text:
-                    yield text
-        except (openai.APIConnectionError, openai.APITimeoutError, openai.APIStatusError) as e:
-            raise LLMUnavailable(f"LLM server at {self.base_url} failed: {e.__class__.__name__}") from e
+        attempt = 0
+        while True:
+            wait = self._wait(deadline)
+            if wait < self.MIN_WAIT_S:
+                raise LLMUnavailable(f"LLM server at {self.base_url}: no time left in the turn for a request")
+            streamed = False
+            try:
+                for chunk in chat.stream(lc_messages, max_tokens=max_tokens, timeout=wait):
+                    text = chunk.content if isinstance(chunk.content, str) else ""
+                    if text:
+                        if not streamed and self.outage.down:
+                            log.warning("LLM server at %s answers again", self.base_url)
+                        streamed = True
+                        self.outage.recovered()
+                        yield text
+                    if deadline is not None and time.monotonic() > deadline:
+                        break  # the caller stops reading here anyway; closing the stream stops the server
+                self.outage.recovered()
+                return
+            except (openai.APIConnectionError, openai.APITimeoutError, openai.APIStatusError,
+                    httpx.TransportError) as e:  # fmt: skip
+                # APITimeoutError before the first byte; httpx's own ReadTimeout from inside a stream
+                why = f"LLM server at {self.base_url} failed: {e.__class__.__name__}"
+                if isinstance(e, openai.APITimeoutError | httpx.TimeoutException) and wait < self.timeout_s:
+                    why += f" (no answer within the {wait:.1f} s the turn had left)"
+                if not self.outage.down:
+                    log.warning("%s", why)
+                self.outage.failed(why)
+                pause = self.backoff_s * 2**attempt
+                client_error = isinstance(e, openai.APIStatusError) and e.status_code < 500  # not worth repeating
+                # a timeout means the server is busy or stalled: another request would only queue behind
+                timed_out = isinstance(e, openai.APITimeoutError | httpx.TimeoutException)
+                if (streamed or client_error or timed_out or attempt >= self.retries
+                        or self._wait(deadline) - pause < self.MIN_WAIT_S):
+                    raise LLMUnavailable(why) from e
+                time.sleep(pause)
+                attempt += 1
 
 
 # -- scripted: deterministic, for orchestration tests -------------------------------------------
@@ -340,7 +405,8 @@ def _transformers(s: Settings) -> ChatModel:
 
 
 def _openai(s: Settings) -> ChatModel:
-    return OpenAICompatibleLLM(s.llm_base_url, s.llm_model, s.llm_api_key.get_secret_value(), s.llm_timeout_s)
+    return OpenAICompatibleLLM(s.llm_base_url, s.llm_model, s.llm_api_key.get_secret_value(), s.llm_timeout_s,
+                               retries=s.llm_retries, backoff_s=s.llm_backoff_s)
 
 
 def _scripted(s: Settings) -> ChatModel:

@@ -111,10 +111,11 @@ def fill_state(state, got: dict) -> None:
 
 
 def propose_filters(llm, message: str, brands: list[str], categories: list[str], colours: list[str],
-                    vocab=None) -> dict:
+                    vocab=None, deadline: float | None = None) -> dict:
     """Ask the LLM for filters and validate them; {} when it is not capable or says nothing usable.
     With the catalog's ``vocab`` the attribute constraints, order and excluded categories are
-    asked for too (validated by ``validate_state``)."""
+    asked for too (validated by ``validate_state``). ``deadline`` (``time.monotonic()``) bounds the
+    wait for a served model: past it, no proposal."""
     if not llm.capable:
         return {}
     attributes = ""
@@ -126,7 +127,7 @@ def propose_filters(llm, message: str, brands: list[str], categories: list[str],
         attributes=attributes or "(none)",
     )
     try:
-        reply = llm.complete([{"role": "user", "content": text}], max_tokens=120)
+        reply = llm.complete([{"role": "user", "content": text}], max_tokens=120, deadline=deadline)
     except LLMUnavailable:
         return {}
     m = re.search(r"\{.*\}", reply, re.S)

@@ -14,6 +14,13 @@ the whole filtered catalog.
 5. collapse near-duplicate variants, optionally diversify with MMR;
 6. a superlative ("cheapest") re-orders the *whole* filtered set of text matches, not the top k.
 
+When the vector store is down (a Chroma server killed or stalled: ``VectorStoreDown``) a search
+degrades to BM25 alone instead of failing: the catalog's ``vectors_outage`` records it (the
+assistant tells the shopper, the console shows it: ``Catalog.health()``), the server is asked
+again ``settings.chroma_retry_s`` later, and the first search that reaches it is hybrid again;
+nothing is restarted. Once the filtered-search matrix is cached (``Catalog.matrix``) dense
+scores need no server at all until the catalog changes.
+
 Example::
 
     >>> cat = open_catalog(settings)                       # doctest: +SKIP
@@ -37,7 +44,8 @@ from retrieval.catalog import Product
 from retrieval.fusion import mmr, normalized_fusion, rrf, rrf_max
 from retrieval.query import StructuredQuery, parse_query
 from retrieval.store import CatalogStore
-from retrieval.vectors import open_vectors
+from retrieval.vectors import VectorStoreDown, open_vectors
+from shopassist.outage import Outage
 from shopassist.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -113,6 +121,39 @@ class Catalog:
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._facets: tuple[int, dict] | None = None
         self.fusion = replace(FUSION)  # per catalog: the eval compares settings side by side
+        self.vectors_outage = Outage(settings.chroma_retry_s)
+
+    # -- the vector store's health ----------------------------------------------------------------
+    def _ask_vectors(self, call, *args):
+        """A vector-store call, skipped (``VectorStoreDown``) while an outage waits for its retry
+        time; a failure starts or extends the outage, a success ends it."""
+        outage = self.vectors_outage
+        if not outage.available():
+            raise VectorStoreDown(outage.error)
+        try:
+            out = call(*args)
+        except VectorStoreDown as e:
+            if not outage.down:
+                log.warning("%s", e)
+            outage.failed(str(e))
+            raise
+        if outage.down:
+            log.warning("the vector store is back after %d failed calls: hybrid search again", outage.failures)
+            outage.recovered()
+        return out
+
+    @property
+    def dense_down(self) -> bool:
+        """The last call to the vector store failed: searches are BM25 alone until it answers."""
+        return self.vectors_outage.down
+
+    def health(self) -> dict:
+        """What the console shows: the search mode and the vector store's state.
+
+        ``{"search": "hybrid" | "bm25 only", "vectors": {"state": "ok" | "down", ...}, "where": ...}``"""
+        where = self.settings.chroma
+        return {"search": "bm25 only" if self.dense_down else "hybrid", "vectors": self.vectors_outage.status(),
+                "where": where}
 
     # -- components, (re)built when the catalog version changes ---------------------------------
     def bm25(self) -> BM25Index:
@@ -191,7 +232,7 @@ class Catalog:
         """Vectors of the given rows' products from the vector store (zeros where none)."""
         seq_id = self.store.seq_ids()
         ids = [seq_id.get(int(index.seqs[r])) for r in rows]
-        got = self.vectors.get([i for i in ids if i is not None])
+        got = self._ask_vectors(self.vectors.get, [i for i in ids if i is not None])
         dim = dim or (len(next(iter(got.values()))) if got else 384)
         m = np.zeros((len(rows), dim), dtype=np.float32)
         for i, pid in enumerate(ids):
@@ -310,27 +351,12 @@ class Catalog:
         bm_top = _top(bm, pool, positive=True)
         dense: dict[int, float] = {}
         if method != "bm25":
-            qv = self.embed(text)
-            if allowed is None and self._matrix is None:
-                seq_row = index.row_of
-                near = self.vectors.query(qv, pool)
-                id_seq = self.store.id_seqs([i for i, _ in near])
-                for pid, sim in near:
-                    if pid in id_seq and id_seq[pid] in seq_row:
-                        dense[seq_row[id_seq[pid]]] = sim
-                missing = [r for r in bm_top if r not in dense]
-                if missing:
-                    dense.update(self._dense_for_rows(missing, qv, index))
-            else:
-                sims = self.matrix() @ qv
-                if allowed is not None:
-                    sims = np.where(allowed, sims, -np.inf)
-                elif not index.all_live:
-                    sims = np.where(index.live, sims, -np.inf)
-                for r in _top(sims, pool):
-                    dense[r] = float(sims[r])
-                for r in bm_top:
-                    dense.setdefault(r, float(sims[r]))
+            try:
+                dense = self._dense(text, allowed, index, pool, bm_top)
+            except VectorStoreDown:
+                if method == "dense":  # asked for dense alone (the eval): nothing to fall back to
+                    raise
+                method, dense = "bm25", {}  # logged once by _ask_vectors; the shopper is told by the assistant
         # every candidate gets both scores: the fusion sees the whole picture
         bm_scores = {} if method == "dense" else {r: float(bm[r]) for r in [*bm_top, *dense]}
         fused = self._fuse(method, bm_scores, dense)
@@ -339,6 +365,32 @@ class Catalog:
             return self._superlative(q, k, bm, allowed, fused, index, qtokens, dense)
         ranked = sorted(fused, key=lambda r: -fused[r])
         return self._hits(ranked, fused, bm_scores, dense, index, qtokens, k, collapse, diversify)
+
+    def _dense(self, text: str, allowed, index: BM25Index, pool: int, bm_top: list[int]) -> dict[int, float]:
+        """Row -> cosine of the query for the dense candidates and the BM25 top rows."""
+        dense: dict[int, float] = {}
+        qv = self.embed(text)
+        if allowed is None and self._matrix is None:
+            seq_row = index.row_of
+            near = self._ask_vectors(self.vectors.query, qv, pool)
+            id_seq = self.store.id_seqs([i for i, _ in near])
+            for pid, sim in near:
+                if pid in id_seq and id_seq[pid] in seq_row:
+                    dense[seq_row[id_seq[pid]]] = sim
+            missing = [r for r in bm_top if r not in dense]
+            if missing:
+                dense.update(self._dense_for_rows(missing, qv, index))
+        else:
+            sims = self.matrix() @ qv
+            if allowed is not None:
+                sims = np.where(allowed, sims, -np.inf)
+            elif not index.all_live:
+                sims = np.where(index.live, sims, -np.inf)
+            for r in _top(sims, pool):
+                dense[r] = float(sims[r])
+            for r in bm_top:
+                dense.setdefault(r, float(sims[r]))
+        return dense
 
     def _fuse(self, method: str, bm: dict[int, float], dense: dict[int, float]) -> dict[int, float]:
         cfg = self.fusion
@@ -360,7 +412,7 @@ class Catalog:
         if seq_id is None:
             seq_id = self.store.ids_for_seqs([int(index.seqs[r]) for r in rows])
         ids = {seq_id[int(index.seqs[r])]: r for r in rows if int(index.seqs[r]) in seq_id}
-        got = self.vectors.get(list(ids))
+        got = self._ask_vectors(self.vectors.get, list(ids))
         return {ids[pid]: float(np.dot(v, qv)) for pid, v in got.items()}
 
     def _row_ids(self, rows: list[int], index: BM25Index) -> dict[int, str]:
@@ -373,9 +425,13 @@ class Catalog:
         head = ranked[: max(4 * k, 40)]
         row_id = self._row_ids(head, index)
         products = {p.id: p for p in self.store.get_many([row_id[r] for r in head if r in row_id])}
+        vecs: dict = {}
         if diversify and len(head) > 1:
-            ids = [row_id[r] for r in head if r in row_id]
-            vecs = self.vectors.get(ids)
+            try:
+                vecs = self._ask_vectors(self.vectors.get, [row_id[r] for r in head if r in row_id])
+            except VectorStoreDown:
+                diversify = False  # no vectors, no MMR: the fused order stands
+        if diversify and vecs:
             keep = [r for r in head if r in row_id and row_id[r] in vecs]
             emb = np.stack([vecs[row_id[r]] for r in keep])
             order = mmr([fused[r] for r in keep], emb @ emb.T, k=len(keep))

@@ -45,6 +45,17 @@ class Settings(BaseSettings):
         default="embedded",
         description="'embedded' for a PersistentClient under data_dir, or 'host:port' of a `chroma run` server.",
     )
+    chroma_timeout_s: float = Field(
+        default=2.0, gt=0,
+        description="A Chroma server that has not answered a request in this long counts as down: the search "
+        "falls back to BM25 for that turn. A dense query answers in milliseconds on loopback; chromadb's own "
+        "default is no timeout, so a stalled server held a turn forever.",
+    )
+    chroma_retry_s: float = Field(
+        default=5.0, ge=0,
+        description="After the Chroma server failed, searches use BM25 alone for this long before asking it "
+        "again (0 = ask on every search): a stalled server then costs one turn chroma_timeout_s, not every turn.",
+    )
     collection: str = Field(
         default="products",
         description="Chroma collection name (>= 3 characters, Chroma's rule).",
@@ -83,7 +94,23 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = Field(default=SecretStr(""), description="API key for the openai backend, if it needs one.")
     llm_max_tokens: int = Field(default=160, ge=16, description="Cap on generated tokens per answer: keeps turns fast.")
     llm_threads: int = Field(default=2, ge=1, description="CPU threads for the local GGUF backend.")
-    llm_timeout_s: float = Field(default=30.0, gt=0, description="Give up on the LLM after this long and use the template.")
+    llm_timeout_s: float = Field(
+        default=30.0, gt=0,
+        description="Give up on the LLM after this long and use the template; a turn's own deadline "
+        "(turn_budget_s) cuts it shorter: the openai backend waits for a server at most until then.",
+    )
+    llm_retries: int = Field(
+        default=2, ge=0,
+        description="The openai backend retries a request that failed before its first token (refused, "
+        "reset, 5xx) this many times, with back-off, while the turn's deadline allows; never after text "
+        "was streamed (the shopper would see it twice), nor after a timeout (a busy server would only "
+        "get one more request to queue).",
+    )
+    llm_backoff_s: float = Field(
+        default=0.2, ge=0,
+        description="The first retry waits this long, each further one twice as long: 0.2 s then 0.4 s "
+        "fits two retries in the 2.7 s turn budget with time left to answer.",
+    )
     llm_phrasing: Literal["auto", "always", "never"] = Field(
         default="auto",
         description="Whether the LLM phrases search answers (facts and cards always come from the catalog): "

@@ -102,6 +102,20 @@ def events_url(request, tmp_path) -> str:
     return request.getfixturevalue("postgres").create_database()
 
 
+# -- a real `chroma run` on loopback, one per session (tests/chroma.py) ------------------------------
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """The session's Chroma server ("127.0.0.1:port" for ``Settings.chroma``); tests that stop it
+    start their own ``tests.chroma.ChromaServer``."""
+    from tests.chroma import ChromaServer, chroma_exe
+
+    if chroma_exe() is None:
+        pytest.skip("the chroma CLI is not installed in this environment")
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server")).start()
+    yield server.address
+    server.stop()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

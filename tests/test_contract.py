@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LEAVES = {"shopassist.settings", "shopassist.errors", "shopassist.ranking", "shopassist.jsonl"}
+LEAVES = {"shopassist.settings", "shopassist.errors", "shopassist.ranking", "shopassist.jsonl", "shopassist.outage"}
 OURS = ("shopassist", "retrieval", "ranker", "assistant", "ui")
 
 

@@ -66,7 +66,15 @@ def build_app(settings: Settings, assistant=None):
 
     @app.get("/healthz", response_class=PlainTextResponse)
     def healthz() -> str:
-        return "ok"
+        return "ok"  # alive: a degraded backend still serves cards (the details: /healthz/backends)
+
+    @app.get("/healthz/backends")
+    def backends() -> dict:
+        """The search and LLM backends as the last turns found them (``Desk.health``), states only:
+        ``{"search": "hybrid" | "bm25 only", "llm": "ok" | "down"}``. The addresses and errors are
+        for the agent console (signed in), not for anyone who can reach the shop."""
+        h = assistant.desk.health()
+        return {"search": h["search"]["search"], "llm": h["llm"]["state"]}
 
     demo_images_route(app)  # /demo-images/<name>: the demo catalog's own pictures (ui/assets.py)
 

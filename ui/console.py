@@ -77,6 +77,9 @@ class Console:
         status = f"**Taken over by {agent}** — the bot is paused." if agent else "The bot is answering."
         if self.desk.handoff_requested(cid):
             status = "**HANDOFF: the shopper asked for a person.** " + status
+        degraded = self.desk.health()["degraded"]
+        if degraded:  # the shopper sees cards and a template answer; the agent should know why
+            status += " **Backend degraded:** " + "; ".join(degraded) + "."
         pins = self.desk.pinned(cid)
         if pins:
             status += f" Pinned: {', '.join(md_code(p) for p in pins)}."  # ids are untrusted text

@@ -24,12 +24,34 @@ def open_test_catalog(settings):
 
 
 @pytest.fixture(scope="session")
-def shop(tmp_path_factory):
-    """The test shop ingested once per session (catalog, ranker); tests only read it."""
+def embedded_shop(tmp_path_factory):
+    """The test shop ingested once per session (catalog, ranker) with embedded Chroma; tests only read it."""
     from shopassist.settings import Settings
 
     s = Settings(data_dir=tmp_path_factory.mktemp("shop") / "data", llm_backend="scripted")
     return s, open_test_catalog(s), load_ranker(s)
+
+
+@pytest.fixture(scope="session")
+def server_shop(tmp_path_factory, chroma_server):
+    """The same shop with its vectors in the session's real `chroma run` on loopback."""
+    from shopassist.settings import Settings
+
+    s = Settings(data_dir=tmp_path_factory.mktemp("server-shop") / "data", llm_backend="scripted",
+                 chroma=chroma_server, collection="assistant_shop")
+    return s, open_test_catalog(s), load_ranker(s)
+
+
+@pytest.fixture(scope="session")
+def shop(embedded_shop):
+    """The shop most tests read (embedded Chroma); a module that runs on both vector stores
+    overrides it with ``both_vector_stores``."""
+    return embedded_shop
+
+
+def both_vector_stores(request):
+    """The body of a module's ``shop`` fixture parametrised over ["embedded", "chroma-server"]."""
+    return request.getfixturevalue("embedded_shop" if request.param == "embedded" else "server_shop")
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Whole turns through the pipeline with the scripted backend over a real small catalog."""
+"""Whole turns through the pipeline with the scripted backend over a real small catalog, each
+on both vector stores: embedded Chroma and a real `chroma run` server on loopback."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ from assistant.chat import Turn
 from assistant.events import Answer, Cards, Handoff, Notice, TextDelta
 from assistant.llm import ScriptedLLM
 from assistant.understand import is_browse
+from tests.assistant.conftest import both_vector_stores
+
+
+@pytest.fixture(params=["embedded", "chroma-server"])
+def shop(request):
+    return both_vector_stores(request)
 
 
 def run(a, cid, message, user="u-anna"):

@@ -3,11 +3,8 @@ and an OpenAI-compatible server (llama.cpp's, serving the same GGUF on loopback)
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -26,6 +23,7 @@ from assistant.llm import (
 )
 from shopassist.settings import Settings
 from tests.conftest import free_port
+from tests.llama import LlamaServer
 
 MESSAGES = [
     {"role": "system", "content": "You are a helpful shopping assistant. Answer in one sentence."},
@@ -96,31 +94,10 @@ def test_local_gguf_stops_reading_a_long_prompt_at_the_deadline(settings):
 
 @pytest.fixture(scope="module")
 def llama_server():
-    """``python -m llama_cpp.server`` serving the SmolLM2 GGUF on a free loopback port."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", smollm2_gguf(), "--host", "127.0.0.1",
-         "--port", str(port), "--n_threads", "2", "--n_ctx", "2048", "--model_alias", "smollm2"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(url + "/models", timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail("llama_cpp.server exited at start-up")
-                time.sleep(0.5)
-        else:
-            pytest.fail("llama_cpp.server did not start within 90 s")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    """``python -m llama_cpp.server`` serving the SmolLM2 GGUF on a free loopback port (tests/llama.py)."""
+    server = LlamaServer().start()
+    yield server.url
+    server.stop()
 
 
 @pytest.mark.slow

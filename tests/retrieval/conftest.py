@@ -1,4 +1,4 @@
-"""Retrieval fixtures: a small hand-written shop, files in tmp_path, a real Chroma server.
+"""Retrieval fixtures: a small hand-written shop, files in tmp_path (the Chroma server: tests/conftest.py).
 
 The shop is written here (not the bundled demo) so the filter and superlative tests know
 every price, brand and rating they assert on.
@@ -7,15 +7,11 @@ every price, brand and rating they assert on.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from retrieval.catalog import Product, Review
-from tests.conftest import free_port
 
 # (id, title, brand, categories, price, colour, description)
 SHOP = [
@@ -109,34 +105,3 @@ def shop(tmp_path_factory, embedder):
 def fresh_shop(settings, shop_dir, embedder):
     """The shop ingested into this test's tmp_path: for tests that change the catalog."""
     return _open_shop(settings, shop_dir, embedder)
-
-
-@pytest.fixture(scope="session")
-def chroma_server(tmp_path_factory):
-    """A real `chroma run` server on loopback, for the server-mode test; stopped at the end."""
-    port = free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    exe = Path(sys.executable).parent / "chroma"
-    if not exe.exists():
-        pytest.skip("the chroma CLI is not installed in this environment")
-    proc = subprocess.Popen([str(exe), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        import chromadb
-
-        deadline = time.time() + 60
-        while True:
-            try:
-                chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat()
-                break
-            except Exception:  # not up yet: connection refused until the server listens
-                if time.time() > deadline or proc.poll() is not None:
-                    raise RuntimeError("chroma server did not start") from None
-                time.sleep(0.5)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()

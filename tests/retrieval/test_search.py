@@ -186,3 +186,75 @@ def test_eval_reports_whole_condensed_and_judged_only_ndcg(shop):
     for m in out.values():
         assert 0 < m["ndcg@10"] <= m["ndcg@10_condensed"] <= 1
         assert 0 <= m["unjudged@10"] <= 10 and 0 < m["ndcg@10_judged_only"] <= 1
+
+
+@pytest.mark.timeout(300)
+def test_a_killed_chroma_server_degrades_search_to_bm25_and_recovers(tmp_path, shop_dir, embedder):
+    """The server is killed between two searches of one open catalog: the second is BM25 alone (no
+    dense scores, the health says so), no error reaches the caller; restarted on the same port and
+    path, the next search is hybrid again without reopening anything."""
+    from retrieval.ingest import ingest
+    from retrieval.search import open_catalog
+    from shopassist.settings import Settings
+    from tests.chroma import ChromaServer, chroma_exe
+
+    if chroma_exe() is None:
+        pytest.skip("the chroma CLI is not installed in this environment")
+    server = ChromaServer(tmp_path / "chroma").start()
+    try:
+        s = Settings(data_dir=tmp_path / "data", chroma=server.address, chroma_retry_s=0)
+        ingest(s, shop_dir, progress=False, embedder=embedder)
+        cat = open_catalog(s, embedder=embedder)
+        # no filter: a filtered search caches every vector in memory (Catalog.matrix) and then
+        # needs no server at all; the unfiltered one asks Chroma for its nearest neighbours
+        query = StructuredQuery(text="noise cancelling headphones")
+        before = cat.search(query, k=3)
+        assert all(h.dense is not None for h in before) and cat.health()["search"] == "hybrid"
+        bm25_only = ids(cat.search(query, k=3, method="bm25"))
+
+        server.stop()
+        during = cat.search(query, k=3)
+        assert ids(during) == bm25_only and all(h.dense is None for h in during)
+        health = cat.health()
+        assert health["search"] == "bm25 only" and health["vectors"]["state"] == "down"
+        assert server.address in health["vectors"]["error"] and "BM25" in health["vectors"]["error"]
+
+        server.start()
+        after = cat.search(query, k=3)
+        assert ids(after) == ids(before) and all(h.dense is not None for h in after)
+        assert cat.health() == {"search": "hybrid", "vectors": {"state": "ok"}, "where": server.address}
+    finally:
+        server.stop()
+
+
+def test_a_stalled_chroma_server_costs_one_timeout_then_waits_for_the_retry_time(tmp_path, shop_dir, embedder):
+    """SIGSTOP: the server accepts connections and never answers. The first search waits
+    ``chroma_timeout_s`` and falls back; the next ones, within ``chroma_retry_s``, do not ask it."""
+    import time
+
+    from retrieval.ingest import ingest
+    from retrieval.search import open_catalog
+    from shopassist.settings import Settings
+    from tests.chroma import ChromaServer, chroma_exe
+
+    if chroma_exe() is None:
+        pytest.skip("the chroma CLI is not installed in this environment")
+    server = ChromaServer(tmp_path / "chroma").start()
+    try:
+        s = Settings(data_dir=tmp_path / "data", chroma=server.address, chroma_timeout_s=1.0, chroma_retry_s=30)
+        ingest(s, shop_dir, progress=False, embedder=embedder)
+        cat = open_catalog(s, embedder=embedder)
+        assert cat.search(StructuredQuery(text="bluetooth speaker"), k=2)[0].dense is not None
+        server.pause()
+        t = time.monotonic()
+        first = cat.search(StructuredQuery(text="running shoes"), k=2)
+        took_first = time.monotonic() - t
+        t = time.monotonic()
+        second = cat.search(StructuredQuery(text="espresso machine"), k=2)
+        took_second = time.monotonic() - t
+        assert first and second and all(h.dense is None for h in first + second)
+        assert 1.0 <= took_first < 1.0 + 3.0, took_first  # the timeout, plus a search's own time
+        assert took_second < 1.0, took_second  # not asked again within chroma_retry_s
+        assert cat.health()["vectors"]["failures"] == 1
+    finally:
+        server.stop()

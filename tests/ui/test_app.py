@@ -104,3 +104,10 @@ def test_the_starters_name_this_shops_own_kinds_of_product(ui_assistant):
     assert got[0] in {f"Show me {c.lower()}" for c, n in nouns.items() if n == top}
     assert not any("quiet blender under $80" in s for s in got)
     assert got[0] in ChatSurface(ui_assistant).welcome()
+
+
+def test_backends_health_says_states_and_nothing_else(live_app):
+    """/healthz/backends: the search mode and the LLM state, without addresses or errors (the console has those)."""
+    r = httpx.get(live_app.url + "/healthz/backends", timeout=10)
+    assert r.status_code == 200 and r.json() == {"search": "hybrid", "llm": "ok"}
+    assert httpx.get(live_app.url + "/healthz", timeout=10).text == "ok"
