@@ -307,7 +307,7 @@ def cmd_eval_taste(args, settings) -> int:
     if not settings.catalog_db.exists():
         raise _user_error(FileNotFoundError(f"no catalog at {settings.catalog_db}: run `shopassist ingest SOURCE` first"))
     catalog = open_catalog(settings)
-    rk = load_ranker(settings, catalog.store)
+    rk = load_ranker(settings, catalog.store, blend=False)  # the taste study reads the stars alone
     if rk.version is None:  # the catalog prior has no taste term to switch off and on
         raise VersionNotFound("no trained ranker version: run `shopassist ranker train --catalog` first")
     queries = args.queries.split(",") if args.queries else list(QUERIES)
