@@ -247,19 +247,23 @@ def test_a_signed_in_shoppers_thumbs_carry_over_to_their_next_session(assistant)
 
 def test_rating_weight_is_larger_when_only_a_category_was_named(make_assistant):
     # the weights set to the extremes, so each query kind has one exact order to check:
-    # browse ("kettles") -> by predicted stars alone; a specific query -> by relevance alone
+    # browse ("kettles") -> by the ranker's personal term alone (its blend of stars, co-ratings and
+    # popularity, ranker.blend); a specific query -> by relevance alone
     a = make_assistant(rating_weight=0.0, rating_weight_browse=1.0)
 
     def ranked(message):
         cid = a.start(None)
         assert cards_of(run(a, cid, message))
-        return a.state(cid).query, a.store.candidates(cid)
+        return a.state(cid).query, a.store.candidates(cid), cid
 
-    q, browse = ranked("kettles")
+    q, browse, cid = ranked("kettles")
     assert is_browse(q) and len(browse) >= 3
-    assert [c["final"] for c in browse] == pytest.approx([(c["stars"] - 1) / 4 for c in browse], abs=1e-3)
-    assert [c["stars"] for c in browse] == sorted((c["stars"] for c in browse), reverse=True)
-    q, specific = ranked("a glass kettle")
+    products = a.products([c["product_id"] for c in browse])
+    user = a.user_context("u-anna", a.state(cid), cid)
+    show = {p.product_id: p.show for p in a.ranker.score(user, products)}  # the shopper's blend
+    assert [c["final"] for c in browse] == pytest.approx([show[c["product_id"]] for c in browse], abs=1e-3)
+    assert [c["final"] for c in browse] == sorted((c["final"] for c in browse), reverse=True)
+    q, specific, _ = ranked("a glass kettle")
     assert not is_browse(q)
     assert [c["final"] for c in specific] == [c["score"] for c in specific]
 
