@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -94,6 +95,8 @@ class CoRatings:
 
     def __init__(self):
         self.raters: dict[str, set[str]] = {}
+        self.rated: dict[str, set[str]] = {}  # user -> items
+        self._co: dict[str, Counter] = {}  # item h -> {item j: |R_h & R_j|}, built on first use
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> CoRatings:
@@ -109,23 +112,37 @@ class CoRatings:
                               for r in store.reviews_for(p.id) if r.user_id)
 
     def add(self, user: str, item: str) -> None:
+        if user in self.raters.get(item, ()):
+            return
         self.raters.setdefault(item, set()).add(user)
+        self.rated.setdefault(user, set()).add(item)
+        for other in self.rated[user]:  # their co-counts changed
+            self._co.pop(other, None)
+
+    def co_counts(self, item: str) -> Counter:
+        """{j: the number of shoppers who rated both ``item`` and j}, kept until a rating touches it."""
+        co = self._co.get(item)
+        if co is None:
+            co = self._co[item] = Counter(j for u in self.raters.get(item, ()) for j in self.rated[u])
+        return co
 
     def scores(self, history: Sequence[str], items: Sequence[str], exclude_user: str | None = None) -> tuple[np.ndarray, list]:
         """knn per item (module docstring) and the history item that adds most to it (None: 0)."""
-        hist = [(h, self.raters[h]) for h in dict.fromkeys(history) if self.raters.get(h)]
+        hist = [h for h in dict.fromkeys(history) if self.raters.get(h)]
+        own = self.rated.get(exclude_user, set()) if exclude_user is not None else set()
+        cos = [(h, self.co_counts(h), len(self.raters[h]), h in own) for h in hist]
         out, via = np.zeros(len(items)), [None] * len(items)
         for j, item in enumerate(items):
-            rj = self.raters.get(item)
-            if not rj or not hist:
+            nj = len(self.raters.get(item, ()))
+            if not nj or not cos:
                 continue
-            best = 0.0
-            for h, rh in hist:
+            best, mine = 0.0, item in own
+            for h, co, nh, h_mine in cos:
                 if h == item:  # an item is not its own neighbour
                     continue
-                common = len(rh & rj) - (1 if exclude_user is not None and exclude_user in rh and exclude_user in rj else 0)
+                common = co.get(item, 0) - (1 if h_mine and mine else 0)  # the shopper's own co-rating does not count
                 if common > 0:
-                    s = common / math.sqrt(len(rh) * len(rj))
+                    s = common / math.sqrt(nh * nj)
                     out[j] += s
                     if s > best:
                         best, via[j] = s, h

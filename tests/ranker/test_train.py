@@ -138,6 +138,7 @@ def test_evaluate_all_methods_side_by_side(run, mi_small):
         assert {"ours", "ours_blend", "popularity", "item_knn"} <= set(t["methods"])
         assert t["methods"]["ours"]["ndcg@10"] == report["methods"]["ours"]["ndcg@10"] or s == "category"
         assert set(t["ours_blend_minus_ndcg@10"]) == set(t["methods"]) - {"ours_blend"}
+        assert set(t["served_blend_minus_ndcg@10"]) == set(t["methods"]) - {"served_blend"}  # what load_ranker serves
     blend = report["notes"]["ours_blend"]
     grid = blend["val_ndcg@10_by_item_knn/popularity_weight"]
     assert grid[f"{blend['weights']['item_knn']:g}/{blend['weights']['popularity']:g}"] == max(grid.values())
