@@ -24,7 +24,9 @@ Recipe (``simulate``), top to bottom:
             ``EXPLORE_SHOWS`` times, when none is in its top k - 1 already.
             popularity: items ordered by their rating count in the history plus the clicks it
             collected itself; stars: the version's predicted stars alone, frozen (the served order
-            before ``ranker.blend``: the previous record's frozen arm). The model arms' stars come
+            before ``ranker.blend``: the previous record's frozen arm); frozen_explore: the frozen
+            arm with the learning arm's exploration slot (its own impressions and clicks decide
+            what is unexplored), so learning - frozen_explore is what learning adds beyond exploring. The model arms' stars come
             with user+item biases refitted on everything the arm knows (history + its own
             feedback), as ``ranker eval`` does; the per-user taste term is left out (validation
             turns it off on MI: BENCHMARKS.md, ranker section 10).
@@ -58,7 +60,7 @@ log = logging.getLogger(__name__)
 
 THUMBS_UP_STARS = 4.0  # a later real rating of 4-5 stars = the shopper liked what was shown
 THUMBS_DOWN_STARS = 2.0  # 1-2 stars = thumb_down; 3 stars = a click without an opinion
-ARMS = ("learning", "frozen", "popularity", "stars")
+ARMS = ("learning", "frozen", "popularity", "stars", "frozen_explore")
 # popularity a shown-and-not-clicked card costs the learning arm, in ratings: a click adds 1, so five
 # ignored impressions cancel one click (k = 5 cards: one click in a session pays for the four others)
 IMPRESSION_WEIGHT = 0.2
@@ -309,8 +311,9 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
     frozen_co = CoRatings.from_pairs((r.user, r.item) for r in history)
     learn_co, learn_counts, frozen_counts = CoRatings.from_pairs((r.user, r.item) for r in history), Counter(pop_counts), Counter(pop_counts)
     known = set(pop_counts)  # items with a rating in the history: never "unexplored"
-    shows, clicked = Counter(), set()  # the learning arm's impressions per item, and the items it saw clicked
-    rounds, slots = [], []  # slots: (round, arm, item, new?, relevance, shown) for the cold-start measure
+    # per exploring arm: impressions per item and the items it saw clicked (what is still unexplored)
+    seen = {arm: (Counter(), set()) for arm in ("learning", "frozen_explore")}
+    rounds, slots, outcomes = [], [], []  # slots: (round, arm, item, new?, relevance, shown) for the cold-start measure
     events_dir = versions.root(settings) / "replay-feedback"
     events_dir.mkdir(parents=True, exist_ok=True)
     for rnd, sessions in enumerate(rep.batches, 1):
@@ -320,14 +323,17 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
                   "frozen": blend_scores(frozen_stars, frozen_co, frozen_counts, rep.history, sessions),
                   "popularity": popularity_scores(pop_counts, sessions),
                   "stars": frozen_stars}
+        scores["frozen_explore"] = scores["frozen"]
+        prior = {"learning": learn_stars, "frozen_explore": frozen_stars}
         per_arm = {}
         rows, pop_clicks, learned = [], [], []
         for arm in ARMS:
             outs = []
             for j, (s, sc) in enumerate(zip(sessions, scores[arm])):
-                if arm == "learning":
+                if arm in seen:
+                    shows, clicked = seen[arm]
                     unexplored = [i not in known and i not in clicked and shows[i] < EXPLORE_SHOWS for i in s.candidates]
-                    shown_pos = set(explore_top_k(sc, s.tiebreak, cfg.k, unexplored, learn_stars[j]))
+                    shown_pos = set(explore_top_k(sc, s.tiebreak, cfg.k, unexplored, prior[arm][j]))
                 else:
                     shown_pos = set(top_k(sc, s.tiebreak, cfg.k))
                 shown = [s.candidates[p] for p in sorted(shown_pos)]
@@ -341,9 +347,14 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
                     learned += [(s.shopper, i, i in s.later) for i in shown]
                 elif arm == "popularity":
                     pop_clicks += hits
+                elif arm == "frozen_explore":
+                    for i in shown:
+                        seen[arm][0][i] += 1
+                    seen[arm][1].update(hits)
             per_arm[arm] = outs
+        outcomes.append(per_arm)
         pop_counts.update(pop_clicks)
-        learn_from_cards(learned, learn_co, learn_counts, shows, clicked)
+        learn_from_cards(learned, learn_co, learn_counts, *seen["learning"])
         report = _round_report(rnd, per_arm, cfg)
         # the learning job on this round's feedback (the last round's reactions train nothing measured)
         if rnd < cfg.rounds:
@@ -361,6 +372,7 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
                    "start_version": first.version.name, "start_metrics": {k: first.metadata["metrics"][k] for k in ("val_rmse", "test_rmse")}},
         "rounds": rounds,
         "final": _final(rounds),
+        "pooled_after_first_learning": pooled(outcomes, min(2, cfg.rounds), cfg.boot, cfg.seed),
         "cold_start": cold_start(slots, cfg.first_n, cfg.boot, cfg.seed),
         "seconds": round(time.time() - t0, 1),
     }
@@ -419,7 +431,7 @@ def _round_report(rnd: int, per_arm: dict, cfg: SimConfig) -> dict:
                      "thumbs_up_rate": bootstrap_ci([o["thumbs_up"] for o in outs], cfg.boot, cfg.seed),
                      "clicks_per_session": bootstrap_ci([o["clicks"] for o in outs], cfg.boot, cfg.seed)}
     diffs = {}
-    for other in ("frozen", "popularity", "stars"):
+    for other in ("frozen", "popularity", "stars", "frozen_explore"):
         diffs[f"learning_minus_{other}"] = {
             m: paired_diff_ci([o[key] for o in per_arm["learning"]], [o[key] for o in per_arm[other]], cfg.boot, cfg.seed)
             for m, key in (("ctr", "click"), ("thumbs_up_rate", "thumbs_up"))}
@@ -431,7 +443,25 @@ def _final(rounds: list[dict]) -> dict:
     last = rounds[-1]["learning_minus_frozen"]
     won = {m: bool(d["ci95"] and d["ci95"][0] > 0) for m, d in last.items()}
     return {"round": rounds[-1]["round"], "learning_minus_frozen": last, "learning_beats_frozen": won,
-            "learning_minus_popularity": rounds[-1]["learning_minus_popularity"]}
+            "learning_minus_popularity": rounds[-1]["learning_minus_popularity"],
+            "learning_minus_frozen_explore": rounds[-1].get("learning_minus_frozen_explore")}
+
+
+def pooled(outcomes: list[dict], first: int, boot: int = 2000, seed: int = 0) -> dict:
+    """Paired differences over every shopper of rounds ``first``.. (rounds after the first learning
+    step): more shoppers than one round, the same pairing. ``outcomes``: per round, arm -> outcomes.
+
+    >>> o = [{"learning": [{"click": 1, "thumbs_up": 0}], "frozen": [{"click": 0, "thumbs_up": 0}]}] * 2
+    >>> pooled(o, 2, boot=50)["learning_minus_frozen"]["ctr"]["value"]
+    1.0
+    """
+    rows = outcomes[first - 1 :]
+    out = {"rounds": f"{first}-{len(outcomes)}"}
+    for a, b in (("learning", "frozen"), ("learning", "frozen_explore"), ("learning", "popularity"), ("frozen", "stars")):
+        if rows and a in rows[0] and b in rows[0]:
+            out[f"{a}_minus_{b}"] = {m: paired_diff_ci([o[key] for r in rows for o in r[a]], [o[key] for r in rows for o in r[b]], boot, seed)
+                                     for m, key in (("ctr", "click"), ("thumbs_up_rate", "thumbs_up"))}
+    return out
 
 
 def cold_start(slots: list[tuple], first_n: int = 10, boot: int = 2000, seed: int = 0) -> dict:
