@@ -326,7 +326,7 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
         scores["frozen_explore"] = scores["frozen"]
         prior = {"learning": learn_stars, "frozen_explore": frozen_stars}
         per_arm = {}
-        rows, pop_clicks, learned = [], [], []
+        rows, pop_clicks, learned, explored = [], [], [], []
         for arm in ARMS:
             outs = []
             for j, (s, sc) in enumerate(zip(sessions, scores[arm])):
@@ -347,14 +347,13 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
                     learned += [(s.shopper, i, i in s.later) for i in shown]
                 elif arm == "popularity":
                     pop_clicks += hits
-                elif arm == "frozen_explore":
-                    for i in shown:
-                        seen[arm][0][i] += 1
-                    seen[arm][1].update(hits)
+                elif arm == "frozen_explore":  # its exploration state, updated after the round as the learning arm's
+                    explored += [(s.shopper, i, i in s.later) for i in shown]
             per_arm[arm] = outs
         outcomes.append(per_arm)
         pop_counts.update(pop_clicks)
         learn_from_cards(learned, learn_co, learn_counts, *seen["learning"])
+        learn_from_cards(explored, CoRatings(), Counter(), *seen["frozen_explore"])  # only its impressions and clicks count
         report = _round_report(rnd, per_arm, cfg)
         # the learning job on this round's feedback (the last round's reactions train nothing measured)
         if rnd < cfg.rounds:
