@@ -315,3 +315,22 @@ def test_a_capable_llm_proposes_filters_that_are_validated(make_assistant):
     state = a.state(cid)
     assert state.query.price_max == 60 and state.query.brands == ["Zeta"] and state.colours == []
     assert cards and all(c.brand == "Zeta" and c.price <= 60 for c in cards)
+
+
+def test_a_card_lifted_by_co_ratings_says_who_bought_what(assistant):
+    """u-ben reviewed a blender and a kettle; u-dara reviewed both and another kettle: browsing
+    kettles, the card the co-ratings lift says "shoppers who bought “<his product>” also bought
+    this" (ranker.blend), and only cards whose prediction gives that reason carry it."""
+    cid = assistant.start("u-ben")
+    cards = cards_of(run(assistant, cid, "kettles", user="u-ben"))
+    user = assistant.user_context("u-ben", assistant.state(cid), cid)
+    preds = {p.product_id: p for p in assistant.ranker.score(user, assistant.products([r["product_id"] for r in assistant.store.candidates(cid)]))}
+    mine = {assistant.catalog.store.get(i).title[:60] for i, _ in user.rated}
+    said = [c for c in cards if any(w.startswith("shoppers who bought") for w in c.why)]
+    assert said, "u-ben's co-ratings lift a kettle"
+    for c in cards:
+        lifted = preds[c.product_id].explanation[0].startswith("shoppers who bought")
+        assert lifted == (c in said)
+        if lifted:
+            reason = next(w for w in c.why if w.startswith("shoppers who bought"))
+            assert reason.split("“", 1)[1].split("”", 1)[0] in mine
