@@ -64,7 +64,7 @@ ARMS = ("learning", "frozen", "popularity", "stars", "frozen_explore")
 # popularity a shown-and-not-clicked card costs the learning arm, in ratings: a click adds 1, so five
 # ignored impressions cancel one click (k = 5 cards: one click in a session pays for the four others)
 IMPRESSION_WEIGHT = 0.2
-EXPLORE_SHOWS = 3  # impressions without a click after which an item no longer gets the exploration slot
+EXPLORE_SHOWS = 3  # impressions without a click after which an item no longer gets the exploration slot (not tuned)
 
 
 @dataclass
