@@ -325,7 +325,8 @@ class Assistant:
         )
 
     def rank(self, hits: list, user, state: State, ranker=None) -> list[Ranked]:
-        """Hits ordered by relevance fused with ``ranker``'s stars (default: the current version)."""
+        """Hits ordered by relevance fused with ``ranker``'s stars, or its blended ``show`` term
+        (``ranker.blend``; default ranker: the current version)."""
         if not hits:
             return []
         preds = {p.product_id: p for p in (ranker or self.ranker).score(user, [h.product for h in hits])}
@@ -341,7 +342,8 @@ class Assistant:
                 why.append("matches " + ", ".join(answers.clean(m, 30) for m in matched[:3]))
             if pred and pred.explanation:
                 why += [answers.clean(e, 120) for e in pred.explanation[:2]]
-            out.append(Ranked(h.product, h.score, stars, fuse(h.score, stars, weight), why))
+            # show: stars blended with co-ratings and popularity (ranker.blend), bounded like the stars term
+            out.append(Ranked(h.product, h.score, stars, fuse(h.score, stars, weight, show=pred.show if pred else None), why))
         if not ordered(state):  # a superlative (or an attribute order) keeps the order sort_hits gave
             out.sort(key=lambda r: -r.score)
         if state.need:  # understand hook (issue 11): a need's bundle, one product per category first

@@ -23,7 +23,9 @@ item-KNN on co-ratings) and the analytic random expectation, on two candidate se
 ``sampled`` (the 99 negatives above) and ``category`` (99 never-rated items of the held-out
 item's own category, ``ranker.negatives``: what the shopper sees is an ordering within what
 matched the query). Per set and method: NDCG@10 and Recall@10 with bootstrap intervals, and the
-paired bootstrap of ours minus each peer.
+paired bootstrap of ours minus each peer. ``ours_blend``: ours + item-KNN + popularity, weights chosen
+here on validation; ``served_blend``: what ``load_ranker`` serves (``ranker.blend``, its fixed
+weights, the same code), scored on the same test candidates.
 
 Every model input for a (user, item, time) is built by ``ranker.data`` (only earlier data,
 target review never included), for negatives too (the item's reviews before the test time).
@@ -33,11 +35,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 
 import numpy as np
 
 from ranker import versions
 from ranker.baselines import BASELINES, BiasModel
+from ranker.blend import DISLIKED, WEIGHTS, CoRatings, contributions, zscore
 from ranker.data import Example, RatingData, item_units, make_examples
 from ranker.features import as_cold_items, featurize, predict_features
 from ranker.metrics import (
@@ -73,7 +77,7 @@ def ranking_table(ranks: dict[str, np.ndarray], n_candidates: np.ndarray, how: s
                       f"recall@{k}": round(float(np.mean([random_recall(int(c), k) for c in n_candidates])), 4)},
            "methods": {m: {f"ndcg@{k}": round(float(ndcg[m].mean()), 4), f"ndcg@{k}_ci95": mean_ci(ndcg[m]),
                            f"recall@{k}": round(float(rec[m].mean()), 4), f"recall@{k}_ci95": mean_ci(rec[m])} for m in ranks}}
-    for ref in (OURS, "ours_blend"):
+    for ref in (OURS, "ours_blend", "served_blend"):
         if ref in ranks:
             out[f"{ref}_minus_ndcg@{k}"] = {m: bootstrap_mean_diff(ndcg[ref], ndcg[m]) for m in ranks if m != ref}
     return out
@@ -108,11 +112,6 @@ BLEND_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)  # weight of each peer next to o
 BLEND_PEERS = ("item_knn", "popularity")  # the co-occurrence and popularity signals the blend may add
 
 
-def _z(x: np.ndarray) -> np.ndarray:
-    sd = x.std()
-    return (x - x.mean()) / sd if sd > 0 else x - x.mean()
-
-
 def blend_ranks(ours: list[np.ndarray], peers: dict[str, list[np.ndarray]], weights: dict[str, float]) -> np.ndarray:
     """Per user, the held-out item's rank (index 0 of each candidate list) by z(ours) + sum_p w_p z(peer_p).
 
@@ -121,7 +120,7 @@ def blend_ranks(ours: list[np.ndarray], peers: dict[str, list[np.ndarray]], weig
     """
     out = []
     for u, s in enumerate(ours):
-        b = _z(s) + sum(w * _z(peers[p][u]) for p, w in weights.items() if w)
+        b = zscore(s) + sum(w * zscore(peers[p][u]) for p, w in weights.items() if w)
         out.append(hit_rank(b[0], b[1:]))
     return np.asarray(out)
 
@@ -143,6 +142,24 @@ def _peer_lists(models: dict, data: RatingData, negs: dict[int, list[str]], keys
     """Each blend peer's scores of [held-out item, *negatives] per rating index in ``keys``."""
     return {p: [models[p].score(_history(data, k), [data.ratings[k].item, *negs[k]], at=data.ratings[k].ts) for k in keys]
             for p in BLEND_PEERS if p in models}
+
+
+def served_blend_ranks(data: RatingData, lists: list[np.ndarray], negs: dict[int, list[str]], keys: list[int]) -> np.ndarray:
+    """Per user, the held-out item's rank by what ``ranker.blend.BlendedRanker`` serves: z(ours) +
+    ``WEIGHTS`` x (co-ratings over the training ratings, from the user's earlier items rated above
+    ``DISLIKED``; popularity = training ratings per item), the same code as serving."""
+    train = [data.ratings[k] for k in data.train]
+    co = CoRatings.from_pairs((r.user, r.item) for r in train)
+    pop = Counter(r.item for r in train)
+    out = []
+    for s, k in zip(lists, keys):
+        items = [data.ratings[k].item, *negs[k]]
+        seq = data.user_sequence(data.ratings[k].user)
+        hist = [data.ratings[h].item for h in seq[: seq.index(k)] if data.ratings[h].stars > DISLIKED]
+        knn, _ = co.scores(hist, items, exclude_user=data.ratings[k].user)
+        b = sum(contributions(s, knn, [pop.get(i, 0) for i in items], WEIGHTS).values())
+        out.append(hit_rank(b[0], b[1:]))
+    return np.asarray(out)
 
 
 def _split_lists(target: np.ndarray, negatives: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
@@ -275,6 +292,10 @@ def evaluate(data: RatingData, settings: Settings, ndcg: bool = True, finetune_e
             notes["ours_blend"] = {"weights": w, "val_ndcg@10_by_item_knn/popularity_weight": grid}
             for s, ns in negsets.items():
                 ranks[s]["ours_blend"] = blend_ranks(test_lists[s], _peer_lists(fitted, data, ns, [e.index for e in test_ex]), w)
+                # what load_ranker serves (ranker.blend, its fixed WEIGHTS): the same code path, on test
+                ranks[s]["served_blend"] = served_blend_ranks(data, test_lists[s], ns, [e.index for e in test_ex])
+            notes["served_blend"] = {"weights": WEIGHTS, "history": f"earlier items rated > {DISLIKED:g} stars",
+                                     "user's own co-ratings": "excluded"}
         mdl.save_cache()
         for label, p_test, p_as_cold in ((f"{name}_no_taste", pred0, as_cold0), (name, pred, as_cold)):
             preds[label], preds[f"{label}_as_cold_items"] = np.asarray(p_test), np.asarray(p_as_cold)

@@ -11,15 +11,25 @@ Recipe (``simulate``), top to bottom:
             they never rated (seeded per shopper; the same set for every arm); an arm shows its
             top ``k``. click = a shown item the shopper really rated later; thumbs-up = a shown item
             they rated >= 4 stars (``outcome``).
-3. arms     frozen: the version trained on the history, never updated; learning: the same version
-            at the start, then after every round the real learning job (``ranker.learn.learn``:
-            update with replay, promoted only if not worse) on the feedback it collected, written
-            as the store would write it (>= 4 stars thumb_up, <= 2 thumb_down, 3 a click only);
+3. arms     frozen: what ``load_ranker`` serves (``ranker.blend``: the version's stars + co-ratings +
+            popularity, z-scored per session, the served weights) over the history, never updated;
+            learning: the same at the start, then it learns from what it shows, after every round:
+            clicks are positives (the shopper joins the item's raters in its co-ratings, +1 to its
+            popularity), impressions shown and not clicked weak negatives (``IMPRESSION_WEIGHT``
+            off its popularity), the thumbs go to the real learning job (``ranker.learn.learn``:
+            update with replay, promoted only if not worse; written as the store would write them:
+            >= 4 stars thumb_up, <= 2 thumb_down, 3 a click only) and into its user+item biases;
+            and the last of its k slots explores (``explore_top_k``): the best candidate by
+            predicted stars among those it has no click or rating for and has shown fewer than
+            ``EXPLORE_SHOWS`` times, when none is in its top k - 1 already.
             popularity: items ordered by their rating count in the history plus the clicks it
-            collected itself. The model arms rank by predicted stars with user+item biases refitted
-            on everything the arm knows (history + its own feedback), as ``ranker eval`` does;
-            the per-user taste term is left out (validation turns it off on MI: BENCHMARKS.md,
-            ranker section 10).
+            collected itself; stars: the version's predicted stars alone, frozen (the served order
+            before ``ranker.blend``: the previous record's frozen arm); frozen_explore: the frozen
+            arm with the learning arm's exploration slot (its own impressions and clicks decide
+            what is unexplored), so learning - frozen_explore is what learning adds beyond exploring. The model arms' stars come
+            with user+item biases refitted on everything the arm knows (history + its own
+            feedback), as ``ranker eval`` does; the per-user taste term is left out (validation
+            turns it off on MI: BENCHMARKS.md, ranker section 10).
 4. report   per round and arm: click-through and thumbs-up rate per session with 95 % bootstrap
             intervals over the round's shoppers, learning - frozen and learning - popularity with
             paired bootstrap intervals; cold-start exposure (``cold_start``): how often items with
@@ -40,6 +50,7 @@ import numpy as np
 
 from ranker import versions
 from ranker.baselines import BiasModel
+from ranker.blend import DISLIKED, WEIGHTS, CoRatings, contributions
 from ranker.data import USER_HISTORY, Example, Rating, RatingData, item_units, review_unit
 from ranker.features import featurize, predict_features
 from ranker.model import RatingModel
@@ -49,7 +60,11 @@ log = logging.getLogger(__name__)
 
 THUMBS_UP_STARS = 4.0  # a later real rating of 4-5 stars = the shopper liked what was shown
 THUMBS_DOWN_STARS = 2.0  # 1-2 stars = thumb_down; 3 stars = a click without an opinion
-ARMS = ("learning", "frozen", "popularity")
+ARMS = ("learning", "frozen", "popularity", "stars", "frozen_explore")
+# popularity a shown-and-not-clicked card costs the learning arm, in ratings: a click adds 1, so five
+# ignored impressions cancel one click (k = 5 cards: one click in a session pays for the four others)
+IMPRESSION_WEIGHT = 0.2
+EXPLORE_SHOWS = 3  # impressions without a click after which an item no longer gets the exploration slot (not tuned)
 
 
 @dataclass
@@ -133,6 +148,27 @@ def top_k(scores, tiebreak, k: int) -> list[int]:
     [2, 1]
     """
     return np.lexsort((np.asarray(tiebreak), -np.asarray(scores, float)))[:k].tolist()
+
+
+def explore_top_k(scores, tiebreak, k: int, unexplored, prior) -> list[int]:
+    """``top_k``, except that the last slot goes to the unexplored candidate with the best ``prior``
+    (ties in the random order) when none is among the first k - 1 (and k > 1).
+
+    >>> explore_top_k([5.0, 4.0, 3.0, 0.0, 0.1], [0.1] * 5, 3, [False, False, False, True, True], [1, 1, 1, 2.0, 3.0])
+    [0, 1, 4]
+    >>> explore_top_k([5.0, 4.0, 3.0, 0.0], [0.1] * 4, 3, [False, True, False, True], [1, 1, 1, 9.0])
+    [0, 1, 2]
+    """
+    top = top_k(scores, tiebreak, k)
+    if k < 2 or len(top) < k:
+        return top
+    head = top[: k - 1]
+    unexplored = np.asarray(unexplored, bool)
+    if unexplored[head].any() or not unexplored.any():
+        return top
+    cand = np.flatnonzero(unexplored)
+    best = cand[top_k(np.asarray(prior, float)[cand], np.asarray(tiebreak)[cand], 1)[0]]
+    return head + [int(best)]
 
 
 def outcome(shown: list[str], later: dict[str, float]) -> dict:
@@ -229,6 +265,18 @@ def popularity_scores(counts: Counter, sessions: list[Session]) -> list[np.ndarr
     return [np.asarray([counts.get(i, 0) for i in s.candidates], float) for s in sessions]
 
 
+def blend_scores(stars: list[np.ndarray], co: CoRatings, counts: Counter, history: RatingData,
+                 sessions: list[Session]) -> list[np.ndarray]:
+    """What ``ranker.blend.BlendedRanker`` orders by, per session: z(stars) + the served weights x
+    (co-ratings from the shopper's history items rated above ``DISLIKED``; popularity ``counts``)."""
+    out = []
+    for s, st in zip(sessions, stars):
+        hist = [history.ratings[h].item for h in history.user_sequence(s.shopper) if history.ratings[h].stars > DISLIKED]
+        knn, _ = co.scores(hist, s.candidates, exclude_user=s.shopper)
+        out.append(sum(contributions(st, knn, [counts.get(i, 0) for i in s.candidates], WEIGHTS).values()))
+    return out
+
+
 def _load(version_dir: Path, settings: Settings) -> RatingModel:
     m = RatingModel.load(version_dir / "model", settings.device)
     m.attach_cache(versions.root(settings) / "cache")
@@ -259,19 +307,35 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
     history = list(rep.history.ratings)
     feedback: list[Rating] = []  # the learning arm's collected ratings (thumbs), in round order
     pop_counts = Counter(r.item for r in history)
-    rounds, slots = [], []  # slots: (round, arm, item, new?, relevance, shown) for the cold-start measure
+    # the served blend's counts: frozen keeps the history's; learning adds what it learns from its cards
+    frozen_co = CoRatings.from_pairs((r.user, r.item) for r in history)
+    learn_co, learn_counts, frozen_counts = CoRatings.from_pairs((r.user, r.item) for r in history), Counter(pop_counts), Counter(pop_counts)
+    known = set(pop_counts)  # items with a rating in the history: never "unexplored"
+    # per exploring arm: impressions per item and the items it saw clicked (what is still unexplored)
+    seen = {arm: (Counter(), set()) for arm in ("learning", "frozen_explore")}
+    rounds, slots, outcomes = [], [], []  # slots: (round, arm, item, new?, relevance, shown) for the cold-start measure
     events_dir = versions.root(settings) / "replay-feedback"
     events_dir.mkdir(parents=True, exist_ok=True)
     for rnd, sessions in enumerate(rep.batches, 1):
-        scores = {"learning": model_scores(learning, history + feedback, text, sessions),
-                  "frozen": model_scores(frozen, history, text, sessions),
-                  "popularity": popularity_scores(pop_counts, sessions)}
+        frozen_stars = model_scores(frozen, history, text, sessions)
+        learn_stars = model_scores(learning, history + feedback, text, sessions)
+        scores = {"learning": blend_scores(learn_stars, learn_co, learn_counts, rep.history, sessions),
+                  "frozen": blend_scores(frozen_stars, frozen_co, frozen_counts, rep.history, sessions),
+                  "popularity": popularity_scores(pop_counts, sessions),
+                  "stars": frozen_stars}
+        scores["frozen_explore"] = scores["frozen"]
+        prior = {"learning": learn_stars, "frozen_explore": frozen_stars}
         per_arm = {}
-        rows, pop_clicks = [], []
+        rows, pop_clicks, learned, explored = [], [], [], []
         for arm in ARMS:
             outs = []
-            for s, sc in zip(sessions, scores[arm]):
-                shown_pos = set(top_k(sc, s.tiebreak, cfg.k))
+            for j, (s, sc) in enumerate(zip(sessions, scores[arm])):
+                if arm in seen:
+                    shows, clicked = seen[arm]
+                    unexplored = [i not in known and i not in clicked and shows[i] < EXPLORE_SHOWS for i in s.candidates]
+                    shown_pos = set(explore_top_k(sc, s.tiebreak, cfg.k, unexplored, prior[arm][j]))
+                else:
+                    shown_pos = set(top_k(sc, s.tiebreak, cfg.k))
                 shown = [s.candidates[p] for p in sorted(shown_pos)]
                 outs.append(outcome(shown, s.later))
                 for p, item in enumerate(s.candidates):
@@ -280,10 +344,16 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
                 if arm == "learning":
                     rows += [{"user_id": s.shopper, "product_id": i, "kind": feedback_kind(s.later[i]),
                               "timestamp": rep.cutoff + rnd} for i in hits]
+                    learned += [(s.shopper, i, i in s.later) for i in shown]
                 elif arm == "popularity":
                     pop_clicks += hits
+                elif arm == "frozen_explore":  # its exploration state, updated after the round as the learning arm's
+                    explored += [(s.shopper, i, i in s.later) for i in shown]
             per_arm[arm] = outs
+        outcomes.append(per_arm)
         pop_counts.update(pop_clicks)
+        learn_from_cards(learned, learn_co, learn_counts, *seen["learning"])
+        learn_from_cards(explored, CoRatings(), Counter(), *seen["frozen_explore"])  # only its impressions and clicks count
         report = _round_report(rnd, per_arm, cfg)
         # the learning job on this round's feedback (the last round's reactions train nothing measured)
         if rnd < cfg.rounds:
@@ -301,10 +371,31 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
                    "start_version": first.version.name, "start_metrics": {k: first.metadata["metrics"][k] for k in ("val_rmse", "test_rmse")}},
         "rounds": rounds,
         "final": _final(rounds),
+        "pooled_after_first_learning": pooled(outcomes, min(2, cfg.rounds), cfg.boot, cfg.seed),
         "cold_start": cold_start(slots, cfg.first_n, cfg.boot, cfg.seed),
         "seconds": round(time.time() - t0, 1),
     }
     return out
+
+
+def learn_from_cards(learned: list[tuple[str, str, bool]], co: CoRatings, counts: Counter, shows: Counter, clicked: set) -> None:
+    """The learning arm's counts after a round of cards: (shopper, item, clicked?) per impression.
+    A click makes the shopper one of the item's raters and adds 1 to its popularity; an impression
+    without a click takes ``IMPRESSION_WEIGHT`` off it.
+
+    >>> co, counts, shows, clicked = CoRatings(), Counter({"a": 3}), Counter(), set()
+    >>> learn_from_cards([("u", "a", True), ("u", "b", False), ("v", "b", False)], co, counts, shows, clicked)
+    >>> dict(counts), dict(shows), sorted(clicked), sorted(co.raters["a"])
+    ({'a': 4, 'b': -0.4}, {'a': 1, 'b': 2}, ['a'], ['u'])
+    """
+    for user, item, click in learned:
+        shows[item] += 1
+        if click:
+            co.add(user, item)
+            counts[item] += 1
+            clicked.add(item)
+        else:
+            counts[item] -= IMPRESSION_WEIGHT
 
 
 def _relevance(stars: float | None) -> str:
@@ -339,7 +430,7 @@ def _round_report(rnd: int, per_arm: dict, cfg: SimConfig) -> dict:
                      "thumbs_up_rate": bootstrap_ci([o["thumbs_up"] for o in outs], cfg.boot, cfg.seed),
                      "clicks_per_session": bootstrap_ci([o["clicks"] for o in outs], cfg.boot, cfg.seed)}
     diffs = {}
-    for other in ("frozen", "popularity"):
+    for other in ("frozen", "popularity", "stars", "frozen_explore"):
         diffs[f"learning_minus_{other}"] = {
             m: paired_diff_ci([o[key] for o in per_arm["learning"]], [o[key] for o in per_arm[other]], cfg.boot, cfg.seed)
             for m, key in (("ctr", "click"), ("thumbs_up_rate", "thumbs_up"))}
@@ -351,7 +442,25 @@ def _final(rounds: list[dict]) -> dict:
     last = rounds[-1]["learning_minus_frozen"]
     won = {m: bool(d["ci95"] and d["ci95"][0] > 0) for m, d in last.items()}
     return {"round": rounds[-1]["round"], "learning_minus_frozen": last, "learning_beats_frozen": won,
-            "learning_minus_popularity": rounds[-1]["learning_minus_popularity"]}
+            "learning_minus_popularity": rounds[-1]["learning_minus_popularity"],
+            "learning_minus_frozen_explore": rounds[-1].get("learning_minus_frozen_explore")}
+
+
+def pooled(outcomes: list[dict], first: int, boot: int = 2000, seed: int = 0) -> dict:
+    """Paired differences over every shopper of rounds ``first``.. (rounds after the first learning
+    step): more shoppers than one round, the same pairing. ``outcomes``: per round, arm -> outcomes.
+
+    >>> o = [{"learning": [{"click": 1, "thumbs_up": 0}], "frozen": [{"click": 0, "thumbs_up": 0}]}] * 2
+    >>> pooled(o, 2, boot=50)["learning_minus_frozen"]["ctr"]["value"]
+    1.0
+    """
+    rows = outcomes[first - 1 :]
+    out = {"rounds": f"{first}-{len(outcomes)}"}
+    for a, b in (("learning", "frozen"), ("learning", "frozen_explore"), ("learning", "popularity"), ("frozen", "stars")):
+        if rows and a in rows[0] and b in rows[0]:
+            out[f"{a}_minus_{b}"] = {m: paired_diff_ci([o[key] for r in rows for o in r[a]], [o[key] for r in rows for o in r[b]], boot, seed)
+                                     for m, key in (("ctr", "click"), ("thumbs_up_rate", "thumbs_up"))}
+    return out
 
 
 def cold_start(slots: list[tuple], first_n: int = 10, boot: int = 2000, seed: int = 0) -> dict:

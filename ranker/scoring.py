@@ -45,11 +45,15 @@ class UserContext:
 
 @dataclass(slots=True)
 class Prediction:
-    """Predicted stars (1..5) for one product, and short reasons taken from the model."""
+    """Predicted stars (1..5) for one product, and short reasons taken from the model.
+
+    show: where to show it among the candidates scored together, in [0, 1] (1 = first): the blend of
+    stars, co-ratings and popularity (``ranker.blend``); None = order by the stars alone."""
 
     product_id: str
     stars: float
     explanation: list[str] = field(default_factory=list)
+    show: float | None = None
 
 
 class CatalogReader(Protocol):
@@ -97,10 +101,12 @@ def clip_stars(x: float) -> float:
     return min(max(float(x), 1.0), 5.0)
 
 
-def fuse(relevance: float, stars: float | None, weight: float) -> float:
-    """Final rank score from retrieval relevance and predicted stars.
+def fuse(relevance: float, stars: float | None, weight: float, show: float | None = None) -> float:
+    """Final rank score from retrieval relevance and predicted stars (or the blended ``show`` term).
 
-    score = (1 - w) * relevance + w * (clip(stars, 1, 5) - 1) / 4,  relevance alone if stars is None.
+    score = (1 - w) * relevance + w * (clip(stars, 1, 5) - 1) / 4,  relevance alone if stars is None;
+    with ``show`` (in [0, 1], ``Prediction.show``: stars blended with co-ratings and popularity,
+    ``ranker.blend``) the personal term is ``show`` instead of the scaled stars: the same bounds.
 
     Both terms live in [0, 1], so a rating gap (at most w) can never outweigh a relevance
     gap larger than w / (1 - w): at w = 0.25 a 5-star product with relevance 0.2 loses to a
@@ -120,9 +126,15 @@ def fuse(relevance: float, stars: float | None, weight: float) -> float:
     0.8
     >>> round(fuse(0.5, 3.0, 0.5), 3)
     0.5
+    >>> fuse(0.8, 5.0, 0.25, show=0.0)   # the blend put it last among the candidates
+    0.6
     """
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"fusion weight must be in [0, 1], got {weight}")
+    if show is not None:
+        if not 0.0 <= show <= 1.0:
+            raise ValueError(f"show term must be in [0, 1], got {show}")
+        return round((1.0 - weight) * relevance + weight * float(show), 10)
     if stars is None:
         return relevance
     s = (clip_stars(stars) - 1.0) / 4.0

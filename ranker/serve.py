@@ -108,8 +108,9 @@ class PriorRanker(Ranker):
         resid = [stars - self.mu - self._item_bias_by_title.get(title, 0.0) for title, stars in user.history]
         return UserBias(sum(resid) / (len(resid) + K_USER), len(resid))
 
-    def score(self, user: UserContext, products: list) -> list[Prediction]:
-        """Predicted stars = mu + b_u + b_i (see module docstring), with the numbers as the reason."""
+    def score(self, user: UserContext, products: list, explain: bool = True) -> list[Prediction]:
+        """Predicted stars = mu + b_u + b_i (see module docstring), with the numbers as the reason
+        (``explain`` is accepted for the contract's sake: the reasons cost nothing here)."""
         ub = self.user_bias(user)
         out = []
         for p in products:
@@ -146,22 +147,35 @@ def build_user_context(store, user_id: str, sentiment=None) -> UserContext:
     return UserContext(user_id, history, likes, dislikes, rated)
 
 
-def load_ranker(settings: Settings, store: CatalogReader | None = None) -> Ranker:
-    """The current trained model version, or the catalog rating prior before any training.
+def load_ranker(settings: Settings, store: CatalogReader | None = None, blend: bool | None = None) -> Ranker:
+    """The current trained model version, or the catalog rating prior before any training; blended
+    with co-ratings and popularity into ``Prediction.show`` (``ranker.blend``) unless ``blend`` is
+    False (default: ``settings.ranker_blend``).
 
     ``store``: the catalog to read ratings and reviews from (default: ``open_store(settings)``).
     Raises ``VersionNotFound`` when the current version is named but gone or has no model.
 
     >>> from shopassist.settings import Settings
     >>> rk = load_ranker(Settings(data_dir="/nonexistent"))
-    >>> type(rk).__name__, rk.version, rk.personal
-    ('PriorRanker', None, False)
+    >>> type(rk).__name__, type(rk.base).__name__, rk.version, rk.personal
+    ('BlendedRanker', 'PriorRanker', None, False)
+    >>> type(load_ranker(Settings(data_dir="/nonexistent"), blend=False)).__name__
+    'PriorRanker'
     """
     version = versions.current_version(settings)
     if version is None:
         log.info("no trained rating model in %s: using the catalog rating prior", settings.models_dir)
-        return PriorRanker.from_settings(settings, store)
-    return TwoTowerRanker.load(version, settings, store)
+        return _blended(PriorRanker.from_settings(settings, store), settings, store, blend)
+    return _blended(TwoTowerRanker.load(version, settings, store), settings, store, blend)
+
+
+def _blended(base: Ranker, settings: Settings, store: CatalogReader | None, blend: bool | None) -> Ranker:
+    """``base`` wrapped in ``ranker.blend.BlendedRanker`` when the blend is on."""
+    from ranker.blend import BlendedRanker
+
+    if not (settings.ranker_blend if blend is None else blend):
+        return base
+    return BlendedRanker(base, store, store_fn=lambda: open_store(settings))
 
 
 def load_version(settings: Settings, name: str, store: CatalogReader | None = None) -> Ranker:
@@ -172,7 +186,7 @@ def load_version(settings: Settings, name: str, store: CatalogReader | None = No
     if not (d / "metadata.json").exists():
         known = ", ".join(m["version"] for m in versions.list_versions(settings)) or "none"
         raise VersionNotFound(f"no ranker version {name!r} to serve (known: {known}): fix ab_candidate")
-    return TwoTowerRanker.load(d, settings, store)
+    return _blended(TwoTowerRanker.load(d, settings, store), settings, store, None)
 
 
 def _meta_text(p) -> str:

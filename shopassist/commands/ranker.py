@@ -115,11 +115,14 @@ def register(sub, groups) -> None:
     p.set_defaults(func=cmd_learn)
 
     p = sub.add_parser("simulate", help="Replay real shoppers offline over several learning rounds: the learning arm "
-                       "against a frozen and a popularity arm, per-round click-through and thumbs-up with intervals (JSON).",
+                       "(the served blend learning from its cards, one exploration slot) against the frozen blend, the frozen "
+                       "blend with the exploration slot, popularity and the stars alone; per-round click-through and "
+                       "thumbs-up with intervals (JSON).",
                        description="ranker.replay: a seeded subsample of a rating dataset split at a time cutoff; each round a "
                        "fresh batch of shoppers is shown each arm's top k among the items they really rated later plus "
-                       "sampled ones; a shown later-rated item is a click, >= 4 stars a thumbs-up. The learning arm runs "
-                       "the real learning job on its feedback after every round. Versions are trained in --workdir "
+                       "sampled ones; a shown later-rated item is a click, >= 4 stars a thumbs-up. The learning arm adds its "
+                       "clicks to its co-ratings and popularity, takes ignored cards off popularity, and runs "
+                       "the real learning job on its thumbs after every round. Versions are trained in --workdir "
                        "(never this data dir's models); the encoding cache of this data dir is copied there first.")
     p.add_argument("--dataset", type=Path, required=True, help="A rating dataset folder (MI 2014 5-core or Amazon 2023 sample).")
     p.add_argument("--rounds", type=int, default=5, help="Learning rounds (default 5).")
@@ -307,7 +310,7 @@ def cmd_eval_taste(args, settings) -> int:
     if not settings.catalog_db.exists():
         raise _user_error(FileNotFoundError(f"no catalog at {settings.catalog_db}: run `shopassist ingest SOURCE` first"))
     catalog = open_catalog(settings)
-    rk = load_ranker(settings, catalog.store)
+    rk = load_ranker(settings, catalog.store, blend=False)  # the taste study reads the stars alone
     if rk.version is None:  # the catalog prior has no taste term to switch off and on
         raise VersionNotFound("no trained ranker version: run `shopassist ranker train --catalog` first")
     queries = args.queries.split(",") if args.queries else list(QUERIES)

@@ -254,19 +254,23 @@ def test_a_signed_in_shoppers_thumbs_carry_over_to_their_next_session(assistant)
 
 def test_rating_weight_is_larger_when_only_a_category_was_named(make_assistant):
     # the weights set to the extremes, so each query kind has one exact order to check:
-    # browse ("kettles") -> by predicted stars alone; a specific query -> by relevance alone
+    # browse ("kettles") -> by the ranker's personal term alone (its blend of stars, co-ratings and
+    # popularity, ranker.blend); a specific query -> by relevance alone
     a = make_assistant(rating_weight=0.0, rating_weight_browse=1.0)
 
     def ranked(message):
         cid = a.start(None)
         assert cards_of(run(a, cid, message))
-        return a.state(cid).query, a.store.candidates(cid)
+        return a.state(cid).query, a.store.candidates(cid), cid
 
-    q, browse = ranked("kettles")
+    q, browse, cid = ranked("kettles")
     assert is_browse(q) and len(browse) >= 3
-    assert [c["final"] for c in browse] == pytest.approx([(c["stars"] - 1) / 4 for c in browse], abs=1e-3)
-    assert [c["stars"] for c in browse] == sorted((c["stars"] for c in browse), reverse=True)
-    q, specific = ranked("a glass kettle")
+    products = a.products([c["product_id"] for c in browse])
+    user = a.user_context("u-anna", a.state(cid), cid)
+    show = {p.product_id: p.show for p in a.ranker.score(user, products)}  # the shopper's blend
+    assert [c["final"] for c in browse] == pytest.approx([show[c["product_id"]] for c in browse], abs=1e-3)
+    assert [c["final"] for c in browse] == sorted((c["final"] for c in browse), reverse=True)
+    q, specific, _ = ranked("a glass kettle")
     assert not is_browse(q)
     assert [c["final"] for c in specific] == [c["score"] for c in specific]
 
@@ -318,3 +322,22 @@ def test_a_capable_llm_proposes_filters_that_are_validated(make_assistant):
     state = a.state(cid)
     assert state.query.price_max == 60 and state.query.brands == ["Zeta"] and state.colours == []
     assert cards and all(c.brand == "Zeta" and c.price <= 60 for c in cards)
+
+
+def test_a_card_lifted_by_co_ratings_says_who_bought_what(assistant):
+    """u-ben reviewed a blender and a kettle; u-dara reviewed both and another kettle: browsing
+    kettles, the card the co-ratings lift says "shoppers who bought “<his product>” also bought
+    this" (ranker.blend), and only cards whose prediction gives that reason carry it."""
+    cid = assistant.start("u-ben")
+    cards = cards_of(run(assistant, cid, "kettles", user="u-ben"))
+    user = assistant.user_context("u-ben", assistant.state(cid), cid)
+    preds = {p.product_id: p for p in assistant.ranker.score(user, assistant.products([r["product_id"] for r in assistant.store.candidates(cid)]))}
+    mine = {assistant.catalog.store.get(i).title[:60] for i, _ in user.rated}
+    said = [c for c in cards if any(w.startswith("shoppers who bought") for w in c.why)]
+    assert said, "u-ben's co-ratings lift a kettle"
+    for c in cards:
+        lifted = preds[c.product_id].explanation[0].startswith("shoppers who bought")
+        assert lifted == (c in said)
+        if lifted:
+            reason = next(w for w in c.why if w.startswith("shoppers who bought"))
+            assert reason.split("“", 1)[1].split("”", 1)[0] in mine

@@ -55,7 +55,7 @@ def test_simulate_cli_when_every_candidate_is_shown(tmp_path, capsys, mi_data):
     for r, batch in zip(report["rounds"], rep.batches):
         liked = np.mean([any(s >= 4 for s in x.later.values()) for x in batch])
         clicks = np.mean([len(x.later) for x in batch])
-        for arm in ("learning", "frozen", "popularity"):
+        for arm in ("learning", "frozen", "popularity", "stars", "frozen_explore"):
             m = r["arms"][arm]
             assert m["ctr"]["value"] == 1.0 and m["ctr"]["n"] == len(batch)
             assert m["thumbs_up_rate"]["value"] == pytest.approx(liked, abs=1e-4)
@@ -66,7 +66,7 @@ def test_simulate_cli_when_every_candidate_is_shown(tmp_path, capsys, mi_data):
     assert learned["events"] == sum(len(x.later) for x in rep.batches[0])
     assert learned["rating_events"] == sum(s != 3 for x in rep.batches[0] for s in x.later.values())
     assert report["final"]["learning_beats_frozen"] == {"ctr": False, "thumbs_up_rate": False}  # equal arms never "win"
-    assert set(report["cold_start"]["arms"]) == {"learning", "frozen", "popularity"}
+    assert set(report["cold_start"]["arms"]) == {"learning", "frozen", "popularity", "stars", "frozen_explore"}
     assert not (tmp_path / "data" / "models" / "ranker").exists()  # the data dir's own versions are untouched
 
 

@@ -40,7 +40,8 @@ def test_a_handed_in_store_is_the_one_read(settings, catalog, tmp_path):
 
 
 def test_load_ranker_falls_back_to_the_catalog_prior(settings, catalog):
-    rk = load_ranker(settings)
+    assert isinstance(load_ranker(settings).base, PriorRanker)  # served blended (ranker.blend)
+    rk = load_ranker(settings, blend=False)
     assert isinstance(rk, PriorRanker) and isinstance(rk, Ranker)
     assert rk.version is None and rk.personal is False  # declared: nothing trained, no taste term
     products = list(catalog.iter_products())

@@ -55,7 +55,7 @@ def test_serving_scores_with_reasons(run, mi_small):
     from ranker.serve import TwoTowerRanker, load_ranker
 
     s, res = run
-    rk = load_ranker(s)
+    rk = load_ranker(s, blend=False)  # the rating model itself (its blend: tests/ranker/test_blend.py)
     assert isinstance(rk, TwoTowerRanker)
     assert rk.version == res.version.name and rk.personal == bool(rk.taste.weight)  # declared capabilities
     store = DatasetStore(mi_small)
@@ -84,7 +84,7 @@ def test_leave_one_out_grid_equals_the_head_on_rows(run, mi_small):
     from ranker.serve import load_ranker
 
     s, _ = run
-    rk = load_ranker(s)
+    rk = load_ranker(s, blend=False)  # the rating model itself (its blend: tests/ranker/test_blend.py)
     m = rk.model
     rng = np.random.default_rng(0)
     V = rng.normal(size=(4, m.encoder.dim)).astype(np.float32) / 10
@@ -138,6 +138,7 @@ def test_evaluate_all_methods_side_by_side(run, mi_small):
         assert {"ours", "ours_blend", "popularity", "item_knn"} <= set(t["methods"])
         assert t["methods"]["ours"]["ndcg@10"] == report["methods"]["ours"]["ndcg@10"] or s == "category"
         assert set(t["ours_blend_minus_ndcg@10"]) == set(t["methods"]) - {"ours_blend"}
+        assert set(t["served_blend_minus_ndcg@10"]) == set(t["methods"]) - {"served_blend"}  # what load_ranker serves
     blend = report["notes"]["ours_blend"]
     grid = blend["val_ndcg@10_by_item_knn/popularity_weight"]
     assert grid[f"{blend['weights']['item_knn']:g}/{blend['weights']['popularity']:g}"] == max(grid.values())
@@ -180,7 +181,7 @@ def test_taste_term_separates_users_who_pan_pricey_items(run, catalog):
     from ranker.taste import TasteParams, price_stats
 
     s, _ = run
-    rk = load_ranker(s)
+    rk = load_ranker(s, blend=False)  # the rating model itself (its blend: tests/ranker/test_blend.py)
     rk._store = catalog
     products = sorted((p for p in catalog.iter_products() if p.price and p.rating_count), key=lambda p: p.price)
     pricey, cheap, unseen = products[-9:-1], products[:8], products[-1]
@@ -219,7 +220,7 @@ def test_eval_taste_compares_off_and_on_and_restores_the_ranker(run, catalog):
     from ranker.taste_eval import compare
 
     s, _ = run
-    rk = load_ranker(s)
+    rk = load_ranker(s, blend=False)  # the rating model itself (its blend: tests/ranker/test_blend.py)
     rk._store = catalog
     rk.taste = TasteParams(alpha=1.0, weight=1.0)
     by_cat = {}
@@ -317,7 +318,7 @@ def test_user_context_uses_the_review_sentiment_model(run, catalog):
     from ranker.serve import load_ranker
 
     s, _ = run
-    rk = load_ranker(s)
+    rk = load_ranker(s, blend=False)  # the rating model itself (its blend: tests/ranker/test_blend.py)
     assert rk.sentiment is not None  # trained with the version (same recipe: review text -> stars)
     user = catalog.users()[0]
     ctx = rk.user_context(catalog, user)
@@ -334,7 +335,7 @@ def test_serving_never_shows_a_user_their_own_review(run, catalog):
     from ranker.serve import load_ranker
 
     s, _ = run
-    rk = load_ranker(s)
+    rk = load_ranker(s, blend=False)  # the rating model itself (its blend: tests/ranker/test_blend.py)
     rk._store = catalog
     p = next(p for p in catalog.iter_products() if p.rating_count > ITEM_SNIPPETS)
     first = list(reversed(catalog.reviews_for(p.id)))[0]  # the earliest review: the unit after the description
