@@ -104,7 +104,8 @@ def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
         if len(named) == 1:
             return named
     # brand mentions
-    by_brand = [p.id for p in shown if p.brand and re.search(rf"\b{re.escape(p.brand.lower())}\b", low)]
+    by_brand = [p.id for p in shown if p.brand and re.search(rf"\b{re.escape(p.brand.lower())}\b", low)
+                and not negated_brands(low, [p.brand])]  # "anything that's not hatchbox?" points at none
     if by_brand and len(by_brand) < len(shown):
         return by_brand
     # "that blender" / "the kettle": a title word after a determiner, matching some but not all shown
@@ -246,7 +247,7 @@ def understand(
         return Understood(intent="ask", state=new, refs=best)
     content = _content_words(cut(q.text, [message[a:b] for a, b in reading.spans]))
     if intent == "find" and state.focus and QUESTION.search(message) and not FINDISH.search(message):
-        if (not q.categories and not q.brands and not reading.order and not reading.constraints
+        if (not q.categories and not q.brands and not q.exclude_brands and not reading.order and not reading.constraints
                 and q.price_max is None and q.price_min is None):  # "anything under 100?" is a budget
             # "does the lid leak?" right after a product was shown: a question about it
             intent, refs = "ask", [state.focus]

@@ -18,6 +18,8 @@ Examples::
     ('adidas', ['Adidas'], 20.0, 50.0, 4.0, 'price_asc')
     >>> parse_query("puma sneakers", v).brands   # not in the catalog: never invented
     []
+    >>> parse_query("a shark vacuum", Vocabulary(brands=["SharkNinja"], brand_aliases={"shark": "SharkNinja"})).brands
+    ['SharkNinja']
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ class Vocabulary:
     colours: list[str] = field(default_factory=list)
     price_min: float | None = None
     price_max: float | None = None
+    # short names of run-together brands, lower-cased, to the brand ("shark": "SharkNinja")
+    brand_aliases: dict[str, str] = field(default_factory=dict)
 
 
 # currency words and symbols in any position around the number: "$80", "80 dollars", "PHP 500",
@@ -109,7 +113,9 @@ _SORTS: list[tuple[str, Sort]] = [
     (r"\b(?:most expensive|priciest|highest[- ]priced?|highest price|most premium|costs? the most|most costly)\b", "price_desc"),
     (r"\b(?:best[- ]rated|top[- ]rated|highest[- ]rated|best[- ]reviewed|most loved|best reviews?)\b", "rating_desc"),
 ]
-_NEGATION = r"(?:not|no|except|excluding|without|other than|anything but|but not|avoid|never)"
+_NEGATION = r"(?:not|no|except|excluding|without|other than|anything but|but not|avoid|never|nothing|none)"
+# "not from nike", "nothing by acme": who makes it, between the negation and the brand
+_MAKER = r"(?:(?:from|by|made by|of)\s+)?"
 # filler left behind once filter phrases are cut out
 _FILLER = re.compile(r"\b(?:and|or|with|that|is|are|which|the|a|an|for|me|show|find|please|one|ones|something|some|priced|costing)\b")
 _SPACES = re.compile(r"\s+")
@@ -281,16 +287,13 @@ def parse_query(text: str, vocabulary: Vocabulary | None = None) -> StructuredQu
         work = _remove(work, span)
 
     # negated brands: "not nike", "no adidas or puma"
-    for term, (a, b) in _match_terms(work, vocab.brands):
+    for term, (a, b) in _match_terms(work, [*vocab.brands, *vocab.brand_aliases]):
+        term = vocab.brand_aliases.get(term, term)
         before = work[max(0, a - 30) : a]
-        if re.search(rf"\b{_NEGATION}\s+(?:\w+\s+(?:or|and|nor)\s+)?$", before) or re.search(
-            rf"\b{_NEGATION}\s+$", before
-        ):
+        neg = re.search(rf"\b{_NEGATION}\s+{_MAKER}(?:\w+\s+(?:or|and|nor)\s+)?$", before)
+        if neg:
             q.exclude_brands.append(term)
-            neg = re.search(rf"\b{_NEGATION}\s+(?:\w+\s+(?:or|and|nor)\s+)?$", before) or re.search(
-                rf"\b{_NEGATION}\s+$", before
-            )
-            work = _remove(work, (a - len(before) + neg.start(), b))  # type: ignore[union-attr]
+            work = _remove(work, (a - len(before) + neg.start(), b))
         else:
             q.brands.append(term)
     for term, _ in _match_terms(work, vocab.categories, min_len=3):
