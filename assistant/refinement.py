@@ -127,6 +127,10 @@ def refine(message: str, old: State, shown: list, refs: list[str], parse: Parse,
     f.brands = [b for b in f.brands if b not in f.exclude_brands]
     wanted = [b for b in q.brands if b not in f.exclude_brands]
     if wanted:
+        gone = [b for b in f.brands if b not in wanted]
+        if gone:  # "what about shark" after "eureka vacuum": the vacuum stays, Eureka goes
+            f.text = re.sub(r"\s+", " ", re.sub("|".join(rf"(?<!\w){re.escape(b)}(?!\w)" for b in gone), " ", f.text,
+                                                flags=re.I)).strip()
         f.brands = wanted
         changes.append("brand " + ", ".join(wanted))
     colours = _colour_words(message)

@@ -245,7 +245,7 @@ def understand(
         new = state.copy()
         new.focus = best[0]
         return Understood(intent="ask", state=new, refs=best)
-    content = _content_words(cut(q.text, [message[a:b] for a, b in reading.spans]))
+    content = _unbranded(_content_words(cut(q.text, [message[a:b] for a, b in reading.spans])), [*q.brands, *q.exclude_brands])
     if intent == "find" and state.focus and QUESTION.search(message) and not FINDISH.search(message):
         if (not q.categories and not q.brands and not q.exclude_brands and not reading.order and not reading.constraints
                 and q.price_max is None and q.price_min is None):  # "anything under 100?" is a budget
@@ -332,6 +332,18 @@ def _names_a_material(message: str, colour: str, kinds: set[str]) -> bool:
     m = re.search(rf"\b{re.escape(colour.lower())}\s+([a-z]+)", message.lower())
     return bool(m) and m.group(1) not in kinds and m.group(1) not in {"one", "ones", "colour", "color", "version",
                                                                       "model", "please", "finish", "or", "and"}
+
+
+def _unbranded(words: list[str], brands: list[str]) -> list[str]:
+    """The words that are no part of a brand the message named: "ridgid ones only" names no
+    product, and neither does "what about shark" (a short form of SharkNinja).
+
+    >>> _unbranded(["shark", "vacuum"], ["SharkNinja"]), _unbranded(["uni", "t", "meter"], ["UNI-T"])
+    (['vacuum'], ['meter'])
+    """
+    names = [b.lower() for b in brands]
+    parts = {w for b in names for w in re.findall(r"[a-z0-9]+", b)}
+    return [w for w in words if w not in parts and not any(b.startswith(w) and len(w) >= 3 for b in names)]
 
 
 def brands_said(state: State) -> list[str]:

@@ -253,15 +253,26 @@ def parse_sort(low: str) -> tuple[Sort, tuple[int, int] | None]:
     return "relevance", None
 
 
-def _match_terms(low: str, terms: list[str], min_len: int = 2) -> list[tuple[str, tuple[int, int]]]:
-    """Vocabulary terms found in text as whole phrases, longest first, non-overlapping."""
+def _name(term: str) -> str:
+    """A regex for a name (a brand) as a whole phrase: spacing and a plural or possessive 's'
+    are tolerated, but the name is never singularised ("ARES" is not "are").
+
+    >>> bool(re.search(_name("ARES"), "my fingers are big")), bool(re.search(_name("Nike"), "nikes"))
+    (False, True)
+    """
+    return r"(?<!\w)" + r"\s+".join(re.escape(w) for w in term.lower().split()) + r"(?:'?s)?(?!\w)"
+
+
+def _match_terms(low: str, terms: list[str], min_len: int = 2, names: bool = False) -> list[tuple[str, tuple[int, int]]]:
+    """Vocabulary terms found in text as whole phrases, longest first, non-overlapping; ``names``
+    (brands) are matched as written, not singularised."""
     found: list[tuple[str, tuple[int, int]]] = []
     taken: list[tuple[int, int]] = []
     for term in sorted({t for t in terms if t and len(t.strip()) >= min_len}, key=len, reverse=True):
         last = term.lower().split()[-1] if term.strip() else ""
         if term.lower() not in low and _singular(term) not in low and _IRREGULAR.get(last, "\0") not in low:
             continue  # cheap pre-check: most of a big vocabulary is not in a short query
-        for m in re.finditer(_phrase(term), low):
+        for m in re.finditer(_name(term) if names else _phrase(term), low):
             if not any(a < m.end() and m.start() < b for a, b in taken):
                 found.append((term, m.span()))
                 taken.append(m.span())
@@ -287,7 +298,7 @@ def parse_query(text: str, vocabulary: Vocabulary | None = None) -> StructuredQu
         work = _remove(work, span)
 
     # negated brands: "not nike", "no adidas or puma"
-    for term, (a, b) in _match_terms(work, [*vocab.brands, *vocab.brand_aliases]):
+    for term, (a, b) in _match_terms(work, [*vocab.brands, *vocab.brand_aliases], names=True):
         term = vocab.brand_aliases.get(term, term)
         before = work[max(0, a - 30) : a]
         neg = re.search(rf"\b{_NEGATION}\s+{_MAKER}(?:\w+\s+(?:or|and|nor)\s+)?$", before)
