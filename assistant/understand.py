@@ -229,8 +229,8 @@ def understand(
         intent = "ask"  # "show me the pepperhill one": the shown product of that brand, not a new search
     colours = _colour_words(message)
     target = refs[0] if len(refs) == 1 else None if refs else state.focus
-    if target and colours and QUESTION.search(message):
-        other = variants(target, colours, vocab)
+    if (target or refs) and colours and QUESTION.search(message):
+        other = coloured(refs if len(refs) > 1 else [target], colours, vocab)
         if other:  # "does it come in black?": the same model in that colour
             new = state.copy()
             new.shown, new.focus = other[:3], other[0]
@@ -318,6 +318,24 @@ def understand(
             new.focus = refs[0]
     return Understood(intent=intent, state=new, refs=refs, changes=changes, cheaper_than=cheaper_than, notes=notes,
                       lacking=missing)
+
+
+def coloured(ids: list[str], colours: list[str], vocab: CatalogVocabulary) -> list[str]:
+    """The products asked about in one of ``colours``: each one itself when its title names the
+    colour ("does it come in pink?" about the pink one), then its variants in that colour ("got
+    them in black?" about several shown: theirs).
+
+    >>> from retrieval.catalog import Product
+    >>> v = CatalogVocabulary.build([Product(id="p", title="Acme Scope - Pink"), Product(id="b", title="Acme Scope - Black"),
+    ...                              Product(id="w", title="Zed Tape, White"), Product(id="k", title="Zed Tape, Black")])
+    >>> coloured(["p"], ["pink"], v), coloured(["p", "w"], ["black"], v)
+    (['p'], ['b', 'k'])
+    """
+    out: list[str] = []
+    for i in ids:
+        own = [i] if any(re.search(rf"\b{c}\b", vocab.titles.get(i, "")) for c in colours) else []
+        out += [o for o in [*own, *variants(i, colours, vocab)] if o not in out]
+    return out
 
 
 def _names_a_material(message: str, colour: str, kinds: set[str]) -> bool:
