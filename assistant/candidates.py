@@ -338,6 +338,18 @@ def search_query(state: State) -> StructuredQuery:
     )
 
 
+def broader(state: State) -> State:
+    """A need's kinds (title phrases) widened to their head words once none is left: after the
+    three "solderless breadboard" titles, the other breadboards.
+
+    >>> broader(State(StructuredQuery(categories=["solderless breadboard", "jumper wires"]), need="x")).query.categories
+    ['breadboard', 'wires']
+    """
+    wide = state.copy()
+    wide.query.categories = list(dict.fromkeys(c.split()[-1] for c in state.query.categories))
+    return wide
+
+
 def products(store, ids: list[str]) -> list:
     """Catalog products by id, in the given order; ids no longer in the catalog are skipped."""
     got = {p.id: p for p in store.get_many(list(ids))}
@@ -407,6 +419,8 @@ class Candidates:
                 most = max(len(h.matched) for h in hits)
                 hits = [h for h in hits if h.score >= SUPERLATIVE_FLOOR * top and len(h.matched) >= most]
             hits = sort_hits(hits, state)
+        if not hits and state.need and any(" " in c for c in state.query.categories):
+            return self.retrieve(broader(state))  # "show me more" after every "solderless breadboard"
         return hits
 
     def unmatched(self, state: State, shown: list) -> list[str]:

@@ -109,6 +109,8 @@ def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
     if by_brand and len(by_brand) < len(shown):
         return by_brand
     # "that blender" / "the kettle": a title word after a determiner, matching some but not all shown
+    if _unseen_word(low, shown):
+        return []  # "the pocket size tds one" over pH meters: a product not on screen, searched for
     for m in re.finditer(r"\b(that|the|this|those|these)\s+(\w+)(?:\s+(\w+))?", low):
         plural = m.group(1) in ("those", "these")
         first = m.group(2)
@@ -136,6 +138,26 @@ def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
     return []
 
 
+def _unseen_word(low: str, shown: list) -> bool:
+    """ "the X Y one" where one word is in some shown titles and another in none: the shopper
+    describes a product that is not on screen ("the pocket size tds one" over pocket pH meters).
+
+    >>> from retrieval.catalog import Product
+    >>> shown = [Product("a", "Pocket pH Meter"), Product("b", "Desk pH Meter")]
+    >>> _unseen_word("the pocket size tds one", shown), _unseen_word("the pocket one", shown)
+    (True, False)
+    """
+    m = _DESCRIBED_ONE.search(low)
+    if not m or len(shown) < 2:
+        return False
+    titles = [p.title.lower() for p in shown]
+    words = [w for w in re.findall(r"[a-z0-9]+", m.group(1)) if len(w) >= 3 and w not in STOP and w not in COLOURS]
+    seen = [sum(bool(re.search(rf"\b{re.escape(w)}", t)) for t in titles) for w in words]
+    return any(0 < n < len(shown) for n in seen) and 0 in seen
+
+
+# "the pocket size tds one": the words describing one product, between the determiner and "one"
+_DESCRIBED_ONE = re.compile(r"\b(?:the|that|this)\s+((?:[\w-]+\s+){2,4})one\b(?!s)")
 IT = re.compile(r"\b(?:it|its|it's)\b")
 # "the pepperhill one", "that nordvik one": one shown product by a word of its own
 THE_X_ONE = re.compile(r"\b(?:the|that|this) [\w-]+(?: [\w-]+)? one\b(?!s)", re.I)
