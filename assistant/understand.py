@@ -167,7 +167,8 @@ NAMED_AFTER = re.compile(r"\b(?:the|that|this)\s+((?:[\w-]+\s*){1,3})")
 # "any good for camping?", "is it good for running", "would it work for a small kitchen?"
 GOOD_FOR = re.compile(r"^\s*(?:(?:is|would|will|does) it (?:be )?|it's )?(?:any |much |really )?(?:good|ok|okay|work|suitable|useful)"
                       r"(?: enough)? (?:for|at|in|with)\b", re.I)
-ONES = re.compile(r"\b(?:ones|one)\b(?!\s+(?:of|more|for))", re.I)
+# "stainless steel ones", "all metal only": the topic on screen, narrowed by the words said
+ONES = re.compile(r"\b(?:ones|one)\b(?!\s+(?:of|more|for))|^\W*only\b|\bonly\W*$", re.I)
 Parse = Callable[[str], StructuredQuery]
 Propose = Callable[[str], dict]
 

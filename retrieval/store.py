@@ -38,6 +38,11 @@ if TYPE_CHECKING:
 # titles of a brand that must open with a short form of its run-together name for the short form to
 # name it (Amazon 2018 Scientific's first 2500: brand "SharkNinja", 4 of its 6 titles open "Shark")
 ALIAS_MIN_TITLES = 2
+# a brand name is a common word of the titles when at least this many titles say it and under this
+# share of them are the brand's own (Amazon 2018 Scientific's first 2500: "3D" 1 of 350, "Universal"
+# 1 of 16, "Super Glue" 1 of 13; the demo, Amazon 2023 and Icecat slices have none)
+COMMON_MIN_TITLES = 10
+COMMON_OWN_SHARE = 0.1
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS products (
@@ -290,6 +295,29 @@ class CatalogStore:
         )
         return [r[0] for r in rows]
 
+    def common_word_brands(self) -> set[str]:
+        """Brands (lower-cased) whose name is a common word of the catalog's titles: at least
+        ``COMMON_MIN_TITLES`` titles name it and under ``COMMON_OWN_SHARE`` of them are its own
+        ("3D", a brand of 1 of the 350 titles that say "3D printer"). Said by a shopper, such a
+        name describes the product; it filters no brand."""
+        rows = self._conn().execute("SELECT brand, title FROM products").fetchall()
+        titles = [(b.lower() if b else "", f" {' '.join(re.findall(r'[a-z0-9]+', (t or '').lower()))} ") for b, t in rows]
+        by_word: dict[str, list[int]] = {}
+        for i, (_, t) in enumerate(titles):
+            for w in set(t.split()):
+                by_word.setdefault(w, []).append(i)
+        out = set()
+        for brand in {b for b, _ in titles if b}:
+            words = re.findall(r"[a-z0-9]+", brand)
+            if not words:
+                continue
+            name = f" {' '.join(words)} "
+            naming = [i for i in by_word.get(words[0], []) if name in titles[i][1]]
+            own = sum(titles[i][0] == brand for i in naming)
+            if len(naming) >= COMMON_MIN_TITLES and own < COMMON_OWN_SHARE * len(naming):
+                out.add(brand)
+        return out
+
     def brand_aliases(self) -> dict[str, str]:
         """The short names a catalog writes run-together brands by, lower-cased, to the brand:
         brand "SharkNinja" whose titles open with "Shark" ("Shark Navigator Lift-Away"). The
@@ -357,7 +385,8 @@ class CatalogStore:
         v = self.version()
         if self._vocab_cache is None or self._vocab_cache[0] != v:
             lo, hi = self.price_range()
-            vocab = Vocabulary(brands=self.brands(), categories=self.categories(), colours=self.colours(),
+            common = self.common_word_brands()
+            vocab = Vocabulary(brands=[b for b in self.brands() if b.lower() not in common], categories=self.categories(), colours=self.colours(),
                                price_min=lo, price_max=hi, brand_aliases=self.brand_aliases())
             self._vocab_cache = (v, vocab)
         return self._vocab_cache[1]
