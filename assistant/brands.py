@@ -42,7 +42,7 @@ NAMED_SHARE = 0.75
 TYPO_MIN = 0.85
 # conversation words that open a message and are no name (general English)
 _OPENERS = frozenset("actually whats what hmm ok okay so also well just maybe please hey hi hello yes no yeah nope sure "
-                     "thanks thank compare show find get need want".split())
+                     "thanks thank compare show find get need want nothing anything something none".split())
 # comparatives a shopper asks for that a catalog's text may never write ("anything cheaper?")
 _GRADED = frozenset("cheaper pricier cheapest priciest better best bigger smaller larger lighter heavier newer "
                     "quieter louder faster cheap expensive".split())

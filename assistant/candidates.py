@@ -121,6 +121,8 @@ def by_brand(p, brands: list[str]) -> bool:
 # its relevance when another hit names the asked-for words as itself ("3D Printer Creator Pro")
 ACCESSORY_SHARE = 0.6
 _FOR = re.compile(r"\s(?:for|fits|compatible with)\s", re.I)
+# what an accessory fits ends where the title's next part begins ("... for Home or Office | 7/8in Squares")
+_PART_END = re.compile(r"\s[|–-]\s|[|,;(]")
 
 
 def named_as_itself(hit) -> bool | None:
@@ -132,12 +134,15 @@ def named_as_itself(hit) -> bool | None:
     >>> [named_as_itself(Hit(Product(i, t), 1.0, matched=["creator", "pro"])) for i, t in
     ...  [("s", "Platform Sticker for Creator Pro"), ("p", "3D Printer Creator Pro"), ("x", "Filament")]]
     [False, True, None]
+    >>> named_as_itself(Hit(Product("v", "Hook Fasteners | Perfect for Home | 7/8in Squares"), 1.0, matched=["squares"])) is None
+    True
     """
     words = set(hit.matched) - set(tokenize(hit.product.brand or ""))  # the maker's name is on both
     head, *rest = _FOR.split(hit.product.title, maxsplit=1)
     if words & set(tokenize(head)):
         return True
-    return False if rest and words & set(tokenize(rest[0])) else None
+    fits = _PART_END.split(rest[0], maxsplit=1)[0] if rest else ""  # "Perfect for Home or Office | 7/8in Squares"
+    return False if words & set(tokenize(fits)) else None
 
 
 def allowed(p, state: State) -> bool:
@@ -201,7 +206,7 @@ def favour_names(hits: list, text: str, titles: dict[str, str], token_ids: dict)
 
 # "iphone 13", "galaxy s21", "series 7": a name word and a model number; the words before a
 # number that make it a budget, a count or a size instead ("under 15", "pack of 2", "size 9")
-_MODEL = re.compile(r"\b([a-z][a-z-]{2,})\s?([a-z]?\d{1,4}[a-z]{0,3})\b(?!\s*(?:%|\$|€|£))")
+_MODEL = re.compile(r"\b([a-z][a-z-]{2,})\s?([a-z]?\d{1,4}[a-z]{0,3})\b(?!\s*(?:%|\$|€|£)|[/.,]\d)")  # not "7/8", "1.5"
 _NOT_MODEL_NAME = frozenset(
     "under over below above than about around less more max min budget for from and with without the pack set "
     "of size sizes up to between only just least most top best rated stars star count pcs pieces piece days "
@@ -215,8 +220,8 @@ def model_phrases(text: str) -> list[str]:
 
     >>> model_phrases("phone cases for iPhone 13 under 15 bucks"), model_phrases("galaxy s21 screen protector")
     (['iphone 13'], ['galaxy s21'])
-    >>> model_phrases("a 13 inch laptop under 800"), model_phrases("size 9 running shoes")
-    ([], [])
+    >>> model_phrases("a 13 inch laptop under 800"), model_phrases("size 9 running shoes"), model_phrases("velcro 7/8 inch")
+    ([], [], [])
     """
     from retrieval.units import UNITS
 
@@ -333,6 +338,18 @@ def search_query(state: State) -> StructuredQuery:
     )
 
 
+def broader(state: State) -> State:
+    """A need's kinds (title phrases) widened to their head words once none is left: after the
+    three "solderless breadboard" titles, the other breadboards.
+
+    >>> broader(State(StructuredQuery(categories=["solderless breadboard", "jumper wires"]), need="x")).query.categories
+    ['breadboard', 'wires']
+    """
+    wide = state.copy()
+    wide.query.categories = list(dict.fromkeys(c.split()[-1] for c in state.query.categories))
+    return wide
+
+
 def products(store, ids: list[str]) -> list:
     """Catalog products by id, in the given order; ids no longer in the catalog are skipped."""
     got = {p.id: p for p in store.get_many(list(ids))}
@@ -402,6 +419,8 @@ class Candidates:
                 most = max(len(h.matched) for h in hits)
                 hits = [h for h in hits if h.score >= SUPERLATIVE_FLOOR * top and len(h.matched) >= most]
             hits = sort_hits(hits, state)
+        if not hits and state.need and any(" " in c for c in state.query.categories):
+            return self.retrieve(broader(state))  # "show me more" after every "solderless breadboard"
         return hits
 
     def unmatched(self, state: State, shown: list) -> list[str]:

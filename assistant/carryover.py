@@ -225,6 +225,7 @@ def must_match(hits: list, state) -> list:
     if not q.categories or not hits:
         return hits
     own = {t for c in q.categories for t in tokenize(c)}
+    own |= set(tokenize(getattr(state, "need", None) or ""))  # a need's sentence describes no product: its kinds do
     words = [t for t in dict.fromkeys(tokenize(q.text)) if t not in own and t not in BROWSE and t not in GENERIC]
     if not words:
         return hits

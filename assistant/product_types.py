@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from retrieval.bm25 import STOPWORDS, tokenize
+from retrieval.units import unit_at
 
 # a phrase is a type when at least this many products declare it (Icecat, first 1500 products:
 # 2 keeps "notebook" (written lower-case in 2 titles, capitalised after the model in 12 more)
@@ -82,6 +83,9 @@ _FILLER = frozenset(
     "can could would will should is are was get buy need needs want wants like show tell give see nvm hmm "
     "ok okay actually also just only really very".split()
 )
+# a number and the word after it: when the word is a unit ("2 inch", "7/8-inch", "1.75 mm") a size,
+# never the product asked for ("iphone 13 case" asks for a case)
+_MEASURE = re.compile(r"(?<![\w.])(\d+(?:[./]\d+)?)\s*-?\s*[a-z]+\b")
 _POSSESSIVE = frozenset("my our your his her their its".split())
 
 
@@ -219,9 +223,12 @@ def request_words(text: str, brands: set[str] = frozenset()) -> list[str]:
     (['laptop'], ['lightest', 'laptop'])
     >>> request_words("i want to connect my laptop to my tv"), request_words("which hp toner lasts", {"hp"})
     ([], ['toner', 'lasts'])
+    >>> request_words("gaffers tape 2 inch black"), request_words("velcro 7/8-inch squares"), request_words("iphone 13 case")
+    (['gaffers', 'tape', 'black'], ['velcro', 'squares'], ['iphone', 'case'])
     """
     lead = rf"^(?:\W*(?:{'|'.join(sorted(_CONNECTORS))})\b)+"
-    for piece in re.split(r"[,.;:!?()]", text.lower()):  # "nvm, show me laptops": the first piece naming something
+    text = _MEASURE.sub(lambda m: " " if unit_at(m.group(0), len(m.group(1))) else m.group(0), text.lower())
+    for piece in re.split(r"[,;:!?()]|\.(?!\d)", text):  # "nvm, show me laptops": the first piece naming something
         piece = re.sub(lead, " ", piece.strip())  # "which toner ...": the question word is no clause end
         words = _WORD.findall(_CLAUSE_END.split(f" {piece} ", maxsplit=1)[0])
         if any(w not in _FILLER and w not in STOPWORDS for w in _WORD.findall(piece)):

@@ -42,11 +42,17 @@ def brand_mentions(message: str, brands: list[str]) -> list[str]:
 
 
 def negated_brands(message: str, brands: list[str]) -> list[str]:
-    """Brands the shopper rules out: "not Acme", "no Acme", "except Acme", "other than Acme"."""
+    """Brands the shopper rules out: "not Acme", "no Acme", "except Acme", "other than Acme",
+    "nothing from Acme".
+
+    >>> negated_brands("nothing from e-projects", ["E-Projects", "Acme"]), negated_brands("nothing but acme", ["Acme"])
+    (['E-Projects'], [])
+    """
     low = message.lower()
     out = []
     for b in brands:
-        if b and re.search(rf"\b(not|no|except|without|other than|anything but|but not)\s+(?:from\s+)?{re.escape(b.lower())}\b", low):
+        if b and re.search(rf"\b(not|no|nothing|none|except|without|other than|anything but|but not)\s+"
+                           rf"(?:(?:from|by|made by|of)\s+)?{re.escape(b.lower())}(?!\w)", low):
             out.append(b)
     return out
 
@@ -121,6 +127,10 @@ def refine(message: str, old: State, shown: list, refs: list[str], parse: Parse,
     f.brands = [b for b in f.brands if b not in f.exclude_brands]
     wanted = [b for b in q.brands if b not in f.exclude_brands]
     if wanted:
+        gone = [b for b in f.brands if b not in wanted]
+        if gone:  # "what about shark" after "eureka vacuum": the vacuum stays, Eureka goes
+            f.text = re.sub(r"\s+", " ", re.sub("|".join(rf"(?<!\w){re.escape(b)}(?!\w)" for b in gone), " ", f.text,
+                                                flags=re.I)).strip()
         f.brands = wanted
         changes.append("brand " + ", ".join(wanted))
     colours = _colour_words(message)

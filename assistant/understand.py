@@ -104,10 +104,13 @@ def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
         if len(named) == 1:
             return named
     # brand mentions
-    by_brand = [p.id for p in shown if p.brand and re.search(rf"\b{re.escape(p.brand.lower())}\b", low)]
+    by_brand = [p.id for p in shown if p.brand and re.search(rf"\b{re.escape(p.brand.lower())}\b", low)
+                and not negated_brands(low, [p.brand])]  # "anything that's not hatchbox?" points at none
     if by_brand and len(by_brand) < len(shown):
         return by_brand
     # "that blender" / "the kettle": a title word after a determiner, matching some but not all shown
+    if _unseen_word(low, shown):
+        return []  # "the pocket size tds one" over pH meters: a product not on screen, searched for
     for m in re.finditer(r"\b(that|the|this|those|these)\s+(\w+)(?:\s+(\w+))?", low):
         plural = m.group(1) in ("those", "these")
         first = m.group(2)
@@ -135,6 +138,26 @@ def resolve_refs(message: str, shown: list, focus: str | None) -> list[str]:
     return []
 
 
+def _unseen_word(low: str, shown: list) -> bool:
+    """ "the X Y one" where one word is in some shown titles and another in none: the shopper
+    describes a product that is not on screen ("the pocket size tds one" over pocket pH meters).
+
+    >>> from retrieval.catalog import Product
+    >>> shown = [Product("a", "Pocket pH Meter"), Product("b", "Desk pH Meter")]
+    >>> _unseen_word("the pocket size tds one", shown), _unseen_word("the pocket one", shown)
+    (True, False)
+    """
+    m = _DESCRIBED_ONE.search(low)
+    if not m or len(shown) < 2:
+        return False
+    titles = [p.title.lower() for p in shown]
+    words = [w for w in re.findall(r"[a-z0-9]+", m.group(1)) if len(w) >= 3 and w not in STOP and w not in COLOURS]
+    seen = [sum(bool(re.search(rf"\b{re.escape(w)}", t)) for t in titles) for w in words]
+    return any(0 < n < len(shown) for n in seen) and 0 in seen
+
+
+# "the pocket size tds one": the words describing one product, between the determiner and "one"
+_DESCRIBED_ONE = re.compile(r"\b(?:the|that|this)\s+((?:[\w-]+\s+){2,4})one\b(?!s)")
 IT = re.compile(r"\b(?:it|its|it's)\b")
 # "that" opening a relative clause after an indefinite noun ("a tent that is not heavy", "something
 # that fits"): it describes the thing asked for, it does not point at a shown product
@@ -147,7 +170,8 @@ NAMED_AFTER = re.compile(r"\b(?:the|that|this)\s+((?:[\w-]+\s*){1,3})")
 # "any good for camping?", "is it good for running", "would it work for a small kitchen?"
 GOOD_FOR = re.compile(r"^\s*(?:(?:is|would|will|does) it (?:be )?|it's )?(?:any |much |really )?(?:good|ok|okay|work|suitable|useful)"
                       r"(?: enough)? (?:for|at|in|with)\b", re.I)
-ONES = re.compile(r"\b(?:ones|one)\b(?!\s+(?:of|more|for))", re.I)
+# "stainless steel ones", "all metal only": the topic on screen, narrowed by the words said
+ONES = re.compile(r"\b(?:ones|one)\b(?!\s+(?:of|more|for))|^\W*only\b|\bonly\W*$", re.I)
 Parse = Callable[[str], StructuredQuery]
 Propose = Callable[[str], dict]
 
@@ -231,8 +255,8 @@ def understand(
         intent = "ask"  # "show me the pepperhill one": the shown product of that brand, not a new search
     colours = _colour_words(message)
     target = refs[0] if len(refs) == 1 else None if refs else state.focus
-    if target and colours and QUESTION.search(message):
-        other = variants(target, colours, vocab)
+    if (target or refs) and colours and QUESTION.search(message):
+        other = coloured(refs if len(refs) > 1 else [target], colours, vocab)
         if other:  # "does it come in black?": the same model in that colour
             new = state.copy()
             new.shown, new.focus = other[:3], other[0]
@@ -247,9 +271,9 @@ def understand(
         new = state.copy()
         new.focus = best[0]
         return Understood(intent="ask", state=new, refs=best)
-    content = _content_words(cut(q.text, [message[a:b] for a, b in reading.spans]))
+    content = _unbranded(_content_words(cut(q.text, [message[a:b] for a, b in reading.spans])), [*q.brands, *q.exclude_brands])
     if intent == "find" and state.focus and QUESTION.search(message) and not FINDISH.search(message):
-        if (not q.categories and not q.brands and not reading.order and not reading.constraints
+        if (not q.categories and not q.brands and not q.exclude_brands and not reading.order and not reading.constraints
                 and q.price_max is None and q.price_min is None):  # "anything under 100?" is a budget
             # "does the lid leak?" right after a product was shown: a question about it
             intent, refs = "ask", [state.focus]
@@ -322,6 +346,24 @@ def understand(
                       lacking=missing)
 
 
+def coloured(ids: list[str], colours: list[str], vocab: CatalogVocabulary) -> list[str]:
+    """The products asked about in one of ``colours``: each one itself when its title names the
+    colour ("does it come in pink?" about the pink one), then its variants in that colour ("got
+    them in black?" about several shown: theirs).
+
+    >>> from retrieval.catalog import Product
+    >>> v = CatalogVocabulary.build([Product(id="p", title="Acme Scope - Pink"), Product(id="b", title="Acme Scope - Black"),
+    ...                              Product(id="w", title="Zed Tape, White"), Product(id="k", title="Zed Tape, Black")])
+    >>> coloured(["p"], ["pink"], v), coloured(["p", "w"], ["black"], v)
+    (['p'], ['b', 'k'])
+    """
+    out: list[str] = []
+    for i in ids:
+        own = [i] if any(re.search(rf"\b{c}\b", vocab.titles.get(i, "")) for c in colours) else []
+        out += [o for o in [*own, *variants(i, colours, vocab)] if o not in out]
+    return out
+
+
 def _names_a_material(message: str, colour: str, kinds: set[str]) -> bool:
     """A catalog colour that is not a plain colour word ("natural", "walnut") followed by a
     noun that names no product: "natural rubber" is a material, "walnut turntable" a colour.
@@ -334,6 +376,18 @@ def _names_a_material(message: str, colour: str, kinds: set[str]) -> bool:
     m = re.search(rf"\b{re.escape(colour.lower())}\s+([a-z]+)", message.lower())
     return bool(m) and m.group(1) not in kinds and m.group(1) not in {"one", "ones", "colour", "color", "version",
                                                                       "model", "please", "finish", "or", "and"}
+
+
+def _unbranded(words: list[str], brands: list[str]) -> list[str]:
+    """The words that are no part of a brand the message named: "ridgid ones only" names no
+    product, and neither does "what about shark" (a short form of SharkNinja).
+
+    >>> _unbranded(["shark", "vacuum"], ["SharkNinja"]), _unbranded(["uni", "t", "meter"], ["UNI-T"])
+    (['vacuum'], ['meter'])
+    """
+    names = [b.lower() for b in brands]
+    parts = {w for b in names for w in re.findall(r"[a-z0-9]+", b)}
+    return [w for w in words if w not in parts and not any(b.startswith(w) and len(w) >= 3 for b in names)]
 
 
 def brands_said(state: State) -> list[str]:

@@ -18,6 +18,8 @@ Examples::
     ('adidas', ['Adidas'], 20.0, 50.0, 4.0, 'price_asc')
     >>> parse_query("puma sneakers", v).brands   # not in the catalog: never invented
     []
+    >>> parse_query("a shark vacuum", Vocabulary(brands=["SharkNinja"], brand_aliases={"shark": "SharkNinja"})).brands
+    ['SharkNinja']
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ class Vocabulary:
     colours: list[str] = field(default_factory=list)
     price_min: float | None = None
     price_max: float | None = None
+    # short names of run-together brands, lower-cased, to the brand ("shark": "SharkNinja")
+    brand_aliases: dict[str, str] = field(default_factory=dict)
 
 
 # currency words and symbols in any position around the number: "$80", "80 dollars", "PHP 500",
@@ -109,7 +113,9 @@ _SORTS: list[tuple[str, Sort]] = [
     (r"\b(?:most expensive|priciest|highest[- ]priced?|highest price|most premium|costs? the most|most costly)\b", "price_desc"),
     (r"\b(?:best[- ]rated|top[- ]rated|highest[- ]rated|best[- ]reviewed|most loved|best reviews?)\b", "rating_desc"),
 ]
-_NEGATION = r"(?:not|no|except|excluding|without|other than|anything but|but not|avoid|never)"
+_NEGATION = r"(?:not|no|except|excluding|without|other than|anything but|but not|avoid|never|nothing|none)"
+# "not from nike", "nothing by acme": who makes it, between the negation and the brand
+_MAKER = r"(?:(?:from|by|made by|of)\s+)?"
 # filler left behind once filter phrases are cut out
 _FILLER = re.compile(r"\b(?:and|or|with|that|is|are|which|the|a|an|for|me|show|find|please|one|ones|something|some|priced|costing)\b")
 _SPACES = re.compile(r"\s+")
@@ -247,15 +253,26 @@ def parse_sort(low: str) -> tuple[Sort, tuple[int, int] | None]:
     return "relevance", None
 
 
-def _match_terms(low: str, terms: list[str], min_len: int = 2) -> list[tuple[str, tuple[int, int]]]:
-    """Vocabulary terms found in text as whole phrases, longest first, non-overlapping."""
+def _name(term: str) -> str:
+    """A regex for a name (a brand) as a whole phrase: spacing and a plural or possessive 's'
+    are tolerated, but the name is never singularised ("ARES" is not "are").
+
+    >>> bool(re.search(_name("ARES"), "my fingers are big")), bool(re.search(_name("Nike"), "nikes"))
+    (False, True)
+    """
+    return r"(?<!\w)" + r"\s+".join(re.escape(w) for w in term.lower().split()) + r"(?:'?s)?(?!\w)"
+
+
+def _match_terms(low: str, terms: list[str], min_len: int = 2, names: bool = False) -> list[tuple[str, tuple[int, int]]]:
+    """Vocabulary terms found in text as whole phrases, longest first, non-overlapping; ``names``
+    (brands) are matched as written, not singularised."""
     found: list[tuple[str, tuple[int, int]]] = []
     taken: list[tuple[int, int]] = []
     for term in sorted({t for t in terms if t and len(t.strip()) >= min_len}, key=len, reverse=True):
         last = term.lower().split()[-1] if term.strip() else ""
         if term.lower() not in low and _singular(term) not in low and _IRREGULAR.get(last, "\0") not in low:
             continue  # cheap pre-check: most of a big vocabulary is not in a short query
-        for m in re.finditer(_phrase(term), low):
+        for m in re.finditer(_name(term) if names else _phrase(term), low):
             if not any(a < m.end() and m.start() < b for a, b in taken):
                 found.append((term, m.span()))
                 taken.append(m.span())
@@ -281,16 +298,13 @@ def parse_query(text: str, vocabulary: Vocabulary | None = None) -> StructuredQu
         work = _remove(work, span)
 
     # negated brands: "not nike", "no adidas or puma"
-    for term, (a, b) in _match_terms(work, vocab.brands):
+    for term, (a, b) in _match_terms(work, [*vocab.brands, *vocab.brand_aliases], names=True):
+        term = vocab.brand_aliases.get(term, term)
         before = work[max(0, a - 30) : a]
-        if re.search(rf"\b{_NEGATION}\s+(?:\w+\s+(?:or|and|nor)\s+)?$", before) or re.search(
-            rf"\b{_NEGATION}\s+$", before
-        ):
+        neg = re.search(rf"\b{_NEGATION}\s+{_MAKER}(?:\w+\s+(?:or|and|nor)\s+)?$", before)
+        if neg:
             q.exclude_brands.append(term)
-            neg = re.search(rf"\b{_NEGATION}\s+(?:\w+\s+(?:or|and|nor)\s+)?$", before) or re.search(
-                rf"\b{_NEGATION}\s+$", before
-            )
-            work = _remove(work, (a - len(before) + neg.start(), b))  # type: ignore[union-attr]
+            work = _remove(work, (a - len(before) + neg.start(), b))
         else:
             q.brands.append(term)
     for term, _ in _match_terms(work, vocab.categories, min_len=3):

@@ -22,8 +22,10 @@ Example::
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +34,15 @@ from retrieval.catalog import Product, Review
 
 if TYPE_CHECKING:
     from retrieval.query import StructuredQuery, Vocabulary
+
+# titles of a brand that must open with a short form of its run-together name for the short form to
+# name it (Amazon 2018 Scientific's first 2500: brand "SharkNinja", 4 of its 6 titles open "Shark")
+ALIAS_MIN_TITLES = 2
+# a brand name is a common word of the titles when at least this many titles say it and under this
+# share of them are the brand's own (Amazon 2018 Scientific's first 2500: "3D" 1 of 350, "Universal"
+# 1 of 16, "Super Glue" 1 of 13; the demo, Amazon 2023 and Icecat slices have none)
+COMMON_MIN_TITLES = 10
+COMMON_OWN_SHARE = 0.1
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS products (
@@ -284,6 +295,60 @@ class CatalogStore:
         )
         return [r[0] for r in rows]
 
+    def common_word_brands(self) -> set[str]:
+        """Brands (lower-cased) whose name is a common word of the catalog's titles: at least
+        ``COMMON_MIN_TITLES`` titles name it and under ``COMMON_OWN_SHARE`` of them are its own
+        ("3D", a brand of 1 of the 350 titles that say "3D printer"). Said by a shopper, such a
+        name describes the product; it filters no brand."""
+        rows = self._conn().execute("SELECT brand, title FROM products").fetchall()
+        titles = [(b.lower() if b else "", f" {' '.join(re.findall(r'[a-z0-9]+', (t or '').lower()))} ") for b, t in rows]
+        by_word: dict[str, list[int]] = {}
+        for i, (_, t) in enumerate(titles):
+            for w in set(t.split()):
+                by_word.setdefault(w, []).append(i)
+        out = set()
+        for brand in {b for b, _ in titles if b}:
+            words = re.findall(r"[a-z0-9]+", brand)
+            if not words:
+                continue
+            name = f" {' '.join(words)} "
+            naming = [i for i in by_word.get(words[0], []) if name in titles[i][1]]
+            own = sum(titles[i][0] == brand for i in naming)
+            if len(naming) >= COMMON_MIN_TITLES and own < COMMON_OWN_SHARE * len(naming):
+                out.add(brand)
+        return out
+
+    def brand_aliases(self) -> dict[str, str]:
+        """The short names a catalog writes run-together brands by, lower-cased, to the brand:
+        brand "SharkNinja" whose titles open with "Shark" ("Shark Navigator Lift-Away"). The
+        word is a proper prefix of a one-word brand, opens ``ALIAS_MIN_TITLES`` of its titles
+        and is in no other brand's title, so it names that maker and nothing else; a brand its titles
+        write spaced ("Break Free CLP" for BreakFree) is named by both words."""
+        brand_of: dict[str, str] = {}
+        firsts: dict[str, Counter] = {}
+        elsewhere: Counter = Counter()  # title words of each brand's products, once per brand
+        words_of: dict[str, set[str]] = {}
+        for brand, title in self._conn().execute(
+            "SELECT brand, title FROM products WHERE brand IS NOT NULL AND brand != ''"
+        ):
+            low = brand.lower()
+            brand_of.setdefault(low, brand)
+            words = re.findall(r"[a-z0-9]+", (title or "").lower())
+            words_of.setdefault(low, set()).update(words)
+            if words and re.fullmatch(r"[a-z0-9]+", low) and low.startswith(words[0]) and words[0] != low:
+                rest = low[len(words[0]):]  # "Break Free CLP" for BreakFree: the name spaced, not shortened
+                first = f"{words[0]} {rest}" if words[1:2] == [rest] else words[0]
+                firsts.setdefault(low, Counter())[first] += 1
+        for ws in words_of.values():
+            elsewhere.update(ws)
+        out = {}
+        for low, counts in firsts.items():
+            for word, n in counts.items():
+                if (n >= ALIAS_MIN_TITLES and len(word) >= 3 and elsewhere[word.split()[0]] == 1
+                        and word not in brand_of):  # fmt: skip
+                    out[word] = brand_of[low]
+        return out
+
     def categories(self) -> list[str]:
         """Every category level, as spelled in the first product that has it."""
         rows = self._conn().execute(
@@ -320,8 +385,9 @@ class CatalogStore:
         v = self.version()
         if self._vocab_cache is None or self._vocab_cache[0] != v:
             lo, hi = self.price_range()
-            vocab = Vocabulary(brands=self.brands(), categories=self.categories(), colours=self.colours(),
-                               price_min=lo, price_max=hi)
+            common = self.common_word_brands()
+            vocab = Vocabulary(brands=[b for b in self.brands() if b.lower() not in common], categories=self.categories(), colours=self.colours(),
+                               price_min=lo, price_max=hi, brand_aliases=self.brand_aliases())
             self._vocab_cache = (v, vocab)
         return self._vocab_cache[1]
 

@@ -193,3 +193,25 @@ def test_understand_carries_filters_over_and_modifies_them():
 def test_browse_means_only_a_category_was_named(query, browse):
     # a browse query lets the predicted rating order the candidates (Settings.rating_weight_browse)
     assert is_browse(query) is browse
+
+
+def test_brand_only_follow_ups_refine_the_topic_on_screen():
+    from retrieval.query import Vocabulary, parse_query
+
+    vocab = Vocabulary(brands=["Acme", "Zeta", "Nimbus"], categories=["Blenders", "Kettles"])
+    brands = ["Nimbus", "Acme", "Zeta"]
+
+    def parse(text):
+        return parse_query(text, vocab)
+
+    shown = [SHOWN[0], SHOWN[2]]  # the blenders: Acme, Nimbus
+    state = State(StructuredQuery(text="quiet blender"), shown=[p.id for p in shown], focus="b1")
+    ruled_out = understand("anything thats not acme?", state, shown, parse, brands)
+    assert ruled_out.intent == "refine" and ruled_out.state.query.exclude_brands == ["Acme"] and ruled_out.refs == []
+    nothing_from = understand("nothing from nimbus", state, shown, parse, brands)
+    assert nothing_from.state.query.exclude_brands == ["Nimbus"] and not nothing_from.lacking
+    only = understand("zeta ones only", state, shown, parse, brands)
+    assert only.intent == "refine" and only.state.query.brands == ["Zeta"] and only.state.query.text == "quiet blender"
+    switched = understand("what about zeta", State(StructuredQuery(text="acme blender", brands=["Acme"]), shown=["b1"], focus="b1"),
+                          shown[:1], parse, brands)
+    assert switched.state.query.brands == ["Zeta"] and switched.state.query.text == "blender"

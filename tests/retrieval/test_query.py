@@ -143,3 +143,21 @@ def test_measurement_phrases_stay_in_text_for_the_assistant():
     # the assistant reads "under 2 kg" against the catalog's weights; the parser must not eat it
     q = parse_query("backpack under 2 kg and below $50", VOCAB)
     assert q.price_max == 50.0 and "2 kg" in q.text
+
+
+@pytest.mark.parametrize("text", ["nothing from nike", "not from nike", "running shoes not by nike"])
+def test_negated_maker(text):
+    q = parse_query(text, VOCAB)
+    assert q.exclude_brands == ["Nike"] and q.brands == []
+
+
+def test_brand_is_never_singularised():
+    v = Vocabulary(brands=["ARES", "Nike"])
+    assert parse_query("my fingers are too big", v).brands == []
+    assert parse_query("ares tweezers", v).brands == ["ARES"]
+
+
+def test_brand_alias_names_its_brand():
+    v = Vocabulary(brands=["SharkNinja", "Eureka"], brand_aliases={"shark": "SharkNinja"})
+    assert parse_query("what about shark", v).brands == ["SharkNinja"]
+    assert parse_query("vacuums, not shark", v).exclude_brands == ["SharkNinja"]
