@@ -93,6 +93,27 @@ def in_categories(p, categories: list[str]) -> bool:
     return False
 
 
+def filed_first(hits: list, categories: list[str], enough: int = 4) -> list:
+    """The hits filed under an asked category; those that pass only because their title names it
+    (a "Monitor Light Bar" for "monitors") are kept only when fewer than ``enough`` (a screenful of
+    cards) are filed there, and then after them.
+
+    >>> from retrieval.catalog import Product
+    >>> from retrieval.search import Hit
+    >>> hits = [Hit(Product("l", "Light Bar Monitor Lamp", categories=["Lamps"]), 1.0),
+    ...         Hit(Product("m", "View 27 Monitor", categories=["Monitors"]), 0.5)]
+    >>> [h.product.id for h in filed_first(hits, ["Monitors"])], [h.product.id for h in filed_first(hits, ["Monitors"], 1)]
+    (['m', 'l'], ['m'])
+    """
+    if not categories:
+        return hits
+    asked = {c.lower() for c in categories}
+    filed = [h for h in hits if asked & {c.lower() for c in h.product.categories}]
+    if not filed:
+        return hits
+    return filed if len(filed) >= enough else filed + [h for h in hits if h not in filed]
+
+
 def brand_of(p) -> str:
     """The product's brand field, lower case ('' when the field names no brand: ``UNBRANDED``)."""
     b = (p.brand or "").strip().lower()
@@ -400,6 +421,7 @@ class Candidates:
             more = self.catalog.search(replace(q, brands=[], attributes={}), k=k)
             hits += [h for h in more if h.product.id not in seen and not brand_of(h.product)]
         hits = [h for h in hits if allowed(h.product, state) and relevant(h)]
+        hits = filed_first(hits, state.query.categories)
         if kinds:  # a laptop, not a laptop case: the type scopes the request as a category would
             types = types_of(self.catalog)
             hits = [h for h in hits if types.keeps(h.product, kinds, said)]

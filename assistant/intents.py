@@ -83,7 +83,8 @@ REVIEWS = re.compile(
 QUESTION = re.compile(
     r"\?\s*$|^\s*(does|do|is|are|can|could|will|would|how|what|which|why|has|have|was|were)\b", re.I
 )
-CHEAPER = re.compile(r"\b(cheaper|less expensive|lower price|more affordable|too (expensive|pricey)|budget)\b", re.I)
+CHEAPER = re.compile(r"\b(cheaper|less (expensive|pricey|costly)|lower(-| )?price[ds]?|more affordable|not (as|so) (expensive|pricey)|"
+                     r"too (expensive|pricey)|budget)\b", re.I)
 PRICIER = re.compile(r"\b(more expensive|pricier|higher end|premium|fancier|better quality)\b", re.I)
 NOT_THAT_BRAND = re.compile(
     r"\b(not (that|this) brand|(another|other|different) brands?|no more \w+ brand|a different make)\b", re.I
