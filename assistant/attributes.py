@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from assistant.vocabulary import Attribute, CatalogVocabulary, numeric_value
 from retrieval.bm25 import STOPWORDS
-from retrieval.units import UNITS, bounds
+from retrieval.units import AMBIGUOUS, UNITS, Bound, bounds, parse_measure
 
 # a key must be present on this share of the asked-for categories' products to be meant
 MIN_COVERAGE = 0.3
@@ -195,6 +195,25 @@ def _pick(cands: list[Attribute], words: str, hints: tuple[str, ...], scope: Sco
     return _best(cands, scope)
 
 
+# "a laptop with 16gb ram", "headphones with 30 h of battery": what a product comes with is a minimum
+_WITH = re.compile(r"\bwith (?:a |an |at least )?(\d+(?:[.,]\d+)?\s?[a-z]+)\b")
+
+
+def _with_bounds(low: str, found: list[Bound]) -> list[Bound]:
+    """``found`` and a minimum for each bare quantity the product is said to come "with".
+
+    >>> [(b.op, b.measure.value, b.measure.unit) for b in _with_bounds("a laptop with 16gb ram", [])]
+    [('>=', 16000.0, 'gb')]
+    """
+    out = list(found)
+    for m in _WITH.finditer(low):
+        got = parse_measure(m.group(1))
+        if got is None or got.unit in AMBIGUOUS or any(b.span[0] < m.end() and m.start() < b.span[1] for b in found):
+            continue
+        out.append(Bound(">=", got, m.span(1), m.group(1)))
+    return out
+
+
 def _written_in(cands: list[Attribute], unit: str) -> tuple[str, ...]:
     """The labels of the plain-number attributes the products' own text writes in the shopper's
     unit ("40 inch": the display diagonal, which Icecat titles quote as 50", not heights in mm).
@@ -280,7 +299,7 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
         if key and scope.coverage(key) > 0 and not re.search(rf"{_NOT}$", low[: m.start()]):
             r.constraints.append({"key": key, "op": "has", "value": m.group(0), "text": m.group(0)})
             r.spans.append(m.span())
-    for b in bounds(low):
+    for b in _with_bounds(low, bounds(low)):
         near = low[max(0, b.span[0] - 25) : b.span[1] + 30]
         # attributes measured in that dimension, and those of plain numbers whose label names it
         # ("black toner page yield": 10000, for "at least 30000 pages")

@@ -178,3 +178,10 @@ def test_two_models_named_by_number_are_the_two_compared(icecat):
     models = [name(p) for p in hyphened]
     assert _each_named(f"{models[0]} or {models[1]}?", vocab) == [p.id for p in hyphened]
     assert named_products(f"compare {models[0]} and {models[1]}", vocab)[0] == [p.id for p in hyphened]
+
+
+def test_a_quantity_a_product_comes_with_is_a_minimum(icecat, embed_one):
+    """'a laptop with 16gb ram': at least 16 GB of internal memory (a constraint the next turn keeps)."""
+    _, vocab, _ = icecat
+    r = read("a laptop with 16gb ram", [], vocab, embed_one)
+    assert [(c["key"], c["op"], round(c["value"] / c["scale"], 6)) for c in r.constraints] == [("internal_memory", ">=", 16.0)]
