@@ -263,7 +263,8 @@ def understand(
         new = state.copy()
         new.focus = best[0]
         return Understood(intent="ask", state=new, refs=best)
-    content = _content_words(cut(q.text, [message[a:b] for a, b in reading.spans]))
+    # the brands are filters too: "what about asus" after lenovo notebooks names no new kind
+    content = _content_words(cut(q.text, [*(message[a:b] for a, b in reading.spans), *q.brands]))
     if intent == "find" and state.focus and QUESTION.search(message) and not FINDISH.search(message):
         if (not q.categories and not q.brands and not reading.order and not reading.constraints
                 and q.price_max is None and q.price_min is None):  # "anything under 100?" is a budget

@@ -193,3 +193,17 @@ def test_understand_carries_filters_over_and_modifies_them():
 def test_browse_means_only_a_category_was_named(query, browse):
     # a browse query lets the predicted rating order the candidates (Settings.rating_weight_browse)
     assert is_browse(query) is browse
+
+
+def test_a_brand_switch_keeps_the_kind_on_a_catalog_without_categories():
+    """'what about nimbus' after acme blenders: nimbus blenders, not whatever nimbus sells."""
+    from retrieval.query import Vocabulary, parse_query
+
+    vocab = Vocabulary(brands=["Acme", "Zeta", "Nimbus"], categories=[], colours=["black"])
+    brands = ["Nimbus", "Acme", "Zeta"]
+    first = understand("acme blender", State(), [], lambda t: parse_query(t, vocab), brands)
+    shown = [SHOWN[0]]
+    state = State(first.state.query, shown=["b1"], focus="b1")
+    switched = understand("what about nimbus", state, shown, lambda t: parse_query(t, vocab), brands)
+    assert switched.intent == "refine" and switched.state.query.brands == ["Nimbus"]
+    assert "blender" in switched.state.query.text
