@@ -316,6 +316,8 @@ def understand(
                 new.query.sort = "rating_desc"  # nothing else asked: our best-rated, said to be instead
     elif intent == "refine":
         new, changes, cheaper_than = refine(message, state, shown, refs, parse, brands)
+        if set(new.query.brands) != set(state.query.brands):  # "what about asus": the old brand leaves the search words
+            new.query.text = cut(new.query.text, [b for b in state.query.brands if b not in new.query.brands]) or new.query.text
         _apply(new, reading, excluded, message, changes, replace_all=False)
         extra = [w for w in leftover(content) if w not in _colour_words(message)]
         if adds_words and extra:
