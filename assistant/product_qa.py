@@ -342,10 +342,11 @@ def route(a, ctx):
 
 
 # "whats the capacity", "and how much does it weigh": a question the search would take for a new
-# request; a superlative or price word ("the cheapest", "cheaper") is left to the search
+# request; a superlative or price word ("the cheapest", "cheaper") is left to the search, and a
+# question about several shown ("the difference in noise between both") to superlatives
 _SPEC_FOLLOW_UP = re.compile(
     r"^\s*(?:and |so |also |ok )?(?:how|what|whats|what's|which|is|does|do|are|can)\b"
-    r"(?!.*\b(?:\w+est|cheaper|price|cost|costs|most|least)\b)", re.I)
+    r"(?!.*\b(?:\w+est|cheaper|price|cost|costs|most|least|both|these|those|them|each)\b)", re.I)
 # rank_facts score (cosine + word bonuses) a spec of the product in focus needs for such a question
 # to be about it: "whats the capacity" vs "capacity: 70 l" scores ~1.0, a new request below 0.6
 SPEC_FOLLOW_UP_MIN = 0.8
