@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from assistant.vocabulary import Attribute, CatalogVocabulary, numeric_value
 from retrieval.bm25 import STOPWORDS
-from retrieval.units import UNITS, bounds
+from retrieval.units import AMBIGUOUS, UNITS, Bound, bounds, parse_measure
 
 # a key must be present on this share of the asked-for categories' products to be meant
 MIN_COVERAGE = 0.3
@@ -195,6 +195,37 @@ def _pick(cands: list[Attribute], words: str, hints: tuple[str, ...], scope: Sco
     return _best(cands, scope)
 
 
+# "a laptop with 16gb ram", "headphones with 30 h of battery": what a product comes with is a minimum
+_WITH = re.compile(r"\bwith (?:a |an |at least )?(\d+(?:[.,]\d+)?\s?[a-z]+)\b")
+
+
+def _with_bounds(low: str, found: list[Bound]) -> list[Bound]:
+    """``found`` and a minimum for each bare quantity the product is said to come "with".
+
+    >>> [(b.op, b.measure.value, b.measure.unit) for b in _with_bounds("a laptop with 16gb ram", [])]
+    [('>=', 16000.0, 'gb')]
+    """
+    out = list(found)
+    for m in _WITH.finditer(low):
+        got = parse_measure(m.group(1))
+        if got is None or got.unit in AMBIGUOUS or any(b.span[0] < m.end() and m.start() < b.span[1] for b in found):
+            continue
+        out.append(Bound(">=", got, m.span(1), m.group(1)))
+    return out
+
+
+def _written_in(cands: list[Attribute], unit: str) -> tuple[str, ...]:
+    """The labels of the plain-number attributes the products' own text writes in the shopper's
+    unit ("40 inch": the display diagonal, which Icecat titles quote as 50", not heights in mm).
+
+    >>> _written_in([Attribute("display_diagonal", "display diagonal", "length", True, 9, 25.4),
+    ...              Attribute("height", "height", None, True, 9)], "inch")
+    ('display diagonal',)
+    """
+    factor = UNITS[unit][1] if unit in UNITS else None
+    return tuple(a.label for a in cands if factor is not None and a.scale == factor)
+
+
 def _nearest(words: str, cands: list[Attribute], embed: Embed) -> Attribute | None:
     """The attribute whose label MiniLM puts nearest ``words``, if near enough (``EMBED_MIN``);
     among the attributes an adjective allows, the nearest is enough ("screen": display diagonal
@@ -261,13 +292,20 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
     for key, value, span in _values_named(low, scope):
         r.constraints.append({"key": key, "op": "has", "value": value, "text": value})
         r.spans.append(span)
-    for b in bounds(low):
+    for m in re.finditer(r"[a-z]+", low):  # "unmanaged switch": not the managed ones the search finds too
+        key = v.opposed.get(m.group(0))
+        # any asked-for product with the key will do: the word names one of its values (Icecat's 1500
+        # first products: 3 of the 27 "network" titles say their switch type)
+        if key and scope.coverage(key) > 0 and not re.search(rf"{_NOT}$", low[: m.start()]):
+            r.constraints.append({"key": key, "op": "has", "value": m.group(0), "text": m.group(0)})
+            r.spans.append(m.span())
+    for b in _with_bounds(low, bounds(low)):
         near = low[max(0, b.span[0] - 25) : b.span[1] + 30]
         # attributes measured in that dimension, and those of plain numbers whose label names it
         # ("black toner page yield": 10000, for "at least 30000 pages")
         cands = list({a.key: a for a in [*_candidates(scope, b.measure.dimension),
                                          *_plain_candidates(scope, b.measure.dimension)]}.values())
-        a = _pick(cands, near, (), scope, embed)
+        a = _pick(cands, near, _written_in(cands, b.measure.unit), scope, embed)
         if a is None:
             continue
         c = {"key": a.key, "op": b.op, "value": b.measure.value, "text": b.text}
@@ -281,6 +319,7 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
             continue
         cands = [a for a in v.numeric_keys() if scope.coverage(a.key) >= scope.floor]
         said = _stems(m["words"])
+        said |= {s for w in said for s in _SYNONYMS.get(w, "").split()}  # "the bigger screen": display diagonal
         if m["words"].split()[0] in _NOT_ATTRIBUTE:
             continue  # "most expensive processor" is about price, not processor_cores
         hit = [a for a in cands if _stems(a.label) & said]
@@ -337,7 +376,8 @@ def satisfies(product, constraints: list[dict]) -> bool:
     """
     for c in constraints or []:
         if c["op"] == "has":  # a word value: the product's value must contain the phrase
-            if c["value"] not in str((product.attributes or {}).get(c["key"], "")).lower():
+            # from a word's start: "managed" is not in "unmanaged"
+            if not re.search(rf"(?<![a-z0-9]){re.escape(c['value'])}", str((product.attributes or {}).get(c["key"], "")).lower()):
                 return False
             continue
         x = numeric_value((product.attributes or {}).get(c["key"], ""), c.get("scale", 1.0))

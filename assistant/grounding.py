@@ -71,7 +71,8 @@ def facts_text(product) -> str:
         " ".join(product.categories),
         product.description[:1500],
         " ".join(product.features),
-        " ".join(f"{k} {v}" for k, v in product.attributes.items()),
+        # keys in words, as answers say them: "basic_switching_rj_45_..." says "rj 45"
+        " ".join(f"{k.replace('_', ' ')} {v}" for k, v in product.attributes.items()),
     ]
     return html.unescape(" ".join(parts)).lower()
 

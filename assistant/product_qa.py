@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.answers import clean, fmt_price, question_terms, short_title
+from assistant.attributes import _SYNONYMS  # "ram" -> memory, "screen" -> display diagonal (English)
 from assistant.variants import (  # noqa: F401  (re-exported: replies and tests import them from here)
     _IS_THERE,
     VariantAnswer,
@@ -40,6 +41,15 @@ SPEC_MIN = 0.5
 KEY_WORD_BONUS = 0.3
 # the question names the value's unit ("in dB?", "how many watts")
 UNIT_BONUS = 0.25
+# ... and every word of the attribute's name is asked: "how big is the screen?" (screen: display
+# diagonal) is the display diagonal (50) of an Icecat TV, not its viewable size diagonal (1270 mm),
+# which shares only "diagonal" and scores 0.02 higher by cosine
+WHOLE_KEY_BONUS = 0.1
+# "how big / how much / how many ...?" asks a quantity: a spec said in words ("display: LCD", whose
+# one-word name is all asked after "screen" -> display diagonal) ranks this much lower; still an
+# answer when nothing numeric is near ("size: Large")
+NOT_A_QUANTITY = 0.2
+_HOW_MUCH = re.compile(r"\bhow (?:much|many|big|large|small|heavy|long|wide|tall|high|deep|thick|fast|far)\b", re.I)
 
 # adjectives a shopper uses for a dimension the spec sheet names by a noun (general English)
 DIMENSIONS = {
@@ -106,9 +116,14 @@ def facts(product) -> list[Fact]:
 
 
 def _expanded(question: str) -> str:
-    """The question with the dimension nouns its adjectives stand for ("is it heavy?" + weight)."""
+    """The question with the dimension nouns its adjectives stand for ("is it heavy?" + weight)
+    and the spec-sheet words for a shopper's noun ("ram" + memory internal).
+
+    >>> _expanded("how much ram?")
+    'how much ram? memory internal'
+    """
     words = re.findall(r"[a-z]+", question.lower())
-    extra = [DIMENSIONS[w] for w in words if w in DIMENSIONS]
+    extra = [DIMENSIONS[w] for w in words if w in DIMENSIONS] + [_SYNONYMS[w] for w in words if w in _SYNONYMS]
     return question + (" " + " ".join(extra) if extra else "")
 
 
@@ -124,15 +139,19 @@ def rank_facts(question: str, items: list[Fact], embed) -> list[tuple[float, Fac
     q = _expanded(question)
     terms = set(tokenize(" ".join(question_terms(q))))
     asked_units = _units(question)
+    quantity = bool(_HOW_MUCH.search(question))
     vecs = embed([q] + [f.text for f in items])
     sims = vecs[1:] @ vecs[0]
     scored = []
     for f, sim in zip(items, sims, strict=True):
         score = float(sim)
-        if f.key and _shares_word(terms, set(tokenize(f.key))):
-            score += KEY_WORD_BONUS
+        named = set(tokenize(f.key))
+        if f.key and _shares_word(terms, named):
+            score += KEY_WORD_BONUS + (WHOLE_KEY_BONUS if named <= terms else 0.0)
         if f.value and {m.group(2) for m in re.finditer(r"(\d)\s?([a-zµ°]+)", f.value.lower())} & asked_units:
             score += UNIT_BONUS
+        if quantity and f.value and not re.search(r"\d", f.value):
+            score -= NOT_A_QUANTITY
         scored.append((score, f))
     scored.sort(key=lambda x: -x[0])
     return scored
@@ -323,10 +342,11 @@ def route(a, ctx):
 
 
 # "whats the capacity", "and how much does it weigh": a question the search would take for a new
-# request; a superlative or price word ("the cheapest", "cheaper") is left to the search
+# request; a superlative or price word ("the cheapest", "cheaper") is left to the search, and a
+# question about several shown ("the difference in noise between both") to superlatives
 _SPEC_FOLLOW_UP = re.compile(
     r"^\s*(?:and |so |also |ok )?(?:how|what|whats|what's|which|is|does|do|are|can)\b"
-    r"(?!.*\b(?:\w+est|cheaper|price|cost|costs|most|least)\b)", re.I)
+    r"(?!.*\b(?:\w+est|cheaper|price|cost|costs|most|least|both|these|those|them|each)\b)", re.I)
 # rank_facts score (cosine + word bonuses) a spec of the product in focus needs for such a question
 # to be about it: "whats the capacity" vs "capacity: 70 l" scores ~1.0, a new request below 0.6
 SPEC_FOLLOW_UP_MIN = 0.8

@@ -194,7 +194,7 @@ def named_product(segment: str, vocab) -> list[str]:
     if len(words) < 2 and not any(c.isdigit() for c in segment):
         return []  # one plain word is a category or a brand, not a product's name
     ids: set | None = None
-    for w in words:
+    for w in (part for word in words for part in re.findall(r"[a-z0-9]+", word)):  # the index splits "a10m-1029"
         got = vocab.token_ids.get(w, set())
         ids = got if ids is None else ids & got
         if not ids:

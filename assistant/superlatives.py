@@ -41,6 +41,7 @@ UNITS = {
     "w": ("power", 1.0), "kw": ("power", 1000.0), "db": ("noise", 1.0), "lm": ("light", 1.0),
     "mah": ("charge", 1.0), "gb": ("storage", 1.0), "tb": ("storage", 1000.0), "°c": ("temperature", 1.0),
 }  # fmt: skip
+_PLAIN = re.compile(r"^\s*-?\d+(?:[.,]\d+)?\s*$")
 _QTY = re.compile(r"([-+]?\d+(?:[.,]\d+)?)\s?(°c|[a-z]+)\b", re.I)
 # adjective -> +1: the largest value wins, -1: the smallest ("warmest" sleeping bag: the lowest rating)
 DIRECTION = {
@@ -72,6 +73,21 @@ def quantity(value: str) -> tuple[float, str] | None:
     return None
 
 
+def _amount(fact) -> tuple[float, str] | None:
+    """A spec's quantity; a plain number ("display diagonal: 21.5", Icecat's unitless specs) is one
+    of its own kind, comparable with the same spec of another product, so it is not passed over
+    for a worse-matching spec that quotes a unit ("display tilt ...: 100mm screw pattern").
+
+    >>> from assistant.product_qa import Fact
+    >>> _amount(Fact("spec sheet", "display diagonal: 21.5", "display diagonal", "21.5"))
+    (21.5, 'display diagonal')
+    """
+    got = quantity(fact.value)
+    if got is None and _PLAIN.match(fact.value):
+        got = float(fact.value.replace(",", ".")), fact.key
+    return got
+
+
 def _adjective(message: str) -> tuple[str, int] | None:
     """The dimension adjective of a superlative and its direction: "lightest" -> ("light", -1)."""
     low = message.lower()
@@ -101,9 +117,9 @@ def spec_superlative(message: str, products: list, embed) -> str | None:
     for i, p in enumerate(products):
         specs = [f for f in facts(p) if f.source == "spec sheet"]
         ranked = rank_facts(query, specs, embed)
-        best = next(((s, f) for s, f in ranked if quantity(f.value)), None)
+        best = next(((s, f) for s, f in ranked if _amount(f)), None)
         if best and best[0] >= 0.45:
-            q = quantity(best[1].value)
+            q = _amount(best[1])
             rows.append((i, p, best[1], q[0], q[1]))
     kinds = [r[4] for r in rows]
     if len(rows) < 2:

@@ -65,6 +65,7 @@ from assistant.references import (
     COLOURS,
     PRONOUN,
     colour_refs,
+    name_segments,
     named_products,
     ordinal_refs,
     price_rank_refs,
@@ -201,6 +202,22 @@ class RuleUnderstander:
                           self.embed_many)
 
 
+# "A or B?": a choice between products when every side names exactly one model
+_CHOICE = re.compile(r"\bor\b", re.I)
+
+
+def _each_named(message: str, vocab) -> list[str]:
+    """The models of "A or B" when each side names one (else none: "red or blue kettle" is a search).
+
+    >>> from retrieval.catalog import Product
+    >>> v = CatalogVocabulary.build([Product(id="a", title="Acme K100 Kettle"), Product(id="b", title="Acme K200 Kettle")])
+    >>> _each_named("acme k100 or acme k200?", v), _each_named("k100 or blue kettle", v)
+    (['a', 'b'], [])
+    """
+    named, ambiguous = named_products(message, vocab)
+    return named if len(named) >= 2 and not ambiguous and len(named) == len(name_segments(message)) else []
+
+
 def understand(
     message: str, state: State, shown: list, parse: Parse, brands: list[str], propose: Propose | None = None,
     vocab: CatalogVocabulary | None = None, embed: Embed | None = None, embed_many: EmbedMany | None = None,
@@ -219,6 +236,8 @@ def understand(
     if propose is not None:  # asked once per message, used for the query and the state
         propose = functools.lru_cache(maxsize=1)(propose)
     named, ambiguous = named_products(message, vocab) if COMPARE.search(message) else ([], [])
+    if not named and _CHOICE.search(message):  # "hp 2159v or hp 2009v?": a choice between two models
+        named = _each_named(message, vocab)
     if len(named) >= 2 and not ambiguous:  # "compare the Sonvia Pulse ANC and the Sonvia Beat 200": those two
         new = state.copy()
         new.shown, new.focus = list(named), named[0]
@@ -323,6 +342,8 @@ def understand(
                 new.query.sort = "rating_desc"  # nothing else asked: our best-rated, said to be instead
     elif intent == "refine":
         new, changes, cheaper_than = refine(message, state, shown, refs, parse, brands)
+        if set(new.query.brands) != set(state.query.brands):  # "what about asus": the old brand leaves the search words
+            new.query.text = cut(new.query.text, [b for b in state.query.brands if b not in new.query.brands]) or new.query.text
         _apply(new, reading, excluded, message, changes, replace_all=False)
         extra = [w for w in leftover(content) if w not in _colour_words(message)]
         if adds_words and extra:

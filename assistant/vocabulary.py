@@ -32,6 +32,10 @@ from retrieval.units import UNITS, parse_measure
 UNBRANDED = frozenset({"", "unknown", "generic", "unbranded", "n/a", "na", "none", "no brand"})
 # share of a key's values that must read as numbers for the key to be numeric
 NUMERIC_SHARE = 0.6
+# a key whose values are mostly words and this share of them different is a name, not a measure: Icecat's
+# "model" (2901 distinct of 3000, 21 % quoting a length or size) took "at least 40 inch" from the TVs'
+# display diagonal; shoe sizes ("US 9", "27 in" monitors beside them) repeat
+NAME_DISTINCT = 0.9
 _PLAIN_NUMBER = re.compile(r"^\s*-?\d+(?:[.,]\d+)?\s*$")
 _WORD = re.compile(r"[a-z0-9]+")
 # a straight double quote after a number is inches ('39.6 cm (15.6")' in Icecat's notebook titles)
@@ -111,6 +115,9 @@ class CatalogVocabulary:
     dims_in_category: dict[str, dict[str, Counter]] = field(default_factory=dict)
     # category -> word-valued key -> its values' parts ("natural rubber" of "natural rubber, PU")
     values_in_category: dict[str, dict[str, Counter]] = field(default_factory=dict)
+    # a one-word value and its prefix-negated twin of one key ("managed" / "unmanaged" switch_type):
+    # word -> key; the search cannot tell them apart, so the shopper's word is a requirement
+    opposed: dict[str, str] = field(default_factory=dict)
     total: int = 0
     unbranded: int = 0  # products whose brand field names no brand (``UNBRANDED``)
 
@@ -191,6 +198,9 @@ class CatalogVocabulary:
             if dims[key]:  # the measured values' dimension, even where words are mixed in ("US 9")
                 dim, n = dims[key].most_common(1)[0]
                 a.dimension = dim if n >= NUMERIC_SHARE * sum(dims[key].values()) else None
+            if not a.numeric and a.distinct >= NAME_DISTINCT * a.count:
+                a.dimension = None  # names ("model": 'SATA Cable (2Ft.)'), whose few lengths size nothing
+        v.opposed = opposed_values(values)
         v.categories = sorted(v.category_size)
         v.key_in_category = dict(key_in_cat)
         v.brands = sorted(brands, key=len, reverse=True)
@@ -234,6 +244,25 @@ class CatalogVocabulary:
 
     def numeric_keys(self, dimension: str | None = None) -> list[Attribute]:
         return [a for a in self.attributes.values() if a.numeric and (dimension is None or a.dimension == dimension)]
+
+
+# English prefixes that say the opposite of a word ("unmanaged", "non-slip", "inactive")
+NEGATING_PREFIXES = ("un", "non-", "non", "in", "dis")
+
+
+def opposed_values(values: dict[str, set]) -> dict[str, str]:
+    """The one-word values whose prefix-negated twin is a value of the same key, both ways.
+
+    >>> opposed_values({"switch_type": {"managed", "unmanaged", "smart"}, "colour": {"black"}})
+    {'unmanaged': 'switch_type', 'managed': 'switch_type'}
+    """
+    out: dict[str, str] = {}
+    for key, vs in values.items():
+        for x in sorted(vs):
+            base = next((x[len(p):] for p in NEGATING_PREFIXES if x.startswith(p) and x[len(p):] in vs), None)
+            if base and _WORD.fullmatch(x) and len(base) >= 3:
+                out[x], out[base] = key, key
+    return out
 
 
 _BUILD_LOCK = threading.Lock()

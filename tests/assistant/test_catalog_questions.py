@@ -3,6 +3,7 @@ first 1500 Icecat products, real MiniLM. Every expectation is computed from the 
 
 from __future__ import annotations
 
+import re
 from itertools import islice
 
 import pytest
@@ -121,3 +122,66 @@ def test_screen_sizes_are_read_in_inches_from_the_titles(icecat, embed_one):
     assert (a.dimension, a.scale) == ("length", 25.4)
     r = read("notebook with a 17 inch screen or bigger", [], vocab, embed_one)
     assert [(c["key"], c["op"], round(c["value"] / c["scale"], 6)) for c in r.constraints] == [("display_diagonal", ">=", 17.0)]
+
+
+@pytest.mark.parametrize(
+    ("question", "key", "word"),
+    [("how big is the screen?", "display_diagonal", " tv"),
+     ("how much ram does it have", "internal_memory", "notebook")],
+)  # fmt: skip
+def test_a_shoppers_noun_for_a_spec_is_answered_from_that_spec(icecat, embedder, question, key, word):
+    """'screen' is the display diagonal (not the viewable size diagonal in mm beside it), 'ram' the
+    internal memory (not its clock speed or its maximum)."""
+    from assistant.product_qa import spec_answer
+
+    products, _, _ = icecat
+    embed = lambda texts: embedder.encode(texts, normalize_embeddings=True, show_progress_bar=False)  # noqa: E731
+    asked = [p for p in products if key in p.attributes and word in p.title.lower()][:5]
+    assert asked
+    for p in asked:
+        assert f"{key.replace('_', ' ')} is {p.attributes[key]} " in spec_answer(question, p, embed)
+
+
+def test_a_bound_in_inches_is_on_the_spec_the_titles_write_in_inches(icecat, embed_one):
+    """'a notebook of at least 15 inch': the display diagonal (written 15.6" in the titles), not the
+    model name (mostly words, a few quoting a length) nor a width or height in mm."""
+    _, vocab, _ = icecat
+    assert vocab.attributes["model"].dimension is None
+    r = read("a notebook of at least 15 inch, under 900 bucks", [], vocab, embed_one)
+    assert [(c["key"], c["op"], round(c["value"] / c["scale"], 6)) for c in r.constraints] == [("display_diagonal", ">=", 15.0)]
+
+
+def test_a_value_and_its_negated_twin_are_told_apart(icecat, embed_one):
+    """'unmanaged switch' requires the unmanaged switch type, which the search confuses with managed."""
+    from assistant.attributes import satisfies
+
+    products, vocab, _ = icecat
+    types = {p.attributes["switch_type"].lower() for p in products if "switch_type" in p.attributes}
+    assert {"managed", "unmanaged"} <= types  # the data this test is about
+    for word in ("managed", "unmanaged"):
+        r = read(f"{word} network switch for a small office", [], vocab, embed_one)
+        assert [(c["key"], c["value"]) for c in r.constraints] == [("switch_type", word)]
+        kept = [p for p in products if satisfies(p, r.constraints)]
+        assert kept and all(p.attributes["switch_type"].lower() == word for p in kept)
+
+
+def test_two_models_named_by_number_are_the_two_compared(icecat):
+    """'A or B?' and 'compare A and B' with model numbers the titles write with a hyphen."""
+    from assistant.references import named_product, named_products
+    from assistant.understand import _each_named
+
+    products, vocab, _ = icecat
+    name = lambda p: " ".join(p.title.lower().split()[:3])  # noqa: E731  brand, model number, one more word
+    hyphened = [p for p in products if re.search(r"\b[a-z]+\d+[a-z]*-\d+\b", name(p)) and named_product(name(p), vocab) == [p.id]]
+    hyphened = hyphened[:2]
+    assert len(hyphened) == 2
+    models = [name(p) for p in hyphened]
+    assert _each_named(f"{models[0]} or {models[1]}?", vocab) == [p.id for p in hyphened]
+    assert named_products(f"compare {models[0]} and {models[1]}", vocab)[0] == [p.id for p in hyphened]
+
+
+def test_a_quantity_a_product_comes_with_is_a_minimum(icecat, embed_one):
+    """'a laptop with 16gb ram': at least 16 GB of internal memory (a constraint the next turn keeps)."""
+    _, vocab, _ = icecat
+    r = read("a laptop with 16gb ram", [], vocab, embed_one)
+    assert [(c["key"], c["op"], round(c["value"] / c["scale"], 6)) for c in r.constraints] == [("internal_memory", ">=", 16.0)]

@@ -56,3 +56,10 @@ def test_a_number_written_as_the_title_writes_it_is_the_products():
     blender = Product(id="x", title="Acme Quiet Blender 600W", price=49.0)
     assert check("The Acme Quiet Blender 600W costs $49.00 [1].", [blender, CHAIR]).ok
     assert not check("The Acme Quiet Blender 600W has 900W [1].", [blender, CHAIR]).ok
+
+
+def test_a_number_in_a_spec_name_said_in_words_is_catalog_data():
+    """Icecat's 'basic_switching_rj_45_ethernet_ports_quantity' is said 'rj 45 ethernet ports'."""
+    p = Product(id="s", title="TP-Link switch", attributes={"basic_switching_rj_45_ethernet_ports_quantity": "24"})
+    assert check("Its basic switching rj 45 ethernet ports quantity is 24 (the listing's spec sheet).", [p]).ok
+    assert not check("It has 46 ports.", [p]).ok

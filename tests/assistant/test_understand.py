@@ -215,3 +215,15 @@ def test_brand_only_follow_ups_refine_the_topic_on_screen():
     switched = understand("what about zeta", State(StructuredQuery(text="acme blender", brands=["Acme"]), shown=["b1"], focus="b1"),
                           shown[:1], parse, brands)
     assert switched.state.query.brands == ["Zeta"] and switched.state.query.text == "blender"
+def test_a_brand_switch_keeps_the_kind_on_a_catalog_without_categories():
+    """'what about nimbus' after acme blenders: nimbus blenders, not whatever nimbus sells."""
+    from retrieval.query import Vocabulary, parse_query
+
+    vocab = Vocabulary(brands=["Acme", "Zeta", "Nimbus"], categories=[], colours=["black"])
+    brands = ["Nimbus", "Acme", "Zeta"]
+    first = understand("acme blender", State(), [], lambda t: parse_query(t, vocab), brands)
+    shown = [SHOWN[0]]
+    state = State(first.state.query, shown=["b1"], focus="b1")
+    switched = understand("what about nimbus", state, shown, lambda t: parse_query(t, vocab), brands)
+    assert switched.intent == "refine" and switched.state.query.brands == ["Nimbus"]
+    assert "blender" in switched.state.query.text and "acme" not in switched.state.query.text
