@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 
 from assistant import answers
 from assistant import attributes as attrs  # understand hook (issue 11): attribute constraints/orders
-from assistant.carryover import must_match  # understand hook (issue 11)
+from assistant.carryover import has_phrase, must_match  # understand hook (issue 11)
 from assistant.grounding import facts_text, unmatched_words
 from assistant.product_types import phrase_key, stem, types_of
 from assistant.understand import State
@@ -112,6 +112,23 @@ def filed_first(hits: list, categories: list[str], enough: int = 4) -> list:
     if not filed:
         return hits
     return filed if len(filed) >= enough else filed + [h for h in hits if h not in filed]
+
+
+def kind_phrase(text: str, kind: str, most: int = 2) -> list[str]:
+    """The kind with the request's words right before it (its noun phrase, up to ``most`` more),
+    as tokens: "the gaming mouse" -> gaming mouse; "tire shine that looks glossy" -> tire shine.
+
+    >>> kind_phrase("whats the cheapest gaming mouse", "mouse"), kind_phrase("tire shine that looks glossy", "tire shine")
+    (['gaming', 'mouse'], ['tire', 'shine'])
+    """
+    words, phrase = tokenize(text), tokenize(kind)
+    n = len(phrase)
+    for i in range(len(words) - n, -1, -1):
+        if words[i : i + n] == phrase:
+            before = [w for w in words[max(0, i - most) : i] if not w.isdigit() and w not in _NOT_MODEL_NAME
+                      and not w.endswith("est")]
+            return before + phrase
+    return phrase
 
 
 def brand_of(p) -> str:
@@ -434,7 +451,11 @@ class Candidates:
             itself = [named_as_itself(h) for h in hits]
             if True in itself:  # "the cheapest kindle": a Kindle, not a screen protector "for Kindle"
                 hits = [h for h, own in zip(hits, itself) if own is not False]
-            if not state.query.categories and not kinds:
+            if state.kind and not state.query.categories:  # "the cheapest gaming mouse": its noun phrase, not a mouse pad
+                phrase = kind_phrase(state.query.text, state.kind)
+                named = [h for h in hits if has_phrase(tokenize(h.product.title), phrase)]
+                hits = named or hits
+            elif not state.query.categories and not kinds:
                 # no category to scope the superlative: keep the clearly relevant hits only,
                 # those matching the most query words ("toner", not a "ribbon cartridge")
                 top = max(h.score for h in hits)

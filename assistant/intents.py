@@ -32,6 +32,8 @@ _OPENER = re.compile(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|t
 # sounds a shopper thinks aloud with, before what they ask ("hmm, anything under 100?")
 _FILLER_OPENER = re.compile(r"^\s*(?:h+m+|u+m+|u+h+|e+r+m*|well|oh|ah)\b[\s,.!?…-]*", re.I)
 # "i'm looking for a bluetooth speaker": the request is what follows ("for" would end the kind's words)
+# "... u got", "... do you have?", "... you guys sell": asking whether the shop has it, not part of it
+_YOU_GOT = re.compile(r"[\s,]+(?:do\s+|have\s+)?(?:you|u|ya|y'?all)(?:\s+guys)?\s+(?:got|have|sell|carry|stock)\s*[?.!]*\s*$", re.I)
 _LOOKING_FOR = re.compile(r"^\s*(?:i'?m|i am|we'?re|just)?\s*(?:looking|searching|shopping)\s+(?:around\s+)?for\s+", re.I)
 
 
@@ -47,6 +49,8 @@ def without_greeting(message: str) -> str:
     ('anything under 100?', 'cheaper?')
     >>> without_greeting("Okay thanks, now a kettle please")
     'now a kettle please'
+    >>> without_greeting("whats the cheapest gaming mouse u got"), without_greeting("any tents do you have?")
+    ('whats the cheapest gaming mouse', 'any tents?')
     """
     m = message
     while (g := _OPENER.match(m)) and g.end() > 0 and len(m[g.end() :].split()) > 2:
@@ -55,6 +59,8 @@ def without_greeting(message: str) -> str:
         m = m[g.end() :]
     if (g := _LOOKING_FOR.match(m)) and m[g.end() :].strip():
         m = m[g.end() :]
+    if (g := _YOU_GOT.search(m)) and m[: g.start()].strip():
+        m = m[: g.start()] + ("?" if "?" in g.group(0) else "")  # "the cheapest gaming mouse u got": "u" is no kind
     return m
 
 
