@@ -46,7 +46,7 @@ def register(sub, groups) -> None:
         "turn p50/p95 at 1/4/16 concurrent shoppers (scripted LLM, embedded Chroma), RSS.",
         description="Builds a catalog of --products products scaled from the first --base real Icecat products (their "
         "real MiniLM vectors; replicas get new ids, a variant tag in the title, prices +-15%% and the original's vector "
-        "plus calibrated noise), ingests it, and measures it served on loopback (ui/capacity.py).")
+        "plus calibrated noise), ingests it, and measures it served on loopback (shopassist/capacity.py).")
     b.add_argument("--products", type=int, default=10_000, help="Catalog size.")
     b.add_argument("--base", type=int, default=2000, help="Real products encoded by MiniLM (cached in --workdir).")
     b.add_argument("--queries", type=int, default=50, help="Icecat queries timed as filtered searches.")
@@ -58,7 +58,7 @@ def register(sub, groups) -> None:
 
 
 def bench_scale(args, settings) -> int:
-    from ui.capacity import bench_scale as run
+    from shopassist.capacity import bench_scale as run
 
     try:
         shoppers = tuple(int(x) for x in args.shoppers.split(",") if x.strip())

@@ -19,6 +19,9 @@ the shop's own work and not a model's):
    (``ui.bench.run_load``): turn latency p50/p95 client side, errors, leaks;
 6. memory: peak and current RSS of this one process (server and client threads together).
 
+Not a leaf of ``shopassist`` (like ``shopassist/commands``, it drives every area: ``retrieval``
+to build and search the catalog, ``ui`` to serve it); ``ui`` itself never imports ``retrieval``.
+
 Example::
 
     report = bench_scale(settings, 10_000, base=2000, queries=50, turns=3, workdir=Path("/tmp/scale"))
