@@ -20,6 +20,7 @@ from assistant import answers
 from assistant.candidates import Candidates
 from assistant.events import Card
 from assistant.store import ConversationStore, ConversationSummary, Message
+from assistant.throttles import AgentSessions, SharedLogins, SharedRates
 from assistant.understand import State
 
 
@@ -42,6 +43,13 @@ class Desk:
         self.catalog = candidates.catalog
         self.ranker = ranker
         self.pipeline = pipeline
+        # what every replica of the shop must agree on, counted in the store (assistant.throttles)
+        self.rates = SharedRates(store)
+        self.agent_sessions = AgentSessions(store)
+
+    def logins(self, max_failures: int, backoff_s: float) -> SharedLogins:
+        """The agent login throttle, counted in the store: one count for every replica."""
+        return SharedLogins(self.store, max_failures, backoff_s)
 
     # -- conversations ---------------------------------------------------------------------------
     def queue(self, limit: int | None = None) -> list[ConversationSummary]:

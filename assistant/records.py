@@ -105,3 +105,33 @@ class ConversationSummary:
     updated_at: datetime
     n_messages: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+# -- what the replicas of one shop must agree on (revision 0003; ``assistant.throttles``) -------------
+# Times are epoch seconds (``time.time()``): the replicas' clocks, kept in step by NTP; a window of
+# a minute or an hour does not notice the milliseconds they differ by.
+rate_hits = sa.Table(
+    "rate_hits",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(32), nullable=False),  # "turn", "conversation", "handoff"
+    sa.Column("client", sa.String(200), nullable=False),  # the caller's address
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Index("ix_rate_hits_kind_client_at", "kind", "client", "at"),
+)
+
+login_failures = sa.Table(
+    "login_failures",
+    _meta,
+    sa.Column("client", sa.String(200), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),  # wrong passwords since the last good one
+    sa.Column("last", sa.Float, nullable=False),  # time of the last wrong one
+)
+
+agent_sessions = sa.Table(
+    "agent_sessions",
+    _meta,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),  # the cookie's token is never stored
+    sa.Column("agent", sa.String(200), nullable=False),
+    sa.Column("created", sa.Float, nullable=False, index=True),
+)

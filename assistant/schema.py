@@ -14,7 +14,7 @@ Every step runs on the caller's connection, inside its transaction; on Postgres 
 holds ``UPGRADE_LOCK`` (an advisory lock), so replicas starting at once upgrade once.
 
 >>> head()
-'0002'
+'0003'
 """
 
 from __future__ import annotations

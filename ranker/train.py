@@ -12,6 +12,10 @@
     7. save      a new version under models/ranker (save_pretrained, metadata.json, curve PNG),
                  made current
 
+Several processes: ``torchrun --nproc_per_node N -m shopassist.cli ranker train ...`` runs this
+recipe on N ranks (``ranker.distributed``): each encodes and trains on its share of the examples,
+the head in DistributedDataParallel; rank 0 evaluates and saves.
+
 Two training paths share this recipe. ``train_layers = 0`` (default on CPU): the encoder is
 frozen, every text unit is encoded once and only the head trains: minutes on 2 shared cores.
 ``train_layers = k > 0``: the top k encoder layers fine-tune jointly with the head, every
@@ -30,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ranker import distributed, versions
 from ranker import taste as T
-from ranker import versions
 from ranker.baselines import BiasModel
 from ranker.data import Example, RatingData, item_units, make_examples
 from ranker.features import Features, bias_rows, drop_cold, featurize, pool_item, predict_features
@@ -172,7 +176,7 @@ def taste_offsets(rows: list, params) -> list[np.ndarray]:
 
 @dataclass
 class TrainResult:
-    version: Path
+    version: Path | None  # None on ranks other than 0 of a multi-process run (rank 0 saves)
     metadata: dict
     model: RatingModel
     bias: BiasModel
@@ -188,6 +192,8 @@ def train(data: RatingData, settings: Settings, cfg: TrainConfig | None = None, 
     import torch
 
     cfg = cfg or TrainConfig()
+    ranks = distributed.start()  # rank 0 of 1 unless started by torchrun
+    distributed.check(ranks, cfg.train_layers, cfg.dp_epsilon)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     t0 = time.time()
@@ -216,14 +222,20 @@ def train(data: RatingData, settings: Settings, cfg: TrainConfig | None = None, 
     joint = bool(trainable)
     if not joint:  # frozen encoder: unit encodings are reusable across runs and by serving
         model.attach_cache(versions.root(settings) / "cache")
-    val_f = featurize(model, bias, val_ex, progress=True)
+        if not ranks.main:
+            model.cache_path = None  # read the cache, never write it: rank 0 does
+    val_f = featurize(model, bias, val_ex, progress=True) if ranks.main else None  # validation: rank 0's
     val_true = [e.stars for e in val_ex]
-    untrained = rmse(predict_features(model, val_f), val_true)
-    log.info("untrained (bias model) val RMSE %.4f", untrained)
+    untrained = rmse(predict_features(model, val_f), val_true) if ranks.main else float("nan")
+    if ranks.main:
+        log.info("untrained (bias model) val RMSE %.4f", untrained)
 
     # 4./5. train
-    version_dir = versions.new_version_dir(settings)
-    curve, dp_report = _fit(model, data, bias, train_ex, val_ex, val_f, cfg, rng, version_dir, joint)
+    version_dir = versions.new_version_dir(settings) if ranks.main else None
+    curve, dp_report = _fit(model, data, bias, train_ex, val_ex, val_f, cfg, rng, version_dir, joint, ranks)
+    ranks.finish()
+    if not ranks.main:  # rank 0 evaluates and saves
+        return TrainResult(None, {"rank": ranks.rank, "world": ranks.world}, model, bias)
 
     # 6. evaluate: calibrate the blend on validation, then report
     val_f = featurize(model, bias, val_ex) if joint else val_f
@@ -272,7 +284,7 @@ def train(data: RatingData, settings: Settings, cfg: TrainConfig | None = None, 
                  "bias_reg": bias.reg_item, "best_step": curve["best_step"]},
         dp=dp_report,
         side_models=side,
-        config=asdict(cfg),
+        config={**asdict(cfg), "processes": ranks.world},
         seconds=round(time.time() - t0, 1),
     )
     if make_current:
@@ -308,8 +320,14 @@ def calibrate(model: RatingModel, f: Features, true: list[float], seed: int = 0)
     return {"d": float(c[0]), "cu": float(c[1]), "ci": float(c[2]), "ch": float(c[3])}, cross_rmse
 
 
-def _fit(model: RatingModel, data: RatingData, bias: BiasModel, train_ex, val_ex, val_f: Features, cfg: TrainConfig, rng, version_dir: Path, joint: bool):
-    """Steps 4-5: optimiser, schedule, loop with early stopping; returns (curve, dp report)."""
+def _fit(model: RatingModel, data: RatingData, bias: BiasModel, train_ex, val_ex, val_f: Features | None, cfg: TrainConfig, rng,
+         version_dir: Path | None, joint: bool, ranks: distributed.Ranks | None = None):
+    """Steps 4-5: optimiser, schedule, loop with early stopping; returns (curve, dp report).
+
+    On several ranks (``ranker.distributed``) each trains on its shard of ``train_ex`` with
+    ``batch_size / world`` per step, the head wrapped in DistributedDataParallel; rank 0
+    computes validation RMSE (``val_f`` is None elsewhere) and every rank follows its verdict."""
+    ranks = ranks or distributed.Ranks()
     import torch  # heavy (torch, tensorboard, transformers): imported when a model trains, not on import
     from torch.utils.tensorboard import SummaryWriter
     from tqdm import tqdm
@@ -322,19 +340,28 @@ def _fit(model: RatingModel, data: RatingData, bias: BiasModel, train_ex, val_ex
         groups.append({"params": enc_params, "lr": cfg.lr_encoder})
     opt = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
     bs = cfg.joint_batch_size if joint else cfg.batch_size
-    steps_per_epoch = math.ceil(len(train_ex) / bs)
+    steps_per_epoch = math.ceil(len(train_ex) / bs)  # of the whole set: the same on every rank
     total = cfg.epochs * steps_per_epoch
     sched = get_linear_schedule_with_warmup(opt, max(1, int(cfg.warmup * total)), total)
-    writer = SummaryWriter(str(version_dir / "tensorboard"))
+    writer = SummaryWriter(str(version_dir / "tensorboard")) if ranks.main else None
     val_true = [e.stars for e in val_ex]
+
+    def validate() -> float:  # rank 0's validation RMSE, on every rank
+        return ranks.broadcast(rmse(predict_features(model, val_f), val_true) if ranks.main else 0.0)
+
     curve = {"step": [], "train_loss": [], "val_step": [], "val_rmse": [], "best_step": 0}
-    best = (rmse(predict_features(model, val_f), val_true), copy.deepcopy(head.state_dict()), None)
+    best = (validate(), copy.deepcopy(head.state_dict()), None)
     curve["val_step"].append(0)
     curve["val_rmse"].append(best[0])
     dp_report = None
+    net = head
+    if ranks.active:  # this rank's share of the examples; gradients averaged over the ranks every step
+        train_ex = ranks.shard(train_ex)
+        rng = np.random.default_rng([cfg.seed, ranks.rank])  # cold-start dropout and order differ per rank
+        net = torch.nn.parallel.DistributedDataParallel(head)
     oof = oof_bias_rows(data, train_ex, seed=cfg.seed, reg=bias.reg_item)
     oof_by_index = {e.index: row for e, row in zip(train_ex, oof)}
-    train_f = None if joint else featurize(model, bias, train_ex, progress=True, feat_rows=oof)
+    train_f = None if joint else featurize(model, bias, train_ex, progress=ranks.main, feat_rows=oof)
     model.save_cache()
     engine = None
     if cfg.dp_epsilon is not None:
@@ -360,7 +387,7 @@ def _fit(model: RatingModel, data: RatingData, bias: BiasModel, train_ex, val_ex
         total = cfg.epochs * len(loader)
         sched = get_linear_schedule_with_warmup(opt, max(1, int(cfg.warmup * total)), total)
     step, bad = 0, 0
-    bar = tqdm(total=total, desc="train ranker", unit="step")
+    bar = tqdm(total=total, desc="train ranker", unit="step", disable=not ranks.main)
     for epoch in range(cfg.epochs):
         head.train()
         if engine is not None:
@@ -371,13 +398,14 @@ def _fit(model: RatingModel, data: RatingData, bias: BiasModel, train_ex, val_ex
         else:
             f = drop_cold(train_f, rng, cfg.user_dropout, cfg.item_dropout)
             perm = rng.permutation(len(f.y))
+            cuts = distributed.split(perm, steps_per_epoch) if ranks.active else (perm[s : s + bs] for s in range(0, len(perm), bs))
             batches = ((torch.from_numpy(f.U[i]), torch.from_numpy(f.P[i]), torch.from_numpy(f.feats[i]), torch.from_numpy(f.y[i]))
-                       for i in (perm[s : s + bs] for s in range(0, len(perm), bs)))
+                       for i in cuts)
         for u, p, ft, y in batches:
-            if len(y) == 0:
+            if len(y) == 0 and not ranks.active:  # (a rank never skips: the others wait for its gradients)
                 continue
             base = torch.clamp(model.mu + ft[:, 0] + ft[:, 1], 1, 5).sub(1).div(4)
-            pred = base + head(head_input(u, p, ft)).squeeze(-1)
+            pred = base + net(head_input(u, p, ft)).squeeze(-1)
             loss = torch.nn.functional.mse_loss(pred, y)
             opt.zero_grad()
             loss.backward()
@@ -386,7 +414,8 @@ def _fit(model: RatingModel, data: RatingData, bias: BiasModel, train_ex, val_ex
             step += 1
             curve["step"].append(step)
             curve["train_loss"].append(float(loss.detach()))
-            writer.add_scalar("train/mse", float(loss), step)
+            if writer:
+                writer.add_scalar("train/mse", float(loss.detach()), step)
             bar.set_postfix(loss=f"{np.mean(curve['train_loss'][-50:]):.4f}", val=f"{best[0]:.4f}")
             bar.update()
         # end of epoch: validation RMSE in stars, early stopping
@@ -395,10 +424,11 @@ def _fit(model: RatingModel, data: RatingData, bias: BiasModel, train_ex, val_ex
         if joint:
             model.cache.clear()  # the encoder changed: every cached unit is stale
             val_f = featurize(model, bias, val_ex)
-        v = rmse(predict_features(model, val_f), val_true)
+        v = validate()
         curve["val_step"].append(step)
         curve["val_rmse"].append(v)
-        writer.add_scalar("val/rmse_stars", v, step)
+        if writer:
+            writer.add_scalar("val/rmse_stars", v, step)
         log.info("epoch %d: val RMSE %.4f", epoch + 1, v)
         if v < best[0] - 1e-4:
             enc_state = {k: t.detach().clone() for k, t in model.encoder.model.state_dict().items()} if joint else None
@@ -410,7 +440,8 @@ def _fit(model: RatingModel, data: RatingData, bias: BiasModel, train_ex, val_ex
                 log.info("early stop after epoch %d (best val RMSE %.4f)", epoch + 1, best[0])
                 break
     bar.close()
-    writer.close()
+    if writer:
+        writer.close()
     if engine is not None:
         dp_report["epsilon_spent"] = float(engine.get_epsilon(dp_report["delta"]))
         head = head._module  # unwrap GradSampleModule

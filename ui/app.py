@@ -50,7 +50,7 @@ def build_app(settings: Settings, assistant=None):
     from ui.assets import demo_images_route
     from ui.chat import ChatSurface, build_chat
     from ui.console import build_console
-    from ui.guard import Guard, LoginThrottle
+    from ui.guard import Guard
     from ui.render import CSS
 
     credentials = (settings.agent_user, settings.agent_secret)  # fail before building anything
@@ -95,9 +95,24 @@ def build_app(settings: Settings, assistant=None):
             # MCP tools (search_catalog, get_product, recommend, chat) at /gradio_api/mcp/ of the chat page
             mcp_server=path == "/",
         )
-    app.add_middleware(Guard, throttle=LoginThrottle(settings.login_max_failures, settings.login_backoff_s))
+    share_agent_logins(app, assistant.desk.agent_sessions, settings.identity_key)
+    app.add_middleware(Guard, throttle=assistant.desk.logins(settings.login_max_failures, settings.login_backoff_s))
     app.state.assistant = assistant
     return app
+
+
+def share_agent_logins(app, sessions, key: bytes) -> None:
+    """The console's logins valid on every replica: Gradio keeps them in the process (a random
+    cookie name, a dict of tokens); here the cookie name comes from the identity key every replica
+    shares, and the tokens live in the conversation store (``assistant.throttles.AgentSessions``)."""
+    import hashlib
+    import hmac
+
+    from starlette.routing import Mount
+
+    (console,) = [r.app for r in app.routes if isinstance(r, Mount) and r.path == "/agent"]
+    console.cookie_id = hmac.new(key, b"agent-console-cookie", hashlib.sha256).hexdigest()[:32]
+    console.tokens = sessions
 
 
 def server_config(settings: Settings, app):

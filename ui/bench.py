@@ -47,14 +47,14 @@ def percentile(values: list[float], q: float) -> float:
     return s[int(k)]
 
 
-def _session(url: str, index: int, turns: int, results: dict, lock: threading.Lock) -> None:
+def _session(url: str, index: int, turns: int, results: dict, lock: threading.Lock, questions=QUESTIONS) -> None:
     from gradio_client import Client
 
     client = Client(url, verbose=False)
     cid, token, sent, lat, server, errors, cids = "", "", [], [], [], [], set()
     user = f"bench-user-{index}"
     for t in range(turns):
-        q = QUESTIONS[(index + t) % len(QUESTIONS)] + f" (session {index})"
+        q = questions[(index + t) % len(questions)] + f" (session {index})"
         t0 = time.perf_counter()
         try:
             out = client.predict(q, user, cid, token, api_name="/chat")
@@ -69,13 +69,14 @@ def _session(url: str, index: int, turns: int, results: dict, lock: threading.Lo
         results[index] = {"cid": cid, "cids": cids, "sent": sent, "latency": lat, "server": server, "errors": errors}
 
 
-def run_load(url: str, sessions: int, turns: int, store=None) -> dict:
-    """Drive ``sessions`` concurrent shoppers against a running app at ``url``."""
+def run_load(url: str, sessions: int, turns: int, store=None, questions: tuple[str, ...] = QUESTIONS) -> dict:
+    """Drive ``sessions`` concurrent shoppers against a running app at ``url`` (shopper i's turn t
+    asks ``questions[i + t]``, cycling)."""
     results: dict[int, dict] = {}
     lock = threading.Lock()
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=sessions) as pool:
-        for f in [pool.submit(_session, url, i, turns, results, lock) for i in range(sessions)]:
+        for f in [pool.submit(_session, url, i, turns, results, lock, questions) for i in range(sessions)]:
             f.result()
     wall = time.perf_counter() - t0
     lat = [x for r in results.values() for x in r["latency"]]

@@ -8,7 +8,8 @@ the widget, the ``chat`` API and the MCP tools (``ui.chat.ChatSurface``):
   signature (``ui.identity``); an unsigned one is refused. Demo mode also takes plain ids
   (its shopper picker);
 - conversations: one is continued only with its own token and by the shopper who started it;
-- rate limits per client address on turns, new conversations and hand-offs (``ui.limits``);
+- rate limits per client address on turns, new conversations and hand-offs, counted in the
+  conversation store so N replicas enforce one limit (``assistant.throttles``);
 - card actions only for products shown in that conversation (impressions, asked of the desk).
 
 Example::
@@ -25,7 +26,7 @@ import gradio as gr
 
 from shopassist.settings import Settings
 from ui.identity import check_token, conversation_token, sign_shopper, verify_shopper
-from ui.limits import RateLimiter, check_id, check_int, check_text, client_of
+from ui.limits import RateLimiter, check_id, check_int, check_text, client_of, require
 
 GUEST = "guest"
 HOUR, MINUTE = 3600.0, 60.0
@@ -36,7 +37,8 @@ class Gate:
         self.settings = settings
         self.desk = desk
         self.key = settings.identity_key  # production without a secret fails here, at start-up
-        self.rates = RateLimiter()
+        # counted in the shared store (every replica sees one count); in memory without a desk
+        self.rates = desk.rates if desk is not None else RateLimiter()
 
     # -- arguments ------------------------------------------------------------------------------
     def text(self, name: str, value, required: bool = True) -> str:
@@ -93,9 +95,9 @@ class Gate:
         """Count a turn (and a new conversation) for the caller's address; returns the address."""
         client = client_of(request)
         s = self.settings
-        self.rates.require(client, "turn", s.turns_per_minute, MINUTE, "messages")
+        require(self.rates, client, "turn", s.turns_per_minute, MINUTE, "messages")
         if new_conversation:
-            self.rates.require(client, "conversation", s.conversations_per_hour, HOUR, "new conversations")
+            require(self.rates, client, "conversation", s.conversations_per_hour, HOUR, "new conversations")
         return client
 
     def handoff(self, client: str, conversation_id: str) -> bool:

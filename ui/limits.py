@@ -3,7 +3,9 @@
 Every value from outside (chat message, ids, query, result count) passes a check here
 before it reaches the assistant; a wrong one raises ``gr.Error`` naming the argument (the
 caller's fault, shown to the caller). ``RateLimiter`` counts events per client address in a
-sliding window, with bounded memory, so a script cannot flood turns, conversations or the
+sliding window, with bounded memory, in one process (tests, a desk-less gate); a served app
+counts in the conversation store instead (``assistant.throttles.SharedRates``: one limit for every
+replica), so a script cannot flood turns, conversations or the
 agents' hand-off queue. The defaults live in ``Settings`` (docs/SECURITY.md lists them).
 
 Example::
@@ -99,8 +101,11 @@ class RateLimiter:
                 self._hits.popitem(last=False)
             return ok
 
-    def require(self, client: str, kind: str, limit: int, window_s: float, what: str) -> None:
-        """``allow`` or raise RateLimited with a message that says what to wait for."""
-        if not self.allow(client, kind, limit, window_s):
-            per = "minute" if window_s <= 60 else "hour"
-            raise RateLimited(f"Too many {what} from your address (the limit is {limit} per {per}). Please wait a little.")
+
+
+def require(rates, client: str, kind: str, limit: int, window_s: float, what: str) -> None:
+    """``rates.allow`` (this ``RateLimiter``, or the store's ``assistant.throttles.SharedRates``
+    that all replicas count in) or raise RateLimited with a message that says what to wait for."""
+    if not rates.allow(client, kind, limit, window_s):
+        per = "minute" if window_s <= 60 else "hour"
+        raise RateLimited(f"Too many {what} from your address (the limit is {limit} per {per}). Please wait a little.")

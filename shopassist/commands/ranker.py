@@ -210,6 +210,8 @@ def cmd_train(args, settings) -> int:
         res = train(data, settings, cfg, source=source)
     except (ImportError, ValueError) as e:  # a missing extra or an impossible option combination
         raise _user_error(e) from e
+    if res.version is None:  # another rank of `torchrun ... ranker train`: rank 0 saves and reports
+        return 0
     m = res.metadata["metrics"]
     if not args.json:
         print(f"saved {res.version} (current). val RMSE {m['val_rmse']:.4f} (untrained/bias {m['val_rmse_untrained']:.4f}), "

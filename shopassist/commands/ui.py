@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 
 class _Override(argparse.Action):
@@ -39,6 +40,37 @@ def register(sub, groups) -> None:
     b.add_argument("--llm-backend", action=_Override, dest="llm_backend", help="local | transformers | openai | scripted.")
     b.add_argument("--json", action="store_true", help="Print the report as JSON (the default is a summary).")
     b.set_defaults(func=bench_ui)
+
+    b = group(sub, groups, "bench", "Benchmarks that print JSON.").add_parser(
+        "scale", help="What one replica serves at a catalog size: ingest products/s, filtered search p50/p95, chat "
+        "turn p50/p95 at 1/4/16 concurrent shoppers (scripted LLM, embedded Chroma), RSS.",
+        description="Builds a catalog of --products products scaled from the first --base real Icecat products (their "
+        "real MiniLM vectors; replicas get new ids, a variant tag in the title, prices +-15%% and the original's vector "
+        "plus calibrated noise), ingests it, and measures it served on loopback (shopassist/capacity.py).")
+    b.add_argument("--products", type=int, default=10_000, help="Catalog size.")
+    b.add_argument("--base", type=int, default=2000, help="Real products encoded by MiniLM (cached in --workdir).")
+    b.add_argument("--queries", type=int, default=50, help="Icecat queries timed as filtered searches.")
+    b.add_argument("--turns", type=int, default=3, help="Chat turns per shopper.")
+    b.add_argument("--shoppers", default="1,4,16", help="Comma-separated numbers of concurrent shoppers.")
+    b.add_argument("--workdir", type=Path, default=None, help="Where the scaled catalog and the base vectors go.")
+    b.add_argument("--json", action="store_true", help="Print the report as one JSON line (the default too).")
+    b.set_defaults(func=bench_scale)
+
+
+def bench_scale(args, settings) -> int:
+    from shopassist.capacity import bench_scale as run
+
+    try:
+        shoppers = tuple(int(x) for x in args.shoppers.split(",") if x.strip())
+        report = run(settings, args.products, base=args.base, queries=args.queries, turns=args.turns,
+                     shoppers=shoppers, workdir=args.workdir)
+    except ValueError as e:
+        from shopassist.errors import UserError
+
+        raise UserError(f"bench scale: {e}") from e
+    print(json.dumps(report))
+    chat = [v for k, v in report["chat"].items() if isinstance(v, dict)]
+    return 0 if all(c["errors"] == 0 and c["leaks"] == 0 for c in chat) else 1
 
 
 def serve(args, settings) -> int:

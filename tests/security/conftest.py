@@ -75,10 +75,18 @@ def prod_app(prod_settings, sec_assistant):
 
 @pytest.fixture
 def fresh_app(sec_settings, sec_assistant):
-    """``fresh_app(**settings)``: a server of its own (own rate counters and login throttle)."""
+    """``fresh_app(**settings)``: a server of its own limits, starting with no counts: the rate
+    windows and login failures, which live in the shared store (assistant.throttles), are emptied."""
+    import sqlalchemy as sa
+
+    from assistant.records import login_failures, rate_hits
+
     servers = []
 
     def make(**update):
+        with sec_assistant.store._write() as conn:
+            conn.execute(sa.delete(rate_hits))
+            conn.execute(sa.delete(login_failures))
         srv = _serve(sec_settings.model_copy(update=update), sec_assistant).__enter__()
         servers.append(srv)
         return srv

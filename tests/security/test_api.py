@@ -121,3 +121,14 @@ def test_handoff_requests_have_a_quota_per_client(fresh_app):
     assert [store.handoff_requested(cid) for cid in cids] == [True, True, False, False]
     queued = {s.id for s in store.queue() if s.handoff}
     assert set(cids[:2]) <= queued and not set(cids[2:]) & queued
+
+
+def test_two_servers_on_one_store_enforce_one_rate_limit(fresh_app):
+    """Issue 17: with per-process counters a client reaching N replicas got N times the limit."""
+    a, b = fresh_app(conversations_per_hour=3, turns_per_minute=100), fresh_app(conversations_per_hour=3, turns_per_minute=100)
+    ca, cb = _client(a), _client(b)
+    for c in (ca, cb, ca):
+        c.predict("a kettle", "guest", "", api_name="/chat")
+    for c in (cb, ca):  # the fourth new conversation, on either server
+        with pytest.raises(Exception, match="Too many new conversations"):
+            c.predict("a kettle", "guest", "", api_name="/chat")

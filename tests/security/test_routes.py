@@ -102,3 +102,20 @@ def test_production_needs_an_identity_secret(prod_settings, sec_assistant):
     bad = prod_settings.model_copy(update={"identity_secret": type(prod_settings.identity_secret)("")})
     with pytest.raises(ConfigError, match="IDENTITY_SECRET"):
         build_app(bad, sec_assistant)
+
+
+def test_two_servers_on_one_store_share_console_logins_and_the_login_throttle(fresh_app):
+    """Issue 17: an agent signed in on one replica was a stranger to the others (Gradio keeps the
+    login in the process), and each replica counted wrong passwords on its own."""
+    a, b = (fresh_app(login_max_failures=2, login_backoff_s=30.0) for _ in range(2))
+    with httpx.Client(base_url=a.url, timeout=30) as ha, httpx.Client(base_url=b.url, timeout=30) as hb:
+        assert ha.post("/agent/login", data={"username": AGENT[0], "password": AGENT[1]}).status_code == 200
+        assert hb.get("/agent/config").status_code == 401
+        for c in ha.cookies.jar:  # the browser's cookie, sent to the other replica by the load balancer
+            hb.cookies.set(c.name, c.value)
+        assert hb.get("/agent/config").status_code == 200
+        hb.get("/agent/logout")  # signing out on B ends the session on A too
+        assert ha.get("/agent/config").status_code == 401
+        assert ha.post("/agent/login", data={"username": AGENT[0], "password": "wrong-1"}).status_code == 400
+        assert hb.post("/agent/login", data={"username": AGENT[0], "password": "wrong-2"}).status_code == 400
+        assert ha.post("/agent/login", data={"username": AGENT[0], "password": AGENT[1]}).status_code == 429
