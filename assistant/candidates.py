@@ -30,7 +30,7 @@ from assistant.grounding import facts_text, unmatched_words
 from assistant.product_types import phrase_key, stem, types_of
 from assistant.understand import State
 from assistant.vocabulary import UNBRANDED, vocabulary_of
-from retrieval.bm25 import tokenize
+from retrieval.bm25 import STOPWORDS, tokenize
 from retrieval.query import StructuredQuery
 
 # a superlative without a category ranks hits scoring at least this share of the best one
@@ -129,6 +129,29 @@ def kind_phrase(text: str, kind: str, most: int = 2) -> list[str]:
                       and not w.endswith("est")]
             return before + phrase
     return phrase
+
+
+# words that may follow a kind without making a compound of it ("gaming mouse with 7 buttons")
+_AFTER_HEAD = frozenset("with for and or by from in w wireless wired set kit pack combo edition".split())
+
+
+def names_as_head(title: str, phrase: list[str]) -> bool:
+    """Whether a title names the kind as what it is: the phrase ends a part of the title (before
+    punctuation or its end, or before "with"/"for"…), not a compound's first half ("Gaming Mouse
+    Pad" is a pad).
+
+    >>> names_as_head("Razer Mamba Elite Wired Gaming Mouse: 16,000 DPI", ["gaming", "mouse"])
+    True
+    >>> names_as_head("Qcute Gaming Mouse Pad, Non-Slip Base", ["gaming", "mouse"])
+    False
+    """
+    words = r"\W+".join(re.escape(w) for w in phrase)
+    for m in re.finditer(rf"\b{words}\w*", title.lower()):
+        rest = title.lower()[m.end():]
+        nxt = re.match(r"\s+([a-z][a-z-]*)", rest)
+        if not nxt or nxt.group(1) in _AFTER_HEAD or len(nxt.group(1)) < 3 or nxt.group(1) in STOPWORDS:
+            return True
+    return False
 
 
 def brand_of(p) -> str:
@@ -454,7 +477,8 @@ class Candidates:
             if state.kind and not state.query.categories:  # "the cheapest gaming mouse": its noun phrase, not a mouse pad
                 phrase = kind_phrase(state.query.text, state.kind)
                 named = [h for h in hits if has_phrase(tokenize(h.product.title), phrase)]
-                hits = named or hits
+                heads = [h for h in named if names_as_head(h.product.title, phrase)]
+                hits = heads or named or hits
             elif not state.query.categories and not kinds:
                 # no category to scope the superlative: keep the clearly relevant hits only,
                 # those matching the most query words ("toner", not a "ribbon cartridge")
