@@ -114,6 +114,12 @@ def filed_first(hits: list, categories: list[str], enough: int = 4) -> list:
     return filed if len(filed) >= enough else filed + [h for h in hits if h not in filed]
 
 
+# a relative clause of a request ("... that actually looks glossy"): it describes, it does not name the kind
+_RELATIVE = re.compile(r"\b(?:that|which|who)\b.*$", re.I)
+# words before a kind that rank or price it rather than name it ("the most expensive tv")
+_NOT_KIND_WORD = frozenset("expensive cheap pricey priced costly affordable popular rated good great nice new".split())
+
+
 def kind_phrase(text: str, kind: str, most: int = 2) -> list[str]:
     """The kind with the request's words right before it (its noun phrase, up to ``most`` more),
     as tokens: "the gaming mouse" -> gaming mouse; "tire shine that looks glossy" -> tire shine.
@@ -126,7 +132,7 @@ def kind_phrase(text: str, kind: str, most: int = 2) -> list[str]:
     for i in range(len(words) - n, -1, -1):
         if words[i : i + n] == phrase:
             before = [w for w in words[max(0, i - most) : i] if not w.isdigit() and w not in _NOT_MODEL_NAME
-                      and not w.endswith("est")]
+                      and w not in _NOT_KIND_WORD and not w.endswith("est")]
             return before + phrase
     return phrase
 
@@ -475,16 +481,20 @@ class Candidates:
             if True in itself:  # "the cheapest kindle": a Kindle, not a screen protector "for Kindle"
                 hits = [h for h, own in zip(hits, itself) if own is not False]
             if state.kind and not state.query.categories:  # "the cheapest gaming mouse": its noun phrase, not a mouse pad
-                phrase = kind_phrase(state.query.text, state.kind)
-                named = [h for h in hits if has_phrase(tokenize(h.product.title), phrase)]
-                heads = [h for h in named if names_as_head(h.product.title, phrase)]
-                hits = heads or named or hits
-            elif not state.query.categories and not kinds:
-                # no category to scope the superlative: keep the clearly relevant hits only,
-                # those matching the most query words ("toner", not a "ribbon cartridge")
+                for phrase in (kind_phrase(state.query.text, state.kind), tokenize(state.kind)):
+                    named = [h for h in hits if has_phrase(tokenize(h.product.title), phrase)]
+                    if named:
+                        heads = [h for h in named if names_as_head(h.product.title, phrase)]
+                        hits = heads or named
+                        break
+            if hits and not state.query.categories and not kinds:
+                # no category to scope the superlative: keep the clearly relevant hits only, those
+                # matching the most query words ("toner", not a "ribbon cartridge"); a relative
+                # clause only describes ("tire shine that looks glossy": any tire shine)
+                said = set(tokenize(_RELATIVE.sub("", state.query.text)))
                 top = max(h.score for h in hits)
-                most = max(len(h.matched) for h in hits)
-                hits = [h for h in hits if h.score >= SUPERLATIVE_FLOOR * top and len(h.matched) >= most]
+                most = max(len(said & set(h.matched)) for h in hits)
+                hits = [h for h in hits if h.score >= SUPERLATIVE_FLOOR * top and len(said & set(h.matched)) >= most]
             hits = sort_hits(hits, state)
         if not hits and state.need and any(" " in c for c in state.query.categories):
             return self.retrieve(broader(state))  # "show me more" after every "solderless breadboard"
