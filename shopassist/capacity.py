@@ -34,7 +34,6 @@ import json
 import os
 import random
 import re
-import threading
 import time
 import zlib
 from dataclasses import replace
@@ -175,30 +174,9 @@ def _search(catalog, queries: list[str]) -> dict:
 
 def _serve(settings: Settings):
     """The app on a free loopback port: (app, url, stop)."""
-    import socket
+    from ui.bench import serve_in_thread
 
-    import uvicorn
-
-    from ui.app import build_app
-
-    # every bench shopper comes from 127.0.0.1: the per-address limits would count them as one
-    app = build_app(settings.model_copy(update={"turns_per_minute": 0, "conversations_per_hour": 0, "handoffs_per_hour": 0}))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the app did not start: see the log above")
-        time.sleep(0.05)
-
-    def stop():
-        server.should_exit = True
-        thread.join(timeout=10)
-
-    return app, f"http://127.0.0.1:{port}/", stop
+    return serve_in_thread(settings)
 
 
 def _chat(app, url: str, settings: Settings, shoppers: list[int], turns: int, queries: list[str]) -> dict:

@@ -117,18 +117,16 @@ def run_load(url: str, sessions: int, turns: int, store=None, questions: tuple[s
     }
 
 
-def run_bench(settings: Settings, sessions: int = 20, turns: int = 5, url: str | None = None) -> dict:
-    """Serve the app on a free loopback port (unless ``url``) and run the load check."""
-    if url:
-        return {"url": url, **run_load(url, sessions, turns)}
+def serve_in_thread(settings: Settings):
+    """The app on a free loopback port in a daemon thread: (app, url, stop). Per-address rate
+    limits are off: every bench shopper comes from 127.0.0.1, and would count as one."""
     import socket
 
     import uvicorn
 
     from ui.app import build_app
 
-    # every bench shopper comes from 127.0.0.1: per-address rate limits would count them as one
-    app = build_app(settings.model_copy(update={"turns_per_minute": 0, "conversations_per_hour": 0}))
+    app = build_app(settings.model_copy(update={"turns_per_minute": 0, "conversations_per_hour": 0, "handoffs_per_hour": 0}))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -139,17 +137,29 @@ def run_bench(settings: Settings, sessions: int = 20, turns: int = 5, url: str |
         if not thread.is_alive():
             raise RuntimeError("the app did not start: see the log above")
         time.sleep(0.05)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    return app, f"http://127.0.0.1:{port}/", stop
+
+
+def run_bench(settings: Settings, sessions: int = 20, turns: int = 5, url: str | None = None) -> dict:
+    """Serve the app on a free loopback port (unless ``url``) and run the load check."""
+    if url:
+        return {"url": url, **run_load(url, sessions, turns)}
+    app, url, stop = serve_in_thread(settings)
     try:
         # one turn first: loading the embedder and the LLM is start-up cost, reported apart
         from gradio_client import Client
 
         t0 = time.perf_counter()
-        Client(f"http://127.0.0.1:{port}/", verbose=False).predict(QUESTIONS[0], "guest", "", api_name="/chat")
+        Client(url, verbose=False).predict(QUESTIONS[0], "guest", "", api_name="/chat")
         warmup = time.perf_counter() - t0
-        report = run_load(f"http://127.0.0.1:{port}/", sessions, turns, store=app.state.assistant.store)
+        report = run_load(url, sessions, turns, store=app.state.assistant.store)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        stop()
     return {
         "llm_backend": settings.llm_backend,
         "concurrency": settings.concurrency,
