@@ -142,19 +142,21 @@ _AFTER_HEAD = frozenset("with for and or by from in w wireless wired set kit pac
 
 
 def names_as_head(title: str, phrase: list[str]) -> bool:
-    """Whether a title names the kind as what it is: the phrase ends a part of the title (before
-    punctuation or its end, or before "with"/"for"…), not a compound's first half ("Gaming Mouse
-    Pad" is a pad).
+    """Whether a title names the kind as what it is, not as a compound's first half: "Gaming Mouse
+    Pad, Non-Slip" is a pad (one more word, then the title's part ends), "Smart TV Wi-Fi Black"
+    and "Gaming Mouse with 7 Buttons" are what they say.
 
     >>> names_as_head("Razer Mamba Elite Wired Gaming Mouse: 16,000 DPI", ["gaming", "mouse"])
     True
     >>> names_as_head("Qcute Gaming Mouse Pad, Non-Slip Base", ["gaming", "mouse"])
     False
+    >>> names_as_head("Samsung QE65Q950TST Smart TV Wi-Fi Black", ["tv"])
+    True
     """
     words = r"\W+".join(re.escape(w) for w in phrase)
     for m in re.finditer(rf"\b{words}\w*", title.lower()):
         rest = title.lower()[m.end():]
-        nxt = re.match(r"\s+([a-z][a-z-]*)", rest)
+        nxt = re.match(r"\s+([a-z][a-z-]*)(?=\s*(?:[,;:|()\[\]/]|\s-\s|$))", rest)
         if not nxt or nxt.group(1) in _AFTER_HEAD or len(nxt.group(1)) < 3 or nxt.group(1) in STOPWORDS:
             return True
     return False
