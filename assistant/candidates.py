@@ -25,12 +25,12 @@ from dataclasses import dataclass, field, replace
 
 from assistant import answers
 from assistant import attributes as attrs  # understand hook (issue 11): attribute constraints/orders
-from assistant.carryover import has_phrase, must_match  # understand hook (issue 11)
+from assistant.carryover import must_match  # understand hook (issue 11)
 from assistant.grounding import facts_text, unmatched_words
 from assistant.product_types import phrase_key, stem, types_of
 from assistant.understand import State
 from assistant.vocabulary import UNBRANDED, vocabulary_of
-from retrieval.bm25 import STOPWORDS, tokenize
+from retrieval.bm25 import tokenize
 from retrieval.query import StructuredQuery
 
 # a superlative without a category ranks hits scoring at least this share of the best one
@@ -116,48 +116,39 @@ def filed_first(hits: list, categories: list[str], enough: int = 4) -> list:
 
 # a relative clause of a request ("... that actually looks glossy"): it describes, it does not name the kind
 _RELATIVE = re.compile(r"\b(?:that|which|who)\b.*$", re.I)
-# words before a kind that rank or price it rather than name it ("the most expensive tv")
-_NOT_KIND_WORD = frozenset("expensive cheap pricey priced costly affordable popular rated good great nice new".split())
-
-
-def kind_phrase(text: str, kind: str, most: int = 2) -> list[str]:
-    """The kind with the request's words right before it (its noun phrase, up to ``most`` more),
-    as tokens: "the gaming mouse" -> gaming mouse; "tire shine that looks glossy" -> tire shine.
-
-    >>> kind_phrase("whats the cheapest gaming mouse", "mouse"), kind_phrase("tire shine that looks glossy", "tire shine")
-    (['gaming', 'mouse'], ['tire', 'shine'])
-    """
-    words, phrase = tokenize(text), tokenize(kind)
-    n = len(phrase)
-    for i in range(len(words) - n, -1, -1):
-        if words[i : i + n] == phrase:
-            before = [w for w in words[max(0, i - most) : i] if not w.isdigit() and w not in _NOT_MODEL_NAME
-                      and w not in _NOT_KIND_WORD and not w.endswith("est")]
-            return before + phrase
-    return phrase
-
-
 # words that may follow a kind without making a compound of it ("gaming mouse with 7 buttons")
 _AFTER_HEAD = frozenset("with for and or by from in w wireless wired set kit pack combo edition".split())
 
 
-def names_as_head(title: str, phrase: list[str]) -> bool:
-    """Whether a title names the kind as what it is, not as a compound's first half: "Gaming Mouse
-    Pad, Non-Slip" is a pad (one more word, then the title's part ends), "Smart TV Wi-Fi Black"
-    and "Gaming Mouse with 7 Buttons" are what they say.
+def compound_words(titles: list[str], phrase: list[str]) -> set[str]:
+    """Words that make a compound of the kind where titles end a part with them ("Mouse Pad," in
+    two titles or more: a pad is a kind of its own).
 
-    >>> names_as_head("Razer Mamba Elite Wired Gaming Mouse: 16,000 DPI", ["gaming", "mouse"])
-    True
-    >>> names_as_head("Qcute Gaming Mouse Pad, Non-Slip Base", ["gaming", "mouse"])
+    >>> sorted(compound_words(["Mouse Pad, Black", "XL Mouse Pad - Blue", "Razer Gaming Mouse: 16k DPI"], ["mouse"]))
+    ['pad']
+    """
+    words = r"\W+".join(re.escape(w) for w in phrase)
+    seen: dict[str, int] = {}
+    for t in titles:
+        for m in re.finditer(rf"\b{words}\w*\s+([a-z][a-z-]*)(?=\s*(?:[,;:|()\[\]/]|\s-\s|$))", t.lower()):
+            seen[m.group(1)] = seen.get(m.group(1), 0) + 1
+    return {w for w, n in seen.items() if n >= 2 and w not in _AFTER_HEAD}
+
+
+def names_as_head(title: str, phrase: list[str], compounds: set[str]) -> bool:
+    """Whether a title names the kind as what it is somewhere, not only as the first half of a
+    compound (``compound_words``): "Qcute Gaming Mouse Pad" is a pad, "Smart TV Wi-Fi Black" and
+    "Gaming Mouse with 7 Buttons" are what they say.
+
+    >>> names_as_head("Qcute Mouse Pad, Gaming Mouse Pad with Stitched Edges", ["mouse"], {"pad"})
     False
-    >>> names_as_head("Samsung QE65Q950TST Smart TV Wi-Fi Black", ["tv"])
+    >>> names_as_head("Samsung QE65Q950TST Smart TV Wi-Fi Black", ["tv"], set())
     True
     """
     words = r"\W+".join(re.escape(w) for w in phrase)
     for m in re.finditer(rf"\b{words}\w*", title.lower()):
-        rest = title.lower()[m.end():]
-        nxt = re.match(r"\s+([a-z][a-z-]*)(?=\s*(?:[,;:|()\[\]/]|\s-\s|$))", rest)
-        if not nxt or nxt.group(1) in _AFTER_HEAD or len(nxt.group(1)) < 3 or nxt.group(1) in STOPWORDS:
+        nxt = re.match(r"\s+([a-z][a-z-]*)", title.lower()[m.end():])
+        if not nxt or nxt.group(1) not in compounds:
             return True
     return False
 
@@ -482,13 +473,10 @@ class Candidates:
             itself = [named_as_itself(h) for h in hits]
             if True in itself:  # "the cheapest kindle": a Kindle, not a screen protector "for Kindle"
                 hits = [h for h, own in zip(hits, itself) if own is not False]
-            if state.kind and not state.query.categories:  # "the cheapest gaming mouse": its noun phrase, not a mouse pad
-                for phrase in (kind_phrase(state.query.text, state.kind), tokenize(state.kind)):
-                    named = [h for h in hits if has_phrase(tokenize(h.product.title), phrase)]
-                    if named:
-                        heads = [h for h in named if names_as_head(h.product.title, phrase)]
-                        hits = heads or named
-                        break
+            if state.kind and not state.query.categories:  # "the cheapest gaming mouse": a mouse, not a mouse pad
+                head = tokenize(state.kind)[-1:]  # the head noun: "paper shredder" titles may say "Paper, CD ... Shredder"
+                compounds = compound_words([h.product.title for h in hits], head)
+                hits = [h for h in hits if names_as_head(h.product.title, head, compounds)] or hits
             if hits and not state.query.categories and not kinds:
                 # no category to scope the superlative: keep the clearly relevant hits only, those
                 # matching the most query words ("toner", not a "ribbon cartridge"); a relative
