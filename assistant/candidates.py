@@ -28,6 +28,7 @@ from assistant import attributes as attrs  # understand hook (issue 11): attribu
 from assistant.carryover import must_match  # understand hook (issue 11)
 from assistant.grounding import facts_text, unmatched_words
 from assistant.product_types import phrase_key, stem, types_of
+from assistant.references import COLOURS
 from assistant.understand import State
 from assistant.vocabulary import UNBRANDED, vocabulary_of
 from retrieval.bm25 import tokenize
@@ -132,7 +133,7 @@ def compound_words(titles: list[str], phrase: list[str]) -> set[str]:
     for t in titles:
         for m in re.finditer(rf"\b{words}\w*\s+([a-z][a-z-]*)(?=\s*(?:[,;:|()\[\]/]|\s-\s|$))", t.lower()):
             seen[m.group(1)] = seen.get(m.group(1), 0) + 1
-    return {w for w, n in seen.items() if n >= 2 and w not in _AFTER_HEAD}
+    return {w for w, n in seen.items() if n >= 2 and w not in _AFTER_HEAD and w not in COLOURS}  # "Notebook Black,"
 
 
 def names_as_head(title: str, phrase: list[str], compounds: set[str]) -> bool:
@@ -473,7 +474,7 @@ class Candidates:
             itself = [named_as_itself(h) for h in hits]
             if True in itself:  # "the cheapest kindle": a Kindle, not a screen protector "for Kindle"
                 hits = [h for h, own in zip(hits, itself) if own is not False]
-            if state.kind and not state.query.categories:  # "the cheapest gaming mouse": a mouse, not a mouse pad
+            if state.kind and not state.query.categories and not kinds:  # "the cheapest gaming mouse": a mouse, not a mouse pad
                 head = tokenize(state.kind)[-1:]  # the head noun: "paper shredder" titles may say "Paper, CD ... Shredder"
                 compounds = compound_words([h.product.title for h in hits], head)
                 hits = [h for h in hits if names_as_head(h.product.title, head, compounds)] or hits

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -107,7 +108,9 @@ def update(settings: Settings, events: Path, replay: float = 1.0, epochs: int | 
     rng = np.random.default_rng(seed)
     k = min(len(old.train), int(round(replay * len(new_idx))))
     replayed = sorted(rng.choice(old.train, k, replace=False).tolist()) if k else []
-    cfg = TrainConfig(**{**meta.get("config", {}), "epochs": epochs or 3, "max_examples": None, "text_only_examples": 0,
+    known = {f.name for f in fields(TrainConfig)}  # a version's config also records how it ran ("processes")
+    was = {k: v for k, v in meta.get("config", {}).items() if k in known}
+    cfg = TrainConfig(**{**was, "epochs": epochs or 3, "max_examples": None, "text_only_examples": 0,
                          "sentiment_examples": 0, "dp_epsilon": None, "train_layers": 0, "seed": seed})
     res = train(data, settings, cfg, source=meta["data"].get("source", ""), parent_model=cur / "model", replay=new_idx + replayed,
                 make_current=False)
