@@ -1,7 +1,7 @@
 """Benchmarks: ingest throughput against bare ``SentenceTransformer.encode``, and search latency
 with and without filters on a catalog scaled up from the real Icecat items.
 
-Scaling: the 19,406 Icecat products are replicated with new ids (``<id>~<copy>``) and prices
+Scaling: the 19,406 Icecat products are replicated with new ids (``<id>-r<copy>``) and prices
 perturbed by up to +-15% (seeded), so a 100k catalog has real text, brands and specs. A replica's
 text is identical to its original's, so its vector is identical too: ``bench search`` memoises
 embeddings by text (``MemoEmbedder``) and runs every other ingest step for real. Say so when
@@ -45,7 +45,7 @@ def scaled_rows(source: Path, n: int, seed: int = 0):
             for line in f:
                 d = json.loads(line)
                 if copy:
-                    d["id"] = f"{d['id']}~{copy}"
+                    d["id"] = f"{d['id']}-r{copy}"
                     if isinstance(d.get("price"), int | float):
                         d["price"] = type(d["price"])(d["price"] * rng.uniform(0.85, 1.15))
                 yield d
