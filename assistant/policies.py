@@ -50,12 +50,14 @@ WORD_WEIGHT = 0.4
 # when the shop has no policies file, so it is answered honestly instead of searched for
 TOPIC = re.compile(
     r"\b(ship|ships|shipping|deliver|delivery|deliveries|postage|return|returns|refund|refunds|exchange|warranty|"
+    r"send (?:it|them|this|that) back|take (?:it|them) back|money back|"
     r"guarantee|payment|pay with|pay by|paypal|klarna|instal?ments?|credit card|opening hours|open on|are you open|"
     r"customer service|contact you|phone number|email address|gift cards?|discount code|vouchers?|customs|duties)\b",
     re.I,
 )
 # the part of TOPIC only the shop's policies answer (a warranty may be on a product's spec sheet too)
-SHOP_ONLY = re.compile(r"\b(?:return|returns|refunds?|exchange|ship|ships|shipping|deliver|delivery|postage|"
+SHOP_ONLY = re.compile(r"\b(?:return|returns|refunds?|exchange|send (?:it|them|this|that) back|take (?:it|them) back|money back|"
+                       r"ship|ships|shipping|deliver|delivery|postage|"
                        r"payment|pay with|pay by|paypal|klarna|customs|duties)\b", re.I)
 NO_POLICY_TEXT = "Our shop's policies don't cover that, so I can't say for sure. Would you like me to ask a member of our team?"
 OFFER_PERSON = "Would you like me to ask a member of our team?"

@@ -301,6 +301,9 @@ def product_answer(a, product, question: str, reviews: list) -> tuple[str, objec
     got = variant_question(a, product, question)
     if got is not None:
         return got.text, got.variant
+    if policies.SHOP_ONLY.search(question):  # "if it's too loud can i send it back?": the returns policy, not its noise
+        asked = re.sub(r"\b(?:send|take) (?:it|them|this|that) back\b|\bmoney back\b", "return it", question, flags=re.I)
+        return policies.answer_for(a, asked, strict=False) or policies.NO_POLICY_TEXT, None
     text = evidence.answer_question(question, product, reviews, evidence.cached(a.embed, a.settings.embedding_model))
     if evidence.NO_ANSWER in text:
         # a shop-policy word ("can I return it if it doesn't fit?") asks the shop, not the product:

@@ -229,6 +229,11 @@ def grounded_check(ctx) -> tuple[str, bool, str]:
     state = ctx.assistant.state(ctx.cid)
     evidence = " ".join([*state.query.exclude_brands, *state.query.brands])
     if a.intent in ("ask", "reviews"):
+        # the shop's own policies are its data too ("can i send it back?" about a shown product)
+        from assistant.policies import index_for
+
+        index = index_for(ctx.assistant.settings.data_dir)
+        evidence += " " + " ".join(f"{p.section} {p.text}" for p in (index.passages if index else []))
         # quotes and their star ratings are evidence too
         for p in products:
             rs = store.reviews_for(p.id, limit=300)
