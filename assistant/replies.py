@@ -99,7 +99,7 @@ def ask(a: Services, ctx: TurnContext) -> Iterator[Event]:
     t = time.perf_counter()
     reviews = a.reviews(product.id, limit=200)
     cards = [card]
-    question = same_question(ctx.message, a.state(ctx.cid).asked)
+    question = same_question(ctx.message, ctx.state.asked)  # the state after carries the last question over
     if question:  # qa hook: spec sheet, reviews, policies (assistant/product_qa.py)
         text, _ = product_answer(a, product, question, reviews)
         ctx.state.asked = question
