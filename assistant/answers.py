@@ -84,6 +84,16 @@ def answer_messages(question: str, products: list, context: str = "") -> list[di
     return [{"role": "system", "content": prompt("system")}, {"role": "user", "content": user}]
 
 
+def listed(items: list[str]) -> str:
+    """Items joined as a sentence says them.
+
+    >>> listed(["tea"]), listed(["kettles", "blenders", "toasters"])
+    ('tea', 'kettles, blenders and toasters')
+    """
+    items = list(items)
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
+
+
 def short_title(p, words: int = 8) -> str:
     t = clean(p.title)
     w = t.split()
@@ -195,6 +205,53 @@ def comparison_summary(products: list) -> str:
         r, i = max(rated)
         bits.append(f"[{i + 1}] has the best rating ({r:.1f}/5)")
     return ("Side by side: " + " and ".join(bits) + ".") if bits else "Side by side:"
+
+
+_PRICE_CMP = re.compile(r"\b(?P<low>cheaper|less expensive|more affordable|costs? less|lower[- ]priced)\b|"
+                        r"\b(?P<high>pricier|more expensive|dearer|costs? more)\b|\bprice difference\b|"
+                        r"\bdifference in price\b|\bhow much more\b|\bhow much less\b", re.I)
+_YES_NO = re.compile(r"^\W*(?:so\s+|and\s+|ok\s+|okay\s+)*(?:is|are|was|does|do)\b", re.I)
+
+
+def price_comparison(message: str, products: list) -> str | None:
+    """The price relation between two or more referenced products, from their listed prices, or
+    None when the message is not about how their prices compare. A yes/no question ("is the second
+    one cheaper than the first?") is answered yes or no about the first product named.
+
+    >>> from types import SimpleNamespace as P
+    >>> a, b = P(title="Kestrel Mini Kettle", price=22.0, currency="USD"), P(title="Cuisino Glass Kettle", price=54.0, currency="USD")
+    >>> price_comparison("is the second one cheaper than the first?", [a, b])
+    'Yes: the Kestrel Mini Kettle ($22.00) is $32.00 cheaper than the Cuisino Glass Kettle ($54.00).'
+    >>> price_comparison("is the first pricier than the second?", [a, b])
+    'No: the Kestrel Mini Kettle ($22.00) is $32.00 cheaper than the Cuisino Glass Kettle ($54.00).'
+    >>> price_comparison("which is cheaper, the first or the third?", [b, a])
+    'The Kestrel Mini Kettle ($22.00) is $32.00 cheaper than the Cuisino Glass Kettle ($54.00).'
+    >>> price_comparison("does the second one come in black?", [a, b]) is None
+    True
+    """
+    m = _PRICE_CMP.search(message)
+    if m is None or len(products) < 2:
+        return None
+    priced = [p for p in products if p.price is not None]
+    unpriced = [p for p in products if p.price is None]
+    if len(priced) < 2:
+        names = " or ".join(f"the {short_title(p)}" for p in unpriced)
+        return f"We don't list a price for {names}, so I can't compare their prices."
+    ordered = sorted(priced, key=lambda p: p.price)
+    low, high = ordered[0], ordered[-1]
+    if low.price == high.price:
+        return f"They cost the same: {fmt_price(low.price, low.currency)} each."
+    gap = fmt_price(high.price - low.price, low.currency)
+    text = (f"the {short_title(low)} ({fmt_price(low.price, low.currency)}) is {gap} cheaper than "
+            f"the {short_title(high)} ({fmt_price(high.price, high.currency)}).")
+    if len(priced) > 2:
+        text = text[:-1] + f"; it is the cheapest of the {len(priced)}."
+    if _YES_NO.search(message) and len(priced) == 2:
+        subject_is_low = products[0] is low
+        asks_low = m.group("high") is None  # "cheaper", "how much less", "price difference": about the lower price
+        yes = subject_is_low == asks_low
+        return ("Yes: " if yes else "No: ") + text
+    return text[0].upper() + text[1:]
 
 
 _SENT = re.compile(r"(?<=[.!?])\s+")

@@ -18,7 +18,7 @@ import re
 
 from assistant.attributes import Reading
 
-_NEGATION = r"(?:not|no|except|excluding|without|other than|anything but|but not|instead of|rather than|never)"
+_NEGATION = r"(?:not|no|except(?: for)?|excluding|without|other than|apart from|aside from|besides|anything but|but not|instead of|rather than|never)"
 # words that ask about the shop, not about a kind of product ("the most expensive thing you sell")
 GENERIC = set(
     "thing things item items product products stuff anything something everything sell sold stock carry "
@@ -66,7 +66,8 @@ def negated_categories(message: str, categories: list[str]) -> list[str]:
 
 
 _NEG_WORD = re.compile(
-    r"\b(?:not|no|without|except|excluding|minus|avoid)\s+(?:an?\s+|any\s+|the\s+|with\s+)?([a-z][a-z'-]{2,})(?:\s+ones?\b)?",
+    r"\b(?:not|no|without|except(?: for)?|excluding|minus|avoid|apart from|aside from|besides|other than)\s+"
+    r"(?:an?\s+|any\s+|the\s+|with\s+)?([a-z][a-z'-]{2,})(?:\s+ones?\b)?",
     re.I,
 )
 # after "not"/"no" these say something else ("not too loud", "no more than", "not sure")

@@ -170,8 +170,9 @@ class Assistant:
         u = ctx.understood
         log.debug("intent=%s refs=%s changes=%s", u.intent, u.refs, u.changes)
         # qa hooks: shop-policy questions, "which one is the lightest?" over the shown products, "in pounds?"
-        reply = (product_qa.route(self, ctx) or superlatives.route(self, ctx) or policies.route(self, ctx)
-                 or replies.BY_INTENT.get(u.intent))
+        reply = (replies.BY_INTENT[u.intent] if u.intent in replies.NO_HOOKS
+                 else (product_qa.route(self, ctx) or superlatives.route(self, ctx) or policies.route(self, ctx)
+                       or replies.BY_INTENT.get(u.intent)))
         if reply is not None:  # compare, product questions, reviews, hand-off, chit-chat: no search
             yield from self._logged(ctx, reply(self, ctx))
             return

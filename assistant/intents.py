@@ -124,6 +124,42 @@ FINDISH = re.compile(
 )
 
 
+# "what do you sell?", "what else have you got apart from tea?", "what kind of stuff do you carry":
+# the shop's range, asked without naming a kind of product (``asks_overview`` checks the rest)
+_OVERVIEW = re.compile(
+    r"^\W*(?:(?:so|ok|okay|and|hmm|well|hi|hey|then)\W+)*what(?:'s| is)?\s+(?:else\s+)?"
+    r"(?:(?:kinds?|sorts?|types?)\s+of\s+(?:stuff|things|products|items|gear)\s+|(?:stuff|things|products|items)\s+)?"
+    r"(?:do|does|can|could|have|did|d'?you)?\s*(?:you|u|ya|y'all|i|we)?\s*(?:guys\s+|all\s+)?"
+    r"(?:sell|have|got|carry|stock|offer|buy|get)\b|^\W*what(?:'s| is) (?:in|on) (?:your|the) (?:shop|store|catalog(?:ue)?)\b",
+    re.I)
+_OVERVIEW_FILLER = frozenset(
+    "else kind kinds sort sorts type types stuff things thing products product items item gear guys all here "
+    "there in stock sell have got carry offer buy get you u ya we i do does can could did what whats is the "
+    "your shop store catalog catalogue then so ok okay and hmm well hi hey else apart aside besides from "
+    "other than except for but not no that that's thats isn't isnt are any also else of a like sorts".split())
+
+
+def asks_overview(message: str, ruled_out: list[str] = ()) -> bool:
+    """Whether the message asks what the shop sells, naming no kind of product (the kinds it rules
+    out, ``ruled_out``, aside).
+
+    >>> asks_overview("what do you sell?"), asks_overview("what else have you got apart from tea?", ["tea"])
+    (True, True)
+    >>> asks_overview("what kettles do you have"), asks_overview("what do you have under $50")
+    (False, False)
+    >>> asks_overview("what else have you got"), asks_overview("what do you have in black")
+    (True, False)
+    >>> asks_overview("what kind of stuff do you carry")
+    True
+    """
+    if not _OVERVIEW.search(message):
+        return False
+    out = {w for r in ruled_out for w in re.findall(r"[a-z]+", r.lower())}
+    rest = [w for w in re.findall(r"[a-z0-9$']+", message.lower()) if w not in _OVERVIEW_FILLER and w not in out
+            and w.rstrip("s") not in out]
+    return not rest
+
+
 def detect_intent(message: str, has_state: bool, has_refs: bool) -> str:
     """Classify one message; rules first (they are cheap and predictable).
 

@@ -84,11 +84,25 @@ def _focus_card(a: Services, ctx: TurnContext, why: str):
     return product, card
 
 
+def _price_comparison(a: Services, ctx: TurnContext, products: list, text: str) -> Iterator[Event]:
+    """The compared products' cards and the sentence on their prices; the first named stays in focus."""
+    cards = [a.simple_card(p, ["in your comparison"]) for p in products]
+    ctx.state.focus = products[0].id
+    yield Cards(cards)
+    ctx.timings["first_card"] = time.perf_counter() - ctx.t0
+    yield a.finish(ctx, text, cards=cards, citations=[p.id for p in products])
+
+
 def ask(a: Services, ctx: TurnContext) -> Iterator[Event]:
     """A question about one product: answered from its specs and quoted reviews, or described."""
     from assistant.evidence import describe
     from assistant.product_qa import product_answer, variant_question, variant_reply
 
+    named = a.products(ctx.understood.refs)
+    compared = answers.price_comparison(ctx.message, named) if len(named) >= 2 else None
+    if compared:  # "is the second one cheaper than the first?": their listed prices, side by side
+        yield from _price_comparison(a, ctx, named, compared)
+        return
     if QUESTION.search(ctx.message):  # qa hook: "does it come in black?" -> the black one's card first
         product = a.products(ctx.understood.refs[:1])[0]
         got = variant_question(a, product, ctx.message)
@@ -145,6 +159,90 @@ def reviews(a: Services, ctx: TurnContext) -> Iterator[Event]:
 
 
 Reply = Callable[[Services, TurnContext], Iterator[Event]]
+OVERVIEW_KINDS = 12  # kinds named in "what do you sell?" (the demo has 30 leaf categories)
+OVERVIEW_CARDS = 4  # one card for each of the biggest kinds named, as many as a search shows
+
+
+def overview(a: Services, ctx: TurnContext) -> Iterator[Event]:
+    """ "What do you sell?" / "what else have you got apart from tea?": the shop's biggest kinds of
+    product (its departments and their leaf categories where it has them), without the ones ruled
+    out, and a card of the most reviewed product of each of the first few kinds."""
+    from assistant.vocabulary import vocabulary_of
+
+    ruled_out = {w for r in ctx.understood.notes for w in re.findall(r"[a-z]+", r.lower())}
+    ctx.understood.notes = []  # ruled-out words, not notes to say
+
+    def kept(name: str) -> bool:
+        words = set(re.findall(r"[a-z]+", name.lower()))
+        return not (words & ruled_out or {w.rstrip("s") for w in words} & {w.rstrip("s") for w in ruled_out})
+
+    departments = _departments(vocabulary_of(a.catalog), kept)
+    if not departments:  # no category paths: the biggest kinds the titles or categories name
+        kinds = _distinct_heads([k for k in a.kinds_sold(3 * OVERVIEW_KINDS) if kept(k)])[:OVERVIEW_KINDS]
+        departments = {"": kinds} if kinds else {}
+    if not departments:
+        yield a.finish(ctx, "Tell me what you're looking for and I'll search the catalog for it.")
+        return
+    named = [f"{top} ({', '.join(ks)})" for top, ks in departments.items()] if "" not in departments else departments[""]
+    besides = f"Besides {answers.listed(sorted(ruled_out))}, we" if ruled_out else "We"
+    text = f"{besides} carry {answers.listed(named)}. What are you shopping for?"
+    cards, seen = [], set()
+    for k in [k for ks in departments.values() for k in ks][:OVERVIEW_CARDS]:
+        p = _most_reviewed(a, k)
+        if p is not None and p.id not in seen:
+            seen.add(p.id)
+            cards.append(a.simple_card(p, [f"one of our {k}"]))
+    if cards:
+        ctx.state.shown, ctx.state.focus = [c.product_id for c in cards], cards[0].product_id
+        yield Cards(cards)
+        ctx.timings["first_card"] = time.perf_counter() - ctx.t0
+    yield a.finish(ctx, text, cards=cards, citations=[c.product_id for c in cards])
+
+
+def _distinct_heads(kinds: list[str]) -> list[str]:
+    """Kinds without the ones whose last word an earlier kind ends in ("patch cables" after "cables").
+
+    >>> _distinct_heads(["toner cartridges", "cables", "patch cables", "ink cartridges", "notebooks"])
+    ['toner cartridges', 'cables', 'notebooks']
+    """
+    seen, out = set(), []
+    for k in kinds:
+        last = k.split()[-1]
+        if last not in seen:
+            seen.add(last)
+            out.append(k)
+    return out
+
+
+def _departments(vocab, kept: Callable[[str], bool], per: int = 3, most: int = 8) -> dict[str, list[str]]:
+    """Top-level category -> its biggest leaf categories (lower-case nouns, at most ``per``), the
+    biggest departments first (at most ``most``); empty when the catalog has no category paths."""
+    sizes: dict[str, int] = {}
+    out: dict[str, list[str]] = {}
+    for leaf, n in vocab.category_size.most_common():
+        path = vocab.leaves.get(leaf)
+        top = path[: -len(leaf)].strip() if path and path.endswith(leaf) else ""
+        if not top or len(leaf) < 4 or leaf.lower().endswith(("'s", "’s")) or not kept(leaf):
+            continue
+        sizes[top] = sizes.get(top, 0) + n
+        if len(out.setdefault(top, [])) < per:
+            out[top].append(leaf.lower())
+    return {t: out[t] for t in sorted(out, key=lambda t: -sizes[t])[:most]}
+
+
+def _most_reviewed(a: Services, kind: str):
+    """The most reviewed product a search for ``kind`` finds (its best match when none has reviews)."""
+    from assistant.state import State
+    from retrieval.query import StructuredQuery
+
+    hits = a.candidates.retrieve(State(StructuredQuery(text=kind)))[:20]
+    if not hits:
+        return None
+    return max(hits, key=lambda h: (h.product.rating_count or 0, h.score)).product
+
+
+# intents whose reply is theirs alone: no product-question, superlative or policy hook reads them
+NO_HOOKS = frozenset({"overview"})
 BY_INTENT: dict[str, Reply] = {
     "handoff": handoff,
     "chitchat": chitchat,
@@ -152,4 +250,5 @@ BY_INTENT: dict[str, Reply] = {
     "compare": compare,
     "ask": ask,
     "reviews": reviews,
+    "overview": overview,
 }

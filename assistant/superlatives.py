@@ -122,6 +122,12 @@ def spec_superlative(message: str, products: list, embed) -> str | None:
             q = _amount(best[1])
             rows.append((i, p, best[1], q[0], q[1]))
     kinds = [r[4] for r in rows]
+    if len(rows) == 1 and len(products) > 1:  # one listing has the spec: say so, not "the specs don't say"
+        i, p, fact, _, _ = rows[0]
+        rest = [f"[{j + 1}]" for j in range(len(products)) if j != i]
+        others = rest[0] if len(rest) == 1 else ", ".join(rest[:-1]) + " and " + rest[-1]
+        return (f"Only [{i + 1}] {short_title(p)} lists its {fact.key}: {fact.value} (the listing's spec sheet); "
+                f"{others} {'does' if len(products) == 2 else 'do'} not list it.")
     if len(rows) < 2:
         return None
     kind = max(set(kinds), key=kinds.count)

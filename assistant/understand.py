@@ -54,6 +54,7 @@ from assistant.intents import (  # noqa: F401  (re-exported: replies and tests i
     STOP,
     _colour_words,
     _content_words,
+    asks_overview,
     detect_intent,
     is_superlative,
     without_greeting,
@@ -218,6 +219,9 @@ def _each_named(message: str, vocab) -> list[str]:
     return named if len(named) >= 2 and not ambiguous and len(named) == len(name_segments(message)) else []
 
 
+_SHOP_RANGE = re.compile(r"\b(?:sell|carry|stock|offer|kinds? of|sorts? of|types? of)\b", re.I)
+
+
 def understand(
     message: str, state: State, shown: list, parse: Parse, brands: list[str], propose: Propose | None = None,
     vocab: CatalogVocabulary | None = None, embed: Embed | None = None, embed_many: EmbedMany | None = None,
@@ -232,7 +236,7 @@ def understand(
     between attributes.
     """
     vocab = vocab or CatalogVocabulary()
-    message = without_greeting(message)  # "hi, a tent for two": "hi" is no search word
+    said, message = message, without_greeting(message)  # "hi, a tent for two": "hi" is no search word
     if propose is not None:  # asked once per message, used for the query and the state
         propose = functools.lru_cache(maxsize=1)(propose)
     named, ambiguous = named_products(message, vocab) if COMPARE.search(message) else ([], [])
@@ -246,6 +250,10 @@ def understand(
         new = fresh_state(ambiguous[0], state, parse, brands)
         return Understood(intent="find", state=new, notes=[f"Which “{ambiguous[0]}” do you mean? Here are the ones we have."])
     excluded = negated_categories(message, vocab.categories)
+    ruled_out = [*excluded, *negated_words(message, excluded)]
+    if asks_overview(said, ruled_out) and (ruled_out or not state.active or _SHOP_RANGE.search(said)):
+        # "what do you sell?", "what else have you got apart from tea?": the shop's range, no search
+        return Understood(intent="overview", state=state.copy(), notes=ruled_out)
     kinds = {w for c in vocab.categories for w in re.findall(r"[a-z]+", c.lower())}
     kinds |= {w[:-1] for w in kinds if w.endswith("s")}
     base = parse
@@ -283,13 +291,16 @@ def understand(
     q = parse(message)
     reading = read(message, q.categories or state.query.categories, vocab, embed)
     among = read(message, [], vocab, embed, among={p.id for p in shown}) if shown else reading
-    best = which_of_shown(message, shown, among.order or reading.order, bool(is_superlative(message) or reading.graded and
+    # "which is cheaper, the first or the third?": the winner among the cards the message names
+    pool = [p for p in shown if p.id in refs] if len(refs) >= 2 else shown
+    best = which_of_shown(message, pool, among.order or reading.order, bool(is_superlative(message) or reading.graded and
                                                               re.search(r"est\b|\bmost\b|\bleast\b", message)))
     if best and intent in ("find", "ask", "refine", "compare"):
         # "which one is quieter?" after a comparison: the winner among the cards, named
         new = state.copy()
         new.focus = best[0]
-        return Understood(intent="ask", state=new, refs=best)
+        rest = [r for r in refs if r not in best] if pool is not shown else []
+        return Understood(intent="ask", state=new, refs=best + rest)
     content = _unbranded(_content_words(cut(q.text, [message[a:b] for a, b in reading.spans])), [*q.brands, *q.exclude_brands])
     if intent == "find" and state.focus and QUESTION.search(message) and not FINDISH.search(message):
         if (not q.categories and not q.brands and not q.exclude_brands and not reading.order and not reading.constraints

@@ -181,6 +181,13 @@ def variant_answer(question: str, family: list, colours: list[str], price, force
     want = asked_colour(question, colours)
     if want is None:
         if not names:
+            if len(family) == 1 and re.search(r"colou?r", question, re.I):
+                # nothing to list and no sibling: say what the listing holds, not "the reviews don't say"
+                said = _colour_sentence(product, colours)
+                if said is None:
+                    return VariantAnswer("Its listing doesn't name a colour, and we list it in this one version only.")
+                return VariantAnswer(f"We list it in this one version only; its listing has no colour options, "
+                                     f"but says: “{said}”")
             return None
         return VariantAnswer(f"It comes in {_listed(names)}." if len(names) > 1 else f"It comes in {names[0]} only.")
     own = colour_of(product)
@@ -196,6 +203,17 @@ def variant_answer(question: str, family: list, colours: list[str], price, force
             return VariantAnswer(f"Its listing doesn't name a colour, and we don't list it in {want} or any other colour.")
         return None
     return VariantAnswer(f"No: it comes in {_listed(names)}." if len(names) > 1 else f"No: it comes in {names[0]} only.")
+
+
+def _colour_sentence(product, colours: list[str]) -> str | None:
+    """The first sentence of the product's title, features or description that names one of ``colours``.
+
+    >>> from retrieval.catalog import Product
+    >>> _colour_sentence(Product("k", "Glass Kettle", description="Borosilicate glass. A blue LED glow."), ["blue"])
+    'A blue LED glow.'
+    """
+    texts = [product.title or "", *(product.features or []), *re.split(r"(?<=[.!?])\s+", product.description or "")]
+    return next((clean(t, 160) for t in texts if t and asked_colour(t, colours)), None)
 
 
 def _listed(items: list[str]) -> str:

@@ -188,3 +188,54 @@ def test_a_returns_question_about_a_shown_product_is_answered_by_the_returns_pol
     _, [(_, _), (_, back)] = _conversation(demo, "quiet blender", "if it's too loud can i send it back?")
     passage = policies.answer_for(demo, "can i return it?", strict=False)
     assert passage and back.text == passage and "return" in back.text.lower()
+
+
+def test_price_comparisons_between_named_cards_are_answered_from_their_prices(demo):
+    """Found by chatting as a shopper (stop 21): "is the second one cheaper than the first?" and
+    "which is cheaper, the first or the third?" got "the spec sheet doesn't say"."""
+    _, [(cards, _), (c1, yes_no), (c2, which)] = _conversation(
+        demo, "i need a kettle", "is the second one cheaper than the first?", "which is cheaper, the first or the third?")
+    shown = [demo.catalog.store.get(c.product_id) for c in cards]
+    assert len(shown) >= 3 and all(p.price is not None for p in shown[:3])
+    second, first, third = shown[1], shown[0], shown[2]
+    assert [c.product_id for c in c1] == [second.id, first.id]
+    if second.price != first.price:
+        assert yes_no.text.startswith("Yes: " if second.price < first.price else "No: ")
+        assert f"${abs(second.price - first.price):,.2f} cheaper" in yes_no.text
+    low = min((first, third), key=lambda p: p.price)
+    assert {c.product_id for c in c2} == {first.id, third.id}
+    if first.price != third.price:
+        assert which.text.startswith(f"The {low.title.split()[0]}") and f"(${low.price:,.2f}) is" in which.text
+
+
+def test_what_do_you_sell_names_the_shops_departments_without_the_ones_ruled_out(demo):
+    """Found by chatting as a shopper (stop 21): "what do you sell?" found nothing and "what else
+    have you got apart from tea?" showed tea."""
+    from assistant.vocabulary import vocabulary_of
+
+    vocab = vocabulary_of(demo.catalog)
+    _, [(cards, sell), (other, besides)] = _conversation(demo, "what do you sell?", "what else have you got apart from tea?")
+    tops = {path[: -len(leaf)].strip() for leaf, path in vocab.leaves.items() if path.endswith(leaf) and path != leaf}
+    assert sell.intent == "overview" and len(tops) >= 2
+    assert sum(t in sell.text for t in tops) >= min(len(tops), 5)  # the departments, named as the catalog names them
+    assert cards and besides.text.startswith("Besides tea, we carry")
+    teas = {p.id for p in demo.catalog.store.iter_products() if "Tea" in p.categories}
+    assert teas and not {c.product_id for c in other} & teas
+    assert "(tea" not in besides.text.lower() and ", tea" not in besides.text.lower()
+
+
+def test_one_listing_with_the_spec_and_a_colour_question_without_colours_are_said_plainly(demo):
+    """Found by chatting as a shopper (stop 21): "which of these is quieter?" when one card lists a
+    noise level, and "what colours does it come in?" about a one-version product, got "don't say"."""
+    _, [(cards, _), (_, quieter)] = _conversation(demo, "i need a quiet kettle", "which of these is quieter")
+    shown = [demo.catalog.store.get(c.product_id) for c in cards]
+    noisy = [i for i, p in enumerate(shown) if "noise" in p.attributes]
+    if len(noisy) == 1:
+        i = noisy[0]
+        assert quieter.text.startswith(f"Only [{i + 1}] ") and shown[i].attributes["noise"] in quieter.text
+    one = next(p for p in shown if "colour" not in p.attributes
+               and sum(q.title.split(",")[0] == p.title.split(",")[0] for q in demo.catalog.store.iter_products()) == 1)
+    k = shown.index(one) + 1
+    ordinal = ["first", "second", "third", "fourth", "fifth", "sixth"][k - 1]
+    _, [(_, _), (_, colours)] = _conversation(demo, "i need a quiet kettle", f"what colours does the {ordinal} one come in")
+    assert "one version only" in colours.text and "don't say" not in colours.text
