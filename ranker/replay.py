@@ -65,6 +65,10 @@ ARMS = ("learning", "frozen", "popularity", "stars", "frozen_explore")
 # ignored impressions cancel one click (k = 5 cards: one click in a session pays for the four others)
 IMPRESSION_WEIGHT = 0.2
 EXPLORE_SHOWS = 3  # impressions without a click after which an item no longer gets the exploration slot (not tuned)
+# what one of the learning arm's own clicks counts in its popularity, in history ratings (an ignored
+# card costs IMPRESSION_WEIGHT x this): fresh feedback above old history, chosen on the validation
+# replay (history before the 0.3 quantile of rating times, reactions up to the 0.5 one; BENCHMARKS.md)
+CLICK_WEIGHT = 1.0
 
 
 @dataclass
@@ -72,6 +76,7 @@ class SimConfig:
     users: int = 500  # users subsampled (seeded): one run stays under ~10 CPU-minutes on 2 shared cores
     rounds: int = 5  # learning rounds; each has its own batch of shoppers
     cutoff: float = 0.5  # quantile of the subsample's rating times: the history the models start from
+    horizon: float = 1.0  # quantile after which nothing is used (< 1: a validation replay that never sees the test period)
     negatives: int = 30  # never-rated items per session besides the shopper's later ones
     k: int = 5  # cards shown per session (the assistant shows 4-6)
     epochs: int = 2  # head epochs of the initial training and of each learning round
@@ -79,6 +84,7 @@ class SimConfig:
     first_n: int = 10  # cold-start exposure: an item's first n candidate slots in the replay
     boot: int = 2000  # bootstrap resamples for every interval
     seed: int = 0
+    click_weight: float = CLICK_WEIGHT  # a learned click in the learning arm's popularity, in history ratings
 
 
 @dataclass
@@ -110,14 +116,20 @@ def build_replay(data: RatingData, cfg: SimConfig) -> Replay:
     rs = [r for r in data.ratings if r.user in keep]
     if not rs:
         raise ValueError(f"{data.name}: no ratings to replay")
-    cutoff = int(np.quantile([r.ts for r in rs], cfg.cutoff))
+    times = [r.ts for r in rs]
+    cutoff = int(np.quantile(times, cfg.cutoff))
+    if cfg.horizon < 1:  # a validation replay: the shop as it was at the horizon; later ratings do not exist
+        end = int(np.quantile(times, cfg.horizon))
+        rs = [r for r in rs if r.ts < end]
     before = [Rating(r.user, r.item, r.stars, r.ts, k, r.title, r.text) for k, r in enumerate(x for x in rs if x.ts < cutoff)]
     history = RatingData(f"{data.name}[replay history: {len(keep)} users before {cutoff}]", before, dict(data.items))
     later: dict[str, dict[str, float]] = {}
     for r in rs:
         if r.ts >= cutoff:
             later.setdefault(r.user, {})[r.item] = r.stars
-    rated = {u: {data.ratings[k].item for k in data.user_sequence(u)} for u in keep}
+    rated: dict[str, set[str]] = {}
+    for r in rs:
+        rated.setdefault(r.user, set()).add(r.item)
     items = sorted({r.item for r in rs})
     eligible = sorted(u for u in later if history.user_sequence(u))
     if len(eligible) < cfg.rounds:
@@ -129,7 +141,7 @@ def build_replay(data: RatingData, cfg: SimConfig) -> Replay:
     for j in order:
         u = eligible[j]
         srng = np.random.default_rng([cfg.seed, int(j)])
-        others = pool[~np.isin(pool, list(rated[u]))]
+        others = pool[~np.isin(pool, list(rated.get(u, ())))]
         neg = srng.choice(others, size=min(cfg.negatives, len(others)), replace=False).tolist()
         cands = sorted(later[u]) + neg
         sessions.append(Session(u, cands, later[u], srng.random(len(cands))))
@@ -313,6 +325,7 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
     known = set(pop_counts)  # items with a rating in the history: never "unexplored"
     # per exploring arm: impressions per item and the items it saw clicked (what is still unexplored)
     seen = {arm: (Counter(), set()) for arm in ("learning", "frozen_explore")}
+    learned_clicks: Counter = Counter()  # the learning arm's clicks per item so far (the swaps diagnostic)
     rounds, slots, outcomes = [], [], []  # slots: (round, arm, item, new?, relevance, shown) for the cold-start measure
     events_dir = versions.root(settings) / "replay-feedback"
     events_dir.mkdir(parents=True, exist_ok=True)
@@ -325,10 +338,10 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
                   "stars": frozen_stars}
         scores["frozen_explore"] = scores["frozen"]
         prior = {"learning": learn_stars, "frozen_explore": frozen_stars}
-        per_arm = {}
+        per_arm, shown_by = {}, {}
         rows, pop_clicks, learned, explored = [], [], [], []
         for arm in ARMS:
-            outs = []
+            outs, shown_by[arm] = [], []
             for j, (s, sc) in enumerate(zip(sessions, scores[arm])):
                 if arm in seen:
                     shows, clicked = seen[arm]
@@ -337,6 +350,7 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
                 else:
                     shown_pos = set(top_k(sc, s.tiebreak, cfg.k))
                 shown = [s.candidates[p] for p in sorted(shown_pos)]
+                shown_by[arm].append(shown)
                 outs.append(outcome(shown, s.later))
                 for p, item in enumerate(s.candidates):
                     slots.append((rnd, arm, item, item in rep.new_items, _relevance(s.later.get(item)), p in shown_pos))
@@ -352,9 +366,12 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
             per_arm[arm] = outs
         outcomes.append(per_arm)
         pop_counts.update(pop_clicks)
-        learn_from_cards(learned, learn_co, learn_counts, *seen["learning"])
+        diag = swaps(sessions, shown_by["learning"], shown_by["frozen"], learned_clicks, rep.new_items)
+        learned_clicks.update(i for _u, i, click in learned if click)
+        learn_from_cards(learned, learn_co, learn_counts, *seen["learning"], weight=cfg.click_weight)
         learn_from_cards(explored, CoRatings(), Counter(), *seen["frozen_explore"])  # only its impressions and clicks count
         report = _round_report(rnd, per_arm, cfg)
+        report["swaps"] = {**diag, "promoted_after": promoted(learned_clicks, frozen_counts)}
         # the learning job on this round's feedback (the last round's reactions train nothing measured)
         if rnd < cfg.rounds:
             learning, learning_version, report["learn"] = _learn_round(
@@ -378,24 +395,67 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
     return out
 
 
-def learn_from_cards(learned: list[tuple[str, str, bool]], co: CoRatings, counts: Counter, shows: Counter, clicked: set) -> None:
+def learn_from_cards(learned: list[tuple[str, str, bool]], co: CoRatings, counts: Counter, shows: Counter, clicked: set,
+                     weight: float = 1.0) -> None:
     """The learning arm's counts after a round of cards: (shopper, item, clicked?) per impression.
-    A click makes the shopper one of the item's raters and adds 1 to its popularity; an impression
-    without a click takes ``IMPRESSION_WEIGHT`` off it.
+    A click makes the shopper one of the item's raters and adds ``weight`` to its popularity (in
+    history ratings); an impression without a click takes ``IMPRESSION_WEIGHT`` x ``weight`` off it.
 
     >>> co, counts, shows, clicked = CoRatings(), Counter({"a": 3}), Counter(), set()
     >>> learn_from_cards([("u", "a", True), ("u", "b", False), ("v", "b", False)], co, counts, shows, clicked)
     >>> dict(counts), dict(shows), sorted(clicked), sorted(co.raters["a"])
-    ({'a': 4, 'b': -0.4}, {'a': 1, 'b': 2}, ['a'], ['u'])
+    ({'a': 4.0, 'b': -0.4}, {'a': 1, 'b': 2}, ['a'], ['u'])
+    >>> counts = Counter({"a": 3})
+    >>> learn_from_cards([("v", "a", True), ("w", "a", False)], co, counts, shows, clicked, weight=5)
+    >>> dict(counts)                        # fresh feedback above old history: 3 + 5 - 0.2 x 5
+    {'a': 7.0}
     """
     for user, item, click in learned:
         shows[item] += 1
         if click:
             co.add(user, item)
-            counts[item] += 1
+            counts[item] += weight
             clicked.add(item)
         else:
-            counts[item] -= IMPRESSION_WEIGHT
+            counts[item] -= IMPRESSION_WEIGHT * weight
+
+
+def swaps(sessions: list[Session], learning: list[list[str]], frozen: list[list[str]], learned_clicks: Counter,
+          new_items: set[str]) -> dict:
+    """Where the learning arm gains and loses against the frozen one in a round: the cards only one
+    of them showed, how many of those were clicked, by why the learning arm's card differs (a new
+    item: exploration; an item it saw clicked before: its learned clicks; else: re-ordering through
+    refitted biases, co-ratings or sunk impressions).
+
+    >>> s = [Session("u", ["a", "b", "c"], {"a": 5.0, "c": 4.0}, np.zeros(3))]
+    >>> r = swaps(s, [["a", "c"]], [["a", "b"]], Counter({"a": 2}), {"c"})
+    >>> r["learning_only"], r["frozen_only"]
+    ({'cards': 1, 'clicked': 1, 'by': {'new item': [1, 1]}}, {'cards': 1, 'clicked': 0})
+    """
+    lo, fo, by = [0, 0], [0, 0], {}
+    for s, a, b in zip(sessions, learning, frozen):
+        for item in set(a) - set(b):
+            hit = int(item in s.later)
+            lo[0] += 1
+            lo[1] += hit
+            why = "new item" if item in new_items else "learned clicks" if learned_clicks[item] else "re-ordered"
+            by.setdefault(why, [0, 0])
+            by[why][0] += 1
+            by[why][1] += hit
+        for item in set(b) - set(a):
+            fo[0] += 1
+            fo[1] += int(item in s.later)
+    return {"learning_only": {"cards": lo[0], "clicked": lo[1], "by": dict(sorted(by.items()))},
+            "frozen_only": {"cards": fo[0], "clicked": fo[1]}}
+
+
+def promoted(learned_clicks: Counter, history_counts: Counter, n: int = 5) -> list[dict]:
+    """The items the learning arm's own clicks promote most, with what the history said of them.
+
+    >>> promoted(Counter({"a": 3, "b": 1}), Counter({"b": 40}), n=1)
+    [{'item': 'a', 'clicks': 3, 'history_ratings': 0}]
+    """
+    return [{"item": i, "clicks": c, "history_ratings": history_counts.get(i, 0)} for i, c in learned_clicks.most_common(n)]
 
 
 def _relevance(stars: float | None) -> str:

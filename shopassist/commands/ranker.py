@@ -132,6 +132,11 @@ def register(sub, groups) -> None:
     p.add_argument("--cutoff", type=float, default=None, help="Quantile of rating times that ends the history (default 0.5).")
     p.add_argument("--epochs", type=int, default=None, help="Head epochs, first training and each round (default 2).")
     p.add_argument("--first-n", type=int, default=None, help="Cold-start exposure over an item's first n slots (default 10).")
+    p.add_argument("--horizon", type=float, default=None,
+                   help="Quantile of rating times after which nothing is used (default 1 = all): with a --cutoff below it, "
+                   "a validation replay that never sees the test period (knobs are chosen there).")
+    p.add_argument("--click-weight", type=float, default=None,
+                   help="A learned click in the learning arm's popularity, in history ratings (default ranker.replay.CLICK_WEIGHT).")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workdir", type=Path, default=None,
                    help="Where the replay's versions go (default: DATA_DIR/simulate/<time>).")
@@ -391,11 +396,15 @@ def cmd_simulate(args, settings) -> int:
     if args.rounds < 1:
         raise _user_error(ValueError(f"--rounds must be at least 1 (got {args.rounds})"))
     cfg = SimConfig(rounds=args.rounds, seed=args.seed)
-    for name in ("users", "k", "negatives", "cutoff", "epochs", "first_n"):
+    for name in ("users", "k", "negatives", "cutoff", "horizon", "epochs", "first_n", "click_weight"):
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
     if not 0 < cfg.cutoff < 1:
         raise _user_error(ValueError(f"--cutoff is a quantile of rating times, strictly between 0 and 1 (got {cfg.cutoff})"))
+    if not cfg.cutoff < cfg.horizon <= 1:
+        raise _user_error(ValueError(f"--horizon is a quantile of rating times after --cutoff, at most 1 (got {cfg.horizon})"))
+    if not cfg.click_weight > 0:
+        raise _user_error(ValueError(f"--click-weight must be positive (got {cfg.click_weight})"))
     try:
         data = D.read_dataset(args.dataset)
     except FileNotFoundError as e:
