@@ -7,6 +7,9 @@ Recipe (``simulate``), top to bottom:
             replay starts, a shopper's ratings after it are their real reactions to what is shown
             (``build_replay``). Shoppers with a rating on each side are dealt into ``rounds``
             disjoint batches: each shopper has one session, so no reaction is used twice.
+            ``horizon`` < 1 makes a validation replay: nothing at or after that quantile exists (no
+            reaction, catalog item or negative comes from it), so knobs are chosen with
+            ``cutoff=0.3, horizon=0.5`` and the standard replay (cutoff 0.5, horizon 1) is the test.
 2. session  candidates = every item the shopper really rated after the cutoff + ``negatives`` items
             they never rated (seeded per shopper; the same set for every arm); an arm shows its
             top ``k``. click = a shown item the shopper really rated later; thumbs-up = a shown item
@@ -14,9 +17,9 @@ Recipe (``simulate``), top to bottom:
 3. arms     frozen: what ``load_ranker`` serves (``ranker.blend``: the version's stars + co-ratings +
             popularity, z-scored per session, the served weights) over the history, never updated;
             learning: the same at the start, then it learns from what it shows, after every round:
-            clicks are positives (the shopper joins the item's raters in its co-ratings, +1 to its
-            popularity), impressions shown and not clicked weak negatives (``IMPRESSION_WEIGHT``
-            off its popularity), the thumbs go to the real learning job (``ranker.learn.learn``:
+            clicks are positives (the shopper joins the item's raters in its co-ratings,
+            ``click_weight`` = ``CLICK_WEIGHT`` history ratings to its popularity), impressions shown
+            and not clicked weak negatives (``IMPRESSION_WEIGHT`` x that off its popularity), the thumbs go to the real learning job (``ranker.learn.learn``:
             update with replay, promoted only if not worse; written as the store would write them:
             >= 4 stars thumb_up, <= 2 thumb_down, 3 a click only) and into its user+item biases;
             and the last of its k slots explores (``explore_top_k``): the best candidate by
@@ -34,7 +37,10 @@ Recipe (``simulate``), top to bottom:
             intervals over the round's shoppers, learning - frozen and learning - popularity with
             paired bootstrap intervals; cold-start exposure (``cold_start``): how often items with
             no rating before the cutoff are shown in their first ``first_n`` candidate slots,
-            next to established items in slots of the same relevance.
+            next to established items in slots of the same relevance. Where learning gains and loses
+            (``swaps``): per round, the cards only the learning arm or only the frozen arm showed and
+            how many were clicked, the learning arm's by cause (a new item: exploration; an item it saw
+            clicked: its learned clicks; else re-ordered), and the items its clicks promote most.
 """
 
 from __future__ import annotations
@@ -185,15 +191,23 @@ def explore_top_k(scores, tiebreak, k: int, unexplored, prior) -> list[int]:
 
 def outcome(shown: list[str], later: dict[str, float]) -> dict:
     """One session's reaction: clicks on shown items the shopper really rated later, and whether
-    one of them got >= 4 stars (a thumbs-up).
+    one of them got >= 4 stars (a thumbs-up); per card as well (clicked or liked cards / cards shown:
+    the shop's card click-through of ``shopassist report ab``, one session's share of it).
 
-    >>> outcome(["a", "b", "c"], {"b": 5.0, "c": 2.0, "z": 4.0})
-    {'click': 1, 'thumbs_up': 1, 'clicks': 2}
+    >>> outcome(["a", "b", "c", "d"], {"b": 5.0, "c": 2.0, "z": 4.0})
+    {'click': 1, 'thumbs_up': 1, 'clicks': 2, 'card_ctr': 0.5, 'card_thumbs_up': 0.25}
     >>> outcome(["a"], {"z": 5.0})
-    {'click': 0, 'thumbs_up': 0, 'clicks': 0}
+    {'click': 0, 'thumbs_up': 0, 'clicks': 0, 'card_ctr': 0.0, 'card_thumbs_up': 0.0}
     """
     hits = [i for i in shown if i in later]
-    return {"click": int(bool(hits)), "thumbs_up": int(any(later[i] >= THUMBS_UP_STARS for i in hits)), "clicks": len(hits)}
+    liked = sum(later[i] >= THUMBS_UP_STARS for i in hits)
+    return {"click": int(bool(hits)), "thumbs_up": int(liked > 0), "clicks": len(hits),
+            "card_ctr": len(hits) / len(shown) if shown else 0.0, "card_thumbs_up": liked / len(shown) if shown else 0.0}
+
+
+# the engagement metrics compared between arms: (report name, ``outcome`` key). Per session: did the
+# shopper click (rate >= 4) any card; per card: the share of shown cards clicked (rated >= 4)
+METRICS = (("ctr", "click"), ("thumbs_up_rate", "thumbs_up"), ("card_ctr", "card_ctr"), ("card_thumbs_up", "card_thumbs_up"))
 
 
 def feedback_kind(stars: float) -> str:
@@ -488,17 +502,20 @@ def _round_report(rnd: int, per_arm: dict, cfg: SimConfig) -> dict:
     for arm, outs in per_arm.items():
         arms[arm] = {"ctr": bootstrap_ci([o["click"] for o in outs], cfg.boot, cfg.seed),
                      "thumbs_up_rate": bootstrap_ci([o["thumbs_up"] for o in outs], cfg.boot, cfg.seed),
-                     "clicks_per_session": bootstrap_ci([o["clicks"] for o in outs], cfg.boot, cfg.seed)}
+                     "clicks_per_session": bootstrap_ci([o["clicks"] for o in outs], cfg.boot, cfg.seed),
+                     "card_ctr": bootstrap_ci([o["card_ctr"] for o in outs], cfg.boot, cfg.seed),
+                     "card_thumbs_up": bootstrap_ci([o["card_thumbs_up"] for o in outs], cfg.boot, cfg.seed)}
     diffs = {}
     for other in ("frozen", "popularity", "stars", "frozen_explore"):
         diffs[f"learning_minus_{other}"] = {
             m: paired_diff_ci([o[key] for o in per_arm["learning"]], [o[key] for o in per_arm[other]], cfg.boot, cfg.seed)
-            for m, key in (("ctr", "click"), ("thumbs_up_rate", "thumbs_up"))}
+            for m, key in METRICS}
     return {"round": rnd, "shoppers": len(per_arm["learning"]), "arms": arms, **diffs}
 
 
 def _final(rounds: list[dict]) -> dict:
-    """The bar: the final round's learning - frozen CTR and thumbs-up rate, interval above zero?"""
+    """The bar: the final round's learning - frozen click-through and thumbs-up, per session and per
+    card, interval above zero?"""
     last = rounds[-1]["learning_minus_frozen"]
     won = {m: bool(d["ci95"] and d["ci95"][0] > 0) for m, d in last.items()}
     return {"round": rounds[-1]["round"], "learning_minus_frozen": last, "learning_beats_frozen": won,
@@ -510,16 +527,17 @@ def pooled(outcomes: list[dict], first: int, boot: int = 2000, seed: int = 0) ->
     """Paired differences over every shopper of rounds ``first``.. (rounds after the first learning
     step): more shoppers than one round, the same pairing. ``outcomes``: per round, arm -> outcomes.
 
-    >>> o = [{"learning": [{"click": 1, "thumbs_up": 0}], "frozen": [{"click": 0, "thumbs_up": 0}]}] * 2
-    >>> pooled(o, 2, boot=50)["learning_minus_frozen"]["ctr"]["value"]
-    1.0
+    >>> o = [{"learning": [outcome(["a", "b"], {"a": 3.0})], "frozen": [outcome(["b", "c"], {"a": 3.0})]}] * 2
+    >>> r = pooled(o, 2, boot=50)["learning_minus_frozen"]
+    >>> r["ctr"]["value"], r["card_ctr"]["value"], r["card_thumbs_up"]["value"]
+    (1.0, 0.5, 0.0)
     """
     rows = outcomes[first - 1 :]
     out = {"rounds": f"{first}-{len(outcomes)}"}
     for a, b in (("learning", "frozen"), ("learning", "frozen_explore"), ("learning", "popularity"), ("frozen", "stars")):
         if rows and a in rows[0] and b in rows[0]:
             out[f"{a}_minus_{b}"] = {m: paired_diff_ci([o[key] for r in rows for o in r[a]], [o[key] for r in rows for o in r[b]], boot, seed)
-                                     for m, key in (("ctr", "click"), ("thumbs_up_rate", "thumbs_up"))}
+                                     for m, key in METRICS}
     return out
 
 
@@ -559,9 +577,10 @@ def plot(report: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4), sharex=True)
     rounds = [r["round"] for r in report["rounds"]]
-    for ax, metric, title in zip(axes, ("ctr", "thumbs_up_rate"), ("click-through per session", "thumbs-up per session")):
+    for ax, metric, title in zip(axes, ("ctr", "thumbs_up_rate", "card_ctr"),
+                                 ("click-through per session", "thumbs-up per session", "card click-through (clicked / shown cards)")):
         for j, arm in enumerate(ARMS):
             ms = [r["arms"][arm][metric] for r in report["rounds"]]
             x = np.asarray(rounds) + (j - 1) * 0.08

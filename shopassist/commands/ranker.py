@@ -122,7 +122,10 @@ def register(sub, groups) -> None:
                        "fresh batch of shoppers is shown each arm's top k among the items they really rated later plus "
                        "sampled ones; a shown later-rated item is a click, >= 4 stars a thumbs-up. The learning arm adds its "
                        "clicks to its co-ratings and popularity, takes ignored cards off popularity, and runs "
-                       "the real learning job on its thumbs after every round. Versions are trained in --workdir "
+                       "the real learning job on its thumbs after every round; per round, the cards only one of learning and "
+                       "frozen showed and how many were clicked (swaps). Click-through and thumbs-up are measured per session "
+                       "(any card) and per card (clicked / shown cards, as `report ab`). --cutoff 0.3 --horizon 0.5 is the validation "
+                       "replay the learning arm's knobs are chosen on. Versions are trained in --workdir "
                        "(never this data dir's models); the encoding cache of this data dir is copied there first.")
     p.add_argument("--dataset", type=Path, required=True, help="A rating dataset folder (MI 2014 5-core or Amazon 2023 sample).")
     p.add_argument("--rounds", type=int, default=5, help="Learning rounds (default 5).")
@@ -417,7 +420,8 @@ def cmd_simulate(args, settings) -> int:
             print(f"round {r['round']} ({r['shoppers']} shoppers): CTR " + ", ".join(
                 f"{arm} {a[arm]['ctr']['value']:.3f}" for arm in a) + "; thumbs-up " + ", ".join(
                 f"{arm} {a[arm]['thumbs_up_rate']['value']:.3f}" for arm in a)
-                + f"; learning - frozen CTR {r['learning_minus_frozen']['ctr']['value']:+.3f} {r['learning_minus_frozen']['ctr']['ci95']}",
+                + f"; learning - frozen CTR {r['learning_minus_frozen']['ctr']['value']:+.3f} {r['learning_minus_frozen']['ctr']['ci95']}"
+                + f", card CTR {r['learning_minus_frozen']['card_ctr']['value']:+.3f} {r['learning_minus_frozen']['card_ctr']['ci95']}",
                 flush=True)
 
     try:

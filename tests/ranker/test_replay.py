@@ -81,7 +81,7 @@ def test_swaps_count_the_cards_only_one_arm_showed(mi_data):
 
 def test_a_shopper_shown_all_their_later_items_clicks_every_one():
     o = outcome(["x", "a", "b"], {"a": 5.0, "b": 3.0})
-    assert o == {"click": 1, "thumbs_up": 1, "clicks": 2}
+    assert o == {"click": 1, "thumbs_up": 1, "clicks": 2, "card_ctr": 2 / 3, "card_thumbs_up": 1 / 3}
     assert outcome(["b"], {"a": 5.0, "b": 3.0})["thumbs_up"] == 0  # 3 stars: a click, not a thumbs-up
 
 
@@ -105,12 +105,14 @@ def test_simulate_cli_when_every_candidate_is_shown(tmp_path, capsys, mi_data):
             assert m["ctr"]["value"] == 1.0 and m["ctr"]["n"] == len(batch)
             assert m["thumbs_up_rate"]["value"] == pytest.approx(liked, abs=1e-4)
             assert m["clicks_per_session"]["value"] == pytest.approx(clicks, abs=1e-4)
+            cards = np.mean([len(x.later) / len(x.candidates) for x in batch])  # every candidate is a card
+            assert m["card_ctr"]["value"] == pytest.approx(cards, abs=1e-4)
         assert r["learning_minus_frozen"]["ctr"]["value"] == 0.0
     # the learning job ran on round 1's feedback: one event per later item shown (= all of them)
     learned = report["rounds"][0]["learn"]
     assert learned["events"] == sum(len(x.later) for x in rep.batches[0])
     assert learned["rating_events"] == sum(s != 3 for x in rep.batches[0] for s in x.later.values())
-    assert report["final"]["learning_beats_frozen"] == {"ctr": False, "thumbs_up_rate": False}  # equal arms never "win"
+    assert report["final"]["learning_beats_frozen"] == dict.fromkeys(("ctr", "thumbs_up_rate", "card_ctr", "card_thumbs_up"), False)  # equal arms never "win"
     assert set(report["cold_start"]["arms"]) == {"learning", "frozen", "popularity", "stars", "frozen_explore"}
     assert not (tmp_path / "data" / "models" / "ranker").exists()  # the data dir's own versions are untouched
 
