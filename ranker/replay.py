@@ -33,8 +33,9 @@ Recipe (``simulate``), top to bottom:
             with user+item biases refitted on everything the arm knows (history + its own
             feedback), as ``ranker eval`` does; the per-user taste term is left out (validation
             turns it off on MI: BENCHMARKS.md, ranker section 10).
-4. report   per round and arm: click-through and thumbs-up rate per session with 95 % bootstrap
-            intervals over the round's shoppers, learning - frozen and learning - popularity with
+4. report   per round and arm: click-through and thumbs-up rate per session (any card) and per card
+            (clicked / liked cards over shown cards, ``METRICS``) with 95 % bootstrap intervals over the
+            round's shoppers, learning - frozen and learning - popularity with
             paired bootstrap intervals; cold-start exposure (``cold_start``): how often items with
             no rating before the cutoff are shown in their first ``first_n`` candidate slots,
             next to established items in slots of the same relevance. Where learning gains and loses
