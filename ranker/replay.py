@@ -7,6 +7,9 @@ Recipe (``simulate``), top to bottom:
             replay starts, a shopper's ratings after it are their real reactions to what is shown
             (``build_replay``). Shoppers with a rating on each side are dealt into ``rounds``
             disjoint batches: each shopper has one session, so no reaction is used twice.
+            ``horizon`` < 1 makes a validation replay: nothing at or after that quantile exists (no
+            reaction, catalog item or negative comes from it), so knobs are chosen with
+            ``cutoff=0.3, horizon=0.5`` and the standard replay (cutoff 0.5, horizon 1) is the test.
 2. session  candidates = every item the shopper really rated after the cutoff + ``negatives`` items
             they never rated (seeded per shopper; the same set for every arm); an arm shows its
             top ``k``. click = a shown item the shopper really rated later; thumbs-up = a shown item
@@ -14,9 +17,9 @@ Recipe (``simulate``), top to bottom:
 3. arms     frozen: what ``load_ranker`` serves (``ranker.blend``: the version's stars + co-ratings +
             popularity, z-scored per session, the served weights) over the history, never updated;
             learning: the same at the start, then it learns from what it shows, after every round:
-            clicks are positives (the shopper joins the item's raters in its co-ratings, +1 to its
-            popularity), impressions shown and not clicked weak negatives (``IMPRESSION_WEIGHT``
-            off its popularity), the thumbs go to the real learning job (``ranker.learn.learn``:
+            clicks are positives (the shopper joins the item's raters in its co-ratings,
+            ``click_weight`` = ``CLICK_WEIGHT`` history ratings to its popularity), impressions shown
+            and not clicked weak negatives (``IMPRESSION_WEIGHT`` x that off its popularity), the thumbs go to the real learning job (``ranker.learn.learn``:
             update with replay, promoted only if not worse; written as the store would write them:
             >= 4 stars thumb_up, <= 2 thumb_down, 3 a click only) and into its user+item biases;
             and the last of its k slots explores (``explore_top_k``): the best candidate by
@@ -30,11 +33,15 @@ Recipe (``simulate``), top to bottom:
             with user+item biases refitted on everything the arm knows (history + its own
             feedback), as ``ranker eval`` does; the per-user taste term is left out (validation
             turns it off on MI: BENCHMARKS.md, ranker section 10).
-4. report   per round and arm: click-through and thumbs-up rate per session with 95 % bootstrap
-            intervals over the round's shoppers, learning - frozen and learning - popularity with
+4. report   per round and arm: click-through and thumbs-up rate per session (any card) and per card
+            (clicked / liked cards over shown cards, ``METRICS``) with 95 % bootstrap intervals over the
+            round's shoppers, learning - frozen and learning - popularity with
             paired bootstrap intervals; cold-start exposure (``cold_start``): how often items with
             no rating before the cutoff are shown in their first ``first_n`` candidate slots,
-            next to established items in slots of the same relevance.
+            next to established items in slots of the same relevance. Where learning gains and loses
+            (``swaps``): per round, the cards only the learning arm or only the frozen arm showed and
+            how many were clicked, the learning arm's by cause (a new item: exploration; an item it saw
+            clicked: its learned clicks; else re-ordered), and the items its clicks promote most.
 """
 
 from __future__ import annotations
@@ -65,6 +72,10 @@ ARMS = ("learning", "frozen", "popularity", "stars", "frozen_explore")
 # ignored impressions cancel one click (k = 5 cards: one click in a session pays for the four others)
 IMPRESSION_WEIGHT = 0.2
 EXPLORE_SHOWS = 3  # impressions without a click after which an item no longer gets the exploration slot (not tuned)
+# what one of the learning arm's own clicks counts in its popularity, in history ratings (an ignored
+# card costs IMPRESSION_WEIGHT x this): fresh feedback above old history, chosen on the validation
+# replay (history before the 0.3 quantile of rating times, reactions up to the 0.5 one; BENCHMARKS.md)
+CLICK_WEIGHT = 1.0
 
 
 @dataclass
@@ -72,6 +83,7 @@ class SimConfig:
     users: int = 500  # users subsampled (seeded): one run stays under ~10 CPU-minutes on 2 shared cores
     rounds: int = 5  # learning rounds; each has its own batch of shoppers
     cutoff: float = 0.5  # quantile of the subsample's rating times: the history the models start from
+    horizon: float = 1.0  # quantile after which nothing is used (< 1: a validation replay that never sees the test period)
     negatives: int = 30  # never-rated items per session besides the shopper's later ones
     k: int = 5  # cards shown per session (the assistant shows 4-6)
     epochs: int = 2  # head epochs of the initial training and of each learning round
@@ -79,6 +91,7 @@ class SimConfig:
     first_n: int = 10  # cold-start exposure: an item's first n candidate slots in the replay
     boot: int = 2000  # bootstrap resamples for every interval
     seed: int = 0
+    click_weight: float = CLICK_WEIGHT  # a learned click in the learning arm's popularity, in history ratings
 
 
 @dataclass
@@ -110,14 +123,20 @@ def build_replay(data: RatingData, cfg: SimConfig) -> Replay:
     rs = [r for r in data.ratings if r.user in keep]
     if not rs:
         raise ValueError(f"{data.name}: no ratings to replay")
-    cutoff = int(np.quantile([r.ts for r in rs], cfg.cutoff))
+    times = [r.ts for r in rs]
+    cutoff = int(np.quantile(times, cfg.cutoff))
+    if cfg.horizon < 1:  # a validation replay: the shop as it was at the horizon; later ratings do not exist
+        end = int(np.quantile(times, cfg.horizon))
+        rs = [r for r in rs if r.ts < end]
     before = [Rating(r.user, r.item, r.stars, r.ts, k, r.title, r.text) for k, r in enumerate(x for x in rs if x.ts < cutoff)]
     history = RatingData(f"{data.name}[replay history: {len(keep)} users before {cutoff}]", before, dict(data.items))
     later: dict[str, dict[str, float]] = {}
     for r in rs:
         if r.ts >= cutoff:
             later.setdefault(r.user, {})[r.item] = r.stars
-    rated = {u: {data.ratings[k].item for k in data.user_sequence(u)} for u in keep}
+    rated: dict[str, set[str]] = {}
+    for r in rs:
+        rated.setdefault(r.user, set()).add(r.item)
     items = sorted({r.item for r in rs})
     eligible = sorted(u for u in later if history.user_sequence(u))
     if len(eligible) < cfg.rounds:
@@ -129,7 +148,7 @@ def build_replay(data: RatingData, cfg: SimConfig) -> Replay:
     for j in order:
         u = eligible[j]
         srng = np.random.default_rng([cfg.seed, int(j)])
-        others = pool[~np.isin(pool, list(rated[u]))]
+        others = pool[~np.isin(pool, list(rated.get(u, ())))]
         neg = srng.choice(others, size=min(cfg.negatives, len(others)), replace=False).tolist()
         cands = sorted(later[u]) + neg
         sessions.append(Session(u, cands, later[u], srng.random(len(cands))))
@@ -173,15 +192,23 @@ def explore_top_k(scores, tiebreak, k: int, unexplored, prior) -> list[int]:
 
 def outcome(shown: list[str], later: dict[str, float]) -> dict:
     """One session's reaction: clicks on shown items the shopper really rated later, and whether
-    one of them got >= 4 stars (a thumbs-up).
+    one of them got >= 4 stars (a thumbs-up); per card as well (clicked or liked cards / cards shown:
+    the shop's card click-through of ``shopassist report ab``, one session's share of it).
 
-    >>> outcome(["a", "b", "c"], {"b": 5.0, "c": 2.0, "z": 4.0})
-    {'click': 1, 'thumbs_up': 1, 'clicks': 2}
+    >>> outcome(["a", "b", "c", "d"], {"b": 5.0, "c": 2.0, "z": 4.0})
+    {'click': 1, 'thumbs_up': 1, 'clicks': 2, 'card_ctr': 0.5, 'card_thumbs_up': 0.25}
     >>> outcome(["a"], {"z": 5.0})
-    {'click': 0, 'thumbs_up': 0, 'clicks': 0}
+    {'click': 0, 'thumbs_up': 0, 'clicks': 0, 'card_ctr': 0.0, 'card_thumbs_up': 0.0}
     """
     hits = [i for i in shown if i in later]
-    return {"click": int(bool(hits)), "thumbs_up": int(any(later[i] >= THUMBS_UP_STARS for i in hits)), "clicks": len(hits)}
+    liked = sum(later[i] >= THUMBS_UP_STARS for i in hits)
+    return {"click": int(bool(hits)), "thumbs_up": int(liked > 0), "clicks": len(hits),
+            "card_ctr": len(hits) / len(shown) if shown else 0.0, "card_thumbs_up": liked / len(shown) if shown else 0.0}
+
+
+# the engagement metrics compared between arms: (report name, ``outcome`` key). Per session: did the
+# shopper click (rate >= 4) any card; per card: the share of shown cards clicked (rated >= 4)
+METRICS = (("ctr", "click"), ("thumbs_up_rate", "thumbs_up"), ("card_ctr", "card_ctr"), ("card_thumbs_up", "card_thumbs_up"))
 
 
 def feedback_kind(stars: float) -> str:
@@ -313,6 +340,7 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
     known = set(pop_counts)  # items with a rating in the history: never "unexplored"
     # per exploring arm: impressions per item and the items it saw clicked (what is still unexplored)
     seen = {arm: (Counter(), set()) for arm in ("learning", "frozen_explore")}
+    learned_clicks: Counter = Counter()  # the learning arm's clicks per item so far (the swaps diagnostic)
     rounds, slots, outcomes = [], [], []  # slots: (round, arm, item, new?, relevance, shown) for the cold-start measure
     events_dir = versions.root(settings) / "replay-feedback"
     events_dir.mkdir(parents=True, exist_ok=True)
@@ -325,10 +353,10 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
                   "stars": frozen_stars}
         scores["frozen_explore"] = scores["frozen"]
         prior = {"learning": learn_stars, "frozen_explore": frozen_stars}
-        per_arm = {}
+        per_arm, shown_by = {}, {}
         rows, pop_clicks, learned, explored = [], [], [], []
         for arm in ARMS:
-            outs = []
+            outs, shown_by[arm] = [], []
             for j, (s, sc) in enumerate(zip(sessions, scores[arm])):
                 if arm in seen:
                     shows, clicked = seen[arm]
@@ -337,6 +365,7 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
                 else:
                     shown_pos = set(top_k(sc, s.tiebreak, cfg.k))
                 shown = [s.candidates[p] for p in sorted(shown_pos)]
+                shown_by[arm].append(shown)
                 outs.append(outcome(shown, s.later))
                 for p, item in enumerate(s.candidates):
                     slots.append((rnd, arm, item, item in rep.new_items, _relevance(s.later.get(item)), p in shown_pos))
@@ -352,9 +381,12 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
             per_arm[arm] = outs
         outcomes.append(per_arm)
         pop_counts.update(pop_clicks)
-        learn_from_cards(learned, learn_co, learn_counts, *seen["learning"])
+        diag = swaps(sessions, shown_by["learning"], shown_by["frozen"], learned_clicks, rep.new_items)
+        learned_clicks.update(i for _u, i, click in learned if click)
+        learn_from_cards(learned, learn_co, learn_counts, *seen["learning"], weight=cfg.click_weight)
         learn_from_cards(explored, CoRatings(), Counter(), *seen["frozen_explore"])  # only its impressions and clicks count
         report = _round_report(rnd, per_arm, cfg)
+        report["swaps"] = {**diag, "promoted_after": promoted(learned_clicks, frozen_counts)}
         # the learning job on this round's feedback (the last round's reactions train nothing measured)
         if rnd < cfg.rounds:
             learning, learning_version, report["learn"] = _learn_round(
@@ -378,24 +410,67 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
     return out
 
 
-def learn_from_cards(learned: list[tuple[str, str, bool]], co: CoRatings, counts: Counter, shows: Counter, clicked: set) -> None:
+def learn_from_cards(learned: list[tuple[str, str, bool]], co: CoRatings, counts: Counter, shows: Counter, clicked: set,
+                     weight: float = 1.0) -> None:
     """The learning arm's counts after a round of cards: (shopper, item, clicked?) per impression.
-    A click makes the shopper one of the item's raters and adds 1 to its popularity; an impression
-    without a click takes ``IMPRESSION_WEIGHT`` off it.
+    A click makes the shopper one of the item's raters and adds ``weight`` to its popularity (in
+    history ratings); an impression without a click takes ``IMPRESSION_WEIGHT`` x ``weight`` off it.
 
     >>> co, counts, shows, clicked = CoRatings(), Counter({"a": 3}), Counter(), set()
     >>> learn_from_cards([("u", "a", True), ("u", "b", False), ("v", "b", False)], co, counts, shows, clicked)
     >>> dict(counts), dict(shows), sorted(clicked), sorted(co.raters["a"])
-    ({'a': 4, 'b': -0.4}, {'a': 1, 'b': 2}, ['a'], ['u'])
+    ({'a': 4.0, 'b': -0.4}, {'a': 1, 'b': 2}, ['a'], ['u'])
+    >>> counts = Counter({"a": 3})
+    >>> learn_from_cards([("v", "a", True), ("w", "a", False)], co, counts, shows, clicked, weight=5)
+    >>> dict(counts)                        # fresh feedback above old history: 3 + 5 - 0.2 x 5
+    {'a': 7.0}
     """
     for user, item, click in learned:
         shows[item] += 1
         if click:
             co.add(user, item)
-            counts[item] += 1
+            counts[item] += weight
             clicked.add(item)
         else:
-            counts[item] -= IMPRESSION_WEIGHT
+            counts[item] -= IMPRESSION_WEIGHT * weight
+
+
+def swaps(sessions: list[Session], learning: list[list[str]], frozen: list[list[str]], learned_clicks: Counter,
+          new_items: set[str]) -> dict:
+    """Where the learning arm gains and loses against the frozen one in a round: the cards only one
+    of them showed, how many of those were clicked, by why the learning arm's card differs (a new
+    item: exploration; an item it saw clicked before: its learned clicks; else: re-ordering through
+    refitted biases, co-ratings or sunk impressions).
+
+    >>> s = [Session("u", ["a", "b", "c"], {"a": 5.0, "c": 4.0}, np.zeros(3))]
+    >>> r = swaps(s, [["a", "c"]], [["a", "b"]], Counter({"a": 2}), {"c"})
+    >>> r["learning_only"], r["frozen_only"]
+    ({'cards': 1, 'clicked': 1, 'by': {'new item': [1, 1]}}, {'cards': 1, 'clicked': 0})
+    """
+    lo, fo, by = [0, 0], [0, 0], {}
+    for s, a, b in zip(sessions, learning, frozen):
+        for item in set(a) - set(b):
+            hit = int(item in s.later)
+            lo[0] += 1
+            lo[1] += hit
+            why = "new item" if item in new_items else "learned clicks" if learned_clicks[item] else "re-ordered"
+            by.setdefault(why, [0, 0])
+            by[why][0] += 1
+            by[why][1] += hit
+        for item in set(b) - set(a):
+            fo[0] += 1
+            fo[1] += int(item in s.later)
+    return {"learning_only": {"cards": lo[0], "clicked": lo[1], "by": dict(sorted(by.items()))},
+            "frozen_only": {"cards": fo[0], "clicked": fo[1]}}
+
+
+def promoted(learned_clicks: Counter, history_counts: Counter, n: int = 5) -> list[dict]:
+    """The items the learning arm's own clicks promote most, with what the history said of them.
+
+    >>> promoted(Counter({"a": 3, "b": 1}), Counter({"b": 40}), n=1)
+    [{'item': 'a', 'clicks': 3, 'history_ratings': 0}]
+    """
+    return [{"item": i, "clicks": c, "history_ratings": history_counts.get(i, 0)} for i, c in learned_clicks.most_common(n)]
 
 
 def _relevance(stars: float | None) -> str:
@@ -428,17 +503,20 @@ def _round_report(rnd: int, per_arm: dict, cfg: SimConfig) -> dict:
     for arm, outs in per_arm.items():
         arms[arm] = {"ctr": bootstrap_ci([o["click"] for o in outs], cfg.boot, cfg.seed),
                      "thumbs_up_rate": bootstrap_ci([o["thumbs_up"] for o in outs], cfg.boot, cfg.seed),
-                     "clicks_per_session": bootstrap_ci([o["clicks"] for o in outs], cfg.boot, cfg.seed)}
+                     "clicks_per_session": bootstrap_ci([o["clicks"] for o in outs], cfg.boot, cfg.seed),
+                     "card_ctr": bootstrap_ci([o["card_ctr"] for o in outs], cfg.boot, cfg.seed),
+                     "card_thumbs_up": bootstrap_ci([o["card_thumbs_up"] for o in outs], cfg.boot, cfg.seed)}
     diffs = {}
     for other in ("frozen", "popularity", "stars", "frozen_explore"):
         diffs[f"learning_minus_{other}"] = {
             m: paired_diff_ci([o[key] for o in per_arm["learning"]], [o[key] for o in per_arm[other]], cfg.boot, cfg.seed)
-            for m, key in (("ctr", "click"), ("thumbs_up_rate", "thumbs_up"))}
+            for m, key in METRICS}
     return {"round": rnd, "shoppers": len(per_arm["learning"]), "arms": arms, **diffs}
 
 
 def _final(rounds: list[dict]) -> dict:
-    """The bar: the final round's learning - frozen CTR and thumbs-up rate, interval above zero?"""
+    """The bar: the final round's learning - frozen click-through and thumbs-up, per session and per
+    card, interval above zero?"""
     last = rounds[-1]["learning_minus_frozen"]
     won = {m: bool(d["ci95"] and d["ci95"][0] > 0) for m, d in last.items()}
     return {"round": rounds[-1]["round"], "learning_minus_frozen": last, "learning_beats_frozen": won,
@@ -450,16 +528,17 @@ def pooled(outcomes: list[dict], first: int, boot: int = 2000, seed: int = 0) ->
     """Paired differences over every shopper of rounds ``first``.. (rounds after the first learning
     step): more shoppers than one round, the same pairing. ``outcomes``: per round, arm -> outcomes.
 
-    >>> o = [{"learning": [{"click": 1, "thumbs_up": 0}], "frozen": [{"click": 0, "thumbs_up": 0}]}] * 2
-    >>> pooled(o, 2, boot=50)["learning_minus_frozen"]["ctr"]["value"]
-    1.0
+    >>> o = [{"learning": [outcome(["a", "b"], {"a": 3.0})], "frozen": [outcome(["b", "c"], {"a": 3.0})]}] * 2
+    >>> r = pooled(o, 2, boot=50)["learning_minus_frozen"]
+    >>> r["ctr"]["value"], r["card_ctr"]["value"], r["card_thumbs_up"]["value"]
+    (1.0, 0.5, 0.0)
     """
     rows = outcomes[first - 1 :]
     out = {"rounds": f"{first}-{len(outcomes)}"}
     for a, b in (("learning", "frozen"), ("learning", "frozen_explore"), ("learning", "popularity"), ("frozen", "stars")):
         if rows and a in rows[0] and b in rows[0]:
             out[f"{a}_minus_{b}"] = {m: paired_diff_ci([o[key] for r in rows for o in r[a]], [o[key] for r in rows for o in r[b]], boot, seed)
-                                     for m, key in (("ctr", "click"), ("thumbs_up_rate", "thumbs_up"))}
+                                     for m, key in METRICS}
     return out
 
 
@@ -499,9 +578,10 @@ def plot(report: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4), sharex=True)
     rounds = [r["round"] for r in report["rounds"]]
-    for ax, metric, title in zip(axes, ("ctr", "thumbs_up_rate"), ("click-through per session", "thumbs-up per session")):
+    for ax, metric, title in zip(axes, ("ctr", "thumbs_up_rate", "card_ctr"),
+                                 ("click-through per session", "thumbs-up per session", "card click-through (clicked / shown cards)")):
         for j, arm in enumerate(ARMS):
             ms = [r["arms"][arm][metric] for r in report["rounds"]]
             x = np.asarray(rounds) + (j - 1) * 0.08

@@ -122,7 +122,10 @@ def register(sub, groups) -> None:
                        "fresh batch of shoppers is shown each arm's top k among the items they really rated later plus "
                        "sampled ones; a shown later-rated item is a click, >= 4 stars a thumbs-up. The learning arm adds its "
                        "clicks to its co-ratings and popularity, takes ignored cards off popularity, and runs "
-                       "the real learning job on its thumbs after every round. Versions are trained in --workdir "
+                       "the real learning job on its thumbs after every round; per round, the cards only one of learning and "
+                       "frozen showed and how many were clicked (swaps). Click-through and thumbs-up are measured per session "
+                       "(any card) and per card (clicked / shown cards, as `report ab`). --cutoff 0.3 --horizon 0.5 is the validation "
+                       "replay the learning arm's knobs are chosen on. Versions are trained in --workdir "
                        "(never this data dir's models); the encoding cache of this data dir is copied there first.")
     p.add_argument("--dataset", type=Path, required=True, help="A rating dataset folder (MI 2014 5-core or Amazon 2023 sample).")
     p.add_argument("--rounds", type=int, default=5, help="Learning rounds (default 5).")
@@ -132,6 +135,11 @@ def register(sub, groups) -> None:
     p.add_argument("--cutoff", type=float, default=None, help="Quantile of rating times that ends the history (default 0.5).")
     p.add_argument("--epochs", type=int, default=None, help="Head epochs, first training and each round (default 2).")
     p.add_argument("--first-n", type=int, default=None, help="Cold-start exposure over an item's first n slots (default 10).")
+    p.add_argument("--horizon", type=float, default=None,
+                   help="Quantile of rating times after which nothing is used (default 1 = all): with a --cutoff below it, "
+                   "a validation replay that never sees the test period (knobs are chosen there).")
+    p.add_argument("--click-weight", type=float, default=None,
+                   help="A learned click in the learning arm's popularity, in history ratings (default ranker.replay.CLICK_WEIGHT).")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workdir", type=Path, default=None,
                    help="Where the replay's versions go (default: DATA_DIR/simulate/<time>).")
@@ -391,11 +399,15 @@ def cmd_simulate(args, settings) -> int:
     if args.rounds < 1:
         raise _user_error(ValueError(f"--rounds must be at least 1 (got {args.rounds})"))
     cfg = SimConfig(rounds=args.rounds, seed=args.seed)
-    for name in ("users", "k", "negatives", "cutoff", "epochs", "first_n"):
+    for name in ("users", "k", "negatives", "cutoff", "horizon", "epochs", "first_n", "click_weight"):
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
     if not 0 < cfg.cutoff < 1:
         raise _user_error(ValueError(f"--cutoff is a quantile of rating times, strictly between 0 and 1 (got {cfg.cutoff})"))
+    if not cfg.cutoff < cfg.horizon <= 1:
+        raise _user_error(ValueError(f"--horizon is a quantile of rating times after --cutoff, at most 1 (got {cfg.horizon})"))
+    if not cfg.click_weight > 0:
+        raise _user_error(ValueError(f"--click-weight must be positive (got {cfg.click_weight})"))
     try:
         data = D.read_dataset(args.dataset)
     except FileNotFoundError as e:
@@ -408,7 +420,8 @@ def cmd_simulate(args, settings) -> int:
             print(f"round {r['round']} ({r['shoppers']} shoppers): CTR " + ", ".join(
                 f"{arm} {a[arm]['ctr']['value']:.3f}" for arm in a) + "; thumbs-up " + ", ".join(
                 f"{arm} {a[arm]['thumbs_up_rate']['value']:.3f}" for arm in a)
-                + f"; learning - frozen CTR {r['learning_minus_frozen']['ctr']['value']:+.3f} {r['learning_minus_frozen']['ctr']['ci95']}",
+                + f"; learning - frozen CTR {r['learning_minus_frozen']['ctr']['value']:+.3f} {r['learning_minus_frozen']['ctr']['ci95']}"
+                + f", card CTR {r['learning_minus_frozen']['card_ctr']['value']:+.3f} {r['learning_minus_frozen']['card_ctr']['ci95']}",
                 flush=True)
 
     try:
