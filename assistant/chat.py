@@ -28,6 +28,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 from assistant import (
     answers,
@@ -48,7 +49,7 @@ from assistant.grounding import FILLER, check, shoppers_words
 from assistant.llm import ChatModel, load_llm
 from assistant.store import ConversationStore, UnknownConversation
 from assistant.turn import Turn, TurnContext
-from assistant.understand import RuleUnderstander, State, Understood, is_browse
+from assistant.understand import CHEAPER, RuleUnderstander, State, Understood, is_browse
 from assistant.vocabulary import vocabulary_of  # understand hook (issue 11)
 from ranker.scoring import KIND_STARS, UserContext, fuse
 from ranker.serve import load_ranker, load_version
@@ -81,6 +82,10 @@ NOTHING_CHEAPER_TEXT = (
 SEARCH_DEGRADED_TEXT = ("Our product search is running in a simpler mode right now (matching your words only), "
                         "so these results may be less precise than usual.")
 LOOSEN_TEXT = "Nothing in the catalog matches all of that. Could you loosen a filter (price, brand or colour)?"
+# a budget over products the catalog lists without prices (Amazon 2018 Scientific has none)
+UNPRICED_TEXT = "We don't list prices for these, so I couldn't check them against your budget."
+# "cheaper?" when none of the cards on screen has a price
+CHEAPER_UNPRICED_TEXT = "We don't list prices for these, so I can't tell which are cheaper."
 
 
 class Assistant:
@@ -181,6 +186,12 @@ class Assistant:
         t = time.perf_counter()
         hits = ([Hit(p, 1.0) for p in self.products(u.variant)] if u.variant  # understand hook (issue 11): "in black?"
                 else self.candidates.retrieve(state))
+        if not hits and not u.variant and u.cheaper_than is None:
+            hits = self._unpriced(ctx)  # "a soldering iron under 40" where no soldering iron has a price
+        if u.intent == "refine" and u.cheaper_than is None and CHEAPER.search(message):
+            before_cards = self.products(shown_before)
+            if before_cards and all(p.price is None for p in before_cards):
+                u.notes.append(CHEAPER_UNPRICED_TEXT)  # "cheaper?" over cards without prices: said, not ignored
         timings["retrieve"] = time.perf_counter() - t
         # 3. rank: the rating model personalised to this shopper; the team's pins first
         t = time.perf_counter()
@@ -206,6 +217,21 @@ class Assistant:
         self._log_candidates(turn, ranked, cards)
         # 4. answer: the LLM's text, validated sentence by sentence, else the template
         yield from self._logged(ctx, self.answer(ctx, top, cards, unmatched))
+
+    def _unpriced(self, ctx: TurnContext) -> list[Hit]:
+        """With a budget that leaves no hit: the hits without it, when none of them lists a price
+        (the catalog does not price this kind, so no product can be held to the budget); the
+        answer says so (``UNPRICED_TEXT``). Empty when some of them are priced (above the budget)."""
+        q = ctx.state.query
+        if q.price_max is None and q.price_min is None:
+            return []
+        loose = ctx.state.copy()
+        loose.query = replace(q, price_max=None, price_min=None)
+        hits = self.candidates.retrieve(loose)
+        if not hits or any(h.product.price is not None for h in hits[: self.settings.cards_per_turn * 3]):
+            return []
+        ctx.understood.notes.append(UNPRICED_TEXT)
+        return [h for h in hits if h.product.price is None]
 
     def _admit(self, turn: Turn) -> tuple[str, Notice | None]:
         """The cleaned message, stored; or the Notice that answers it instead (too long,
