@@ -166,6 +166,19 @@ def _shares_word(terms: set[str], words: set[str]) -> bool:
     return bool(terms & words) or any(len(t) >= 6 and len(w) >= 6 and t[:6] == w[:6] for t in terms for w in words)
 
 
+# spec values that say a feature is absent ("touchscreen: no", "wi-fi: N", "bluetooth: not supported")
+_NO_VALUE = re.compile(r"^\s*(?:no|n|false|0|none|not (?:supported|available|included|present)|without|absent|-)\s*\.?$", re.I)
+
+
+def said_no(value: str) -> bool:
+    """Whether a spec value says the feature is absent.
+
+    >>> [said_no(v) for v in ("no", "N", "None", "not supported", "yes", "2", "USB-C")]
+    [True, True, True, True, False, False, False]
+    """
+    return bool(_NO_VALUE.match(str(value or "")))
+
+
 def mentions(question: str, items: list[Fact]) -> Fact | None:
     """The first line that contains every content word of a yes/no question about a feature
     ("does it have a USB port?" -> the bullet that says "USB-C charging port"); None if none does.
@@ -247,7 +260,8 @@ def spec_answer(question: str, product, embed) -> str | None:
             where = "the listing's spec sheet says" if hit.source == "spec sheet" else f"the listing's {hit.source} say"
             if hit.source == "description":
                 where = "the listing's description says"
-            return f"Yes: {where} “{hit.text.rstrip('.')}”."
+            verdict = "No" if hit.source == "spec sheet" and said_no(hit.value) else "Yes"
+            return f"{verdict}: {where} “{hit.text.rstrip('.')}”."
     ranked = rank_facts(question, items, embed)
     if not ranked or ranked[0][0] < SPEC_MIN:
         return None

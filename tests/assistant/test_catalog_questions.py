@@ -185,3 +185,19 @@ def test_a_quantity_a_product_comes_with_is_a_minimum(icecat, embed_one):
     _, vocab, _ = icecat
     r = read("a laptop with 16gb ram", [], vocab, embed_one)
     assert [(c["key"], c["op"], round(c["value"] / c["scale"], 6)) for c in r.constraints] == [("internal_memory", ">=", 16.0)]
+
+
+def test_a_yes_no_feature_question_says_no_when_the_spec_sheet_says_no(icecat, embed_one):
+    """Found by chatting as a shopper (stop 21): "does the first one have a touchscreen?" got
+    "Yes: the listing's spec sheet says “touchscreen: no”"."""
+    from assistant.product_qa import said_no, spec_answer
+
+    products, _, _ = icecat
+    with_key = [p for p in products if "touchscreen" in p.attributes]
+    absent = [p for p in with_key if said_no(p.attributes["touchscreen"])]
+    present = [p for p in with_key if not said_no(p.attributes["touchscreen"])]
+    assert absent and present
+    for p in absent[:3]:
+        assert spec_answer("does it have a touchscreen?", p, embed_one).startswith("No: ")
+    for p in present[:3]:
+        assert spec_answer("does it have a touchscreen?", p, embed_one).startswith("Yes: ")
