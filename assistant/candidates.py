@@ -399,15 +399,18 @@ def search_query(state: State) -> StructuredQuery:
     )
 
 
-def broader(state: State) -> State:
+def broader(state: State, keep: set[str] = frozenset()) -> State:
     """A need's kinds (title phrases) widened to their head words once none is left: after the
-    three "solderless breadboard" titles, the other breadboards.
+    three "solderless breadboard" titles, the other breadboards. The catalog's own categories
+    (``keep``) stay as they are.
 
     >>> broader(State(StructuredQuery(categories=["solderless breadboard", "jumper wires"]), need="x")).query.categories
     ['breadboard', 'wires']
+    >>> broader(State(StructuredQuery(categories=["Premium Beauty"]), need="x"), {"Premium Beauty"}).query.categories
+    ['Premium Beauty']
     """
     wide = state.copy()
-    wide.query.categories = list(dict.fromkeys(c.split()[-1] for c in state.query.categories))
+    wide.query.categories = list(dict.fromkeys(c if c in keep else c.split()[-1] for c in state.query.categories))
     return wide
 
 
@@ -487,8 +490,10 @@ class Candidates:
                 most = max(len(said & set(h.matched)) for h in hits)
                 hits = [h for h in hits if h.score >= SUPERLATIVE_FLOOR * top and len(said & set(h.matched)) >= most]
             hits = sort_hits(hits, state)
-        if not hits and state.need and any(" " in c for c in state.query.categories):
-            return self.retrieve(broader(state))  # "show me more" after every "solderless breadboard"
+        if not hits and state.need and any(" " in c and c not in vocab.category_size for c in state.query.categories):
+            # "show me more" after every "solderless breadboard" (a title phrase); a catalog category
+            # ("Premium Beauty") is no phrase to widen: "beauty" in a title is not beauty care
+            return self.retrieve(broader(state, set(vocab.category_size)))
         return hits
 
     def unmatched(self, state: State, shown: list) -> list[str]:
