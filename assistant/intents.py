@@ -160,6 +160,47 @@ def asks_overview(message: str, ruled_out: list[str] = ()) -> bool:
     return not rest
 
 
+# "add the second one to my cart", "put it in my basket", "i'll take it": the product meant, into the cart
+CART = re.compile(
+    r"\b(?:add|put|throw|pop|stick|place)\b[^.?!]{0,40}?\b(?:to|in|into)\s+(?:my\s+|the\s+|our\s+)?(?:cart|basket|trolley)\b|"
+    r"\b(?:i'?ll|i\s+will|i'?d\s+like\s+to|let\s+me|gonna|going\s+to)\s+(?:take|buy|order|get|grab)\s+"
+    r"(?:it|that|this|that\s+one|this\s+one|the\s+\w+\s+one|the\s+(?:first|second|third|fourth|last)\b)", re.I)
+# "which one would you recommend?", "what would you suggest", "which should i get": a pick among the cards
+RECOMMEND = re.compile(
+    r"\b(?:which|what)\b(?:\s+(?:one|of\s+(?:these|those|them|the\s+\w+)))?\s+(?:would|do|should|could|can)\s+"
+    r"(?:you|u|i|we)\s+(?:recommend|suggest|pick|choose|go\s+for|get|buy|take|advise)\b|"
+    r"\b(?:your|ur)\s+(?:recommendation|top\s+pick|pick|favou?rite|suggestion)\b|"
+    r"\bwhich\s+(?:one\s+)?(?:is|'s)\s+(?:the\s+)?(?:best|better)\s*(?:one|pick|choice|buy)?\s*\??$", re.I)
+
+
+def asks_cart(message: str) -> bool:
+    """
+    >>> [asks_cart(m) for m in ("ok add the second one to my cart", "i'll take it", "put it in my basket")]
+    [True, True, True]
+    >>> [asks_cart(m) for m in ("i want to buy a kettle", "a cart for groceries", "does it fit in my bag?")]
+    [False, False, False]
+    """
+    return bool(CART.search(message))
+
+
+def asks_recommendation(message: str) -> bool:
+    """
+    >>> [asks_recommendation(m) for m in ("which one would you recommend?", "what would you suggest",
+    ...                                   "which should i get", "whats your top pick", "which one is best?")]
+    [True, True, True, True, True]
+    >>> [asks_recommendation(m) for m in ("which one is best for running?", "recommend a kettle", "which is lighter",
+    ...                                   "what would you recommend for a beginner")]
+    [False, False, False, False]
+    """
+    m = RECOMMEND.search(message)
+    rest = re.findall(r"[a-z']+", message[m.end():].lower()) if m else []
+    return bool(m) and all(w in _AMONG_WORDS for w in rest)
+
+
+_AMONG_WORDS = frozenset("then of these those them out here one ones please to me us among between the two three "
+                         "four all i you should get buy".split())
+
+
 def detect_intent(message: str, has_state: bool, has_refs: bool) -> str:
     """Classify one message; rules first (they are cheap and predictable).
 

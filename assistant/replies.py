@@ -159,6 +159,60 @@ def reviews(a: Services, ctx: TurnContext) -> Iterator[Event]:
 
 
 Reply = Callable[[Services, TurnContext], Iterator[Event]]
+def cart(a: Services, ctx: TurnContext) -> Iterator[Event]:
+    """ "Add the second one to my cart": the product meant goes into the cart (the card's button's
+    event), its card shown with the sentence saying so."""
+    product = a.products(ctx.understood.refs[:1])[0]
+    a.log_event("add_to_cart", ctx.cid, ctx.turn.user_id, product.id, {"via": "chat"})
+    card = a.simple_card(product, ["added to your cart"])
+    yield Cards([card])
+    ctx.timings["first_card"] = time.perf_counter() - ctx.t0
+    price = f" ({answers.fmt_price(product.price, product.currency)})" if product.price is not None else ""
+    text = f"Added “{answers.short_title(product)}”{price} to your cart. Anything else I can help you find?"
+    yield a.finish(ctx, text, cards=[card], citations=[product.id])
+
+
+def recommend(a: Services, ctx: TurnContext) -> Iterator[Event]:
+    """ "Which one would you recommend?": among the cards on screen, the best rated once the number
+    of reviews is counted in (``pick``); the cards shown again in the same order."""
+    products = a.shown(ctx.state)
+    cards = [a.simple_card(p, ["on screen"]) for p in products]
+    yield Cards(cards)
+    ctx.timings["first_card"] = time.perf_counter() - ctx.t0
+    i = pick(products)
+    if i is None:
+        text = ("None of these has reviews yet, so I can't pick one on what shoppers say. "
+                "What matters most to you: price, size, or something else?")
+    else:
+        p = products[i]
+        ctx.state.focus = p.id
+        text = (f"Of these, I'd go for [{i + 1}] {answers.short_title(p)}: rated {answers.fmt_rating(p)}, the best "
+                f"of the ones on screen once the number of reviews is counted in"
+                + (f", at {answers.fmt_price(p.price, p.currency)}." if p.price is not None else "."))
+    yield a.finish(ctx, text, cards=cards, citations=[p.id for p in products])
+
+
+def pick(products: list) -> int | None:
+    """The index of the best rating once shrunk toward the cards' mean by the ranker's prior
+    (``ranker.serve.shrunk_item_bias``: 4.9 from one review is no better pick than 4.6 from 60);
+    None when none is rated.
+
+    >>> from types import SimpleNamespace as P
+    >>> pick([P(average_rating=5.0, rating_count=1), P(average_rating=4.6, rating_count=60),
+    ...       P(average_rating=3.9, rating_count=40), P(average_rating=None, rating_count=0)])
+    1
+    >>> pick([P(average_rating=None, rating_count=0)]) is None
+    True
+    """
+    from ranker.serve import catalog_mean, shrunk_item_bias
+
+    rated = [(i, p) for i, p in enumerate(products) if p.average_rating is not None and p.rating_count]
+    if not rated:
+        return None
+    mu = catalog_mean(p for _, p in rated)
+    return max(rated, key=lambda x: (shrunk_item_bias(x[1].average_rating, x[1].rating_count, mu), x[1].rating_count))[0]
+
+
 OVERVIEW_KINDS = 12  # kinds named in "what do you sell?" (the demo has 30 leaf categories)
 OVERVIEW_CARDS = 4  # one card for each of the biggest kinds named, as many as a search shows
 
@@ -242,7 +296,7 @@ def _most_reviewed(a: Services, kind: str):
 
 
 # intents whose reply is theirs alone: no product-question, superlative or policy hook reads them
-NO_HOOKS = frozenset({"overview"})
+NO_HOOKS = frozenset({"overview", "cart", "recommend"})
 BY_INTENT: dict[str, Reply] = {
     "handoff": handoff,
     "chitchat": chitchat,
@@ -251,4 +305,6 @@ BY_INTENT: dict[str, Reply] = {
     "ask": ask,
     "reviews": reviews,
     "overview": overview,
+    "cart": cart,
+    "recommend": recommend,
 }

@@ -54,7 +54,9 @@ from assistant.intents import (  # noqa: F401  (re-exported: replies and tests i
     STOP,
     _colour_words,
     _content_words,
+    asks_cart,
     asks_overview,
+    asks_recommendation,
     detect_intent,
     is_superlative,
     without_greeting,
@@ -254,6 +256,13 @@ def understand(
     if asks_overview(said, ruled_out) and (ruled_out or not state.active or _SHOP_RANGE.search(said)):
         # "what do you sell?", "what else have you got apart from tea?": the shop's range, no search
         return Understood(intent="overview", state=state.copy(), notes=ruled_out)
+    if shown and asks_cart(said):  # "add the second one to my cart": the product meant (else "it")
+        refs = resolve_refs(message, shown, state.focus)[:1] or [state.focus or shown[0].id]
+        new = state.copy()
+        new.focus = refs[0]
+        return Understood(intent="cart", state=new, refs=refs)
+    if len(shown) >= 2 and asks_recommendation(said):  # "which one would you recommend?": a pick among the cards
+        return Understood(intent="recommend", state=state.copy())
     kinds = {w for c in vocab.categories for w in re.findall(r"[a-z]+", c.lower())}
     kinds |= {w[:-1] for w in kinds if w.endswith("s")}
     base = parse

@@ -239,3 +239,26 @@ def test_one_listing_with_the_spec_and_a_colour_question_without_colours_are_sai
     ordinal = ["first", "second", "third", "fourth", "fifth", "sixth"][k - 1]
     _, [(_, _), (_, colours)] = _conversation(demo, "i need a quiet kettle", f"what colours does the {ordinal} one come in")
     assert "one version only" in colours.text and "don't say" not in colours.text
+
+
+def test_add_to_cart_in_words_logs_the_cart_event_for_the_product_meant(demo):
+    """Found by chatting as a shopper (stop 21): "ok add the second one to my cart" described the
+    product instead; the card's button was the only way to the cart."""
+    cid, [(cards, _), (c1, added), (c2, again)] = _conversation(
+        demo, "headphones for working from home", "ok add the second one to my cart", "i'll take it")
+    second = demo.catalog.store.get(cards[1].product_id)
+    assert [c.product_id for c in c1] == [second.id] and [c.product_id for c in c2] == [second.id]
+    assert added.intent == "cart" and second.title.split(",")[0] in added.text and f"${second.price:,.2f}" in added.text
+    events = [e for e in demo.store.events(kind="add_to_cart", conversation_id=cid)]
+    assert [e.product_id for e in events] == [second.id, second.id]
+
+
+def test_which_would_you_recommend_picks_the_best_rated_card_with_enough_reviews(demo):
+    """Found by chatting as a shopper (stop 21): "which one would you recommend?" found nothing."""
+    _, [(cards, _), (again, text)] = _conversation(demo, "headphones for working from home", "which one would you recommend?")
+    shown = [demo.catalog.store.get(c.product_id) for c in cards]
+    rated = [p for p in shown if p.average_rating is not None and p.rating_count]
+    mu = sum(p.average_rating * p.rating_count for p in rated) / sum(p.rating_count for p in rated)
+    best = max(rated, key=lambda p: (p.rating_count * (p.average_rating - mu) / (p.rating_count + 5), p.rating_count))
+    assert [c.product_id for c in again] == [p.id for p in shown]  # the same cards, so [n] still points at them
+    assert text.text.startswith(f"Of these, I'd go for [{shown.index(best) + 1}] ") and f"{best.average_rating:.1f}/5" in text.text
