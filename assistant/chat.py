@@ -43,7 +43,7 @@ from assistant.candidates import Candidates, Ranked, allowed, ordered
 from assistant.carryover import nothing_text  # understand hook (issue 11)
 from assistant.desk import Desk
 from assistant.events import Answer, Card, Cards, Event, Notice, TextDelta
-from assistant.experiment import CONTROL, Experiment
+from assistant.experiment import CONTROL, Experiment, arm_key
 from assistant.grounding import FILLER, check, shoppers_words
 from assistant.llm import ChatModel, load_llm
 from assistant.store import ConversationStore, UnknownConversation
@@ -51,6 +51,8 @@ from assistant.turn import Turn, TurnContext
 from assistant.understand import RuleUnderstander, State, Understood, is_browse
 from assistant.vocabulary import vocabulary_of  # understand hook (issue 11)
 from ranker.scoring import KIND_STARS, UserContext, fuse
+from ranker.blend import CoRatingSource
+from ranker.live import LiveRanker
 from ranker.serve import load_ranker, load_version
 from retrieval.search import Hit, open_catalog
 from shopassist.ranking import cap_brands
@@ -111,17 +113,17 @@ class Assistant:
 
     @classmethod
     def from_settings(cls, settings: Settings, llm: ChatModel | None = None) -> "Assistant":
-        """Open the catalog, the ranker, the LLM backend and the store named by settings."""
+        """Open the catalog, the ranker, the LLM backend and the store named by settings.
+
+        The ranker follows the models dir (``ranker.live.LiveRanker``: a promoted or rolled-back
+        version is served without a restart), and every version and arm blends with one
+        ``CoRatingSource`` holding the catalog's reviews and the shoppers' live positive events."""
         catalog = open_catalog(settings)
-        candidate = load_version(settings, settings.ab_candidate, catalog.store) if settings.ab_candidate else None
-        return cls(
-            settings,
-            catalog,
-            load_ranker(settings),
-            llm or load_llm(settings),
-            ConversationStore(settings.events_db_url),
-            candidate,
-        )
+        store = ConversationStore(settings.events_db_url)
+        co = CoRatingSource(catalog.store, live_fn=store.co_rating_pairs, ttl_s=settings.coratings_ttl_s)
+        candidate = load_version(settings, settings.ab_candidate, catalog.store, co) if settings.ab_candidate else None
+        ranker = LiveRanker(settings, lambda: load_ranker(settings, catalog.store, co_ratings=co), settings.ranker_reload_s)
+        return cls(settings, catalog, ranker, llm or load_llm(settings), store, candidate)
 
     # -- A/B of ranker versions (assistant.experiment) -------------------------------------------
     def arm(self, user_id: str | None, conversation_id: str | None) -> str:
@@ -137,8 +139,10 @@ class Assistant:
         return self.experiment.arm(user_id, conversation_id)
 
     def ranker_for(self, user_id: str | None, conversation_id: str | None):
-        """The ranker serving this shopper: arm B's candidate or the current version."""
-        return self.rankers[self.arm(user_id, conversation_id)]
+        """The ranker serving this shopper: arm B's candidate or the current version (the one
+        loaded now: a turn keeps it to its end even if a newer version is swapped in meanwhile)."""
+        ranker = self.rankers[self.arm(user_id, conversation_id)]
+        return ranker.current if isinstance(ranker, LiveRanker) else ranker
 
     # -- conversations ---------------------------------------------------------------
     def start(self, user_id: str | None, surface: str = "chat") -> str:
@@ -322,6 +326,7 @@ class Assistant:
             likes=list(base.likes) if base else [],
             dislikes=list(base.dislikes) if base else [],
             rated=rated,
+            key=arm_key(user_id, conversation_id),  # their own live co-ratings do not count for them (ranker.blend)
         )
 
     def rank(self, hits: list, user, state: State, ranker=None) -> list[Ranked]:

@@ -59,6 +59,10 @@ class StoreUnavailable(OperatorError, RuntimeError):
     shop must bring it back. Nothing of the failed call was written; the next call reconnects."""
 
 
+# a shopper's reactions that say "I'd buy this": the served co-ratings count them (``co_rating_pairs``);
+# an impression is not a reaction, a thumb down is the opposite, a comparison is undecided
+POSITIVE_KINDS = ("click", "thumb_up", "add_to_cart", "buy", "more_like_this")
+
 # what a database that is down or restarting raises through SQLAlchemy (psycopg and sqlite3 alike)
 _CONNECTION_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError)
 
@@ -332,6 +336,15 @@ class ConversationStore:
             latest[(user, r.product_id)] = {"user_id": user, "product_id": r.product_id, "kind": r.kind,
                                             "timestamp": int(_aware(r.created_at).timestamp())}
         return list(latest.values())
+
+    def co_rating_pairs(self) -> list[tuple[str, str]]:
+        """(shopper, product) of every product whose latest reaction from a shopper was positive
+        (``POSITIVE_KINDS``; a later thumb down takes it back): what the served blend counts as
+        "shoppers who bought X also bought this" (``ranker.blend.CoRatingSource``). Guests are keyed
+        by their conversation (``conversation:<id>``, as ``feedback_rows``), so one guest's session
+        links its items; an erased shopper's events are gone, and so are their pairs."""
+        rows = self.feedback_rows((*POSITIVE_KINDS, "thumb_down"))
+        return [(r["user_id"], r["product_id"]) for r in rows if r["kind"] != "thumb_down"]
 
     # -- a shopper's own data: access and erasure ----------------------------------------------
     def user_conversations(self, user_id: str) -> list[str]:

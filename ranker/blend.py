@@ -17,14 +17,21 @@ it lives in [0, 1] like the stars term, so the relevance safety of the fusion we
 History = the shopper's rated products (catalog reviews + this session's thumbs) except the ones
 they disliked (<= ``DISLIKED`` stars): "shoppers who bought X" is never said of a product they
 panned. A guest without history has knn = 0 everywhere: stars + popularity only.
+
+R_i holds the catalog's reviewers of i and, when serving, the shoppers whose latest reaction to i in
+the conversation store was positive (a click, thumb up, add to cart or buy; guests keyed by their
+conversation): ``CoRatingSource`` keeps both, re-reading the live part at most every
+``Settings.coratings_ttl_s`` (issue 16), so what shoppers click today changes tomorrow's
+"shoppers who bought X also bought this".
 """
 
 from __future__ import annotations
 
 import math
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -107,9 +114,8 @@ class CoRatings:
 
     @classmethod
     def from_store(cls, store: CatalogReader) -> CoRatings:
-        """Every review of the catalog (products without ratings cost no query)."""
-        return cls.from_pairs((r.user_id, p.id) for p in store.iter_products() if p.rating_count
-                              for r in store.reviews_for(p.id) if r.user_id)
+        """Every review of the catalog (``catalog_pairs``)."""
+        return cls.from_pairs(catalog_pairs(store))
 
     def add(self, user: str, item: str) -> None:
         if user in self.raters.get(item, ()):
@@ -149,6 +155,73 @@ class CoRatings:
         return out, via
 
 
+class CoRatingSource:
+    """The served co-ratings: the catalog's reviews plus the shoppers' live positive events.
+
+    ``store`` / ``store_fn``: the catalog (read again whenever its product count changes: an ingest).
+    ``live_fn``: returns the current (shopper key, product id) pairs of live positive feedback
+    (``ConversationStore.co_rating_pairs``); called at most every ``ttl_s`` seconds. Pairs that
+    only grew are added in place (``CoRatings.add``: O(new pairs)); any pair gone (a shopper
+    erased by ``privacy delete``, a click taken back by a thumb down) rebuilds from the kept catalog
+    pairs and the new live set, so an erased shopper's contribution is gone by the next refresh.
+    One source can serve several rankers (every version, both A/B arms): one copy, one refresh.
+
+    >>> live = [("s1", "a"), ("s1", "b")]
+    >>> src = CoRatingSource(live_fn=lambda: list(live), ttl_s=0)
+    >>> sorted(src.get().raters["a"]), src.get().scores(["a"], ["b"])[0].tolist()
+    (['s1'], [1.0])
+    >>> _ = live.pop()   # s1's reaction to b erased: rebuilt without it
+    >>> src.get().scores(["a"], ["b"])[0].tolist()
+    [0.0]
+    """
+
+    def __init__(self, store: CatalogReader | None = None, store_fn=None,
+                 live_fn: Callable[[], Iterable[tuple[str, str]]] | None = None, ttl_s: float = 5.0):
+        self._store, self._store_fn, self.live_fn, self.ttl_s = store, store_fn, live_fn, ttl_s
+        self._co: CoRatings | None = None
+        self._catalog_key: int | None = None
+        self._catalog_pairs: list[tuple[str, str]] = []
+        self._live: set[tuple[str, str]] = set()
+        self._live_at = -math.inf  # monotonic time of the last live read
+        self._lock = threading.Lock()  # the assistant scores from several threads
+
+    @property
+    def store(self) -> CatalogReader | None:
+        if self._store is None and self._store_fn is not None:
+            self._store = self._store_fn()
+        return self._store
+
+    def get(self) -> CoRatings:
+        """The co-ratings as of now (catalog re-read on a product-count change, live part on the TTL)."""
+        store = self.store
+        key = store.count() if store is not None else 0
+        with self._lock:
+            if self._co is None or key != self._catalog_key:
+                self._catalog_pairs = list(catalog_pairs(store)) if store is not None else []
+                self._catalog_key = key
+                self._live = self._read_live()
+                self._co = CoRatings.from_pairs([*self._catalog_pairs, *self._live])
+            elif self.live_fn is not None and time.monotonic() - self._live_at >= self.ttl_s:
+                live = self._read_live()
+                if live >= self._live:
+                    for user, item in live - self._live:
+                        self._co.add(user, item)
+                else:  # something was erased or taken back: counts cannot be decremented safely, rebuild
+                    self._co = CoRatings.from_pairs([*self._catalog_pairs, *live])
+                self._live = live
+            return self._co
+
+    def _read_live(self) -> set[tuple[str, str]]:
+        self._live_at = time.monotonic()
+        return set(self.live_fn()) if self.live_fn is not None else set()
+
+
+def catalog_pairs(store: CatalogReader) -> Iterable[tuple[str, str]]:
+    """(reviewer, product) of every review of the catalog (products without ratings cost no query)."""
+    return ((r.user_id, p.id) for p in store.iter_products() if p.rating_count
+            for r in store.reviews_for(p.id) if r.user_id)
+
+
 def bought(user: UserContext) -> list[str]:
     """The shopper's history for co-ratings: rated product ids, oldest first, except the disliked.
 
@@ -164,18 +237,17 @@ class BlendedRanker:
     "shoppers who bought “<a product of their history>” also bought this".
 
     Everything it does not change (``version``, ``personal``, ``user_context``, a trained version's
-    ``model`` or ``taste``) is the base ranker's. The co-ratings are read from the catalog once,
-    on the first call, and again when its product count changes (an ingest).
+    ``model`` or ``taste``) is the base ranker's. The co-ratings come from ``source`` (default: the
+    catalog's alone, read on the first call and again when its product count changes); serving
+    hands every version the same ``CoRatingSource`` with the shoppers' live events in it.
     """
 
     def __init__(self, base: Ranker, store: CatalogReader | None = None, weights: dict[str, float] | None = None,
-                 store_fn=None):
+                 store_fn=None, source: CoRatingSource | None = None):
         self.base = base
         self.weights = dict(WEIGHTS if weights is None else weights)
-        self._store, self._store_fn = store, store_fn  # store_fn: opens the data dir's catalog once it exists
-        self._co: CoRatings | None = None
-        self._co_key: int | None = None
-        self._lock = threading.Lock()  # the assistant scores from several threads
+        # store_fn: opens the data dir's catalog once it exists
+        self.source = source if source is not None else CoRatingSource(store, store_fn)
 
     def __getattr__(self, name):  # only for names this class does not define: the base ranker's
         if name == "base":
@@ -195,19 +267,11 @@ class BlendedRanker:
 
     @property
     def store(self) -> CatalogReader | None:
-        if self._store is None and self._store_fn is not None:
-            self._store = self._store_fn()
-        return self._store
+        return self.source.store
 
     def co_ratings(self) -> CoRatings:
-        """The catalog's co-ratings (empty without a catalog), rebuilt when its product count changes."""
-        store = self.store
-        key = store.count() if store is not None else 0
-        with self._lock:
-            if self._co is None or key != self._co_key:
-                self._co = CoRatings.from_store(store) if store is not None else CoRatings()
-                self._co_key = key
-            return self._co
+        """The co-ratings as of now (``CoRatingSource.get``; empty without a catalog or live events)."""
+        return self.source.get()
 
     def score(self, user: UserContext, products: list, explain: bool = True) -> list[Prediction]:
         """The base ranker's predictions with ``show`` set (and the co-rating reason when it lifts the card)."""
@@ -215,7 +279,7 @@ class BlendedRanker:
         if len(preds) < 2:
             return preds
         ids = [p.id for p in products]
-        knn, via = self.co_ratings().scores(bought(user), ids, exclude_user=user.user_id)
+        knn, via = self.co_ratings().scores(bought(user), ids, exclude_user=user.key or user.user_id)
         parts = contributions([p.stars for p in preds], knn, [p.rating_count or 0 for p in products], self.weights)
         show = show_term(sum(parts.values()))
         lifted = {j for j in range(len(preds)) if via[j] is not None and parts["item_knn"][j] > 0
