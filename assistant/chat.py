@@ -50,9 +50,9 @@ from assistant.store import ConversationStore, UnknownConversation
 from assistant.turn import Turn, TurnContext
 from assistant.understand import RuleUnderstander, State, Understood, is_browse
 from assistant.vocabulary import vocabulary_of  # understand hook (issue 11)
-from ranker.scoring import KIND_STARS, UserContext, fuse
 from ranker.blend import CoRatingSource
 from ranker.live import LiveRanker
+from ranker.scoring import KIND_STARS, UserContext, fuse
 from ranker.serve import load_ranker, load_version
 from retrieval.search import Hit, open_catalog
 from shopassist.ranking import cap_brands
