@@ -46,6 +46,7 @@ class LiveRanker:
         self._loading: threading.Thread | None = None
         self._failed: tuple[str | None, str] | None = None  # (version, error) of the last load that failed
         self._lock = threading.Lock()
+        self._reloading = threading.Lock()  # the poll's thread and a scheduled learn's reload: one load at a time
 
     @property
     def current(self):
@@ -71,6 +72,10 @@ class LiveRanker:
         """Load the version ``CURRENT`` names now (if it is not the one served) and swap it in;
         returns the version served afterwards. Called by the background check and after a
         scheduled learn (``shopassist.learning``)."""
+        with self._reloading:
+            return self._reload()
+
+    def _reload(self) -> str | None:
         name = self._pointer()
         if name == self._name:
             return self._name
