@@ -140,11 +140,10 @@ class LearnSchedule:
             return self._record(outcome, seconds=secs, new_feedback=n, error=error)
         if "skipped" in report:
             return self._record("skipped", seconds=secs, new_feedback=n, reason=report["skipped"])
-        rec = self._record("promoted" if report["promoted"] else "kept", seconds=secs, new_feedback=n,
-                           **{k: report.get(k) for k in ("parent", "candidate", "serving", "decision")})
+        details = {"seconds": secs, "new_feedback": n, **{k: report.get(k) for k in ("parent", "candidate", "serving", "decision")}}
         if report["promoted"] and self.on_promoted is not None:
-            self.on_promoted(rec)
-        return rec
+            self.on_promoted(details)  # before it is recorded: "promoted" in /healthz means served here
+        return self._record("promoted" if report["promoted"] else "kept", **details)
 
     def _run_child(self) -> tuple[dict, str | None]:
         """(the job's JSON report, None) or ({}, what went wrong)."""
