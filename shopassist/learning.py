@@ -94,6 +94,7 @@ class LearnSchedule:
         self.settings, self.on_promoted = settings, on_promoted
         self.last: dict = {"outcome": "not run yet"}
         self.runs = 0
+        self.nice = NICE  # the child's niceness increment (the bench compares 0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._child: subprocess.Popen | None = None
@@ -149,7 +150,7 @@ class LearnSchedule:
         """(the job's JSON report, None) or ({}, what went wrong)."""
         args = ["learn", "--json", "--tolerance", str(self.settings.learn_tolerance)]
         env = {**os.environ, **settings_env(self.settings)}
-        self._child = child = subprocess.Popen([sys.executable, "-c", CHILD, str(NICE), *args], env=env, text=True,
+        self._child = child = subprocess.Popen([sys.executable, "-c", CHILD, str(self.nice), *args], env=env, text=True,
                                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             out, err = child.communicate(timeout=TIMEOUT_S)
