@@ -120,7 +120,7 @@ class Assistant:
         ``CoRatingSource`` holding the catalog's reviews and the shoppers' live positive events."""
         catalog = open_catalog(settings)
         store = ConversationStore(settings.events_db_url)
-        co = CoRatingSource(catalog.store, live_fn=store.co_rating_pairs, ttl_s=settings.coratings_ttl_s)
+        co = CoRatingSource(catalog.store, live_fn=store.co_rating_events, ttl_s=settings.coratings_ttl_s)
         candidate = load_version(settings, settings.ab_candidate, catalog.store, co) if settings.ab_candidate else None
         ranker = LiveRanker(settings, lambda: load_ranker(settings, catalog.store, co_ratings=co), settings.ranker_reload_s)
         return cls(settings, catalog, ranker, llm or load_llm(settings), store, candidate)
