@@ -201,9 +201,9 @@ class Settings(BaseSettings):
     coratings_ttl_s: float = Field(
         default=5.0, ge=0,
         description="The served blend's co-ratings include the shoppers' live positive events (click, thumb "
-        "up, add to cart, buy); they are re-read from the conversation store at most this often (one query "
-        "over those events; new pairs are added in place, a deletion or a retraction rebuilds). 0 = every "
-        "scoring call.",
+        "up, add to cart, buy); the events new since the last read are read at most this often (a primary-key "
+        "range read: 1.3 ms with nothing new over 20k events, BENCHMARKS.md issue 16) and change the pairs in "
+        "place; a `privacy delete` rebuilds them (0.34 s there). 0 = every scoring call.",
     )
 
     # -- serving -------------------------------------------------------------------
