@@ -206,7 +206,7 @@ class Assistant:
         yield Cards(cards)
         if self.catalog.dense_down:  # said after the cards: they are still the best BM25 found
             yield Notice(SEARCH_DEGRADED_TEXT, kind="degraded")
-        self._log_candidates(turn, ranked, cards)
+        self._log_candidates(turn, ranked, cards, ranker)
         # 4. answer: the LLM's text, validated sentence by sentence, else the template
         yield from self._logged(ctx, self.answer(ctx, top, cards, unmatched))
 
@@ -393,7 +393,7 @@ class Assistant:
             r for r in ranked if r.product.id not in pinned_ids
         ]
 
-    def _log_candidates(self, turn: Turn, ranked: list[Ranked], cards: list[Card]) -> None:
+    def _log_candidates(self, turn: Turn, ranked: list[Ranked], cards: list[Card], ranker=None) -> None:
         """What was considered (for the agent console) and what was shown (impressions)."""
         cid = turn.conversation_id
         self.store.save_candidates(
@@ -404,7 +404,8 @@ class Assistant:
                 for r in ranked[:20]
             ],
         )  # fmt: skip
-        version = self.ranker_for(turn.user_id, cid).version or "prior"  # which model ranked them
+        # which model ranked them: the turn's own ranker (a newer version may have been swapped in since)
+        version = (ranker or self.ranker_for(turn.user_id, cid)).version or "prior"
         for i, c in enumerate(cards):
             self.store.log_event("impression", cid, turn.user_id, c.product_id, {"rank": i + 1, "ranker": version})
 
