@@ -44,13 +44,15 @@ from assistant.candidates import Candidates, Ranked, allowed, ordered
 from assistant.carryover import nothing_text  # understand hook (issue 11)
 from assistant.desk import Desk
 from assistant.events import Answer, Card, Cards, Event, Notice, TextDelta
-from assistant.experiment import CONTROL, Experiment
+from assistant.experiment import CONTROL, Experiment, arm_key
 from assistant.grounding import FILLER, check, shoppers_words
 from assistant.llm import ChatModel, load_llm
 from assistant.store import ConversationStore, UnknownConversation
 from assistant.turn import Turn, TurnContext
 from assistant.understand import CHEAPER, RuleUnderstander, State, Understood, is_browse
 from assistant.vocabulary import vocabulary_of  # understand hook (issue 11)
+from ranker.blend import CoRatingSource
+from ranker.live import LiveRanker
 from ranker.scoring import KIND_STARS, UserContext, fuse
 from ranker.serve import load_ranker, load_version
 from retrieval.search import Hit, open_catalog
@@ -116,17 +118,17 @@ class Assistant:
 
     @classmethod
     def from_settings(cls, settings: Settings, llm: ChatModel | None = None) -> "Assistant":
-        """Open the catalog, the ranker, the LLM backend and the store named by settings."""
+        """Open the catalog, the ranker, the LLM backend and the store named by settings.
+
+        The ranker follows the models dir (``ranker.live.LiveRanker``: a promoted or rolled-back
+        version is served without a restart), and every version and arm blends with one
+        ``CoRatingSource`` holding the catalog's reviews and the shoppers' live positive events."""
         catalog = open_catalog(settings)
-        candidate = load_version(settings, settings.ab_candidate, catalog.store) if settings.ab_candidate else None
-        return cls(
-            settings,
-            catalog,
-            load_ranker(settings),
-            llm or load_llm(settings),
-            ConversationStore(settings.events_db_url),
-            candidate,
-        )
+        store = ConversationStore(settings.events_db_url)
+        co = CoRatingSource(catalog.store, live_fn=store.co_rating_events, ttl_s=settings.coratings_ttl_s)
+        candidate = load_version(settings, settings.ab_candidate, catalog.store, co) if settings.ab_candidate else None
+        ranker = LiveRanker(settings, lambda: load_ranker(settings, catalog.store, co_ratings=co), settings.ranker_reload_s)
+        return cls(settings, catalog, ranker, llm or load_llm(settings), store, candidate)
 
     # -- A/B of ranker versions (assistant.experiment) -------------------------------------------
     def arm(self, user_id: str | None, conversation_id: str | None) -> str:
@@ -142,8 +144,10 @@ class Assistant:
         return self.experiment.arm(user_id, conversation_id)
 
     def ranker_for(self, user_id: str | None, conversation_id: str | None):
-        """The ranker serving this shopper: arm B's candidate or the current version."""
-        return self.rankers[self.arm(user_id, conversation_id)]
+        """The ranker serving this shopper: arm B's candidate or the current version (the one
+        loaded now: a turn keeps it to its end even if a newer version is swapped in meanwhile)."""
+        ranker = self.rankers[self.arm(user_id, conversation_id)]
+        return ranker.current if isinstance(ranker, LiveRanker) else ranker
 
     # -- conversations ---------------------------------------------------------------
     def start(self, user_id: str | None, surface: str = "chat") -> str:
@@ -214,7 +218,7 @@ class Assistant:
         yield Cards(cards)
         if self.catalog.dense_down:  # said after the cards: they are still the best BM25 found
             yield Notice(SEARCH_DEGRADED_TEXT, kind="degraded")
-        self._log_candidates(turn, ranked, cards)
+        self._log_candidates(turn, ranked, cards, ranker)
         # 4. answer: the LLM's text, validated sentence by sentence, else the template
         yield from self._logged(ctx, self.answer(ctx, top, cards, unmatched))
 
@@ -349,6 +353,7 @@ class Assistant:
             likes=list(base.likes) if base else [],
             dislikes=list(base.dislikes) if base else [],
             rated=rated,
+            key=arm_key(user_id, conversation_id),  # their own live co-ratings do not count for them (ranker.blend)
         )
 
     def rank(self, hits: list, user, state: State, ranker=None) -> list[Ranked]:
@@ -415,7 +420,7 @@ class Assistant:
             r for r in ranked if r.product.id not in pinned_ids
         ]
 
-    def _log_candidates(self, turn: Turn, ranked: list[Ranked], cards: list[Card]) -> None:
+    def _log_candidates(self, turn: Turn, ranked: list[Ranked], cards: list[Card], ranker=None) -> None:
         """What was considered (for the agent console) and what was shown (impressions)."""
         cid = turn.conversation_id
         self.store.save_candidates(
@@ -426,7 +431,8 @@ class Assistant:
                 for r in ranked[:20]
             ],
         )  # fmt: skip
-        version = self.ranker_for(turn.user_id, cid).version or "prior"  # which model ranked them
+        # which model ranked them: the turn's own ranker (a newer version may have been swapped in since)
+        version = (ranker or self.ranker_for(turn.user_id, cid)).version or "prior"
         for i, c in enumerate(cards):
             self.store.log_event("impression", cid, turn.user_id, c.product_id, {"rank": i + 1, "ranker": version})
 

@@ -14,7 +14,9 @@ What is held about a shopper, by place:
 two (the store in one transaction, logged as a ``privacy_delete`` event with counts only, then the
 feedback files rewritten without their rows) and reports the catalog reviews it leaves: they are
 the shop's published source data, owned by ``retrieval`` (remove them at the source and re-ingest).
-Model versions already trained keep what they learned; the next training does not see them.
+Model versions already trained keep what they learned; the next training does not see them. The
+served blend's live co-ratings (``ranker.blend.CoRatingSource``, read from the store's events) drop
+the shopper at their next refresh (``Settings.coratings_ttl_s``).
 """
 
 from __future__ import annotations

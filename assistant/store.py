@@ -47,6 +47,7 @@ from assistant.records import (  # noqa: F401  (the rows are part of the store's
     messages_t,
 )
 from assistant.redaction import redact, redact_tree
+from ranker.blend import latest_positive
 from shopassist.errors import OperatorError, UserError
 
 
@@ -57,6 +58,11 @@ class UnknownConversation(UserError, KeyError):
 class StoreUnavailable(OperatorError, RuntimeError):
     """The database cannot be reached (down, restarting, refusing connections): whoever runs the
     shop must bring it back. Nothing of the failed call was written; the next call reconnects."""
+
+
+# a shopper's reactions that say "I'd buy this": the served co-ratings count them (``co_rating_pairs``);
+# an impression is not a reaction, a thumb down is the opposite, a comparison is undecided
+POSITIVE_KINDS = ("click", "thumb_up", "add_to_cart", "buy", "more_like_this")
 
 
 # what a database that is down or restarting raises through SQLAlchemy (psycopg and sqlite3 alike)
@@ -332,6 +338,41 @@ class ConversationStore:
             latest[(user, r.product_id)] = {"user_id": user, "product_id": r.product_id, "kind": r.kind,
                                             "timestamp": int(_aware(r.created_at).timestamp())}
         return list(latest.values())
+
+    def co_rating_events(self, after_id: int = 0) -> list[tuple[int, str | None, str | None, str]]:
+        """What the served co-ratings follow (``ranker.blend.CoRatingSource``), events with an id
+        above ``after_id``, oldest first, as ``(id, shopper key, product id, verdict)``: verdict
+        "+" for a positive reaction (``POSITIVE_KINDS``), "-" for a thumb down (it takes an earlier
+        one back), "erase" for a ``privacy_delete`` (someone's events are gone; key and product
+        None). Guests are keyed by their conversation (``conversation:<id>``, as ``feedback_rows``),
+        so one guest's session links its items. A range read on the primary key: a refresh with
+        nothing new costs one indexed query."""
+        kinds = (*POSITIVE_KINDS, "thumb_down", "privacy_delete")
+        q = (sa.select(events_t.c.id, events_t.c.kind, events_t.c.user_id, events_t.c.conversation_id, events_t.c.product_id)
+             .where(events_t.c.id > after_id, events_t.c.kind.in_(kinds)).order_by(events_t.c.id))
+        with self._read() as conn:
+            rows = conn.execute(q).all()
+        out = []
+        for r in rows:
+            if r.kind == "privacy_delete":
+                out.append((r.id, None, None, "erase"))
+            elif r.product_id is not None:
+                out.append((r.id, r.user_id or f"conversation:{r.conversation_id}", r.product_id,
+                            "-" if r.kind == "thumb_down" else "+"))
+        return out
+
+    def co_rating_pairs(self) -> list[tuple[str, str]]:
+        """(shopper key, product) of every product whose latest reaction from a shopper was positive
+        (``co_rating_events`` folded: a later thumb down takes a click back).
+
+        >>> st = ConversationStore("sqlite://")
+        >>> c = st.start_conversation("ann")
+        >>> for kind, pid in [("click", "a"), ("add_to_cart", "b"), ("thumb_down", "a"), ("impression", "c")]:
+        ...     _ = st.log_event(kind, c, "ann", pid)
+        >>> st.co_rating_pairs()
+        [('ann', 'b')]
+        """
+        return sorted(latest_positive(self.co_rating_events()))
 
     # -- a shopper's own data: access and erasure ----------------------------------------------
     def user_conversations(self, user_id: str) -> list[str]:

@@ -17,14 +17,21 @@ it lives in [0, 1] like the stars term, so the relevance safety of the fusion we
 History = the shopper's rated products (catalog reviews + this session's thumbs) except the ones
 they disliked (<= ``DISLIKED`` stars): "shoppers who bought X" is never said of a product they
 panned. A guest without history has knn = 0 everywhere: stars + popularity only.
+
+R_i holds the catalog's reviewers of i and, when serving, the shoppers whose latest reaction to i in
+the conversation store was positive (a click, thumb up, add to cart or buy; guests keyed by their
+conversation): ``CoRatingSource`` keeps both, re-reading the live part at most every
+``Settings.coratings_ttl_s`` (issue 16), so what shoppers click today changes tomorrow's
+"shoppers who bought X also bought this".
 """
 
 from __future__ import annotations
 
 import math
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -107,9 +114,8 @@ class CoRatings:
 
     @classmethod
     def from_store(cls, store: CatalogReader) -> CoRatings:
-        """Every review of the catalog (products without ratings cost no query)."""
-        return cls.from_pairs((r.user_id, p.id) for p in store.iter_products() if p.rating_count
-                              for r in store.reviews_for(p.id) if r.user_id)
+        """Every review of the catalog (``catalog_pairs``)."""
+        return cls.from_pairs(catalog_pairs(store))
 
     def add(self, user: str, item: str) -> None:
         if user in self.raters.get(item, ()):
@@ -118,6 +124,22 @@ class CoRatings:
         self.rated.setdefault(user, set()).add(item)
         for other in self.rated[user]:  # their co-counts changed
             self._co.pop(other, None)
+
+    def remove(self, user: str, item: str) -> None:
+        """Take ``user``'s rating of ``item`` back (a live click retracted by a thumb down).
+
+        >>> co = CoRatings.from_pairs([("u", "a"), ("u", "b")]); co.remove("u", "b")
+        >>> co.scores(["a"], ["b"])[0].tolist(), co.rated["u"]
+        ([0.0], {'a'})
+        """
+        if user not in self.raters.get(item, ()):
+            return
+        for other in self.rated[user]:  # their co-counts change (item's among them)
+            self._co.pop(other, None)
+        self.raters[item].discard(user)
+        self.rated[user].discard(item)
+        if not self.raters[item]:
+            del self.raters[item]
 
     def co_counts(self, item: str) -> Counter:
         """{j: the number of shoppers who rated both ``item`` and j}, kept until a rating touches it."""
@@ -149,6 +171,123 @@ class CoRatings:
         return out, via
 
 
+OVERLAP_IDS = 256  # each refresh re-reads this many event ids below its cursor: Postgres can commit a lower id
+# after a higher one was read (concurrent replicas); replaying a window in id order is idempotent
+
+
+def latest_positive(events) -> set[tuple[str, str]]:
+    """The (key, product) pairs whose latest verdict is "+", from ``ConversationStore.co_rating_events``
+    rows ``(id, key, product, verdict)``: "+" a positive reaction, "-" a thumb down, "erase" a deletion.
+
+    >>> sorted(latest_positive([(1, "u", "a", "+"), (2, "u", "b", "+"), (3, "u", "a", "-"), (4, None, None, "erase")]))
+    [('u', 'b')]
+    """
+    out: set[tuple[str, str]] = set()
+    for _, key, product, verdict in events:
+        if verdict == "+":
+            out.add((key, product))
+        elif verdict == "-":
+            out.discard((key, product))
+    return out
+
+
+class CoRatingSource:
+    """The served co-ratings: the catalog's reviews plus the shoppers' live positive events.
+
+    ``store`` / ``store_fn``: the catalog (read again whenever its product count changes: an ingest).
+    ``live_fn(after_id)``: the store's co-rating events with an id above ``after_id``
+    (``ConversationStore.co_rating_events``), asked at most every ``ttl_s`` seconds from the last id
+    seen (minus ``OVERLAP_IDS``): a refresh reads only what is new. A positive reaction adds its
+    pair in place, a thumb down removes it (unless the catalog has the same pair), and an "erase"
+    (``privacy delete``: whose events went is not recorded) re-reads all live events and rebuilds,
+    so an erased shopper's contribution is gone at the next refresh. One store read at a time;
+    scoring threads meanwhile use what is there. One source serves every version and both A/B arms.
+
+    >>> events = [(1, "s1", "a", "+"), (2, "s1", "b", "+")]
+    >>> src = CoRatingSource(live_fn=lambda after: [e for e in events if e[0] > after], ttl_s=0)
+    >>> sorted(src.get().raters["a"]), src.scores(["a"], ["b"])[0].tolist()
+    (['s1'], [1.0])
+    >>> events.append((3, "s1", "b", "-"))   # s1 took b back
+    >>> src.scores(["a"], ["b"])[0].tolist()
+    [0.0]
+    """
+
+    def __init__(self, store: CatalogReader | None = None, store_fn=None,
+                 live_fn: Callable[[int], list[tuple[int, str | None, str | None, str]]] | None = None, ttl_s: float = 5.0):
+        self._store, self._store_fn, self.live_fn, self.ttl_s = store, store_fn, live_fn, ttl_s
+        self._co: CoRatings | None = None
+        self._catalog_key: int | None = None
+        self._catalog: set[tuple[str, str]] = set()
+        self._live: set[tuple[str, str]] = set()
+        self._cursor = 0  # the highest live event id applied
+        self._live_at = -math.inf  # monotonic time of the last live read
+        self._lock = threading.Lock()  # guards the CoRatings: scoring reads it, a refresh changes it
+        self._refreshing = threading.Lock()  # one store read at a time
+
+    @property
+    def store(self) -> CatalogReader | None:
+        if self._store is None and self._store_fn is not None:
+            self._store = self._store_fn()
+        return self._store
+
+    def get(self) -> CoRatings:
+        """The co-ratings as of now (the catalog re-read on a product-count change, new live events
+        on the TTL). Mutated in place by later refreshes: score through ``scores`` when threads share it."""
+        store = self.store
+        key = store.count() if store is not None else 0
+        if self._co is None or key != self._catalog_key:
+            with self._refreshing:
+                if self._co is None or key != self._catalog_key:
+                    self._catalog = set(catalog_pairs(store)) if store is not None else set()
+                    self._catalog_key = key
+                    self._rebuild()
+        elif self.live_fn is not None and time.monotonic() - self._live_at >= self.ttl_s:
+            if self._refreshing.acquire(blocking=not self.ttl_s):  # TTL 0: every call sees every event
+                try:
+                    self._refresh()
+                finally:
+                    self._refreshing.release()
+        return self._co
+
+    def scores(self, history: Sequence[str], items: Sequence[str], exclude_user: str | None = None) -> tuple[np.ndarray, list]:
+        """``CoRatings.scores`` on the co-ratings as of now, safe against a refresh in another thread."""
+        co = self.get()
+        with self._lock:
+            return co.scores(history, items, exclude_user)
+
+    def _rebuild(self) -> None:
+        self._live_at = time.monotonic()
+        events = self.live_fn(0) if self.live_fn is not None else []
+        live = latest_positive(events)
+        co = CoRatings.from_pairs([*self._catalog, *live])
+        with self._lock:
+            self._co, self._live, self._cursor = co, live, max((e[0] for e in events), default=0)
+
+    def _refresh(self) -> None:
+        self._live_at = time.monotonic()
+        events = self.live_fn(max(0, self._cursor - OVERLAP_IDS))
+        if any(verdict == "erase" and i > self._cursor for i, _, _, verdict in events):
+            self._rebuild()
+            return
+        with self._lock:
+            for _, user, item, verdict in events:
+                pair = (user, item)
+                if verdict == "+" and pair not in self._live:
+                    self._live.add(pair)
+                    self._co.add(user, item)
+                elif verdict == "-" and pair in self._live:
+                    self._live.discard(pair)
+                    if pair not in self._catalog:
+                        self._co.remove(user, item)
+            self._cursor = max([self._cursor, *(e[0] for e in events)])
+
+
+def catalog_pairs(store: CatalogReader) -> Iterable[tuple[str, str]]:
+    """(reviewer, product) of every review of the catalog (products without ratings cost no query)."""
+    return ((r.user_id, p.id) for p in store.iter_products() if p.rating_count
+            for r in store.reviews_for(p.id) if r.user_id)
+
+
 def bought(user: UserContext) -> list[str]:
     """The shopper's history for co-ratings: rated product ids, oldest first, except the disliked.
 
@@ -164,18 +303,17 @@ class BlendedRanker:
     "shoppers who bought “<a product of their history>” also bought this".
 
     Everything it does not change (``version``, ``personal``, ``user_context``, a trained version's
-    ``model`` or ``taste``) is the base ranker's. The co-ratings are read from the catalog once,
-    on the first call, and again when its product count changes (an ingest).
+    ``model`` or ``taste``) is the base ranker's. The co-ratings come from ``source`` (default: the
+    catalog's alone, read on the first call and again when its product count changes); serving
+    hands every version the same ``CoRatingSource`` with the shoppers' live events in it.
     """
 
     def __init__(self, base: Ranker, store: CatalogReader | None = None, weights: dict[str, float] | None = None,
-                 store_fn=None):
+                 store_fn=None, source: CoRatingSource | None = None):
         self.base = base
         self.weights = dict(WEIGHTS if weights is None else weights)
-        self._store, self._store_fn = store, store_fn  # store_fn: opens the data dir's catalog once it exists
-        self._co: CoRatings | None = None
-        self._co_key: int | None = None
-        self._lock = threading.Lock()  # the assistant scores from several threads
+        # store_fn: opens the data dir's catalog once it exists
+        self.source = source if source is not None else CoRatingSource(store, store_fn)
 
     def __getattr__(self, name):  # only for names this class does not define: the base ranker's
         if name == "base":
@@ -195,19 +333,11 @@ class BlendedRanker:
 
     @property
     def store(self) -> CatalogReader | None:
-        if self._store is None and self._store_fn is not None:
-            self._store = self._store_fn()
-        return self._store
+        return self.source.store
 
     def co_ratings(self) -> CoRatings:
-        """The catalog's co-ratings (empty without a catalog), rebuilt when its product count changes."""
-        store = self.store
-        key = store.count() if store is not None else 0
-        with self._lock:
-            if self._co is None or key != self._co_key:
-                self._co = CoRatings.from_store(store) if store is not None else CoRatings()
-                self._co_key = key
-            return self._co
+        """The co-ratings as of now (``CoRatingSource.get``; empty without a catalog or live events)."""
+        return self.source.get()
 
     def score(self, user: UserContext, products: list, explain: bool = True) -> list[Prediction]:
         """The base ranker's predictions with ``show`` set (and the co-rating reason when it lifts the card)."""
@@ -215,7 +345,7 @@ class BlendedRanker:
         if len(preds) < 2:
             return preds
         ids = [p.id for p in products]
-        knn, via = self.co_ratings().scores(bought(user), ids, exclude_user=user.user_id)
+        knn, via = self.source.scores(bought(user), ids, exclude_user=user.key or user.user_id)
         parts = contributions([p.stars for p in preds], knn, [p.rating_count or 0 for p in products], self.weights)
         show = show_term(sum(parts.values()))
         lifted = {j for j in range(len(preds)) if via[j] is not None and parts["item_knn"][j] > 0

@@ -30,6 +30,8 @@ class UserContext:
     rated: (product id, stars) of the user's rated products, oldest first (the catalog history
     plus session thumbs): the trained ranker's personal taste term fits on these
     (``ranker.taste``); empty = no taste term, the rest works as before.
+    key: whose co-ratings are this shopper's own (``ranker.blend``): their user id, or
+    ``conversation:<id>`` for a guest (as the store keys live feedback); None = ``user_id``.
     """
 
     user_id: str | None
@@ -37,6 +39,7 @@ class UserContext:
     likes: list[str] = field(default_factory=list)
     dislikes: list[str] = field(default_factory=list)
     rated: list[tuple[str, float]] = field(default_factory=list)
+    key: str | None = None
 
     @property
     def is_cold(self) -> bool:

@@ -147,10 +147,13 @@ def build_user_context(store, user_id: str, sentiment=None) -> UserContext:
     return UserContext(user_id, history, likes, dislikes, rated)
 
 
-def load_ranker(settings: Settings, store: CatalogReader | None = None, blend: bool | None = None) -> Ranker:
+def load_ranker(settings: Settings, store: CatalogReader | None = None, blend: bool | None = None,
+                co_ratings=None) -> Ranker:
     """The current trained model version, or the catalog rating prior before any training; blended
     with co-ratings and popularity into ``Prediction.show`` (``ranker.blend``) unless ``blend`` is
-    False (default: ``settings.ranker_blend``).
+    False (default: ``settings.ranker_blend``). ``co_ratings``: the ``ranker.blend.CoRatingSource``
+    to blend with (serving shares one with the shoppers' live events across versions and arms;
+    default: the catalog's reviews alone).
 
     ``store``: the catalog to read ratings and reviews from (default: ``open_store(settings)``).
     Raises ``VersionNotFound`` when the current version is named but gone or has no model.
@@ -165,20 +168,20 @@ def load_ranker(settings: Settings, store: CatalogReader | None = None, blend: b
     version = versions.current_version(settings)
     if version is None:
         log.info("no trained rating model in %s: using the catalog rating prior", settings.models_dir)
-        return _blended(PriorRanker.from_settings(settings, store), settings, store, blend)
-    return _blended(TwoTowerRanker.load(version, settings, store), settings, store, blend)
+        return _blended(PriorRanker.from_settings(settings, store), settings, store, blend, co_ratings)
+    return _blended(TwoTowerRanker.load(version, settings, store), settings, store, blend, co_ratings)
 
 
-def _blended(base: Ranker, settings: Settings, store: CatalogReader | None, blend: bool | None) -> Ranker:
+def _blended(base: Ranker, settings: Settings, store: CatalogReader | None, blend: bool | None, source=None) -> Ranker:
     """``base`` wrapped in ``ranker.blend.BlendedRanker`` when the blend is on."""
     from ranker.blend import BlendedRanker
 
     if not (settings.ranker_blend if blend is None else blend):
         return base
-    return BlendedRanker(base, store, store_fn=lambda: open_store(settings))
+    return BlendedRanker(base, store, store_fn=lambda: open_store(settings), source=source)
 
 
-def load_version(settings: Settings, name: str, store: CatalogReader | None = None) -> Ranker:
+def load_version(settings: Settings, name: str, store: CatalogReader | None = None, co_ratings=None) -> Ranker:
     """A saved version by name, whichever is current (the candidate arm of an A/B test).
 
     Raises ``VersionNotFound`` naming the versions there are."""
@@ -186,7 +189,7 @@ def load_version(settings: Settings, name: str, store: CatalogReader | None = No
     if not (d / "metadata.json").exists():
         known = ", ".join(m["version"] for m in versions.list_versions(settings)) or "none"
         raise VersionNotFound(f"no ranker version {name!r} to serve (known: {known}): fix ab_candidate")
-    return _blended(TwoTowerRanker.load(d, settings, store), settings, store, None)
+    return _blended(TwoTowerRanker.load(d, settings, store), settings, store, None, co_ratings)
 
 
 def _meta_text(p) -> str:

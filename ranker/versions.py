@@ -16,6 +16,7 @@ parent named in metadata.json. Versions are never deleted by the code.
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,7 +97,10 @@ def use_version(settings: Settings, name: str) -> dict:
     if not (d / "metadata.json").exists():
         known = ", ".join(m["version"] for m in list_versions(settings)) or "none yet: run `shopassist ranker train`"
         raise VersionNotFound(f"no ranker version {name!r} (known: {known})")
-    (root(settings) / "CURRENT").write_text(name)
+    # write-then-rename: a serving replica polling CURRENT (``ranker.live``) never reads it half-written
+    tmp = root(settings) / f".CURRENT.{os.getpid()}"
+    tmp.write_text(name)
+    os.replace(tmp, root(settings) / "CURRENT")
     return read_metadata(d)
 
 

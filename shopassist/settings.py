@@ -171,6 +171,41 @@ class Settings(BaseSettings):
         "so a shopper keeps their arm across turns, processes and restarts.",
     )
 
+    # -- the engagement loop inside `serve` (docs/deployment.md, "Learning while serving") ------------
+    learn_interval_s: float = Field(
+        default=0.0, ge=0,
+        description="0 = off. Otherwise `serve` runs the learning job (`shopassist learn`: train a candidate on "
+        "the shoppers' feedback, promote it only if not worse) every this many seconds, in a low-priority child "
+        "process so training never holds the request threads' GIL. One run at a time across replicas (the "
+        "training lock; a busy lock is skipped); a failed run is logged and the next one comes an interval "
+        "later. A learn on a small catalog takes minutes of CPU: hourly (3600) or daily suits a shop.",
+    )
+    learn_min_feedback: int = Field(
+        default=20, ge=1,
+        description="A scheduled run trains only when at least this many (shopper, product) ratings from "
+        "feedback (thumbs, add to cart, buy) are new since the current version: the job holds out every 5th "
+        "new row to judge the candidate, so 20 gives it 4 recent opinions to be judged on, not 0.",
+    )
+    learn_tolerance: float = Field(
+        default=0.0, ge=0,
+        description="Stars of RMSE a scheduled candidate may lose on the held-out test set or the recent "
+        "feedback and still be promoted (`shopassist learn --tolerance`); 0 = 'not worse'.",
+    )
+    ranker_reload_s: float = Field(
+        default=2.0, ge=0,
+        description="How often a serving process reads the models dir's CURRENT pointer (one small file "
+        "read) to pick up a version another process promoted or rolled back; the new version is loaded "
+        "in the background and swapped in whole, in-flight turns finish on the old one. 0 = never (restart "
+        "to switch).",
+    )
+    coratings_ttl_s: float = Field(
+        default=5.0, ge=0,
+        description="The served blend's co-ratings include the shoppers' live positive events (click, thumb "
+        "up, add to cart, buy); the events new since the last read are read at most this often (a primary-key "
+        "range read: 1.3 ms with nothing new over 20k events, BENCHMARKS.md issue 16) and change the pairs in "
+        "place; a `privacy delete` rebuilds them (0.34 s there). 0 = every scoring call.",
+    )
+
     # -- serving -------------------------------------------------------------------
     host: str = Field(default="127.0.0.1", description="Interface the web app binds to.")
     port: int = Field(default=7860, ge=1, le=65535, description="Port of the web app.")

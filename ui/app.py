@@ -68,13 +68,19 @@ def build_app(settings: Settings, assistant=None):
     def healthz() -> str:
         return "ok"  # alive: a degraded backend still serves cards (the details: /healthz/backends)
 
+    learning = learning_schedule(settings, assistant)
+
     @app.get("/healthz/backends")
     def backends() -> dict:
-        """The search and LLM backends as the last turns found them (``Desk.health``), states only:
-        ``{"search": "hybrid" | "bm25 only", "llm": "ok" | "down"}``. The addresses and errors are
-        for the agent console (signed in), not for anyone who can reach the shop."""
+        """The search and LLM backends as the last turns found them (``Desk.health``), the ranker
+        version served and the scheduled learning job's last outcome, states only:
+        ``{"search": "hybrid" | "bm25 only", "llm": "ok" | "down", "ranker": "v0003" | "prior",
+        "learn": "off" | "not run yet" | "promoted" | "kept" | "busy" | "skipped" | "failed"}``.
+        The addresses, errors and numbers are for the agent console and the log, not for anyone
+        who can reach the shop."""
         h = assistant.desk.health()
-        return {"search": h["search"]["search"], "llm": h["llm"]["state"]}
+        return {"search": h["search"]["search"], "llm": h["llm"]["state"], "ranker": assistant.ranker.version or "prior",
+                "learn": learning.last["outcome"] if learning is not None else "off"}
 
     demo_images_route(app)  # /demo-images/<name>: the demo catalog's own pictures (ui/assets.py)
 
@@ -98,7 +104,23 @@ def build_app(settings: Settings, assistant=None):
     share_agent_logins(app, assistant.desk.agent_sessions, settings.identity_key)
     app.add_middleware(Guard, throttle=assistant.desk.logins(settings.login_max_failures, settings.login_backoff_s))
     app.state.assistant = assistant
+    app.state.learning = learning
+    if learning is not None:  # with the server, not with the build: tests and benches build apps freely
+        app.router.on_startup.append(learning.start)
+        app.router.on_shutdown.append(learning.stop)
     return app
+
+
+def learning_schedule(settings: Settings, assistant):
+    """The scheduled learning job of ``serve`` (``shopassist.learning``), or None when
+    ``learn_interval_s`` is 0. A promotion is served at once here (``LiveRanker.reload``);
+    other replicas see it at their next poll of the models dir."""
+    if not settings.learn_interval_s:
+        return None
+    from shopassist.learning import LearnSchedule
+
+    reload = getattr(assistant.ranker, "reload", None)  # a LiveRanker (Assistant.from_settings)
+    return LearnSchedule(settings, on_promoted=(lambda _rec: reload()) if reload else None)
 
 
 def share_agent_logins(app, sessions, key: bytes) -> None:

@@ -23,7 +23,10 @@ def register(sub, groups) -> None:
     p = sub.add_parser(
         "serve",
         help="Serve the customer chat (/), agent console (/agent) and widget (/widget).",
-        description="Serve the web app. Share links (--share) are public and expire; they need internet access.",
+        description="Serve the web app. Share links (--share) are public and expire; they need internet access. "
+        "With SHOPASSIST_LEARN_INTERVAL_S set it also runs `shopassist learn` on that schedule in a low-priority "
+        "child process, and it serves a version promoted or rolled back by any process without a restart "
+        "(docs/deployment.md).",
     )
     p.add_argument("--host", action=_Override, dest="host", help="Interface to bind (default 127.0.0.1).")
     p.add_argument("--port", action=_Override, dest="port", type=int, help="Port (default 7860).")

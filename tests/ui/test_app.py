@@ -109,5 +109,6 @@ def test_the_starters_name_this_shops_own_kinds_of_product(ui_assistant):
 def test_backends_health_says_states_and_nothing_else(live_app):
     """/healthz/backends: the search mode and the LLM state, without addresses or errors (the console has those)."""
     r = httpx.get(live_app.url + "/healthz/backends", timeout=10)
-    assert r.status_code == 200 and r.json() == {"search": "hybrid", "llm": "ok"}
+    ranker = live_app.assistant.ranker.version or "prior"
+    assert r.status_code == 200 and r.json() == {"search": "hybrid", "llm": "ok", "ranker": ranker, "learn": "off"}
     assert httpx.get(live_app.url + "/healthz", timeout=10).text == "ok"
