@@ -692,7 +692,7 @@ def cold_start(slots: list[tuple], first_n: int = 10, boot: int = 2000, seed: in
 
 
 def plot(report: dict, path: Path) -> None:
-    """The curve: CTR and thumbs-up rate per round and arm with their 95 % intervals."""
+    """The curve: CTR, thumbs-up rate and card CTR per round and arm with their 95 % intervals."""
     import matplotlib  # heavy, and only for the PNG
 
     matplotlib.use("Agg")
@@ -713,7 +713,9 @@ def plot(report: dict, path: Path) -> None:
         ax.set_xticks(rounds)
     axes[0].set_ylabel(f"rate (top {report['config']['k']}, 95 % bootstrap interval)")
     axes[0].legend()
-    fig.suptitle(f"replay of {report['design']['shoppers']} shoppers: {report['dataset'][:60]}", fontsize=9)
+    cfg = report["config"]
+    fig.suptitle(f"replay of {report['design']['shoppers']} shoppers, the learning arm learning from "
+                 f"{cfg.get('learn_from', 'cards')}, {cfg.get('deal', 'random')} rounds: {report['dataset'][:60]}", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
