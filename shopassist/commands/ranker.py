@@ -115,8 +115,9 @@ def register(sub, groups) -> None:
     p.set_defaults(func=cmd_learn)
 
     p = sub.add_parser("simulate", help="Replay real shoppers offline over several learning rounds: the learning arm "
-                       "(the served blend learning from its cards, one exploration slot) against the frozen blend, the frozen "
-                       "blend with the exploration slot, popularity and the stars alone; per-round click-through and "
+                       "(the served blend learning from its cards and, by default, the store's new reviews; one exploration slot) "
+                       "against the frozen blend, the frozen blend with the exploration slot, popularity (its own clicks, or "
+                       "every new review: popularity_live) and the stars alone; per-round click-through and "
                        "thumbs-up with intervals (JSON).",
                        description="ranker.replay: a seeded subsample of a rating dataset split at a time cutoff; each round a "
                        "fresh batch of shoppers is shown each arm's top k among the items they really rated later plus "
