@@ -6,7 +6,10 @@ Recipe (``simulate``), top to bottom:
             rating times) splits every history: ratings before it are what the shop knows when the
             replay starts, a shopper's ratings after it are their real reactions to what is shown
             (``build_replay``). Shoppers with a rating on each side are dealt into ``rounds``
-            disjoint batches: each shopper has one session, so no reaction is used twice.
+            disjoint batches: each shopper has one session, so no reaction is used twice. ``deal``
+            "random" (the standard design): seeded random batches, so rounds are *not* time slices
+            (a round-1 shopper's later ratings may postdate a round-5 shopper's); "time": dealt by
+            the time of each shopper's first later rating, earliest round first.
             ``horizon`` < 1 makes a validation replay: nothing at or after that quantile exists (no
             reaction, catalog item or negative comes from it), so knobs are chosen with
             ``cutoff=0.3, horizon=0.5`` and the standard replay (cutoff 0.5, horizon 1) is the test.
@@ -16,7 +19,8 @@ Recipe (``simulate``), top to bottom:
             they rated >= 4 stars (``outcome``).
 3. arms     frozen: what ``load_ranker`` serves (``ranker.blend``: the version's stars + co-ratings +
             popularity, z-scored per session, the served weights) over the history, never updated;
-            learning: the same at the start, then it learns from what it shows, after every round:
+            learning: the same at the start, then it learns after every round (``learn_from``).
+            "cards": only from what it shows:
             clicks are positives (the shopper joins the item's raters in its co-ratings,
             ``click_weight`` = ``CLICK_WEIGHT`` history ratings to its popularity), impressions shown
             and not clicked weak negatives (``IMPRESSION_WEIGHT`` x that off its popularity), the thumbs go to the real learning job (``ranker.learn.learn``:
@@ -25,8 +29,22 @@ Recipe (``simulate``), top to bottom:
             and the last of its k slots explores (``explore_top_k``): the best candidate by
             predicted stars among those it has no click or rating for and has shown fewer than
             ``EXPLORE_SHOWS`` times, when none is in its top k - 1 already.
+            "cards+reviews" (the main design: a shop's learning job and served blend read the store's
+            reviews, not only its card clicks): the same, plus every real later rating of the round's
+            shoppers as the store's new reviews, whether or not a card showed the item (a shop's new
+            reviews and purchases): the reviewer joins the item's raters, the item gains one rating
+            of popularity and is no longer unexplored (a rating already learned as a click on its card
+            is not counted twice), and the learning job gets them all as review events with their real
+            stars (instead of the card thumbs), which also enter its biases. Leakage: only earlier
+            rounds' shoppers are learned from, and each shopper has one session, so a shopper's own
+            later ratings are never known before their session (``own_later_known``, reported per
+            round, is 0). The reviews' texts do not enter the items' text units (those stay as of the
+            cutoff for every arm).
             popularity: items ordered by their rating count in the history plus the clicks it
-            collected itself; stars: the version's predicted stars alone, frozen (the served order
+            collected itself; popularity_live: the history's counts plus every new review of earlier
+            rounds (the same reviews as cards+reviews; in either mode): a learning popularity peer, so
+            learning - popularity_live is what the learned blend adds to counting new reviews;
+            stars: the version's predicted stars alone, frozen (the served order
             before ``ranker.blend``: the previous record's frozen arm); frozen_explore: the frozen
             arm with the learning arm's exploration slot (its own impressions and clicks decide
             what is unexplored), so learning - frozen_explore is what learning adds beyond exploring. The model arms' stars come
@@ -35,13 +53,13 @@ Recipe (``simulate``), top to bottom:
             turns it off on MI: BENCHMARKS.md, ranker section 10).
 4. report   per round and arm: click-through and thumbs-up rate per session (any card) and per card
             (clicked / liked cards over shown cards, ``METRICS``) with 95 % bootstrap intervals over the
-            round's shoppers, learning - frozen and learning - popularity with
-            paired bootstrap intervals; cold-start exposure (``cold_start``): how often items with
+            round's shoppers, learning - frozen / popularity / popularity_live (and the others) with
+            paired bootstrap intervals; what was known at the round's start (``known_at_start``); cold-start exposure (``cold_start``): how often items with
             no rating before the cutoff are shown in their first ``first_n`` candidate slots,
             next to established items in slots of the same relevance. Where learning gains and loses
             (``swaps``): per round, the cards only the learning arm or only the frozen arm showed and
             how many were clicked, the learning arm's by cause (a new item: exploration; an item it saw
-            clicked: its learned clicks; else re-ordered), and the items its clicks promote most.
+            clicked: its learned clicks; an item it learned reviews of; else re-ordered), and the items its clicks promote most.
 """
 
 from __future__ import annotations
@@ -61,13 +79,21 @@ from ranker.blend import DISLIKED, WEIGHTS, CoRatings, contributions
 from ranker.data import USER_HISTORY, Example, Rating, RatingData, item_units, review_unit
 from ranker.features import featurize, predict_features
 from ranker.model import RatingModel
+from ranker.scoring import KIND_STARS
 from shopassist.settings import Settings
 
 log = logging.getLogger(__name__)
 
 THUMBS_UP_STARS = 4.0  # a later real rating of 4-5 stars = the shopper liked what was shown
 THUMBS_DOWN_STARS = 2.0  # 1-2 stars = thumb_down; 3 stars = a click without an opinion
-ARMS = ("learning", "frozen", "popularity", "stars", "frozen_explore")
+ARMS = ("learning", "frozen", "popularity", "stars", "frozen_explore", "popularity_live")
+# what the learning arm learns from after each round (``--learn-from``): "cards" = the clicks and
+# ignored cards of its own sessions only; "cards+reviews" (the main design) = those plus every real
+# later rating of the round's shoppers, as the store's new reviews (module docstring, step 3)
+LEARN_FROM = ("cards+reviews", "cards")
+# how shoppers are dealt into rounds (``--deal``): "random" = seeded random batches (rounds are not
+# time slices); "time" = by the time of each shopper's first later rating, earliest round first
+DEALS = ("random", "time")
 # popularity a shown-and-not-clicked card costs the learning arm, in ratings: a click adds 1, so five
 # ignored impressions cancel one click (k = 5 cards: one click in a session pays for the four others)
 IMPRESSION_WEIGHT = 0.2
@@ -92,6 +118,8 @@ class SimConfig:
     boot: int = 2000  # bootstrap resamples for every interval
     seed: int = 0
     click_weight: float = CLICK_WEIGHT  # a learned click in the learning arm's popularity, in history ratings
+    learn_from: str = LEARN_FROM[0]  # "cards+reviews" or "cards" (LEARN_FROM)
+    deal: str = DEALS[0]  # "random" or "time" (DEALS)
 
 
 @dataclass
@@ -115,8 +143,23 @@ class Replay:
         return sum(len(b) for b in self.batches)
 
 
+def first_later_times(ratings: list[Rating], cutoff: int) -> dict[str, int]:
+    """Each shopper's first rating time at or after the cutoff (what ``deal="time"`` orders rounds by).
+
+    >>> first_later_times([Rating("u", "a", 5.0, 9, 0), Rating("u", "b", 4.0, 7, 1), Rating("v", "a", 3.0, 2, 2)], 5)
+    {'u': 7}
+    """
+    out: dict[str, int] = {}
+    for r in ratings:
+        if r.ts >= cutoff and (r.user not in out or r.ts < out[r.user]):
+            out[r.user] = r.ts
+    return out
+
+
 def build_replay(data: RatingData, cfg: SimConfig) -> Replay:
     """Steps 1-2 of the recipe: the subsample, the time split, the sessions of each round."""
+    if cfg.learn_from not in LEARN_FROM:
+        raise ValueError(f"learn_from must be one of {LEARN_FROM} (got {cfg.learn_from!r})")
     rng = np.random.default_rng(cfg.seed)
     users = data.users()
     keep = set(rng.choice(users, size=min(cfg.users, len(users)), replace=False).tolist())
@@ -143,6 +186,11 @@ def build_replay(data: RatingData, cfg: SimConfig) -> Replay:
         raise ValueError(f"{data.name}: {len(eligible)} shoppers have ratings on both sides of the cutoff; "
                          f"{cfg.rounds} rounds need at least that many (raise --users or move the cutoff)")
     order = rng.permutation(len(eligible))
+    if cfg.deal == "time":  # earliest first later rating first; the random order breaks ties
+        first_later = first_later_times(rs, cutoff)
+        order = sorted(order, key=lambda j: first_later[eligible[j]])
+    elif cfg.deal != "random":
+        raise ValueError(f"deal must be one of {DEALS} (got {cfg.deal!r})")
     pool = np.asarray(items)
     sessions = []
     for j in order:
@@ -338,6 +386,11 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
     frozen_co = CoRatings.from_pairs((r.user, r.item) for r in history)
     learn_co, learn_counts, frozen_counts = CoRatings.from_pairs((r.user, r.item) for r in history), Counter(pop_counts), Counter(pop_counts)
     known = set(pop_counts)  # items with a rating in the history: never "unexplored"
+    live_counts = Counter(pop_counts)  # popularity_live: the history's counts + every new review so far
+    hist_pairs = {(r.user, r.item) for r in history}
+    reviewed: set[tuple[str, str]] = set()  # (shopper, item) of every new review the store has received so far
+    learned_reviews: Counter = Counter()  # the learning arm's reviews per item so far (cards+reviews; swaps)
+    card_clicks = 0
     # per exploring arm: impressions per item and the items it saw clicked (what is still unexplored)
     seen = {arm: (Counter(), set()) for arm in ("learning", "frozen_explore")}
     learned_clicks: Counter = Counter()  # the learning arm's clicks per item so far (the swaps diagnostic)
@@ -345,12 +398,16 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
     events_dir = versions.root(settings) / "replay-feedback"
     events_dir.mkdir(parents=True, exist_ok=True)
     for rnd, sessions in enumerate(rep.batches, 1):
+        # what is known when the round starts: earlier rounds' reviews and clicks, never this round's own
+        known_at_start = {"reviews": len(reviewed), "card_clicks": card_clicks,
+                          "own_later_ratings_known": own_later_known(sessions, hist_pairs, reviewed, learn_co, feedback)}
         frozen_stars = model_scores(frozen, history, text, sessions)
         learn_stars = model_scores(learning, history + feedback, text, sessions)
         scores = {"learning": blend_scores(learn_stars, learn_co, learn_counts, rep.history, sessions),
                   "frozen": blend_scores(frozen_stars, frozen_co, frozen_counts, rep.history, sessions),
                   "popularity": popularity_scores(pop_counts, sessions),
-                  "stars": frozen_stars}
+                  "stars": frozen_stars,
+                  "popularity_live": popularity_scores(live_counts, sessions)}
         scores["frozen_explore"] = scores["frozen"]
         prior = {"learning": learn_stars, "frozen_explore": frozen_stars}
         per_arm, shown_by = {}, {}
@@ -381,11 +438,22 @@ def simulate(data: RatingData, settings: Settings, cfg: SimConfig | None = None,
             per_arm[arm] = outs
         outcomes.append(per_arm)
         pop_counts.update(pop_clicks)
-        diag = swaps(sessions, shown_by["learning"], shown_by["frozen"], learned_clicks, rep.new_items)
+        diag = swaps(sessions, shown_by["learning"], shown_by["frozen"], learned_clicks, rep.new_items, learned_reviews)
         learned_clicks.update(i for _u, i, click in learned if click)
+        card_clicks += sum(click for _u, _i, click in learned)
         learn_from_cards(learned, learn_co, learn_counts, *seen["learning"], weight=cfg.click_weight)
+        # the store's new reviews: every later rating of this round's shoppers, whether or not a card showed it
+        reviews = store_reviews(sessions)
+        live_counts.update(i for _u, i, _st in reviews)
+        reviewed.update((u, i) for u, i, _st in reviews)
+        if cfg.learn_from == "cards+reviews":
+            clicked_pairs = {(u, i) for u, i, click in learned if click}
+            learned_reviews.update(learn_from_reviews(reviews, learn_co, learn_counts, seen["learning"][1], skip=clicked_pairs))
+            rows = [{"user_id": u, "product_id": i, "kind": "review", "rating": st, "timestamp": rep.cutoff + rnd}
+                    for u, i, st in reviews]
         learn_from_cards(explored, CoRatings(), Counter(), *seen["frozen_explore"])  # only its impressions and clicks count
         report = _round_report(rnd, per_arm, cfg)
+        report["known_at_start"] = known_at_start
         report["swaps"] = {**diag, "promoted_after": promoted(learned_clicks, frozen_counts)}
         # the learning job on this round's feedback (the last round's reactions train nothing measured)
         if rnd < cfg.rounds:
@@ -435,12 +503,61 @@ def learn_from_cards(learned: list[tuple[str, str, bool]], co: CoRatings, counts
             counts[item] -= IMPRESSION_WEIGHT * weight
 
 
+def store_reviews(sessions: list[Session]) -> list[tuple[str, str, float]]:
+    """The store's new reviews after a round: every real later rating of its shoppers, (shopper, item,
+    stars), whether or not a card showed the item.
+
+    >>> store_reviews([Session("u", ["a", "b", "x"], {"b": 2.0, "a": 5.0}, np.zeros(3)), Session("v", ["c"], {"c": 4.0}, np.zeros(1))])
+    [('u', 'a', 5.0), ('u', 'b', 2.0), ('v', 'c', 4.0)]
+    """
+    return [(s.shopper, i, s.later[i]) for s in sessions for i in sorted(s.later)]
+
+
+def learn_from_reviews(reviews: list[tuple[str, str, float]], co: CoRatings, counts: Counter, clicked: set,
+                       skip: set = frozenset()) -> Counter:
+    """The learning arm's counts after the store's new reviews (cards+reviews): the reviewer joins the
+    item's raters, the item gains one history rating of popularity and is no longer unexplored. A
+    review in ``skip`` (a (shopper, item) the arm already learned as a click on its card) adds no
+    second count. Returns the reviews learned per item.
+
+    >>> co, counts, clicked = CoRatings(), Counter({"a": 3}), set()
+    >>> learn_from_reviews([("u", "a", 5.0), ("u", "b", 1.0), ("v", "a", 4.0)], co, counts, clicked, skip={("v", "a")})
+    Counter({'a': 1, 'b': 1})
+    >>> dict(counts), sorted(clicked), sorted(co.raters["a"])
+    ({'a': 4, 'b': 1}, ['a', 'b'], ['u'])
+    """
+    learned: Counter = Counter()
+    for user, item, _stars in reviews:
+        if (user, item) in skip:
+            continue
+        co.add(user, item)
+        counts[item] += 1
+        clicked.add(item)
+        learned[item] += 1
+    return learned
+
+
+def own_later_known(sessions: list[Session], hist_pairs: set, reviewed: set, co: CoRatings, feedback: list[Rating]) -> int:
+    """The leakage check: how many of a round's shoppers' own later ratings (or any feedback of theirs
+    beyond the history) the shop already knows when their sessions are shown. 0 by construction.
+
+    >>> s = [Session("u", ["a", "b"], {"a": 5.0}, np.zeros(2))]
+    >>> own_later_known(s, set(), set(), CoRatings(), []), own_later_known(s, set(), {("u", "a")}, CoRatings(), [])
+    (0, 1)
+    """
+    users = {s.shopper for s in sessions}
+    own = sum(1 for s in sessions for i in s.later if (s.shopper, i) not in hist_pairs
+              and ((s.shopper, i) in reviewed or s.shopper in co.raters.get(i, ())))
+    return own + sum(r.user in users for r in feedback)
+
+
 def swaps(sessions: list[Session], learning: list[list[str]], frozen: list[list[str]], learned_clicks: Counter,
-          new_items: set[str]) -> dict:
+          new_items: set[str], learned_reviews: Counter | None = None) -> dict:
     """Where the learning arm gains and loses against the frozen one in a round: the cards only one
     of them showed, how many of those were clicked, by why the learning arm's card differs (a new
-    item: exploration; an item it saw clicked before: its learned clicks; else: re-ordering through
-    refitted biases, co-ratings or sunk impressions).
+    item: exploration; an item it saw clicked before: its learned clicks; an item it learned reviews
+    of (``learned_reviews``, cards+reviews): its learned reviews; else: re-ordering through refitted
+    biases, co-ratings or sunk impressions).
 
     >>> s = [Session("u", ["a", "b", "c"], {"a": 5.0, "c": 4.0}, np.zeros(3))]
     >>> r = swaps(s, [["a", "c"]], [["a", "b"]], Counter({"a": 2}), {"c"})
@@ -453,7 +570,8 @@ def swaps(sessions: list[Session], learning: list[list[str]], frozen: list[list[
             hit = int(item in s.later)
             lo[0] += 1
             lo[1] += hit
-            why = "new item" if item in new_items else "learned clicks" if learned_clicks[item] else "re-ordered"
+            why = ("new item" if item in new_items else "learned clicks" if learned_clicks[item]
+                   else "learned reviews" if learned_reviews and learned_reviews[item] else "re-ordered")
             by.setdefault(why, [0, 0])
             by[why][0] += 1
             by[why][1] += hit
@@ -482,8 +600,8 @@ def _learn_round(settings, learn, hist: RatingData, history: list[Rating], feedb
     """Write the round's feedback as the store's events, run the learning job on it, and add its
     ratings to what the learning arm knows. Returns (model served next, its version, the job's report)."""
     n0 = len(history) + len(feedback)
-    new = [Rating(r["user_id"], r["product_id"], 5.0 if r["kind"] == "thumb_up" else 1.0, r["timestamp"], n0 + j)
-           for j, r in enumerate(x for x in rows if x["kind"] != "click")]
+    new = [Rating(r["user_id"], r["product_id"], float(r.get("rating") or KIND_STARS[r["kind"]]), r["timestamp"], n0 + j)
+           for j, r in enumerate(x for x in rows if "rating" in x or x["kind"] in KIND_STARS)]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     info = {"events": len(rows), "rating_events": len(new)}
     if not new:
@@ -507,7 +625,7 @@ def _round_report(rnd: int, per_arm: dict, cfg: SimConfig) -> dict:
                      "card_ctr": bootstrap_ci([o["card_ctr"] for o in outs], cfg.boot, cfg.seed),
                      "card_thumbs_up": bootstrap_ci([o["card_thumbs_up"] for o in outs], cfg.boot, cfg.seed)}
     diffs = {}
-    for other in ("frozen", "popularity", "stars", "frozen_explore"):
+    for other in ("frozen", "popularity", "stars", "frozen_explore", "popularity_live"):
         diffs[f"learning_minus_{other}"] = {
             m: paired_diff_ci([o[key] for o in per_arm["learning"]], [o[key] for o in per_arm[other]], cfg.boot, cfg.seed)
             for m, key in METRICS}
@@ -521,6 +639,7 @@ def _final(rounds: list[dict]) -> dict:
     won = {m: bool(d["ci95"] and d["ci95"][0] > 0) for m, d in last.items()}
     return {"round": rounds[-1]["round"], "learning_minus_frozen": last, "learning_beats_frozen": won,
             "learning_minus_popularity": rounds[-1]["learning_minus_popularity"],
+            "learning_minus_popularity_live": rounds[-1].get("learning_minus_popularity_live"),
             "learning_minus_frozen_explore": rounds[-1].get("learning_minus_frozen_explore")}
 
 
@@ -535,7 +654,8 @@ def pooled(outcomes: list[dict], first: int, boot: int = 2000, seed: int = 0) ->
     """
     rows = outcomes[first - 1 :]
     out = {"rounds": f"{first}-{len(outcomes)}"}
-    for a, b in (("learning", "frozen"), ("learning", "frozen_explore"), ("learning", "popularity"), ("frozen", "stars")):
+    for a, b in (("learning", "frozen"), ("learning", "frozen_explore"), ("learning", "popularity"), ("frozen", "stars"),
+                 ("learning", "popularity_live"), ("popularity_live", "popularity"), ("popularity_live", "frozen")):
         if rows and a in rows[0] and b in rows[0]:
             out[f"{a}_minus_{b}"] = {m: paired_diff_ci([o[key] for r in rows for o in r[a]], [o[key] for r in rows for o in r[b]], boot, seed)
                                      for m, key in METRICS}
@@ -572,7 +692,7 @@ def cold_start(slots: list[tuple], first_n: int = 10, boot: int = 2000, seed: in
 
 
 def plot(report: dict, path: Path) -> None:
-    """The curve: CTR and thumbs-up rate per round and arm with their 95 % intervals."""
+    """The curve: CTR, thumbs-up rate and card CTR per round and arm with their 95 % intervals."""
     import matplotlib  # heavy, and only for the PNG
 
     matplotlib.use("Agg")
@@ -593,7 +713,9 @@ def plot(report: dict, path: Path) -> None:
         ax.set_xticks(rounds)
     axes[0].set_ylabel(f"rate (top {report['config']['k']}, 95 % bootstrap interval)")
     axes[0].legend()
-    fig.suptitle(f"replay of {report['design']['shoppers']} shoppers: {report['dataset'][:60]}", fontsize=9)
+    cfg = report["config"]
+    fig.suptitle(f"replay of {report['design']['shoppers']} shoppers, the learning arm learning from "
+                 f"{cfg.get('learn_from', 'cards')}, {cfg.get('deal', 'random')} rounds: {report['dataset'][:60]}", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

@@ -115,14 +115,17 @@ def register(sub, groups) -> None:
     p.set_defaults(func=cmd_learn)
 
     p = sub.add_parser("simulate", help="Replay real shoppers offline over several learning rounds: the learning arm "
-                       "(the served blend learning from its cards, one exploration slot) against the frozen blend, the frozen "
-                       "blend with the exploration slot, popularity and the stars alone; per-round click-through and "
+                       "(the served blend learning from its cards and, by default, the store's new reviews; one exploration slot) "
+                       "against the frozen blend, the frozen blend with the exploration slot, popularity (its own clicks, or "
+                       "every new review: popularity_live) and the stars alone; per-round click-through and "
                        "thumbs-up with intervals (JSON).",
                        description="ranker.replay: a seeded subsample of a rating dataset split at a time cutoff; each round a "
                        "fresh batch of shoppers is shown each arm's top k among the items they really rated later plus "
                        "sampled ones; a shown later-rated item is a click, >= 4 stars a thumbs-up. The learning arm adds its "
                        "clicks to its co-ratings and popularity, takes ignored cards off popularity, and runs "
-                       "the real learning job on its thumbs after every round; per round, the cards only one of learning and "
+                       "the real learning job on its thumbs after every round; with --learn-from cards+reviews (the default) it also "
+                       "learns every later rating of the round's shoppers as the store's new reviews (never a shopper's own "
+                       "before their session), and popularity_live counts those reviews too; per round, the cards only one of learning and "
                        "frozen showed and how many were clicked (swaps). Click-through and thumbs-up are measured per session "
                        "(any card) and per card (clicked / shown cards, as `report ab`). --cutoff 0.3 --horizon 0.5 is the validation "
                        "replay the learning arm's knobs are chosen on. Versions are trained in --workdir "
@@ -140,6 +143,13 @@ def register(sub, groups) -> None:
                    "a validation replay that never sees the test period (knobs are chosen there).")
     p.add_argument("--click-weight", type=float, default=None,
                    help="A learned click in the learning arm's popularity, in history ratings (default ranker.replay.CLICK_WEIGHT).")
+    p.add_argument("--learn-from", choices=("cards+reviews", "cards"), default=None,
+                   help="What the learning arm learns from after each round: its own cards' clicks and ignored cards "
+                   "only (cards), or those plus every real later rating of the round's shoppers as the store's new "
+                   "reviews (cards+reviews, the default: a shop's learning job reads its reviews).")
+    p.add_argument("--deal", choices=("random", "time"), default=None,
+                   help="How shoppers are dealt into rounds: seeded random batches (random, the default; rounds are not "
+                   "time slices) or by the time of each shopper's first later rating (time).")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workdir", type=Path, default=None,
                    help="Where the replay's versions go (default: DATA_DIR/simulate/<time>).")
@@ -399,7 +409,7 @@ def cmd_simulate(args, settings) -> int:
     if args.rounds < 1:
         raise _user_error(ValueError(f"--rounds must be at least 1 (got {args.rounds})"))
     cfg = SimConfig(rounds=args.rounds, seed=args.seed)
-    for name in ("users", "k", "negatives", "cutoff", "horizon", "epochs", "first_n", "click_weight"):
+    for name in ("users", "k", "negatives", "cutoff", "horizon", "epochs", "first_n", "click_weight", "learn_from", "deal"):
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
     if not 0 < cfg.cutoff < 1:
@@ -421,7 +431,8 @@ def cmd_simulate(args, settings) -> int:
                 f"{arm} {a[arm]['ctr']['value']:.3f}" for arm in a) + "; thumbs-up " + ", ".join(
                 f"{arm} {a[arm]['thumbs_up_rate']['value']:.3f}" for arm in a)
                 + f"; learning - frozen CTR {r['learning_minus_frozen']['ctr']['value']:+.3f} {r['learning_minus_frozen']['ctr']['ci95']}"
-                + f", card CTR {r['learning_minus_frozen']['card_ctr']['value']:+.3f} {r['learning_minus_frozen']['card_ctr']['ci95']}",
+                + f", card CTR {r['learning_minus_frozen']['card_ctr']['value']:+.3f} {r['learning_minus_frozen']['card_ctr']['ci95']}"
+                + f"; learning - popularity_live CTR {r['learning_minus_popularity_live']['ctr']['value']:+.3f}",
                 flush=True)
 
     try:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ranker.blend import CoRatings
-from ranker.replay import IMPRESSION_WEIGHT, SimConfig, build_replay, learn_from_cards, outcome, swaps
+from ranker.replay import ARMS, IMPRESSION_WEIGHT, SimConfig, build_replay, learn_from_cards, outcome, swaps
 from shopassist.cli import main
 from tests.conftest import dataset
 from tests.ranker.conftest import MI
@@ -86,12 +86,13 @@ def test_a_shopper_shown_all_their_later_items_clicks_every_one():
 
 
 @pytest.mark.slow
-def test_simulate_cli_when_every_candidate_is_shown(tmp_path, capsys, mi_data):
+@pytest.mark.parametrize("learn_from", ["cards+reviews", "cards"])
+def test_simulate_cli_when_every_candidate_is_shown(tmp_path, capsys, mi_data, learn_from):
     """k above any candidate set: every later item is shown, so every arm's CTR is 1 and its
     thumbs-up rate and clicks per session are the shares recounted from the raw ratings."""
     out = tmp_path / "curve.png"
     argv = ["--data-dir", str(tmp_path / "data"), "simulate", "--dataset", str(dataset(MI)), "--rounds", "2", "--users", "60",
-            "--epochs", "1", "--k", "1000", "--negatives", "5", "--workdir", str(tmp_path / "work"), "--out", str(out), "--json"]
+            "--epochs", "1", "--k", "1000", "--negatives", "5", "--workdir", str(tmp_path / "work"), "--out", str(out), "--json", "--learn-from", learn_from]
     assert main(argv) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out.exists() and out.stat().st_size > 1000 and json.loads(out.with_suffix(".json").read_text()) == report
@@ -100,7 +101,7 @@ def test_simulate_cli_when_every_candidate_is_shown(tmp_path, capsys, mi_data):
     for r, batch in zip(report["rounds"], rep.batches):
         liked = np.mean([any(s >= 4 for s in x.later.values()) for x in batch])
         clicks = np.mean([len(x.later) for x in batch])
-        for arm in ("learning", "frozen", "popularity", "stars", "frozen_explore"):
+        for arm in ARMS:
             m = r["arms"][arm]
             assert m["ctr"]["value"] == 1.0 and m["ctr"]["n"] == len(batch)
             assert m["thumbs_up_rate"]["value"] == pytest.approx(liked, abs=1e-4)
@@ -108,12 +109,21 @@ def test_simulate_cli_when_every_candidate_is_shown(tmp_path, capsys, mi_data):
             cards = np.mean([len(x.later) / len(x.candidates) for x in batch])  # every candidate is a card
             assert m["card_ctr"]["value"] == pytest.approx(cards, abs=1e-4)
         assert r["learning_minus_frozen"]["ctr"]["value"] == 0.0
-    # the learning job ran on round 1's feedback: one event per later item shown (= all of them)
+    # the learning job ran on round 1's feedback: cards+reviews, one review event with its real stars
+    # per later rating of the round's shoppers; cards, one event per later item shown (= all of them),
+    # a rating for the thumbs (3 stars is a click only)
+    assert report["config"]["learn_from"] == learn_from and report["config"]["deal"] == "random"
     learned = report["rounds"][0]["learn"]
     assert learned["events"] == sum(len(x.later) for x in rep.batches[0])
-    assert learned["rating_events"] == sum(s != 3 for x in rep.batches[0] for s in x.later.values())
+    thumbs = sum(s != 3 for x in rep.batches[0] for s in x.later.values())
+    assert learned["rating_events"] == (learned["events"] if learn_from == "cards+reviews" else thumbs)
+    # what was known when each round started: every earlier round's later ratings, never the round's own
+    for r, j in zip(report["rounds"], range(len(rep.batches))):
+        known = r["known_at_start"]
+        assert known["reviews"] == sum(len(x.later) for b in rep.batches[:j] for x in b)
+        assert known["own_later_ratings_known"] == 0
     assert report["final"]["learning_beats_frozen"] == dict.fromkeys(("ctr", "thumbs_up_rate", "card_ctr", "card_thumbs_up"), False)  # equal arms never "win"
-    assert set(report["cold_start"]["arms"]) == {"learning", "frozen", "popularity", "stars", "frozen_explore"}
+    assert set(report["cold_start"]["arms"]) == set(ARMS)
     assert not (tmp_path / "data" / "models" / "ranker").exists()  # the data dir's own versions are untouched
 
 
@@ -129,3 +139,7 @@ def test_simulate_refuses_bad_input_with_a_clear_error(tmp_path, capsys):
     assert "--horizon" in capsys.readouterr().err
     assert main(base + [str(tmp_path), "--click-weight", "0"]) == 2
     assert "--click-weight" in capsys.readouterr().err
+    for flag in ("--learn-from", "--deal"):
+        with pytest.raises(SystemExit) as e:
+            main(base + [str(tmp_path), flag, "everything"])
+        assert e.value.code == 2 and flag in capsys.readouterr().err
