@@ -84,7 +84,13 @@ FILLER = frozenset(
     "people person not no very really much more less too also just which who what when where how why will would "
     "can could should must do does did have had was were been being am so than then there here all every each "
     "other another up down out off into onto about around between under over keep keeps make makes use used "
-    "using work works well enough now ok okay hi hello hey please thanks thank actually instead anyway".split()
+    "using work works well enough now ok okay hi hello hey please thanks thank actually instead anyway "
+    # how shoppers tell their story ("my back hurts after sitting at my desk all day", "i go running a
+    # lot", "starting uni"): time, frequency and motion words, never a feature a product lacks
+    "after before during while since until day days week weeks month months year years time "
+    "times always never often sometimes usually still already ever lot lots bit go goes going went gone come "
+    "comes coming came take takes taking took start starts starting started try trying tried want wants wanted "
+    "need needs needed looking look".split()
 )
 
 

@@ -233,9 +233,12 @@ def title_phrases(titles, brands=(), min_titles: int = KIND_MIN_TITLES, max_word
 
     >>> title_phrases(["Acme HDMI cable 2 m", "Zed HDMI cable", "Acme HDMI adapter"], ["Acme", "Zed"], min_titles=2)
     ['cable', 'hdmi', 'hdmi cable']
+    >>> title_phrases(["Acme Running Shoe, Black", "Zed Running Shoe, Black"], ["Acme", "Zed"], min_titles=2)
+    ['running', 'running shoe', 'shoe']
     """
     from collections import Counter
 
+    from assistant.references import COLOURS
     from retrieval.bm25 import STOPWORDS
 
     brand_words = {w for b in brands for w in _brand_words(b)}
@@ -246,8 +249,8 @@ def title_phrases(titles, brands=(), min_titles: int = KIND_MIN_TITLES, max_word
         for n in range(1, max_words + 1):
             for i in range(len(toks) - n + 1):
                 g = toks[i:i + n]
-                if all(len(x) >= 3 and x not in STOPWORDS and x not in brand_words for x in g):
-                    seen.add(" ".join(g))
+                if all(len(x) >= 3 and x not in STOPWORDS and x not in brand_words for x in g) and g[-1] not in COLOURS:
+                    seen.add(" ".join(g))  # "running shoe black" (a title's colour after the kind) names no kind
         count.update(seen)
     common = [p for p, k in count.most_common(MAX_PHRASES) if k >= min_titles]
     return sorted(common)
