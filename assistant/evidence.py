@@ -249,8 +249,21 @@ COMPLAINT_STRONG = ("unfortunately", "disappoint", "problem", "issue", "complain
                     "lack", "worse", "worst", "poor", "broke", "crack", "stopped working", "waste", "bored",
                     "boring", "useless", "worthless", "awful", "terrible", "cheaply", "flimsy", "difficult", "confusing")
 COMPLAINT_WEAK = ("but", "however", "though", "although", "not", "n't", "no", "never", "only", "too", "except")
-# a 5-star review's sentence is a complaint from this score: one strong word, not a mere "but ... not"
-COMPLAINT_FAULT = 2.5
+
+
+_DENIED = re.compile(r"(?:\b(?:no|not|never|without)|n't)(?:\s+(?:a|an|any|had|have|one|single|real|big)){0,2}\s+$")
+
+
+def faults(sentence: str) -> int:
+    """How many ``COMPLAINT_STRONG`` words ``sentence`` says; a fault said not to be there ("no problem",
+    "never had an issue", "not disappointed") is praise and does not count.
+
+    >>> faults("So disappointed, it broke."), faults("I have no problem with it")
+    (2, 0)
+    """
+    low = sentence.lower().replace("\u2019", "'")
+    said = (re.search(rf"(?<![a-z]){re.escape(w)}", low) for w in COMPLAINT_STRONG)
+    return sum(1 for m in said if m and not _DENIED.search(low[: m.start()]))
 
 
 def complaint_score(sentence: str) -> float:
@@ -265,12 +278,7 @@ def complaint_score(sentence: str) -> float:
     (1.0, 1.0)
     """
     low = sentence.lower().replace("\u2019", "'")
-    # a fault said not to be there ("no problem", "never had an issue", "not disappointed") is praise
-    strong = 0
-    for w in COMPLAINT_STRONG:
-        m = re.search(rf"(?<![a-z]){re.escape(w)}", low)
-        if m and not re.search(r"(?:\b(?:no|not|never|without)|n't)(?:\s+(?:a|an|any|had|have|one|single|real|big)){0,2}\s+$", low[: m.start()]):
-            strong += 1
+    strong = faults(sentence)
     weak = sum(bool(re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])" if w != "n't" else r"n't\b", low))
                for w in COMPLAINT_WEAK)
     score = 2.0 * strong + weak
@@ -289,8 +297,10 @@ def complaints_answer(product, reviews: list, k: int = 2) -> str:
     quotes = []
     for r in critical + happy:
         sents = [(s, complaint_score(s)) for s, _ in review_sentences([r], limit_per_review=40) if not is_injection(s)]
+        if r.rating >= 5:  # a happy review complains only where it names a fault
+            sents = [(s, score) for s, score in sents if faults(s)]
         best = max(sents, key=lambda x: x[1], default=None)  # max keeps the first of equals
-        if best and best[1] >= (COMPLAINT_FAULT if r.rating >= 5 else 1):
+        if best and best[1] >= 1:
             quotes.append(f"“{_quote(best[0])}” ({_stars(r)})")
         if len(quotes) == k:
             break
@@ -421,7 +431,8 @@ def passage(sentence: str, review) -> str:
     'No good. Not meant for a car battery. More for a mower.'
     """
     text = clean(review.text)
-    whole = clean(f"{review.title}. {review.text}") if review.title else text
+    title = clean(review.title)
+    whole = f"{title}{'' if title[-1:] in '.!?' else '.'} {text}" if title else text
     for candidate in (whole, text):
         if sentence.rstrip(".") in candidate and len(candidate) <= SHORT_REVIEW and not is_injection(candidate):
             return candidate
