@@ -117,6 +117,10 @@ _POINTING = frozenset(
 )
 
 
+# a question word said without its apostrophe or verb: "whats the response time on it", "hows the battery"
+_WH = re.compile(r"^\s*(?:and |so |ok )?(?:whats|what's|hows|how's|wheres|where's)\b", re.I)
+
+
 def _title_words(product) -> frozenset[str]:
     return frozenset(re.findall(r"[a-z0-9]+", f"{product.title} {product.brand or ''}".lower()))
 
@@ -130,6 +134,8 @@ def same_question(message: str, asked: str | None, naming: frozenset[str] = froz
     ('how loud is it?', 'is it loud?')
     >>> same_question("and the genius2?", "can it charge a car?", frozenset({"noco", "genius2"}))
     'can it charge a car?'
+    >>> same_question("whats the response time on it", None)
+    'whats the response time on it'
     >>> same_question("tell me about the second one", None) is None
     True
     """
@@ -139,7 +145,7 @@ def same_question(message: str, asked: str | None, naming: frozenset[str] = froz
     from assistant.product_qa import PRICE_QUESTION
     from assistant.understand import IT_QUESTION  # "i wear glasses, is it comfy with them"
 
-    asks = QUESTION.search(message) or IT_QUESTION.search(message) or PRICE_QUESTION.match(message)
+    asks = QUESTION.search(message) or IT_QUESTION.search(message) or PRICE_QUESTION.match(message) or _WH.match(message)
     return message if asks else None
 
 
