@@ -35,6 +35,10 @@ CUE_MIN = 0.1
 # ... and it ranks above a sentence that is only similar in meaning
 CUE_BONUS = 0.2
 
+# a yes/no question about one thing ("does it kink?") is answered by a sentence that says a form of that
+# word ("it is easy to unkink": 0.31 by MiniLM cosine, under EVIDENCE_MIN) from this cosine up
+TOPIC_MIN = 0.25
+
 # fewer reviews than this are too few to say "none is negative"
 ENOUGH_REVIEWS = 5
 # an aspect is summarised when at least this many distinct reviews mention it
@@ -117,6 +121,30 @@ def quality_cues(question: str) -> tuple[str, ...]:
     ()
     """
     return tuple(c for asked, cues in QUALITY_CUES.values() if _says(question, asked) for c in cues)
+
+
+_YES_NO = re.compile(r"^\s*(?:and |so |ok )?(?:does|do|is|are|can|will|did|has|have)\s+(?:it|they|this|that|these|those)\b", re.I)
+
+
+def yes_no_topic(question: str) -> str | None:
+    """The one content word of a yes/no question about the product ("does it kink?" -> "kink"), else None.
+
+    >>> yes_no_topic("does it kink"), yes_no_topic("does it kink when cold?"), yes_no_topic("how is the taste?")
+    ('kink', None, None)
+    """
+    terms = question_terms(question)
+    return terms[0] if _YES_NO.match(question) and len(terms) == 1 and len(terms[0]) >= 4 else None
+
+
+def word_forms(word: str) -> tuple[str, ...]:
+    """The inflected and negated forms a sentence may say ``word`` in (general English morphology).
+
+    >>> "unkink" in word_forms("kink"), "kinked" in word_forms("kinks"), "leaking" in word_forms("leak")
+    (True, True, True)
+    """
+    base = re.sub(r"(?:ing|ed|es|s)$", "", word) if len(word) > 4 else word
+    forms = {base, f"{base}s", f"{base}es", f"{base}ed", f"{base}d", f"{base}ing", f"{base}y", word}
+    return tuple(sorted(forms | {f"un{f}" for f in forms}))
 
 
 def is_injection(text: str) -> bool:
@@ -445,6 +473,7 @@ def best_evidence(question: str, sents: list, embed, k: int = 2) -> list:
         return []
     terms = set(question_terms(question))
     cues = quality_cues(question)
+    topic = yes_no_topic(question)
     vecs = embed([question] + [s for s, _ in sents])
     q, m = vecs[0], vecs[1:]
     sims = m @ q
@@ -453,6 +482,7 @@ def best_evidence(question: str, sents: list, embed, k: int = 2) -> list:
         words = set(re.findall(r"[a-z0-9]+", s.lower()))
         overlap = any(t in words or t.rstrip("s") in words for t in terms)
         cued = bool(cues) and sim >= CUE_MIN and _says(s, cues)
+        cued = cued or (bool(topic) and sim >= TOPIC_MIN and _says(s, word_forms(topic)))
         if sim >= EVIDENCE_STRONG or (sim >= EVIDENCE_MIN and overlap) or cued:
             scored.append((float(sim) + CUE_BONUS * cued, s, r))
     scored.sort(key=lambda x: -x[0])
