@@ -35,6 +35,10 @@ CUE_MIN = 0.1
 # ... and it ranks above a sentence that is only similar in meaning
 CUE_BONUS = 0.2
 
+# a yes/no question about one thing ("does it kink?") is answered by a sentence that says a form of that
+# word ("it is easy to unkink": 0.31 by MiniLM cosine, under EVIDENCE_MIN) from this cosine up
+TOPIC_MIN = 0.25
+
 # fewer reviews than this are too few to say "none is negative"
 ENOUGH_REVIEWS = 5
 # an aspect is summarised when at least this many distinct reviews mention it
@@ -119,6 +123,30 @@ def quality_cues(question: str) -> tuple[str, ...]:
     return tuple(c for asked, cues in QUALITY_CUES.values() if _says(question, asked) for c in cues)
 
 
+_YES_NO = re.compile(r"^\s*(?:and |so |ok )?(?:does|do|is|are|can|will|did|has|have)\s+(?:it|they|this|that|these|those)\b", re.I)
+
+
+def yes_no_topic(question: str) -> str | None:
+    """The one content word of a yes/no question about the product ("does it kink?" -> "kink"), else None.
+
+    >>> yes_no_topic("does it kink"), yes_no_topic("does it kink when cold?"), yes_no_topic("how is the taste?")
+    ('kink', None, None)
+    """
+    terms = question_terms(question)
+    return terms[0] if _YES_NO.match(question) and len(terms) == 1 and len(terms[0]) >= 4 else None
+
+
+def word_forms(word: str) -> tuple[str, ...]:
+    """The inflected and negated forms a sentence may say ``word`` in (general English morphology).
+
+    >>> "unkink" in word_forms("kink"), "kinked" in word_forms("kinks"), "leaking" in word_forms("leak")
+    (True, True, True)
+    """
+    base = re.sub(r"(?:ing|ed|es|s)$", "", word) if len(word) > 4 else word
+    forms = {base, f"{base}s", f"{base}es", f"{base}ed", f"{base}d", f"{base}ing", f"{base}y", word}
+    return tuple(sorted(forms | {f"un{f}" for f in forms}))
+
+
 def is_injection(text: str) -> bool:
     """Text that tries to instruct the assistant (never quoted, never followed)."""
     return bool(_INJECTION.search(text))
@@ -138,6 +166,9 @@ def answer_question(question: str, product, reviews: list, embed) -> str:
     from assistant.product_qa import spec_answer
 
     title = short_title(product)
+    question = plain_question(question, product)  # "does the flexzilla kink?" -> "does it kink?"
+    if reviews and is_complaint_question(question):  # "any downsides?": what the critical reviews say
+        return complaints_answer(product, reviews)
     if reviews and is_opinion_question(question):  # "do people like it?": the reviews as a whole
         return opinion_answer(product, reviews, embed)
     spec = spec_answer(question, product, embed)
@@ -155,17 +186,59 @@ def answer_question(question: str, product, reviews: list, embed) -> str:
 
 NO_ANSWER = "don't say anything about that"
 
+# words that only stress a question ("has anyone *actually* cooked on it"): they are no topic, and
+# they pull the question's MiniLM vector away from the review sentence that answers it
+_FILLERS = re.compile(r"\b(?:actually|really|honestly|basically|literally|seriously|truly|ever|at all|a lot)\b\s*", re.I)
+_DETERMINER = frozenset(("the", "that", "this"))
+
+
+def plain_question(question: str, product) -> str:
+    """``question`` with the phrase that names ``product`` said as "it", and its filler words dropped:
+    the rest is what is asked. A naming phrase is "the/that/this" and words of the product's title that
+    end in "one" or contain a name (the title's first word, or a word with a digit: a model code);
+    "the battery" of a power bank stays, it is what is asked about.
+
+    >>> from retrieval.catalog import Product
+    >>> p = Product(id="h", title="Flexzilla Garden Hose 5/8 in. x 25 ft")
+    >>> plain_question("does the flexzilla kink a lot", p)
+    'does it kink'
+    >>> plain_question("what about the garden hose one, does the hose leak?", p)
+    'what about it, does the hose leak?'
+    >>> plain_question("and the genius2?", Product(id="g", title="NOCO GENIUS2, 2A Smart Charger"))
+    'and it?'
+    """
+    title = set(re.findall(r"[a-z0-9]+", f"{product.title} {product.brand or ''}".lower()))
+    first = next(iter(re.findall(r"[a-z0-9]+", product.title.lower())), "")
+    tokens = re.findall(r"[A-Za-z0-9'-]+|[^A-Za-z0-9'-]+", question)
+    out, i = [], 0
+    while i < len(tokens):
+        j, named = i + 1, []
+        if tokens[i].lower() in _DETERMINER:
+            while j + 1 < len(tokens) and tokens[j].isspace() and tokens[j + 1].lower() in title:
+                named.append(tokens[j + 1].lower())
+                j += 2
+            ends_one = j + 1 < len(tokens) and tokens[j].isspace() and tokens[j + 1].lower() in ("one", "ones")
+            if named and (ends_one or first in named or any(c.isdigit() for w in named for c in w)):
+                out.append("it")
+                i = j + 2 if ends_one else j
+                continue
+        out.append(tokens[i])
+        i += 1
+    plain = _FILLERS.sub("", "".join(out))
+    return re.sub(r"\s+([?,.!])", r"\1", re.sub(r"\s{2,}", " ", plain)).strip()
+
 # a question about the product as a whole ("do ppl like it?", "is it any good?", "what do reviewers
 # think?"): one of these words, and no content word but these (ordinals point at a card)
 _OPINION_CORE = re.compile(
     r"\b(like|likes|love|loves|good|worth|recommend\w*|rated|rating|ratings|think|opinions?|verdict|reviews?|"
-    r"complain\w*|complaints?|stars?|cons|downsides?|dislike\w*)\b", re.I)
+    r"complain\w*|complaints?|stars?|cons|downsides?|dislike\w*|problems?|issues?|negatives?|drawbacks?|wrong)\b", re.I)
 _OPINION_WORDS = set(
     "people ppl folks customers buyers users others everyone reviewers reviewer reviews review like likes liked love "
     "loves good great worth think thinks opinion opinions verdict recommend recommended rated rating ratings overall "
     "really generally say says said buy get should happy satisfied well first second third fourth fifth last "
     "complain complains complained complaint complaints star stars gave give gives many much main most biggest "
-    "common cons downside downsides dislike dislikes disliked pros".split()
+    "common cons downside downsides dislike dislikes disliked pros problem problems issue issues negative negatives "
+    "drawback drawbacks wrong bad thing things anything".split()
 )
 
 
@@ -181,6 +254,92 @@ def is_opinion_question(question: str) -> bool:
     """
     terms = question_terms(question)
     return bool(_OPINION_CORE.search(question)) and all(t in _OPINION_WORDS for t in terms)
+
+
+_COMPLAINT_Q = re.compile(r"\b(complain\w*|cons|downsides?|dislike\w*|problems?|issues?|negatives?|drawbacks?|wrong|bad)\b",
+                          re.I)
+
+
+def is_complaint_question(question: str) -> bool:
+    """A question about what reviewers hold against the product as a whole.
+
+    >>> [is_complaint_question(q) for q in ("any downsides?", "what do people complain about with it", "any problems?")]
+    [True, True, True]
+    >>> is_complaint_question("any problems with the lid?"), is_complaint_question("do people like it?")
+    (False, False)
+    """
+    return is_opinion_question(question) and bool(_COMPLAINT_Q.search(question))
+
+
+# words a reviewer complains with (general English): a strong one names a fault or a regret, a weak one
+# only turns or negates ("but", "not"); a sentence's complaint score counts strong ones twice
+COMPLAINT_STRONG = ("unfortunately", "disappoint", "problem", "issue", "complain", "downside", "wish", "miss",
+                    "lack", "worse", "worst", "poor", "broke", "crack", "stopped working", "waste", "bored",
+                    "boring", "useless", "worthless", "awful", "terrible", "cheaply", "flimsy", "difficult", "confusing")
+COMPLAINT_WEAK = ("but", "however", "though", "although", "not", "n't", "no", "never", "only", "too", "except")
+
+
+_DENIED = re.compile(r"(?:\b(?:no|not|never|without)|n't)(?:\s+(?:a|an|any|had|have|one|single|real|big)){0,2}\s+$")
+
+
+def faults(sentence: str) -> int:
+    """How many ``COMPLAINT_STRONG`` words ``sentence`` says; a fault said not to be there ("no problem",
+    "never had an issue", "not disappointed") is praise and does not count.
+
+    >>> faults("So disappointed, it broke."), faults("I have no problem with it")
+    (2, 0)
+    """
+    low = sentence.lower().replace("\u2019", "'")
+    said = (re.search(rf"(?<![a-z]){re.escape(w)}", low) for w in COMPLAINT_STRONG)
+    return sum(1 for m in said if m and not _DENIED.search(low[: m.start()]))
+
+
+def complaint_score(sentence: str) -> float:
+    """How much ``sentence`` reads as a complaint (``COMPLAINT_STRONG`` twice, ``COMPLAINT_WEAK`` once); a
+    condition ("if you don't ...") is a guess, not a report, and counts half.
+
+    >>> complaint_score("Unfortunately, it causes a rash."), complaint_score("It feels good and sounds good.")
+    (2.0, 0.0)
+    >>> complaint_score("If you don't experience this issue, you'll like it.")
+    1.5
+    >>> complaint_score("I have no problem talking to my friends."), complaint_score("Never had an issue with it")
+    (1.0, 1.0)
+    """
+    low = sentence.lower().replace("\u2019", "'")
+    strong = faults(sentence)
+    weak = sum(bool(re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])" if w != "n't" else r"n't\b", low))
+               for w in COMPLAINT_WEAK)
+    score = 2.0 * strong + weak
+    return score / 2 if re.match(r"\W*if\b", low) else float(score)
+
+
+def complaints_answer(product, reviews: list, k: int = 2) -> str:
+    """What reviewers of ``product`` hold against it: from each of up to ``k`` reviews, lowest rated first,
+    its sentence that reads most as a complaint (``complaint_score``, the earlier one on a tie), quoted
+    with its stars; a 5★ review counts when it names a fault ("my biggest issue is ..."), not for a mere
+    "but". Said plainly when no review complains."""
+    usable = [r for r in reviews if not is_injection(f"{r.title} {r.text}")]
+    n, title = len(reviews), short_title(product)
+    critical = sorted((r for r in usable if r.rating < 5), key=lambda r: (r.rating, -r.helpful_votes))
+    happy = sorted((r for r in usable if r.rating >= 5), key=lambda r: -r.helpful_votes)
+    quotes = []
+    for r in critical + happy:
+        sents = [(s, complaint_score(s)) for s, _ in review_sentences([r], limit_per_review=40) if not is_injection(s)]
+        if r.rating >= 5:  # a happy review complains only where it names a fault
+            sents = [(s, score) for s, score in sents if faults(s)]
+        best = max(sents, key=lambda x: x[1], default=None)  # max keeps the first of equals
+        if best and best[1] >= 1:
+            quotes.append(f"“{_quote(best[0])}” ({_stars(r)})")
+        if len(quotes) == k:
+            break
+    few = f" (only {n} review{'s' if n != 1 else ''} so far)" if n < ENOUGH_REVIEWS else ""
+    if critical:
+        lead = f"{len(critical)} of {n} review{'s' if n != 1 else ''} of {title} give{'s' if n == 1 else ''} it under 5★{few}."
+    else:
+        lead = f"{'All ' + str(n) + ' reviews' if n > 1 else 'The one review'} of {title} give{'s' if n == 1 else ''} 5★{few}."
+    if not quotes:
+        return f"{lead} None of them says what is wrong with it."
+    return f"{lead} What they hold against it: {'; '.join(quotes)}."
 
 
 def star_shares(reviews: list) -> str:
@@ -281,7 +440,31 @@ def reviewers_say(quotes: list, total: int, k: int = 2) -> str:
     tone = ", all positively" if n > 1 and min(ratings) >= 4 else ", all critically" if n > 1 and max(ratings) <= 2 else ""
     verb = "mentions" if n == 1 else "mention"
     who = f"{n} of {total} reviewers {verb} it{tone}" if total > 1 else "Its one reviewer says"
-    return f"{who}: " + "; ".join(f"“{_quote(s)}” ({_stars(r)})" for s, r in quotes[:k]) + "."
+    return f"{who}: " + "; ".join(f"“{_quote(passage(s, r))}” ({_stars(r)})" for s, r in quotes[:k]) + "."
+
+
+# a review this short (characters, title and text) is quoted whole around its answering sentence: its
+# sentences explain each other ("Not meant for a car battery. More for a lawnmower ..."; a typical
+# Amazon 2023 sample review with a one-line title and two or three sentences is 100-250)
+SHORT_REVIEW = 240
+
+
+def passage(sentence: str, review) -> str:
+    """What is quoted for ``sentence`` of ``review``: the whole review when it is short (``SHORT_REVIEW``),
+    else its text when the sentence is in it and the text is short, else the sentence alone.
+
+    >>> from retrieval.catalog import Review
+    >>> r = Review("1", "p", "u", 1.0, title="No good", text="Not meant for a car battery. More for a mower.")
+    >>> passage("Not meant for a car battery.", r)
+    'No good. Not meant for a car battery. More for a mower.'
+    """
+    text = clean(review.text)
+    title = clean(review.title)
+    whole = f"{title}{'' if title[-1:] in '.!?' else '.'} {text}" if title else text
+    for candidate in (whole, text):
+        if sentence.rstrip(".") in candidate and len(candidate) <= SHORT_REVIEW and not is_injection(candidate):
+            return candidate
+    return sentence
 
 
 def best_evidence(question: str, sents: list, embed, k: int = 2) -> list:
@@ -290,6 +473,7 @@ def best_evidence(question: str, sents: list, embed, k: int = 2) -> list:
         return []
     terms = set(question_terms(question))
     cues = quality_cues(question)
+    topic = yes_no_topic(question)
     vecs = embed([question] + [s for s, _ in sents])
     q, m = vecs[0], vecs[1:]
     sims = m @ q
@@ -298,6 +482,7 @@ def best_evidence(question: str, sents: list, embed, k: int = 2) -> list:
         words = set(re.findall(r"[a-z0-9]+", s.lower()))
         overlap = any(t in words or t.rstrip("s") in words for t in terms)
         cued = bool(cues) and sim >= CUE_MIN and _says(s, cues)
+        cued = cued or (bool(topic) and sim >= TOPIC_MIN and _says(s, word_forms(topic)))
         if sim >= EVIDENCE_STRONG or (sim >= EVIDENCE_MIN and overlap) or cued:
             scored.append((float(sim) + CUE_BONUS * cued, s, r))
     scored.sort(key=lambda x: -x[0])

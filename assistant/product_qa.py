@@ -303,6 +303,9 @@ def price_answer(product) -> str:
     return f"{short_title(product)} is {fmt_price(product.price, product.currency)} (catalog price)."
 
 
+_WHICH = re.compile(r"^\s*(?:and |so |ok )?which\b", re.I)
+
+
 def product_answer(a, product, question: str, reviews: list) -> tuple[str, object | None]:
     """The answer to a question about ``product`` in the assistant ``a``'s catalog, and the sibling
     variant to show as a card (or None): variants first ("does it come in black?"), then the
@@ -319,6 +322,9 @@ def product_answer(a, product, question: str, reviews: list) -> tuple[str, objec
         asked = re.sub(r"\b(?:send|take) (?:it|them|this|that) back\b|\bmoney back\b", "return it", question, flags=re.I)
         return policies.answer_for(a, asked, strict=False) or policies.NO_POLICY_TEXT, None
     text = evidence.answer_question(question, product, reviews, evidence.cached(a.embed, a.settings.embedding_model))
+    if _WHICH.match(question) and evidence.NO_ANSWER not in text:
+        first = text[0].lower() if text[1:2].islower() else text[0]  # "Its ..." -> "its ...", "NOCO ..." stays
+        text = f"{short_title(product)}: {first}{text[1:]}"  # "which of the two ...?" is answered by naming it
     if evidence.NO_ANSWER in text:
         # a shop-policy word ("can I return it if it doesn't fit?") asks the shop, not the product:
         # the policy needs no more than its usual score then

@@ -113,7 +113,8 @@ def ask(a: Services, ctx: TurnContext) -> Iterator[Event]:
     t = time.perf_counter()
     reviews = a.reviews(product.id, limit=200)
     cards = [card]
-    question = same_question(ctx.message, ctx.state.asked)  # the state after carries the last question over
+    # the state after carries the last question over; "and the genius2?" names the product, asks nothing new
+    question = same_question(ctx.message, ctx.state.asked, naming=_title_words(product))
     if question:  # qa hook: spec sheet, reviews, policies (assistant/product_qa.py)
         text, _ = product_answer(a, product, question, reviews)
         ctx.state.asked = question
@@ -130,21 +131,36 @@ _POINTING = frozenset(
 )
 
 
-def same_question(message: str, asked: str | None) -> str | None:
+# a question word said without its apostrophe or verb: "whats the response time on it", "hows the battery"
+_WH = re.compile(r"^\s*(?:and |so |ok )?(?:whats|what's|hows|how's|wheres|where's)\b", re.I)
+
+
+def _title_words(product) -> frozenset[str]:
+    return frozenset(re.findall(r"[a-z0-9]+", f"{product.title} {product.brand or ''}".lower()))
+
+
+def same_question(message: str, asked: str | None, naming: frozenset[str] = frozenset()) -> str | None:
     """The question a product turn asks: the message itself, or, when it only points at another
-    product ("and the second?", "what about the third one?"), the question asked before.
+    product ("and the second?", "what about the third one?", "and the genius2?" with ``naming`` the
+    words of that product's title), the question asked before.
 
     >>> same_question("and the second?", "how loud is it?"), same_question("is it loud?", "how heavy is it?")
     ('how loud is it?', 'is it loud?')
+    >>> same_question("and the genius2?", "can it charge a car?", frozenset({"noco", "genius2"}))
+    'can it charge a car?'
+    >>> same_question("whats the response time on it", None)
+    'whats the response time on it'
     >>> same_question("tell me about the second one", None) is None
     True
     """
     words = re.findall(r"[a-z0-9]+", message.lower())
-    if asked and words and all(w in _POINTING or w.isdigit() for w in words):
+    if asked and words and all(w in _POINTING or w in naming or w.isdigit() for w in words):
         return asked
     from assistant.product_qa import PRICE_QUESTION
+    from assistant.understand import IT_QUESTION  # "i wear glasses, is it comfy with them"
 
-    return message if QUESTION.search(message) or PRICE_QUESTION.match(message) else None
+    asks = QUESTION.search(message) or IT_QUESTION.search(message) or PRICE_QUESTION.match(message) or _WH.match(message)
+    return message if asks else None
 
 
 def reviews(a: Services, ctx: TurnContext) -> Iterator[Event]:

@@ -176,6 +176,25 @@ GOOD_FOR = re.compile(r"^\s*(?:(?:is|would|will|does) it (?:be )?|it's )?(?:any 
                       r"(?: enough)? (?:for|at|in|with)\b", re.I)
 # "stainless steel ones", "all metal only": the topic on screen, narrowed by the words said
 ONES = re.compile(r"\b(?:ones|one)\b(?!\s+(?:of|more|for))|^\W*only\b|\bonly\W*$", re.I)
+# a question whose subject is the product in focus: "is it comfy", "does this fold", "are they loud"
+IT_QUESTION = re.compile(r"\b(?:is|does|can|will|would|did|has) (?:it|this|that)\b(?! (?:one|ones)\b)|"
+                         r"\b(?:are|do|will|did) (?:they|these|those)\b(?! (?:ones|come in)\b)", re.I)
+
+
+def asks_about_focus(message: str) -> bool:
+    """A question about the product in focus that a search could take for a request: what reviewers
+    make of it ("any downsides?"), or a clause about "it" ("i wear glasses, is it comfy with them").
+
+    >>> [asks_about_focus(m) for m in ("any downsides?", "i wear glasses, is it comfy with them", "is it any good")]
+    [True, True, True]
+    >>> [asks_about_focus(m) for m in ("any tents?", "a lamp that is bright", "do you have them in red")]
+    [False, False, False]
+    """
+    from assistant.evidence import is_opinion_question
+
+    return bool(IT_QUESTION.search(message)) or (bool(QUESTION.search(message)) and is_opinion_question(message))
+
+
 Parse = Callable[[str], StructuredQuery]
 Propose = Callable[[str], dict]
 
@@ -311,6 +330,10 @@ def understand(
         rest = [r for r in refs if r not in best] if pool is not shown else []
         return Understood(intent="ask", state=new, refs=best + rest)
     content = _unbranded(_content_words(cut(q.text, [message[a:b] for a, b in reading.spans])), [*q.brands, *q.exclude_brands])
+    if intent == "find" and state.focus and asks_about_focus(message) and not q.brands and not is_superlative(message):
+        # "any downsides?", "i wear glasses, is it comfy with them": about the product in focus, even
+        # when a word of it names a category ("glasses") or reads like a search ("any downsides")
+        intent, refs = "ask", [state.focus]
     if intent == "find" and state.focus and QUESTION.search(message) and not FINDISH.search(message):
         if (not q.categories and not q.brands and not q.exclude_brands and not reading.order and not reading.constraints
                 and q.price_max is None and q.price_min is None):  # "anything under 100?" is a budget

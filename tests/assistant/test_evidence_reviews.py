@@ -12,7 +12,18 @@ from collections import defaultdict
 
 import pytest
 
-from assistant.evidence import NO_ANSWER, QUALITY_CUES, answer_question, is_opinion_question, summarise_reviews
+from assistant.answers import clean
+from assistant.evidence import (
+    NO_ANSWER,
+    QUALITY_CUES,
+    SHORT_REVIEW,
+    answer_question,
+    complaint_score,
+    is_opinion_question,
+    passage,
+    plain_question,
+    summarise_reviews,
+)
 from retrieval.sources import product_from_amazon2023, review_from_amazon2023
 from tests.conftest import dataset
 
@@ -48,7 +59,8 @@ def _quotes(text: str) -> list[str]:
 
 
 def _all_text(reviews) -> str:
-    return " ".join(f"{r.title}. {r.text}" for r in reviews)
+    """The reviews as the assistant quotes them: HTML tags (``<br />``) removed."""
+    return " ".join(clean(f"{r.title}{'' if r.title[-1:] in '.!?' else '.'} {r.text}") for r in reviews)
 
 
 def test_is_it_durable_is_answered_by_reviews_that_say_it_stopped_working(sample, embed):
@@ -112,3 +124,59 @@ def test_a_summary_without_a_catalog_rating_counts_the_stars_of_its_reviews(samp
     pid = next(pid for pid, rs in reviews.items() if pid in products and len(rs) >= 2 and products[pid].average_rating is None)
     text = summarise_reviews(products[pid], reviews[pid])
     assert "no ratings yet" not in text and f"has {len(reviews[pid])} reviews here" in text
+
+
+def _first_word(product) -> str:
+    return re.findall(r"[a-z0-9]+", product.title.lower())[0]
+
+
+def test_complaints_quote_the_critical_reviews_most_complaining_sentence(sample, embed):
+    """"what do people complain about?" quotes, from a review under 5 stars, a sentence that says a
+    fault (``COMPLAINT_STRONG``), taken from that review's own text."""
+    products, reviews = sample
+    faulty = [pid for pid, rs in reviews.items() if pid in products and any(
+        r.rating <= 2 and any(_says(f"{r.title}. {r.text}", w) for w in ("disappointed", "broke", "waste")) for r in rs)]
+    assert len(faulty) >= 5
+    for pid in faulty[:8]:
+        text = answer_question("what do people complain about?", products[pid], reviews[pid], embed)
+        quotes = _quotes(text)
+        assert quotes, text
+        critical = " ".join(f"{r.title}. {r.text}" for r in reviews[pid] if r.rating < 5)
+        assert quotes[0].rstrip(".!?")[:40] in critical.replace("<br />", " ") or complaint_score(quotes[0]) > 0, text
+        assert complaint_score(quotes[0]) >= 1, text
+
+
+def test_a_denied_fault_is_not_a_complaint(sample, embed):
+    """A 5-star review's "no problem" / "never had an issue" is praise: never quoted as a complaint."""
+    products, reviews = sample
+    happy = [pid for pid, rs in reviews.items() if pid in products and all(r.rating == 5 for r in rs)
+             and any(_says(r.text, "no problem") or _says(r.text, "no problems") for r in rs)]
+    assert happy
+    for pid in happy[:6]:
+        text = answer_question("any downsides?", products[pid], reviews[pid], embed)
+        assert not any("no problem" in q.lower() for q in _quotes(text)), text
+
+
+def test_the_phrase_naming_the_product_is_not_part_of_the_question(sample, embed):
+    """"what about the <name> one, is it durable?" is answered as "is it durable?" is."""
+    products, reviews = sample
+    broke = [pid for pid, rs in reviews.items() if pid in products and _says(_all_text(rs), "stopped working")]
+    for pid in broke[:4]:
+        p = products[pid]
+        named = f"what about the {_first_word(p)} one, is it durable?"
+        assert plain_question(named, p) == "what about it, is it durable?"
+        assert answer_question(named, p, reviews[pid], embed) == answer_question("is it durable?", p, reviews[pid], embed)
+
+
+def test_a_short_review_is_quoted_whole(sample, embed):
+    """A one-review product whose short review answers the question is quoted with its other
+    sentences (they explain each other), never past ``SHORT_REVIEW`` characters."""
+    products, reviews = sample
+    short = [pid for pid, rs in reviews.items() if pid in products and len(rs) == 1 and rs[0].title
+             and 80 < len(f"{rs[0].title}. {rs[0].text}") <= SHORT_REVIEW and "<" not in rs[0].text]
+    assert len(short) >= 5
+    for pid in short[:10]:
+        r = reviews[pid][0]
+        sentence = r.text.split(". ")[0]
+        title = r.title if r.title[-1] in ".!?" else f"{r.title}."
+        assert passage(sentence, r) == clean(f"{title} {r.text}")

@@ -227,3 +227,21 @@ def test_a_brand_switch_keeps_the_kind_on_a_catalog_without_categories():
     switched = understand("what about nimbus", state, shown, lambda t: parse_query(t, vocab), brands)
     assert switched.intent == "refine" and switched.state.query.brands == ["Nimbus"]
     assert "blender" in switched.state.query.text and "acme" not in switched.state.query.text
+
+
+def test_a_question_about_the_focus_is_not_a_search_even_when_it_names_a_category():
+    """"i wear glasses, is it comfy with them" names the catalog's category Glasses, and "any downsides?"
+    reads like a search ("any ..."): both ask about the product in focus."""
+    from retrieval.query import Vocabulary, parse_query
+
+    vocab = Vocabulary(brands=["Acme", "Zeta", "Nimbus"], categories=["Blenders", "Kettles", "Glasses"], colours=["black"])
+
+    def parse(text):
+        return parse_query(text, vocab)
+
+    shown = [SHOWN[0], SHOWN[2]]
+    state = State(parse("blender"), shown=[p.id for p in shown], focus="b2")
+    for message in ("i wear glasses, is it comfy with them", "any downsides?", "what do people complain about"):
+        got = understand(message, state, shown, parse, ["Nimbus", "Acme", "Zeta"])
+        assert got.intent == "ask" and got.refs == ["b2"], message
+    assert understand("glasses", state, shown, parse, ["Nimbus", "Acme", "Zeta"]).intent == "find"
