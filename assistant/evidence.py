@@ -316,8 +316,9 @@ def complaint_score(sentence: str) -> float:
 def complaints_answer(product, reviews: list, k: int = 2) -> str:
     """What reviewers of ``product`` hold against it: from each of up to ``k`` reviews, lowest rated first,
     its sentence that reads most as a complaint (``complaint_score``, the earlier one on a tie), quoted
-    with its stars; a 5★ review counts when it names a fault ("my biggest issue is ..."), not for a mere
-    "but". Said plainly when no review complains."""
+    with its stars; a 4-5★ review counts when it names a fault ("my biggest issue is ..."), not for a mere
+    "but", a 3★ one by a fault or two turning words. Said plainly when no review complains (with the
+    least happy review's first sentence, so the shopper still hears it)."""
     usable = [r for r in reviews if not is_injection(f"{r.title} {r.text}")]
     n, title = len(reviews), short_title(product)
     critical = sorted((r for r in usable if r.rating < 5), key=lambda r: (r.rating, -r.helpful_votes))
@@ -325,8 +326,10 @@ def complaints_answer(product, reviews: list, k: int = 2) -> str:
     quotes = []
     for r in critical + happy:
         sents = [(s, complaint_score(s)) for s, _ in review_sentences([r], limit_per_review=40) if not is_injection(s)]
-        if r.rating >= 5:  # a happy review complains only where it names a fault
+        if r.rating >= 4:  # a happy review complains only where it names a fault
             sents = [(s, score) for s, score in sents if faults(s)]
+        elif r.rating >= 3:  # a lukewarm one by a fault or two turns ("no lumps left" is praise)
+            sents = [(s, score) for s, score in sents if faults(s) or score >= 2]
         best = max(sents, key=lambda x: x[1], default=None)  # max keeps the first of equals
         if best and best[1] >= 1:
             quotes.append(f"“{_quote(best[0])}” ({_stars(r)})")
@@ -338,7 +341,12 @@ def complaints_answer(product, reviews: list, k: int = 2) -> str:
     else:
         lead = f"{'All ' + str(n) + ' reviews' if n > 1 else 'The one review'} of {title} give{'s' if n == 1 else ''} 5★{few}."
     if not quotes:
-        return f"{lead} None of them says what is wrong with it."
+        if not critical:
+            return f"{lead} None of them says what is wrong with it."
+        least = critical[0]
+        said = next((x for x, _ in review_sentences([least], limit_per_review=40) if not is_injection(x)), None)
+        tail = f" The least happy ({_stars(least)}) says: “{_quote(said)}”." if said else ""
+        return f"{lead} None of them names a fault.{tail}"
     return f"{lead} What they hold against it: {'; '.join(quotes)}."
 
 
