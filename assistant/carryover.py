@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 from assistant.attributes import Reading
 
@@ -171,30 +172,102 @@ def title_tokens(product) -> list[str]:
 def kind_of(hits: list, text: str) -> str | None:
     """The kind of product the search agrees on: the longest tail of the request's kind words
     (head noun last: "dog food", not "dry") found as a phrase in the titles of at least half,
-    and at least two, of the top hits. None when the titles do not agree (Icecat calls a laptop
-    a "notebook" and sells "laptop cases": "laptop" is then no kind to require).
+    and at least two, of the top hits; a clause without one gives way to the next ("my son wants
+    to learn harmonica": harmonica); where no tail agrees, the longest run of the first clause's
+    words that does ("nintendo switch console": the titles say "Nintendo Switch"). None when the
+    titles do not agree (Icecat calls a laptop a "notebook" and sells "laptop cases": "laptop" is
+    then no kind to require).
 
     >>> from types import SimpleNamespace as NS
     >>> hits = [NS(product=NS(title=t)) for t in ["Dry Dog Food", "Wet Dog Food", "Dry Cat Food"]]
     >>> kind_of(hits, "dry dog food")
     'dog food'
+    >>> hits = [NS(product=NS(title=t)) for t in ["Blues Harmonica, Key of C", "My Son, The Best Of", "Harmonica Key of C"]]
+    >>> kind_of(hits, "my son wants to learn harmonica")
+    'harmonica'
     """
-    words = kind_tokens(text)
     top = [title_tokens(h.product) for h in hits[:KIND_TOP]]
-    for start in range(len(words)):
-        tail = words[start:]
-        n = sum(has_phrase(t, tail) for t in top)
-        if n >= 2 and 2 * n >= len(top):
-            return " ".join(tail)
+
+    def agreed(phrase: list[str]) -> bool:
+        n = sum(has_phrase(t, phrase) for t in top)
+        return n >= 2 and 2 * n >= len(top)
+
+    clauses = [kind_tokens(c) for c in _KIND_END.split(text)]
+    for words in clauses:
+        for start in range(len(words)):
+            if agreed(words[start:]):
+                return " ".join(words[start:])
+    first = next((w for w in clauses if w), [])
+    for end in range(len(first) - 1, 1, -1):  # at least two words: one alone says little ("nintendo")
+        if agreed(first[:end]):
+            return " ".join(first[:end])
     return None
+
+
+# in a title what the product is ends where what it fits begins ("Akko Keycaps for Mechanical Keyboards")
+_FITS = re.compile(r"\s(?:for|fits|compatible with|works with)\s", re.I)
+# the parts of a title's own name ("NOCO GENIUS2, 2A Smart Car Battery Charger, 6V and 12V ...")
+_PARTS = re.compile(r"\s[|–-]\s|[|,;:]")
+# the share of its relevance a hit naming the kind only inside a longer name keeps when other hits
+# end a part of their name with it ("Harmonica Key of C 10 Holes" after "Blues Harmonica, Key of C")
+LOOSE_SHARE = 0.8
+
+
+def names_kind(title: str, head: str, compounds: set[str] = frozenset()) -> int:
+    """How surely a title names a product of the kind whose head word (stemmed) is ``head``: 2
+    when a part of its own name (before what it fits, without parentheses) ends with it
+    ("Nintendo Switch with Gray Joy-Con", "Wireless Gaming Mouse, Hero 12K"), 1 when its own
+    name has it not as the first half of a compound (``compounds``: "Mouse Pad"), 0 when it
+    names it only as what it fits or as a modifier ("Keycaps for Mechanical Keyboards",
+    "Hasbro Game Night (Nintendo Switch)").
+
+    >>> names_kind("Akko Keycaps for Mechanical Gaming Keyboards, Purple", "keyboard")
+    0
+    >>> names_kind("RK61 Plus Wireless Mechanical Keyboard, Bluetooth", "keyboard"), names_kind("Nintendo Switch Pro Controller", "switch")
+    (2, 1)
+    >>> names_kind("East top Diatonic Harmonica Key of C 10 Holes", "harmonica"), names_kind("Metal Mouse Pad, Thin", "mouse", {"pad"})
+    (1, 0)
+    """
+    from assistant.product_types import head_in_name
+
+    own = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", _FITS.split(title, maxsplit=1)[0])
+    if any(head_in_name(part, {head: head}) == head for part in _PARTS.split(own)):
+        return 2
+    tokens = title_tokens(SimpleNamespace(title=own))
+    for i, t in enumerate(tokens[:-1]):
+        if t == head and tokens[i + 1] not in compounds and i + 2 < len(tokens):
+            return 1
+    return 0
+
+
+def kind_first(hits: list, phrase: list[str], sure: bool = False) -> list:
+    """The hits that name the kind as what they are (``names_kind``), when any does: those ending
+    a part of their name with it first, those naming it inside a longer name after them
+    (``LOOSE_SHARE``; dropped when ``sure``: a superlative's extreme must be of the kind, not a
+    "Mouse Pad, ... Mouse Mat"), those naming it only as what they fit or as a modifier dropped."""
+    from assistant.candidates import compound_words
+
+    head = phrase[-1]
+    compounds = compound_words([h.product.title for h in hits], [head])
+    level = [names_kind(h.product.title, head, compounds) for h in hits]
+    if not any(level):
+        return hits
+    if 2 in level and sure:
+        return [h for h, n in zip(hits, level) if n == 2]
+    if 2 in level:
+        for h, n in zip(hits, level):
+            if n == 1:
+                h.score *= LOOSE_SHARE
+    return [h for h, n in sorted(zip(hits, level), key=lambda x: -x[0].score) if n]
 
 
 def keep_kind(hits: list, state) -> list:
     """Hits whose title names the kind of product of the conversation (``State.kind``): set on
     a new request from what the top hits agree on (``kind_of``: "dry dog food" is food for
     dogs, not dry cat food; "printer ink" is ink, not a printer), and kept by a follow-up
-    ("cheaper ones?" after dog beds: only cheaper beds, or none). Only where the query names no
-    catalog category: a category already says the kind."""
+    ("cheaper ones?" after dog beds: only cheaper beds, or none), those naming it as what they
+    are first (``kind_first``: keyboards, not keycaps "for keyboards"). Only where the query
+    names no catalog category: a category already says the kind."""
     if state.query.categories or not hits:
         return hits
     if state.kind is None or not state.shown:  # a new request: the kind the titles agree on
@@ -206,7 +279,8 @@ def keep_kind(hits: list, state) -> list:
     paging = bool(state.shown) and set(state.shown) <= set(state.query.exclude_ids)
     # "more pls" once every product of the kind was shown: the nearest others beat nothing; a
     # budget follow-up ("cheaper ones?") keeps the kind even when that leaves nothing
-    return hits if paging and not kept else kept
+    sure = state.query.sort != "relevance" or bool(state.order)  # a superlative (candidates.ordered)
+    return hits if paging and not kept else kind_first(kept, phrase, sure)
 
 
 def must_match(hits: list, state) -> list:
