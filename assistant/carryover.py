@@ -213,6 +213,22 @@ _PARTS = re.compile(r"\s[|–-]\s|[|,;:]")
 LOOSE_SHARE = 0.8
 
 
+def name_parts(own: str) -> list[str]:
+    """The parts of a title that name the product: up to the first with two plain words (a part
+    of only a brand and a model, "NOCO GENIUS2", gives way to the next); later parts list uses
+    and fits ("... Deluxe Wheel - Nintendo Switch").
+
+    >>> name_parts("NOCO GENIUS2, 2A Smart Car Battery Charger, 6V and 12V")
+    ['NOCO GENIUS2', ' 2A Smart Car Battery Charger']
+    """
+    out = []
+    for part in _PARTS.split(own):
+        out.append(part)
+        if len(re.findall(r"(?<!\S)[A-Za-z][a-z-]*(?!\S)", part)) >= 2:
+            break
+    return out
+
+
 def names_kind(title: str, head: str, compounds: set[str] = frozenset()) -> int:
     """How surely a title names a product of the kind whose head word (stemmed) is ``head``: 2
     when a part of its own name (before what it fits, without parentheses) ends with it
@@ -225,26 +241,32 @@ def names_kind(title: str, head: str, compounds: set[str] = frozenset()) -> int:
     0
     >>> names_kind("RK61 Plus Wireless Mechanical Keyboard, Bluetooth", "keyboard"), names_kind("Nintendo Switch Pro Controller", "switch")
     (2, 1)
-    >>> names_kind("East top Diatonic Harmonica Key of C 10 Holes", "harmonica"), names_kind("Metal Mouse Pad, Thin", "mouse", {"pad"})
+    >>> names_kind("East top Diatonic Harmonica Key of C 10 Holes", "harmonica"), names_kind("Metal Mouse Pad, Thin", "mouse")
     (1, 0)
+    >>> names_kind("Canon EF 50mm f/1.8 II SLR Telephoto lens Black", "len")
+    1
     """
     from assistant.product_types import head_in_name
 
     own = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", _FITS.split(title, maxsplit=1)[0])
-    if any(head_in_name(part, {head: head}) == head for part in _PARTS.split(own)):
+    if any(head_in_name(part, {head: head}) == head for part in name_parts(own)):
         return 2
-    tokens = title_tokens(SimpleNamespace(title=own))
-    for i, t in enumerate(tokens[:-1]):
-        if t == head and tokens[i + 1] not in compounds and i + 2 < len(tokens):
-            return 1
+    from assistant.references import COLOURS
+
+    for part in _PARTS.split(own):
+        tokens = title_tokens(SimpleNamespace(title=part))
+        for i, t in enumerate(tokens[:-1]):
+            nxt = tokens[i + 1]
+            # the word after it ending the part is the part's own head ("Mouse Pad,"), unless a colour
+            if t == head and nxt not in compounds and (i + 2 < len(tokens) or nxt in COLOURS):
+                return 1
     return 0
 
 
-def kind_first(hits: list, phrase: list[str], sure: bool = False) -> list:
+def kind_first(hits: list, phrase: list[str]) -> list:
     """The hits that name the kind as what they are (``names_kind``), when any does: those ending
     a part of their name with it first, those naming it inside a longer name after them
-    (``LOOSE_SHARE``; dropped when ``sure``: a superlative's extreme must be of the kind, not a
-    "Mouse Pad, ... Mouse Mat"), those naming it only as what they fit or as a modifier dropped."""
+    (``LOOSE_SHARE``), those naming it only as what they fit or as a modifier dropped."""
     from assistant.candidates import compound_words
 
     head = phrase[-1]
@@ -252,8 +274,6 @@ def kind_first(hits: list, phrase: list[str], sure: bool = False) -> list:
     level = [names_kind(h.product.title, head, compounds) for h in hits]
     if not any(level):
         return hits
-    if 2 in level and sure:
-        return [h for h, n in zip(hits, level) if n == 2]
     if 2 in level:
         for h, n in zip(hits, level):
             if n == 1:
@@ -279,8 +299,7 @@ def keep_kind(hits: list, state) -> list:
     paging = bool(state.shown) and set(state.shown) <= set(state.query.exclude_ids)
     # "more pls" once every product of the kind was shown: the nearest others beat nothing; a
     # budget follow-up ("cheaper ones?") keeps the kind even when that leaves nothing
-    sure = state.query.sort != "relevance" or bool(state.order)  # a superlative (candidates.ordered)
-    return hits if paging and not kept else kind_first(kept, phrase, sure)
+    return hits if paging and not kept else kind_first(kept, phrase)
 
 
 def must_match(hits: list, state) -> list:
