@@ -501,7 +501,7 @@ class Candidates:
         if kinds:  # a laptop, not a laptop case: the type scopes the request as a category would
             types = types_of(self.catalog)
             hits = [h for h in hits if types.keeps(h.product, kinds, said)]
-        hits = must_match(hits, state)  # understand hook (issue 11): "noise cancelling headphones"
+        hits = must_match(hits, state, typed=said if kinds else None)  # understand hook (issue 11): "noise cancelling headphones"
         hits = favour_models(hits, state.query.text, sorted_)  # "iphone 13": not the XR's cases
         if not sorted_:
             favour_names(hits, state.query.text, vocab.titles, vocab.token_ids)

@@ -185,6 +185,9 @@ def kind_of(hits: list, text: str) -> str | None:
     >>> hits = [NS(product=NS(title=t)) for t in ["Blues Harmonica, Key of C", "My Son, The Best Of", "Harmonica Key of C"]]
     >>> kind_of(hits, "my son wants to learn harmonica")
     'harmonica'
+    >>> hits = [NS(product=NS(title=t)) for t in ["Tough Dog Toy", "Rubber Dog Toy", "Cat Toy", "Dog Toys, Plush"]]
+    >>> kind_of(hits, "my dog destroys every toy")
+    'dog toy'
     """
     top = [title_tokens(h.product) for h in hits[:KIND_TOP]]
 
@@ -196,7 +199,10 @@ def kind_of(hits: list, text: str) -> str | None:
     for words in clauses:
         for start in range(len(words)):
             if agreed(words[start:]):
-                return " ".join(words[start:])
+                # a word said before it that the titles put in front of it: "my dog destroys every toy"
+                # asks for a dog toy
+                said = next((w for w in reversed(words[:start]) if agreed([w, *words[start:]])), None)
+                return " ".join([said, *words[start:]] if said else words[start:])
     first = next((w for w in clauses if w), [])
     for end in range(len(first) - 1, 1, -1):  # at least two words: one alone says little ("nintendo")
         if agreed(first[:end]):
@@ -302,19 +308,22 @@ def keep_kind(hits: list, state) -> list:
     return hits if paging and not kept else kind_first(kept, phrase)
 
 
-def must_match(hits: list, state) -> list:
+def must_match(hits: list, state, typed: str | None = None) -> list:
     """"noise cancelling headphones": within the asked categories, the descriptive words (the
     text without the category's own words) are required when two hits have them all;
     otherwise the hits stay (the unmatched-words note and the alternative then speak), unless
     the shopper said the words again this turn (``State.strict``: "any cheaper noise cancelling
-    ones?"), when an empty list lets the answer say nothing cheaper has them."""
+    ones?"), when an empty list lets the answer say nothing cheaper has them. ``typed``: the
+    shopper's word naming one of the catalog's product types ("lens"), which scoped the hits
+    already: no title need say it ("Canon EF 28mm f/1.8 USM Black" is a lens too)."""
     from assistant.grounding import facts_text
     from retrieval.bm25 import tokenize
 
     q = state.query
-    hits = keep_kind(hits, state)
+    if not typed:  # the catalog's product types already scoped the hits (``assistant.product_types``)
+        hits = keep_kind(hits, state)
     if not q.categories and q.brands and hits:
-        return _brand_line(hits, q)
+        return _brand_line(hits, q, set(tokenize(typed or "")))
     if not q.categories or not hits:
         return hits
     own = {t for c in q.categories for t in tokenize(c)}
@@ -326,7 +335,7 @@ def must_match(hits: list, state) -> list:
     return full if (len(full) >= 2 or getattr(state, "strict", False)) else hits
 
 
-def _brand_line(hits: list, q) -> list:
+def _brand_line(hits: list, q, typed: set[str] = frozenset()) -> list:
     """"hatchbox petg", "esun abs filament": a brand and the words of one of its lines; the hits
     whose titles have every such word, when any does (the brand's PLA is no PETG), else all.
 
@@ -342,7 +351,7 @@ def _brand_line(hits: list, q) -> list:
     from retrieval.bm25 import tokenize
 
     own = {t for b in q.brands for t in tokenize(b)}
-    words = {t for t in tokenize(q.text) if t not in own and t not in BROWSE and t not in GENERIC}
+    words = {t for t in tokenize(q.text) if t not in own and t not in BROWSE and t not in GENERIC and t not in typed}
     full = [h for h in hits if words <= set(tokenize(h.product.title))] if words else []
     return full or hits
 

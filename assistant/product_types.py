@@ -238,6 +238,41 @@ def request_words(text: str, brands: set[str] = frozenset()) -> list[str]:
     return []
 
 
+# an untyped product takes its series' type when at least this many typed products of the series
+# (brand and the title's next word: "Canon EF") have it and none has another (Icecat, first 4500:
+# 7 "Canon EF ... lens" titles; 11 other Canon EF titles say no type: "Canon EF 28mm f/1.8 USM SLR Black")
+SERIES_MIN = 2
+
+
+def series(p) -> str | None:
+    """A product's series: its brand and the word of its title after the brand ("canon ef").
+
+    >>> from retrieval.catalog import Product
+    >>> series(Product("1", "Canon EF 28mm f/1.8 USM Black", brand="Canon")), series(Product("2", "Lens cap")) is None
+    ('canon ef', True)
+    """
+    title, brand = (p.title or "").lower(), (p.brand or "").lower()
+    if not brand or not title.startswith(brand + " "):
+        return None
+    rest = title[len(brand):].split()
+    return f"{brand} {rest[0]}" if rest and not _NUMBER.search(rest[0]) else None
+
+
+def series_types(products, of: dict[str, str]) -> dict[str, str]:
+    """Types for untyped products from their series (``SERIES_MIN``): a Canon EF title without a
+    type word is a lens when the series' typed titles are all lenses."""
+    typed: dict[str, Counter] = {}
+    for p in products:
+        if p.id in of and (key := series(p)):
+            typed.setdefault(key, Counter())[of[p.id]] += 1
+    out = {}
+    for p in products:
+        got = typed.get(series(p) or "") if p.id not in of else None
+        if got and len(got) == 1 and sum(got.values()) >= SERIES_MIN:
+            out[p.id] = next(iter(got))
+    return out
+
+
 @dataclass(slots=True)
 class ProductTypes:
     """A catalog's type vocabulary (phrase -> products) and each product's type."""
@@ -276,6 +311,7 @@ class ProductTypes:
                 t.size[mine] += 1
             elif declared[p.id]:
                 t.loose[p.id] = declared[p.id]
+        t.of.update(series_types(products, t.of))
         return t
 
     def phrases(self) -> list[str]:
