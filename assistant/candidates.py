@@ -500,7 +500,11 @@ class Candidates:
         hits = filed_first(hits, state.query.categories)
         if kinds:  # a laptop, not a laptop case: the type scopes the request as a category would
             types = types_of(self.catalog)
-            hits = [h for h in hits if types.keeps(h.product, kinds, said)]
+            typed = [h for h in hits if types.keeps(h.product, kinds, said)]
+            # none of a new request's hits is of the type: its other words name what it is ("hyperx
+            # 64gb ddr4 kit": memory modules); a budget follow-up keeps the type even when that leaves nothing
+            budget = state.query.price_max is not None or state.query.price_min is not None
+            hits = typed if typed or budget or state.shown else hits
         hits = must_match(hits, state, typed=said if kinds else None)  # understand hook (issue 11): "noise cancelling headphones"
         hits = favour_models(hits, state.query.text, sorted_)  # "iphone 13": not the XR's cases
         if not sorted_:
