@@ -505,7 +505,7 @@ class Candidates:
             # 64gb ddr4 kit": memory modules); a budget follow-up keeps the type even when that leaves nothing
             budget = state.query.price_max is not None or state.query.price_min is not None
             hits = typed if typed or budget or state.shown else hits
-        hits = must_match(hits, state, typed=said if kinds else None)  # understand hook (issue 11): "noise cancelling headphones"
+        hits = must_match(hits, state, typed=said if kinds else None, shown=self.shown(state))  # understand hook (issue 11): "noise cancelling headphones"
         hits = favour_models(hits, state.query.text, sorted_)  # "iphone 13": not the XR's cases
         if not sorted_:
             favour_names(hits, state.query.text, vocab.titles, vocab.token_ids)

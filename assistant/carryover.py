@@ -32,7 +32,7 @@ BROWSE = set(
     "something anything else options option one ones show me see find get give please maybe perhaps "
     "how about what any some just only also instead rather i'd i want would like need looking for ok okay "
     "then and but with only just thats that's that which is are has have one ones "
-    "needs must should gotta has to be it tho though".split()
+    "needs must should gotta has to be it tho though price prices matter matters doesnt dont care".split()
 )
 _BRAND_ASK = re.compile(
     r"\b(?:from|by|made by|brand(?:ed)?|make)\s+(?P<a>[A-Z][\w&'-]+(?:\s+[A-Z][\w&'-]+)?)"
@@ -309,12 +309,13 @@ def keep_kind(hits: list, state) -> list:
     return hits if paging and not kept else kind_first(kept, phrase)
 
 
-def must_match(hits: list, state, typed: str | None = None) -> list:
-    """"noise cancelling headphones": within the asked categories, the descriptive words (the
+def must_match(hits: list, state, typed: str | None = None, shown: list = ()) -> list:
+    """"noise cancelling headphones": within the asked categories or type, the descriptive words (the
     text without the category's own words) are required when two hits have them all;
     otherwise the hits stay (the unmatched-words note and the alternative then speak), unless
     the shopper said the words again this turn (``State.strict``: "any cheaper noise cancelling
-    ones?"), when an empty list lets the answer say nothing cheaper has them. ``typed``: the
+    ones?") or every product ``shown`` last turn has them ("cheaper?" keeps noise cancelling),
+    when an empty list lets the answer say nothing cheaper has them. ``typed``: the
     shopper's word naming one of the catalog's product types ("lens"), which scoped the hits
     already: no title need say it ("Canon EF 28mm f/1.8 USM Black" is a lens too)."""
     from assistant.grounding import facts_text
@@ -325,15 +326,17 @@ def must_match(hits: list, state, typed: str | None = None) -> list:
         hits = keep_kind(hits, state)
     if not q.categories and q.brands and hits:
         return _brand_line(hits, q, set(tokenize(typed or "")))
-    if not q.categories or not hits:
+    if not (q.categories or typed) or not hits:
         return hits
-    own = {t for c in q.categories for t in tokenize(c)}
+    own = {t for c in [*q.categories, typed or ""] for t in tokenize(c)}  # a product type scopes as a category
     own |= set(tokenize(getattr(state, "need", None) or ""))  # a need's sentence describes no product: its kinds do
     words = [t for t in dict.fromkeys(tokenize(q.text)) if t not in own and t not in BROWSE and t not in GENERIC]
     if not words:
         return hits
     full = [h for h in hits if set(words) <= set(h.matched) or set(words) <= set(tokenize(facts_text(h.product)))]
-    return full if (len(full) >= 2 or getattr(state, "strict", False)) else hits
+    # "cheaper?" after noise cancelling headphones, every card having the words: they stay required
+    kept = bool(shown) and all(set(words) <= set(tokenize(facts_text(p))) for p in shown)
+    return full if (len(full) >= 2 or getattr(state, "strict", False) or kept) else hits
 
 
 def _brand_line(hits: list, q, typed: set[str] = frozenset()) -> list:
