@@ -113,6 +113,16 @@ class Scope:
             self._counts = [(self.v.key_counts(ids), len(ids)) for ids in self.ids]
         return max((c[key] / n for c, n in self._counts if n), default=0.0)
 
+    def joint_coverage(self, key: str) -> float:
+        """The share of the products every title word names (all of "canon ef": the EF lenses)
+        with ``key``; ``coverage`` when the words name no product together."""
+        if self.categories or not self.ids:
+            return self.coverage(key)
+        both = set.intersection(*map(set, self.ids))
+        if not both:
+            return self.coverage(key)
+        return self.v.key_counts(both)[key] / len(both)
+
     def support(self, key: str) -> float:
         """By title words, the shares summed over the words: on a tie of the best word's share the
         key more of the shopper's words' products have ("hyperx 64gb ddr4 kit": internal memory,
@@ -228,6 +238,9 @@ def _with_bounds(low: str, found: list[Bound]) -> list[Bound]:
 _SIZED = re.compile(r"(?<![\w.$€£])(\d+(?:[.,]\d+)?)\s*-?\s*([a-z\"”]+)(?=\s+[a-z])")
 # the share a sized product's value may differ from the said one (Icecat: 68.6 cm is 27.0")
 SIZE_TOLERANCE = 0.03
+# a bare size names an attribute only when at least this share of the products the request names
+# has it (Icecat: display diagonal on 27 of 29 "monitor" titles; tape size on no Canon EF lens)
+SIZED_COVERAGE = 0.5
 
 
 def _sized(low: str, found: list[Bound]) -> list[Bound]:
@@ -340,8 +353,8 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
         cands = list({a.key: a for a in [*_candidates(scope, b.measure.dimension),
                                          *_plain_candidates(scope, b.measure.dimension)]}.values())
         a = _pick(cands, near, _written_in(cands, b.measure.unit), scope, embed)
-        if a is None:
-            continue
+        if a is None or (b.op == "=" and scope.joint_coverage(a.key) < SIZED_COVERAGE):
+            continue  # a bare size is read only as what the named products mostly have ("24mm": no tape size)
         c = {"key": a.key, "op": b.op, "value": b.measure.value, "text": b.text}
         if a.typical is not None:  # plain numbers among its values: in which unit
             c["scale"] = _scale(a, b.measure.dimension, b.measure.value)
