@@ -245,17 +245,24 @@ SERIES_MIN = 2
 
 
 def series(p) -> str | None:
-    """A product's series: its brand and the word of its title after the brand ("canon ef").
+    """A product's series: its brand and the words of its title after the brand up to the model
+    number, two at most ("canon ef", "samsung galaxy tab": a tablet, not one of the phones).
 
     >>> from retrieval.catalog import Product
     >>> series(Product("1", "Canon EF 28mm f/1.8 USM Black", brand="Canon")), series(Product("2", "Lens cap")) is None
     ('canon ef', True)
+    >>> series(Product("3", "Samsung Galaxy Tab S5e SM-T720N", brand="Samsung"))
+    'samsung galaxy tab'
     """
     title, brand = (p.title or "").lower(), (p.brand or "").lower()
     if not brand or not title.startswith(brand + " "):
         return None
-    rest = title[len(brand):].split()
-    return f"{brand} {rest[0]}" if rest and not _NUMBER.search(rest[0]) else None
+    words = []
+    for w in title[len(brand):].split()[:2]:
+        if _NUMBER.search(w):
+            break
+        words.append(w)
+    return " ".join([brand, *words]) if words else None
 
 
 def series_types(products, of: dict[str, str]) -> dict[str, str]:
