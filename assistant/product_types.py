@@ -242,6 +242,9 @@ def request_words(text: str, brands: set[str] = frozenset()) -> list[str]:
 # (brand and the title's next word: "Canon EF") have it and none has another (Icecat, first 4500:
 # 7 "Canon EF ... lens" titles; 11 other Canon EF titles say no type: "Canon EF 28mm f/1.8 USM SLR Black")
 SERIES_MIN = 2
+# ... and when its spec keys overlap a typed sibling's at least this much (Jaccard; Icecat: an
+# untyped Canon EF lens shares 0.7-0.9 of a typed one's keys, an HP Compaq monitor under 0.3 of a notebook's)
+SPEC_OVERLAP = 0.5
 
 
 def series(p) -> str | None:
@@ -265,18 +268,33 @@ def series(p) -> str | None:
     return " ".join([brand, *words]) if words else None
 
 
+def same_specs(a: set, b: set) -> float:
+    """Jaccard overlap of two products' spec keys.
+
+    >>> same_specs({"focal_length", "weight"}, {"focal_length", "weight", "colour"})
+    0.6666666666666666
+    """
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
 def series_types(products, of: dict[str, str]) -> dict[str, str]:
-    """Types for untyped products from their series (``SERIES_MIN``): a Canon EF title without a
-    type word is a lens when the series' typed titles are all lenses."""
+    """Types for untyped products from their series (``SERIES_MIN``) when their spec sheet is like
+    a typed sibling's (``SPEC_OVERLAP``): a Canon EF title without a type word is a lens when the
+    series' typed titles are all lenses; an "HP Compaq LE1711" monitor is no HP Compaq notebook."""
     typed: dict[str, Counter] = {}
+    specs: dict[str, list[set]] = {}
     for p in products:
         if p.id in of and (key := series(p)):
             typed.setdefault(key, Counter())[of[p.id]] += 1
+            specs.setdefault(key, []).append(set(p.attributes or {}))
     out = {}
     for p in products:
-        got = typed.get(series(p) or "") if p.id not in of else None
+        key = series(p) or ""
+        got = typed.get(key) if p.id not in of else None
         if got and len(got) == 1 and sum(got.values()) >= SERIES_MIN:
-            out[p.id] = next(iter(got))
+            mine = set(p.attributes or {})
+            if max(same_specs(mine, theirs) for theirs in specs[key]) >= SPEC_OVERLAP:
+                out[p.id] = next(iter(got))
     return out
 
 
