@@ -243,8 +243,8 @@ def request_words(text: str, brands: set[str] = frozenset()) -> list[str]:
 # 7 "Canon EF ... lens" titles; 11 other Canon EF titles say no type: "Canon EF 28mm f/1.8 USM SLR Black")
 SERIES_MIN = 2
 # ... and when its spec keys overlap a typed sibling's at least this much (Jaccard; Icecat: an
-# untyped Canon EF lens shares 0.7-0.9 of a typed one's keys, an HP Compaq monitor under 0.3 of a notebook's)
-SPEC_OVERLAP = 0.5
+# untyped Canon EF lens shares 0.70-0.72 of a typed one's keys, an HP Compaq dc7800p desktop 0.58 of a notebook's)
+SPEC_OVERLAP = 0.65
 
 
 def series(p) -> str | None:
