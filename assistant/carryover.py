@@ -212,7 +212,7 @@ def kind_of(hits: list, text: str) -> str | None:
 
 
 # in a title what the product is ends where what it fits begins ("Akko Keycaps for Mechanical Keyboards")
-_FITS = re.compile(r"\s(?:for|fits|compatible with|works with)\s", re.I)
+_FITS = re.compile(r"\s(?:for|fits|compatible(?: with| for| to)?|works with)\s", re.I)
 # the parts of a title's own name ("NOCO GENIUS2, 2A Smart Car Battery Charger, 6V and 12V ...")
 _PARTS = re.compile(r"\s[|–-]\s|[|,;:]")
 # the share of its relevance a hit naming the kind only inside a longer name keeps when other hits
