@@ -250,8 +250,8 @@ def names_kind(title: str, head: str, compounds: set[str] = frozenset()) -> int:
     (2, 1)
     >>> names_kind("East top Diatonic Harmonica Key of C 10 Holes", "harmonica"), names_kind("Metal Mouse Pad, Thin", "mouse")
     (1, 0)
-    >>> names_kind("Canon EF 50mm f/1.8 II SLR Telephoto lens Black", "len")
-    1
+    >>> names_kind("Canon EF 50mm f/1.8 II SLR Telephoto lens Black", "len"), names_kind("Metal Mouse Pad, Gaming Hard Mouse Mat", "mouse")
+    (1, 0)
     """
     from assistant.product_types import head_in_name
 
@@ -260,7 +260,7 @@ def names_kind(title: str, head: str, compounds: set[str] = frozenset()) -> int:
         return 2
     from assistant.references import COLOURS
 
-    for part in _PARTS.split(own):
+    for part in name_parts(own):
         tokens = title_tokens(SimpleNamespace(title=part))
         for i, t in enumerate(tokens[:-1]):
             nxt = tokens[i + 1]
@@ -276,9 +276,12 @@ def kind_first(hits: list, phrase: list[str]) -> list:
     (``LOOSE_SHARE``), those naming it only as what they fit or as a modifier dropped."""
     from assistant.candidates import compound_words
 
-    head = phrase[-1]
-    compounds = compound_words([h.product.title for h in hits], [head])
-    level = [names_kind(h.product.title, head, compounds) for h in hits]
+    titles = [h.product.title for h in hits]
+    levels = []
+    for head in phrase:  # the head noun: the word most titles end their name with ("harmonica key c": harmonica)
+        compounds = compound_words(titles, [head])
+        levels.append([names_kind(t, head, compounds) for t in titles])
+    level = max(reversed(levels), key=lambda lv: lv.count(2))  # a tie: the later word
     if not any(level):
         return hits
     if 2 in level:
