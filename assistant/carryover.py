@@ -267,7 +267,8 @@ def names_kind(title: str, head: str, compounds: set[str] = frozenset()) -> int:
             # the word after it ending the part is the part's own head ("Mouse Pad,"), unless a colour
             if t == head and nxt not in compounds and (i + 2 < len(tokens) or nxt in COLOURS):
                 return 1
-    return 0
+    # a later part ending with it: a list inside the name ("Cross-Cut Paper, CD Credit Card Office Shredder")
+    return 1 if any(head_in_name(part, {head: head}) == head for part in _PARTS.split(own)) else 0
 
 
 def kind_first(hits: list, phrase: list[str]) -> list:
@@ -277,11 +278,15 @@ def kind_first(hits: list, phrase: list[str]) -> list:
     from assistant.candidates import compound_words
 
     titles = [h.product.title for h in hits]
-    levels = []
-    for head in phrase:  # the head noun: the word most titles end their name with ("harmonica key c": harmonica)
+    joined = "".join(phrase) if len(phrase) > 1 else None  # "Powerbank" is a power bank
+
+    def levels(head: str) -> list[int]:
         compounds = compound_words(titles, [head])
-        levels.append([names_kind(t, head, compounds) for t in titles])
-    level = max(reversed(levels), key=lambda lv: lv.count(2))  # a tie: the later word
+        return [max(names_kind(t, head, compounds), names_kind(t, joined) if joined else 0) for t in titles]
+
+    # the head noun: the last word of three letters or more some title ends its name with
+    # ("harmonica key c": harmonica; "paper shredder": shredder)
+    level = next((lv for w in reversed(phrase) if len(w) >= 3 and 2 in (lv := levels(w))), None) or levels(phrase[-1])
     if not any(level):
         return hits
     if 2 in level:
