@@ -255,7 +255,8 @@ def names_kind(title: str, head: str, compounds: set[str] = frozenset()) -> int:
     """
     from assistant.product_types import head_in_name
 
-    own = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", _FITS.split(title, maxsplit=1)[0])
+    *named, _fits = _FITS.split(title) or [title]  # what follows the last "for" is what it fits; a
+    own = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", " , ".join(named) or title)  # brand may say "Homes for Pets"
     if any(head_in_name(part, {head: head}) == head for part in name_parts(own)):
         return 2
     from assistant.references import COLOURS
@@ -289,11 +290,12 @@ def kind_first(hits: list, phrase: list[str]) -> list:
     level = next((lv for w in reversed(phrase) if len(w) >= 3 and 2 in (lv := levels(w))), None) or levels(phrase[-1])
     if not any(level):
         return hits
-    if 2 in level:
+    if 2 in level and all(hasattr(h, "score") for h in hits):  # (ranked hits; plain ones keep their order)
         for h, n in zip(hits, level):
             if n == 1:
                 h.score *= LOOSE_SHARE
-    return [h for h, n in sorted(zip(hits, level), key=lambda x: -x[0].score) if n]
+        return [h for h, n in sorted(zip(hits, level), key=lambda x: -x[0].score) if n]
+    return [h for h, n in zip(hits, level) if n]
 
 
 def keep_kind(hits: list, state) -> list:
