@@ -113,6 +113,25 @@ class Scope:
             self._counts = [(self.v.key_counts(ids), len(ids)) for ids in self.ids]
         return max((c[key] / n for c, n in self._counts if n), default=0.0)
 
+    def joint_coverage(self, key: str) -> float:
+        """The share of the products every title word names (all of "canon ef": the EF lenses)
+        with ``key``; ``coverage`` when the words name no product together."""
+        if self.categories or not self.ids:
+            return self.coverage(key)
+        both = set.intersection(*map(set, self.ids))
+        if not both:
+            return self.coverage(key)
+        return self.v.key_counts(both)[key] / len(both)
+
+    def support(self, key: str) -> float:
+        """By title words, the shares summed over the words: on a tie of the best word's share the
+        key more of the shopper's words' products have ("hyperx 64gb ddr4 kit": internal memory,
+        which HyperX and DDR4 titles have, not the capacity of printer kits)."""
+        if self.categories or self.ids is None:
+            return 0.0
+        self.coverage(key)
+        return sum(c[key] / n for c, n in self._counts if n)
+
     @property
     def floor(self) -> float:
         # a whole catalog mixes kinds of products: a key on 5 % of it may be all the shopper means
@@ -165,9 +184,10 @@ def _scale(a: Attribute, dimension: str, value: float) -> float:
 
 
 def _best(cands: list[Attribute], scope: Scope) -> Attribute:
-    """The most common attribute among the asked-for products; the shorter label on a near tie
-    ("weight" before "package weight")."""
-    return max(cands, key=lambda a: (round(scope.coverage(a.key), 1), -len(a.label)))
+    """The most common attribute among the asked-for products, then the one more of the shopper's
+    words' products have (``Scope.support``); the shorter label on a near tie ("weight" before
+    "package weight")."""
+    return max(cands, key=lambda a: (round(scope.coverage(a.key), 1), round(scope.support(a.key), 1), -len(a.label)))
 
 
 def _pick(cands: list[Attribute], words: str, hints: tuple[str, ...], scope: Scope, embed: Embed | None,
@@ -211,6 +231,33 @@ def _with_bounds(low: str, found: list[Bound]) -> list[Bound]:
         if got is None or got.unit in AMBIGUOUS or any(b.span[0] < m.end() and m.start() < b.span[1] for b in found):
             continue
         out.append(Bound(">=", got, m.span(1), m.group(1)))
+    return out
+
+
+# "27 inch monitor", "64gb ddr4 kit": a measure right before the words naming the product is its size
+_SIZED = re.compile(r"(?<![\w.$€£])(\d+(?:[.,]\d+)?)\s*-?\s*([a-z\"”]+)(?=\s+[a-z])")
+# the share a sized product's value may differ from the said one (Icecat: 68.6 cm is 27.0")
+SIZE_TOLERANCE = 0.03
+# a bare size names an attribute only when at least this share of the products the request names
+# has it (Icecat: display diagonal on 27 of 29 "monitor" titles; tape size on no Canon EF lens)
+SIZED_COVERAGE = 0.5
+
+
+def _sized(low: str, found: list[Bound]) -> list[Bound]:
+    """``found`` and an equality for each bare measure that qualifies the product ("a 27 inch
+    monitor": 27 inch, give or take ``SIZE_TOLERANCE``); a measure already bounded is left alone.
+
+    >>> [(b.op, b.measure.value, b.measure.unit) for b in _sized("27 inch monitor under 250", [])]
+    [('=', 685.8, 'inch')]
+    >>> _sized("at least 55 inch tv", bounds("at least 55 inch tv"))[0].op, _sized("a 2 pack of tape", [])
+    ('>=', [])
+    """
+    out = list(found)
+    for m in _SIZED.finditer(low):
+        got = parse_measure(m.group(0))
+        if got is None or got.unit in AMBIGUOUS or any(b.span[0] < m.end() and m.start() < b.span[1] for b in found):
+            continue
+        out.append(Bound("=", got, m.span(), m.group(0)))
     return out
 
 
@@ -299,15 +346,15 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
         if key and scope.coverage(key) > 0 and not re.search(rf"{_NOT}$", low[: m.start()]):
             r.constraints.append({"key": key, "op": "has", "value": m.group(0), "text": m.group(0)})
             r.spans.append(m.span())
-    for b in _with_bounds(low, bounds(low)):
+    for b in _sized(low, _with_bounds(low, bounds(low))):
         near = low[max(0, b.span[0] - 25) : b.span[1] + 30]
         # attributes measured in that dimension, and those of plain numbers whose label names it
         # ("black toner page yield": 10000, for "at least 30000 pages")
         cands = list({a.key: a for a in [*_candidates(scope, b.measure.dimension),
                                          *_plain_candidates(scope, b.measure.dimension)]}.values())
         a = _pick(cands, near, _written_in(cands, b.measure.unit), scope, embed)
-        if a is None:
-            continue
+        if a is None or (b.op == "=" and scope.joint_coverage(a.key) < SIZED_COVERAGE):
+            continue  # a bare size is read only as what the named products mostly have ("24mm": no tape size)
         c = {"key": a.key, "op": b.op, "value": b.measure.value, "text": b.text}
         if a.typical is not None:  # plain numbers among its values: in which unit
             c["scale"] = _scale(a, b.measure.dimension, b.measure.value)
@@ -389,6 +436,8 @@ def satisfies(product, constraints: list[dict]) -> bool:
         if c["op"] == ">=" and x < value * (1 - 1e-9):
             return False
         if c["op"] == "~" and not (0.8 * value <= x <= 1.2 * value):
+            return False
+        if c["op"] == "=" and abs(x - value) > SIZE_TOLERANCE * value:
             return False
         if (c["op"] == "<" and not x < value) or (c["op"] == ">" and not x > value):
             return False

@@ -298,6 +298,37 @@ def model_phrases(text: str) -> list[str]:
     return out
 
 
+# a bare model number of a request ("9006 led bulbs", "a 2070 graphics card"): three digits or more,
+# no price, share, size or part of a longer code
+_BARE_NUMBER = re.compile(r"(?<![\w.$€£/#-])(\d{3,})(?![\w.,/%-]|\s*(?:%|\$|€|£))")
+
+
+def bare_numbers(text: str) -> list[str]:
+    """Model numbers a request says without a name ("9006 led headlight bulbs"); a number a unit
+    follows ("1000 mah", "500 gb") is a quantity, not a model.
+
+    >>> bare_numbers("9006 led headlight bulbs"), bare_numbers("1000 mah power bank"), bare_numbers("under $100")
+    (['9006'], [], [])
+    """
+    from retrieval.units import UNITS
+
+    out = []
+    for m in _BARE_NUMBER.finditer(text.lower()):
+        after = text.lower()[m.end():].split()[:1]
+        if not (after and after[0].strip(".,!?") in UNITS):
+            out.append(m.group(1))
+    return out
+
+
+def names_number(title: str, number: str) -> bool:
+    """Whether a title writes the model number whole ("9006/HB4"; not "90060", "19006").
+
+    >>> names_number("ACAUTO 9006/HB4 LED Headlight Bulbs", "9006"), names_number("9003/H4 LED Bulbs", "9006")
+    (True, False)
+    """
+    return re.search(rf"(?<![\w.]){number}(?![\w])", title) is not None
+
+
 def names_model(title: str, phrase: str) -> bool:
     """Whether a title writes the model ("iPhone 13 Pro", "iPhone13"; not "iPhone 130").
 
@@ -320,7 +351,12 @@ def model_fits(products: list, text: str, phrase: str) -> list[bool]:
 
 def favour_models(hits: list, text: str, sorted_: bool) -> list:
     """"cases for iphone 13": the hits whose titles write a model the request names first (an
-    "iPhone XR" case does not fit); with a sort, only those, when any. Unchanged when none does."""
+    "iPhone XR" case does not fit); with a sort, only those, when any. A bare model number
+    ("9006 bulbs": a 9003 bulb does not fit) keeps only the hits writing it, when any does.
+    Unchanged when none does."""
+    for number in bare_numbers(text):
+        fits = [h for h in hits if names_number(h.product.title, number)]
+        hits = fits or hits
     for phrase in model_phrases(text):
         fits = model_fits([h.product for h in hits], text, phrase)
         if any(fits) and not all(fits):
@@ -467,8 +503,12 @@ class Candidates:
         hits = filed_first(hits, state.query.categories)
         if kinds:  # a laptop, not a laptop case: the type scopes the request as a category would
             types = types_of(self.catalog)
-            hits = [h for h in hits if types.keeps(h.product, kinds, said)]
-        hits = must_match(hits, state)  # understand hook (issue 11): "noise cancelling headphones"
+            typed = [h for h in hits if types.keeps(h.product, kinds, said)]
+            # none of a new request's hits is of the type: its other words name what it is ("hyperx
+            # 64gb ddr4 kit": memory modules); a budget follow-up keeps the type even when that leaves nothing
+            budget = state.query.price_max is not None or state.query.price_min is not None
+            hits = typed if typed or budget or state.shown else hits
+        hits = must_match(hits, state, typed=said if kinds else None, shown=self.shown(state))  # understand hook (issue 11): "noise cancelling headphones"
         hits = favour_models(hits, state.query.text, sorted_)  # "iphone 13": not the XR's cases
         if not sorted_:
             favour_names(hits, state.query.text, vocab.titles, vocab.token_ids)

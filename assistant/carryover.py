@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 from assistant.attributes import Reading
 
@@ -30,7 +31,8 @@ GENERIC = set(
 BROWSE = set(
     "something anything else options option one ones show me see find get give please maybe perhaps "
     "how about what any some just only also instead rather i'd i want would like need looking for ok okay "
-    "then and but with only just thats that's that which is are has have one ones".split()
+    "then and but with only just thats that's that which is are has have one ones "
+    "needs must should gotta has to be it tho though price prices matter matters doesnt dont care".split()
 )
 _BRAND_ASK = re.compile(
     r"\b(?:from|by|made by|brand(?:ed)?|make)\s+(?P<a>[A-Z][\w&'-]+(?:\s+[A-Z][\w&'-]+)?)"
@@ -172,30 +174,138 @@ def title_tokens(product) -> list[str]:
 def kind_of(hits: list, text: str) -> str | None:
     """The kind of product the search agrees on: the longest tail of the request's kind words
     (head noun last: "dog food", not "dry") found as a phrase in the titles of at least half,
-    and at least two, of the top hits. None when the titles do not agree (Icecat calls a laptop
-    a "notebook" and sells "laptop cases": "laptop" is then no kind to require).
+    and at least two, of the top hits; a clause without one gives way to the next ("my son wants
+    to learn harmonica": harmonica); where no tail agrees, the longest run of the first clause's
+    words that does ("nintendo switch console": the titles say "Nintendo Switch"). None when the
+    titles do not agree (Icecat calls a laptop a "notebook" and sells "laptop cases": "laptop" is
+    then no kind to require).
 
     >>> from types import SimpleNamespace as NS
     >>> hits = [NS(product=NS(title=t)) for t in ["Dry Dog Food", "Wet Dog Food", "Dry Cat Food"]]
     >>> kind_of(hits, "dry dog food")
     'dog food'
+    >>> hits = [NS(product=NS(title=t)) for t in ["Blues Harmonica, Key of C", "My Son, The Best Of", "Harmonica Key of C"]]
+    >>> kind_of(hits, "my son wants to learn harmonica")
+    'harmonica'
+    >>> hits = [NS(product=NS(title=t)) for t in ["Tough Dog Toy", "Rubber Dog Toy", "Cat Toy", "Dog Toys, Plush"]]
+    >>> kind_of(hits, "my dog destroys every toy")
+    'dog toy'
     """
-    words = kind_tokens(text)
     top = [title_tokens(h.product) for h in hits[:KIND_TOP]]
-    for start in range(len(words)):
-        tail = words[start:]
-        n = sum(has_phrase(t, tail) for t in top)
-        if n >= 2 and 2 * n >= len(top):
-            return " ".join(tail)
+
+    def agreed(phrase: list[str]) -> bool:
+        n = sum(has_phrase(t, phrase) for t in top)
+        return n >= 2 and 2 * n >= len(top)
+
+    clauses = [kind_tokens(c) for c in _KIND_END.split(text)]
+    for words in clauses:
+        for start in range(len(words)):
+            if agreed(words[start:]):
+                # a word said before it that the titles put in front of it: "my dog destroys every toy"
+                # asks for a dog toy
+                said = next((w for w in reversed(words[:start]) if agreed([w, *words[start:]])), None)
+                return " ".join([said, *words[start:]] if said else words[start:])
+    first = next((w for w in clauses if w), [])
+    for end in range(len(first) - 1, 1, -1):  # at least two words: one alone says little ("nintendo")
+        if agreed(first[:end]):
+            return " ".join(first[:end])
     return None
+
+
+# in a title what the product is ends where what it fits begins ("Akko Keycaps for Mechanical Keyboards")
+_FITS = re.compile(r"\s(?:for|fits|compatible(?: with| for| to)?|works with)\s", re.I)
+# the parts of a title's own name ("NOCO GENIUS2, 2A Smart Car Battery Charger, 6V and 12V ...")
+_PARTS = re.compile(r"\s[|–-]\s|[|,;:]")
+# the share of its relevance a hit naming the kind only inside a longer name keeps when other hits
+# end a part of their name with it ("Harmonica Key of C 10 Holes" after "Blues Harmonica, Key of C")
+LOOSE_SHARE = 0.8
+
+
+def name_parts(own: str) -> list[str]:
+    """The parts of a title that name the product: up to the first with two plain words (a part
+    of only a brand and a model, "NOCO GENIUS2", gives way to the next); later parts list uses
+    and fits ("... Deluxe Wheel - Nintendo Switch").
+
+    >>> name_parts("NOCO GENIUS2, 2A Smart Car Battery Charger, 6V and 12V")
+    ['NOCO GENIUS2', ' 2A Smart Car Battery Charger']
+    """
+    out = []
+    for part in _PARTS.split(own):
+        out.append(part)
+        if len(re.findall(r"(?<!\S)[A-Za-z][a-z-]*(?!\S)", part)) >= 2:
+            break
+    return out
+
+
+def names_kind(title: str, head: str, compounds: set[str] = frozenset()) -> int:
+    """How surely a title names a product of the kind whose head word (stemmed) is ``head``: 2
+    when a part of its own name (before what it fits, without parentheses) ends with it
+    ("Nintendo Switch with Gray Joy-Con", "Wireless Gaming Mouse, Hero 12K"), 1 when its own
+    name has it not as the first half of a compound (``compounds``: "Mouse Pad"), 0 when it
+    names it only as what it fits or as a modifier ("Keycaps for Mechanical Keyboards",
+    "Hasbro Game Night (Nintendo Switch)").
+
+    >>> names_kind("Akko Keycaps for Mechanical Gaming Keyboards, Purple", "keyboard")
+    0
+    >>> names_kind("RK61 Plus Wireless Mechanical Keyboard, Bluetooth", "keyboard"), names_kind("Nintendo Switch Pro Controller", "switch")
+    (2, 1)
+    >>> names_kind("East top Diatonic Harmonica Key of C 10 Holes", "harmonica"), names_kind("Metal Mouse Pad, Thin", "mouse")
+    (1, 0)
+    >>> names_kind("Canon EF 50mm f/1.8 II SLR Telephoto lens Black", "len"), names_kind("Metal Mouse Pad, Gaming Hard Mouse Mat", "mouse")
+    (1, 0)
+    """
+    from assistant.product_types import head_in_name
+
+    *named, _fits = _FITS.split(title) or [title]  # what follows the last "for" is what it fits; a
+    own = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", " , ".join(named) or title)  # brand may say "Homes for Pets"
+    if any(head_in_name(part, {head: head}) == head for part in name_parts(own)):
+        return 2
+    from assistant.references import COLOURS
+
+    for part in name_parts(own):
+        tokens = title_tokens(SimpleNamespace(title=part))
+        for i, t in enumerate(tokens[:-1]):
+            nxt = tokens[i + 1]
+            # the word after it ending the part is the part's own head ("Mouse Pad,"), unless a colour
+            if t == head and nxt not in compounds and (i + 2 < len(tokens) or nxt in COLOURS):
+                return 1
+    # a later part ending with it: a list inside the name ("Cross-Cut Paper, CD Credit Card Office Shredder")
+    return 1 if any(head_in_name(part, {head: head}) == head for part in _PARTS.split(own)) else 0
+
+
+def kind_first(hits: list, phrase: list[str]) -> list:
+    """The hits that name the kind as what they are (``names_kind``), when any does: those ending
+    a part of their name with it first, those naming it inside a longer name after them
+    (``LOOSE_SHARE``), those naming it only as what they fit or as a modifier dropped."""
+    from assistant.candidates import compound_words
+
+    titles = [h.product.title for h in hits]
+    joined = "".join(phrase) if len(phrase) > 1 else None  # "Powerbank" is a power bank
+
+    def levels(head: str) -> list[int]:
+        compounds = compound_words(titles, [head])
+        return [max(names_kind(t, head, compounds), names_kind(t, joined) if joined else 0) for t in titles]
+
+    # the head noun: the last word of three letters or more some title ends its name with
+    # ("harmonica key c": harmonica; "paper shredder": shredder)
+    level = next((lv for w in reversed(phrase) if len(w) >= 3 and 2 in (lv := levels(w))), None) or levels(phrase[-1])
+    if not any(level):
+        return hits
+    if 2 in level and all(hasattr(h, "score") for h in hits):  # (ranked hits; plain ones keep their order)
+        for h, n in zip(hits, level):
+            if n == 1:
+                h.score *= LOOSE_SHARE
+        return [h for h, n in sorted(zip(hits, level), key=lambda x: -x[0].score) if n]
+    return [h for h, n in zip(hits, level) if n]
 
 
 def keep_kind(hits: list, state) -> list:
     """Hits whose title names the kind of product of the conversation (``State.kind``): set on
     a new request from what the top hits agree on (``kind_of``: "dry dog food" is food for
     dogs, not dry cat food; "printer ink" is ink, not a printer), and kept by a follow-up
-    ("cheaper ones?" after dog beds: only cheaper beds, or none). Only where the query names no
-    catalog category: a category already says the kind."""
+    ("cheaper ones?" after dog beds: only cheaper beds, or none), those naming it as what they
+    are first (``kind_first``: keyboards, not keycaps "for keyboards"). Only where the query
+    names no catalog category: a category already says the kind."""
     if state.query.categories or not hits:
         return hits
     if state.kind is None or not state.shown:  # a new request: the kind the titles agree on
@@ -207,34 +317,40 @@ def keep_kind(hits: list, state) -> list:
     paging = bool(state.shown) and set(state.shown) <= set(state.query.exclude_ids)
     # "more pls" once every product of the kind was shown: the nearest others beat nothing; a
     # budget follow-up ("cheaper ones?") keeps the kind even when that leaves nothing
-    return hits if paging and not kept else kept
+    return hits if paging and not kept else kind_first(kept, phrase)
 
 
-def must_match(hits: list, state) -> list:
-    """"noise cancelling headphones": within the asked categories, the descriptive words (the
+def must_match(hits: list, state, typed: str | None = None, shown: list = ()) -> list:
+    """"noise cancelling headphones": within the asked categories or type, the descriptive words (the
     text without the category's own words) are required when two hits have them all;
     otherwise the hits stay (the unmatched-words note and the alternative then speak), unless
     the shopper said the words again this turn (``State.strict``: "any cheaper noise cancelling
-    ones?"), when an empty list lets the answer say nothing cheaper has them."""
+    ones?") or every product ``shown`` last turn has them ("cheaper?" keeps noise cancelling),
+    when an empty list lets the answer say nothing cheaper has them. ``typed``: the
+    shopper's word naming one of the catalog's product types ("lens"), which scoped the hits
+    already: no title need say it ("Canon EF 28mm f/1.8 USM Black" is a lens too)."""
     from assistant.grounding import facts_text
     from retrieval.bm25 import tokenize
 
     q = state.query
-    hits = keep_kind(hits, state)
+    if not typed:  # the catalog's product types already scoped the hits (``assistant.product_types``)
+        hits = keep_kind(hits, state)
     if not q.categories and q.brands and hits:
-        return _brand_line(hits, q)
-    if not q.categories or not hits:
+        return _brand_line(hits, q, set(tokenize(typed or "")))
+    if not (q.categories or typed) or not hits:
         return hits
-    own = {t for c in q.categories for t in tokenize(c)}
+    own = {t for c in [*q.categories, typed or ""] for t in tokenize(c)}  # a product type scopes as a category
     own |= set(tokenize(getattr(state, "need", None) or ""))  # a need's sentence describes no product: its kinds do
     words = [t for t in dict.fromkeys(tokenize(q.text)) if t not in own and t not in BROWSE and t not in GENERIC]
     if not words:
         return hits
     full = [h for h in hits if set(words) <= set(h.matched) or set(words) <= set(tokenize(facts_text(h.product)))]
-    return full if (len(full) >= 2 or getattr(state, "strict", False)) else hits
+    # "cheaper?" after noise cancelling headphones, every card having the words: they stay required
+    kept = bool(shown) and all(set(words) <= set(tokenize(facts_text(p))) for p in shown)
+    return full if (len(full) >= 2 or getattr(state, "strict", False) or kept) else hits
 
 
-def _brand_line(hits: list, q) -> list:
+def _brand_line(hits: list, q, typed: set[str] = frozenset()) -> list:
     """"hatchbox petg", "esun abs filament": a brand and the words of one of its lines; the hits
     whose titles have every such word, when any does (the brand's PLA is no PETG), else all.
 
@@ -250,7 +366,7 @@ def _brand_line(hits: list, q) -> list:
     from retrieval.bm25 import tokenize
 
     own = {t for b in q.brands for t in tokenize(b)}
-    words = {t for t in tokenize(q.text) if t not in own and t not in BROWSE and t not in GENERIC}
+    words = {t for t in tokenize(q.text) if t not in own and t not in BROWSE and t not in GENERIC and t not in typed}
     full = [h for h in hits if words <= set(tokenize(h.product.title))] if words else []
     return full or hits
 

@@ -473,7 +473,8 @@ class Assistant:
                 # only a filter the shopper set can be loosened; else ask what else would help
                 text += " " + ("Could you loosen another filter (brand or colour)?"
                                if f.brands or f.exclude_brands or state.colours or state.constraints else SOMETHING_ELSE_TEXT)
-            text = nothing_text(state) or text  # understand hook (issue 11): "... (under 1 kg). Could you loosen"
+            if u.cheaper_than is None:  # "cheaper?" is answered by the price already on screen, not the bounds
+                text = nothing_text(state) or text  # understand hook (issue 11): "... (under 1 kg). Could you loosen"
             if u.lacking:  # "do you sell Milwaukee": that is the answer, not "nothing matches"
                 text = SOMETHING_ELSE_TEXT
             text = " ".join([*u.notes, text])  # understand hook (issue 11)

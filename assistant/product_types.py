@@ -238,6 +238,66 @@ def request_words(text: str, brands: set[str] = frozenset()) -> list[str]:
     return []
 
 
+# an untyped product takes its series' type when at least this many typed products of the series
+# (brand and the title's next word: "Canon EF") have it and none has another (Icecat, first 4500:
+# 7 "Canon EF ... lens" titles; 11 other Canon EF titles say no type: "Canon EF 28mm f/1.8 USM SLR Black")
+SERIES_MIN = 2
+# ... and when its spec keys overlap a typed sibling's at least this much (Jaccard; Icecat: an
+# untyped Canon EF lens shares 0.70-0.72 of a typed one's keys, an HP Compaq dc7800p desktop 0.58 of a notebook's)
+SPEC_OVERLAP = 0.65
+
+
+def series(p) -> str | None:
+    """A product's series: its brand and the words of its title after the brand up to the model
+    number, two at most ("canon ef", "samsung galaxy tab": a tablet, not one of the phones).
+
+    >>> from retrieval.catalog import Product
+    >>> series(Product("1", "Canon EF 28mm f/1.8 USM Black", brand="Canon")), series(Product("2", "Lens cap")) is None
+    ('canon ef', True)
+    >>> series(Product("3", "Samsung Galaxy Tab S5e SM-T720N", brand="Samsung"))
+    'samsung galaxy tab'
+    """
+    title, brand = (p.title or "").lower(), (p.brand or "").lower()
+    if not brand or not title.startswith(brand + " "):
+        return None
+    words = []
+    for w in title[len(brand):].split()[:2]:
+        if _NUMBER.search(w):
+            break
+        words.append(w)
+    return " ".join([brand, *words]) if words else None
+
+
+def same_specs(a: set, b: set) -> float:
+    """Jaccard overlap of two products' spec keys.
+
+    >>> same_specs({"focal_length", "weight"}, {"focal_length", "weight", "colour"})
+    0.6666666666666666
+    """
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
+def series_types(products, of: dict[str, str]) -> dict[str, str]:
+    """Types for untyped products from their series (``SERIES_MIN``) when their spec sheet is like
+    a typed sibling's (``SPEC_OVERLAP``): a Canon EF title without a type word is a lens when the
+    series' typed titles are all lenses; an "HP Compaq LE1711" monitor is no HP Compaq notebook."""
+    typed: dict[str, Counter] = {}
+    specs: dict[str, list[set]] = {}
+    for p in products:
+        if p.id in of and (key := series(p)):
+            typed.setdefault(key, Counter())[of[p.id]] += 1
+            specs.setdefault(key, []).append(set(p.attributes or {}))
+    out = {}
+    for p in products:
+        key = series(p) or ""
+        got = typed.get(key) if p.id not in of else None
+        if got and len(got) == 1 and sum(got.values()) >= SERIES_MIN:
+            mine = set(p.attributes or {})
+            if max(same_specs(mine, theirs) for theirs in specs[key]) >= SPEC_OVERLAP:
+                out[p.id] = next(iter(got))
+    return out
+
+
 @dataclass(slots=True)
 class ProductTypes:
     """A catalog's type vocabulary (phrase -> products) and each product's type."""
@@ -276,6 +336,7 @@ class ProductTypes:
                 t.size[mine] += 1
             elif declared[p.id]:
                 t.loose[p.id] = declared[p.id]
+        t.of.update(series_types(products, t.of))
         return t
 
     def phrases(self) -> list[str]:

@@ -82,6 +82,26 @@ def fresh_state(message: str, old: State, parse: Parse, brands: list[str], propo
     )
 
 
+def switched_text(text: str, theirs: list) -> str:
+    """The request once its brand is switched: without the old brand's line ("edge" of "Motorola
+    Edge ..."), and, when nothing else is left, the kind its shown products declare
+    ("smartphone"), so "what about samsung instead" asks for Samsung phones, not Samsung toner.
+
+    >>> from retrieval.catalog import Product
+    >>> switched_text("edge", [Product("1", "Motorola Edge PAJA0014DE smartphone 17 cm", brand="Motorola")])
+    'smartphone'
+    >>> switched_text("vacuum", [Product("2", "Eureka Floor vacuum", brand="Eureka")])
+    'vacuum'
+    """
+    from assistant.product_types import declared_phrase, series
+
+    line = {w for p in theirs if (s := series(p)) for w in s.split()[1:]}
+    words = [w for w in text.split() if w.lower() not in line]
+    if words or not theirs:
+        return " ".join(words)
+    return next((k for p in theirs if (k := declared_phrase(p))), "")
+
+
 def refine(message: str, old: State, shown: list, refs: list[str], parse: Parse, brands: list[str]) -> tuple[State, list[str], float | None]:
     """The same topic with modified filters, the changes in words ("cheaper than $49.00"), and
     the shown price that "cheaper" went below (None when the message did not ask for cheaper).
@@ -131,6 +151,7 @@ def refine(message: str, old: State, shown: list, refs: list[str], parse: Parse,
         if gone:  # "what about shark" after "eureka vacuum": the vacuum stays, Eureka goes
             f.text = re.sub(r"\s+", " ", re.sub("|".join(rf"(?<!\w){re.escape(b)}(?!\w)" for b in gone), " ", f.text,
                                                 flags=re.I)).strip()
+            f.text = switched_text(f.text, [p for p in shown if p.brand in gone])
         f.brands = wanted
         changes.append("brand " + ", ".join(wanted))
     colours = _colour_words(message)

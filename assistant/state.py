@@ -49,7 +49,7 @@ class State:
     focus: str | None = None  # the product last talked about ("it")
     liked: list[str] = field(default_factory=list)  # product ids liked in this session
     disliked: list[str] = field(default_factory=list)
-    # numeric attribute bounds: {"key", "op" ("<=", ">=", "~"), "value" (base unit), "text"}
+    # numeric attribute bounds: {"key", "op" ("<=", ">=", "~", "="), "value" (base unit), "text"}
     constraints: list[dict] = field(default_factory=list)
     order: dict | None = None  # {"key", "direction" ("asc"|"desc"), "text"}: "the quietest"
     exclude_categories: list[str] = field(default_factory=list)  # "not a kettle"

@@ -239,7 +239,7 @@ class CatalogVocabulary:
         """The products each of the shopper's words names in titles: the asked-for kind of
         product on a catalog without categories ("toner" on Icecat); None when no word does."""
         sets = [self.token_ids[w] for w in words
-                if len(w) >= 3 and not w.isdigit() and w not in STOPWORDS and len(self.token_ids.get(w, ())) >= 3]
+                if (len(w) >= 3 and not w.isdigit() or len(w) == 2 and w.isalpha()) and w not in STOPWORDS and len(self.token_ids.get(w, ())) >= 3]
         return sets or None
 
     def numeric_keys(self, dimension: str | None = None) -> list[Attribute]:

@@ -55,9 +55,18 @@ BM25_VERSION = "3"  # bump when tokenize/bm25_text/the saved layout change: the 
 def _stem(t: str) -> str:
     """A very light plural stemmer: "headphones" -> "headphone", "batteries" -> "battery".
 
-    >>> [_stem(w) for w in ["headphones", "batteries", "glass", "boxes", "aaa", "series"]]
-    ['headphone', 'battery', 'glass', 'box', 'aaa', 'series']
+    An abbreviation's plural folds too ("tvs", "cds"; not "gas", "bus", "ups"), and the British
+    doubled l of a long word ("cancelling", not "filling"):
+
+    >>> [_stem(w) for w in ["headphones", "batteries", "glass", "boxes", "aaa", "series", "tvs", "gas", "ups"]]
+    ['headphone', 'battery', 'glass', 'box', 'aaa', 'series', 'tv', 'gas', 'ups']
+    >>> [_stem(w) for w in ["cancelling", "canceling", "filling"]]
+    ['canceling', 'canceling', 'filling']
     """
+    if len(t) >= 9 and t.endswith("lling"):  # British doubling: "cancelling" is "canceling", "travelling" "traveling"
+        return t[:-5] + "ling"
+    if len(t) == 3 and t.isalpha() and t[2] == "s" and not set(t[:2]) & set("aeiouy"):
+        return t[:2]
     if len(t) <= 3 or not t.isalpha() or t.endswith(("ss", "us", "is", "series")):
         return t
     if t.endswith("ies") and len(t) > 4:

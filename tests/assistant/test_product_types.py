@@ -155,3 +155,21 @@ def test_candidates_keep_the_type_through_follow_ups(icecat_catalog):
     best = max(float(p.attributes.get("internal_memory", 0)) for p in notebooks)
     assert float(most[0].product.attributes["internal_memory"]) == best
     assert {types.of.get(h.product.id) for h in most} == {"notebook"}
+
+
+def test_an_untyped_title_takes_its_series_type_only_with_a_like_spec_sheet():
+    """Icecat's first 4500 products: every untyped product given a series type shares most spec
+    keys with a typed product of its series, and that series' typed products all have that type."""
+    from assistant.product_types import SPEC_OVERLAP, same_specs, series, series_types
+
+    products = [product_from_icecat(r) for r in _rows(4500)]
+    t = ProductTypes.build(products)
+    inherited = series_types(products, {k: v for k, v in t.of.items()
+                                        if k not in series_types(products, t.of)})  # fmt: skip
+    assert inherited, "some untyped titles (Canon EF lenses without the word) take their series' type"
+    by_id = {p.id: p for p in products}
+    for pid, kind in inherited.items():
+        siblings = [p for p in products if p.id != pid and series(p) == series(by_id[pid]) and p.id in t.of
+                    and p.id not in inherited]  # fmt: skip
+        assert {t.of[p.id] for p in siblings} == {kind}
+        assert max(same_specs(set(by_id[pid].attributes), set(p.attributes)) for p in siblings) >= SPEC_OVERLAP
