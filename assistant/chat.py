@@ -49,7 +49,7 @@ from assistant.grounding import FILLER, check, shoppers_words
 from assistant.llm import ChatModel, load_llm
 from assistant.store import ConversationStore, UnknownConversation
 from assistant.turn import Turn, TurnContext
-from assistant.understand import CHEAPER, RuleUnderstander, State, Understood, is_browse
+from assistant.understand import CHEAPER, RuleUnderstander, State, Understood, is_browse, thrifty
 from assistant.vocabulary import vocabulary_of  # understand hook (issue 11)
 from ranker.blend import CoRatingSource
 from ranker.live import LiveRanker
@@ -84,6 +84,11 @@ NOTHING_CHEAPER_TEXT = (
 SEARCH_DEGRADED_TEXT = ("Our product search is running in a simpler mode right now (matching your words only), "
                         "so these results may be less precise than usual.")
 LOOSEN_TEXT = "Nothing in the catalog matches all of that. Could you loosen a filter (price, brand or colour)?"
+# "a cheap laptop": the median price of this many most relevant hits caps the search (a screenful of
+# cards is 4; 20 keeps the median about the kind asked for, not the long tail of loose matches) when
+# at least THRIFTY_MIN of them have a price (fewer: no cap, the cards say their prices)
+THRIFTY_TOP = 20
+THRIFTY_MIN = 4
 # a budget over products the catalog lists without prices (Amazon 2018 Scientific has none)
 UNPRICED_TEXT = "We don't list prices for these, so I couldn't check them against your budget."
 # "cheaper?" when none of the cards on screen has a price
@@ -192,6 +197,8 @@ class Assistant:
                 else self.candidates.retrieve(state))
         if not hits and not u.variant and u.cheaper_than is None:
             hits = self._unpriced(ctx)  # "a soldering iron under 40" where no soldering iron has a price
+        elif u.intent == "find" and thrifty(message) and not u.variant:
+            hits = self._thrifty(ctx, hits)  # "a cheap laptop": the lower half of the relevant prices
         if u.intent == "refine" and u.cheaper_than is None and CHEAPER.search(message):
             before_cards = self.products(shown_before)
             if before_cards and all(p.price is None for p in before_cards):
@@ -221,6 +228,40 @@ class Assistant:
         self._log_candidates(turn, ranked, cards, ranker)
         # 4. answer: the LLM's text, validated sentence by sentence, else the template
         yield from self._logged(ctx, self.answer(ctx, top, cards, unmatched))
+
+    def _thrifty(self, ctx: TurnContext, hits: list[Hit]) -> list[Hit]:
+        """ "A cheap laptop", "nothing too expensive": with no budget or order given, the hits priced at
+        most the median price of those among the ``THRIFTY_TOP`` most relevant that are of the best
+        hit's kind (``_kind_key``), that kind first, else in the same order; the cap joins the
+        conversation's filters (so "cheaper?" and later turns keep it) and the answer says it."""
+        q = ctx.state.query
+        if q.price_max is not None or q.price_min is not None or q.sort != "relevance":
+            return hits
+        same = self._same_kind(ctx.state, hits[:THRIFTY_TOP])
+        alike = [h for h, ok in zip(hits[:THRIFTY_TOP], same) if ok]
+        prices = sorted(h.product.price for h in alike if h.product.price is not None)
+        if len(prices) < THRIFTY_MIN:
+            return hits
+        cap = prices[(len(prices) - 1) // 2]  # the lower median: a price some relevant product has
+        kept = [h for h in hits if h.product.price is not None and h.product.price <= cap]
+        # the kind asked for first ("an affordable monitor": monitors, then cheaper monitor cables)
+        kept = [h for h, ok in zip(kept, self._same_kind(ctx.state, kept)) if ok] + \
+               [h for h, ok in zip(kept, self._same_kind(ctx.state, kept)) if not ok]
+        q.price_max = cap
+        ctx.understood.changes.append(f"at most {answers.fmt_price(cap)}, the lower half of these prices")
+        return kept
+
+    def _same_kind(self, state: State, hits: list[Hit]) -> list[bool]:
+        """Per hit, whether it is of the kind asked for: its title names the conversation's kind
+        (``State.kind``) as what it is (``carryover.names_kind`` 2: a monitor, not a "Monitor
+        HD15 cable"), else it has the best hit's leaf category; all True when neither is known."""
+        from assistant.carryover import names_kind
+
+        if state.kind:
+            head = state.kind.split()[-1]
+            return [names_kind(h.product.title, head) == 2 for h in hits]
+        leaf = hits[0].product.categories[-1] if hits and hits[0].product.categories else None
+        return [leaf is None or (bool(h.product.categories) and h.product.categories[-1] == leaf) for h in hits]
 
     def _unpriced(self, ctx: TurnContext) -> list[Hit]:
         """With a budget that leaves no hit: the hits without it, when none of them lists a price

@@ -18,9 +18,19 @@ from assistant.references import COLOURS
 
 HANDOFF = re.compile(
     r"\b(human|real person|a person|live (agent|chat|person)|an? agent|customer (service|support)|"
-    r"representative|talk to (someone|somebody|a person|staff)|speak (to|with) (someone|somebody|a|an|staff))\b",
+    r"representative|talk to (someone|somebody|a person|staff)|speak (to|with) (someone|somebody|a|an|staff)|"
+    r"(talk|speak|chat) (to|with) (an? )?(actual|real|live) (person|human|people|agent)|"
+    r"(an? )?(actual|real) (person|human|people)|(a|the) manager)\b",
     re.I,
 )
+# "ok thanks thats all", "that's all, thank you", "great, thanks for your help": the shopper is done
+CLOSING = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|great|cool|perfect|awesome|nice|alright|brilliant|super|no)\W+)*"
+    r"(?:(?:thanks|thank you|thx|ty|cheers)(?:\s+(?:so much|a lot|very much|again))?"
+    r"(?:\W+(?:for (?:your|the) help|for that|that'?s all|thats all|that is all|that'?s it|thats it|i'?m good|im good|"
+    r"all good|bye|goodbye|nothing else))*"
+    r"|(?:that'?s all|thats all|that is all|that'?s it|thats it|nothing else|i'?m good|im good)"
+    r"(?:\W+(?:for now|thanks|thank you|thx|cheers|bye))*)\W*$", re.I)
 GREETING = re.compile(
     r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|thanks|thank you|thx|cheers|ok(ay)?|bye|goodbye|"
     r"how are you|who are you|what can you do)\b[\s!.?,]*",
@@ -201,6 +211,24 @@ _AMONG_WORDS = frozenset("then of these those them out here one ones please to m
                          "four all i you should get buy".split())
 
 
+# "a cheap laptop", "nothing too expensive", "an affordable monitor": price matters, no figure given
+THRIFTY = re.compile(
+    r"\b(?:cheap(?:ish)?|inexpensive|affordable|low[- ]cost|budget[- ]friendly|reasonably priced|on a budget|"
+    r"(?:not|nothing|isn'?t|is not|aren'?t|are not|wasn'?t|won'?t be) (?:too |that |very |so |super |crazy |overly )?"
+    r"(?:expensive|pricey|costly|dear)|won'?t break the bank)\b", re.I)
+
+
+def thrifty(message: str) -> bool:
+    """Whether the shopper says price matters without naming a figure.
+
+    >>> [thrifty(m) for m in ("a cheap laptop", "a printer that isn't too expensive", "nothing too pricey", "an affordable monitor")]
+    [True, True, True, True]
+    >>> [thrifty(m) for m in ("cheaper?", "the cheapest laptop", "laptop under $500", "expensive but good")]
+    [False, False, False, False]
+    """
+    return bool(THRIFTY.search(message))
+
+
 def detect_intent(message: str, has_state: bool, has_refs: bool) -> str:
     """Classify one message; rules first (they are cheap and predictable).
 
@@ -214,6 +242,10 @@ def detect_intent(message: str, has_state: bool, has_refs: bool) -> str:
     ('refine', 'find')
     >>> detect_intent("and a graduated cylinder", True, False), detect_intent("and for running?", True, False)
     ('find', 'refine')
+    >>> detect_intent("ok thanks thats all", True, False), detect_intent("that's all, thank you!", True, False)
+    ('chitchat', 'chitchat')
+    >>> detect_intent("can i talk to an actual person", True, False), detect_intent("thanks, any cheaper ones?", True, False)
+    ('handoff', 'refine')
     """
     m = message.strip()
     if HANDOFF.search(m):
@@ -221,7 +253,7 @@ def detect_intent(message: str, has_state: bool, has_refs: bool) -> str:
     if OFF_TOPIC.search(m):
         return "out_of_scope"
     g = GREETING.match(m)
-    if g and len(m[g.end() :].split()) <= 2:
+    if g and len(m[g.end() :].split()) <= 2 or CLOSING.match(m):
         return "chitchat"
     if COMPARE.search(m) and (has_refs or has_state):
         return "compare"

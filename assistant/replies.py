@@ -39,8 +39,13 @@ def handoff(a: Services, ctx: TurnContext) -> Iterator[Event]:
 
 def chitchat(a: Services, ctx: TurnContext) -> Iterator[Event]:
     low = ctx.message.lower()
-    if re.search(r"\b(thanks|thank you|thx|cheers)\b", low):
+    done = re.search(r"\b(that'?s all|thats all|that is all|that'?s it|thats it|nothing else|i'?m good|im good|bye|goodbye)\b", low)
+    if done and re.search(r"\b(thanks|thank you|thx|cheers|ty)\b", low):
+        text = "You're welcome! Happy shopping, and come back any time."
+    elif re.search(r"\b(thanks|thank you|thx|cheers)\b", low):
         text = "You're welcome! Anything else I can help you find?"
+    elif done and not re.search(r"\b(bye|goodbye)\b", low):
+        text = "Glad I could help. Happy shopping!"
     elif re.search(r"\b(bye|goodbye)\b", low):
         text = "Goodbye, and happy shopping!"
     else:

@@ -59,6 +59,7 @@ from assistant.intents import (  # noqa: F401  (re-exported: replies and tests i
     asks_recommendation,
     detect_intent,
     is_superlative,
+    thrifty,
     without_greeting,
 )
 from assistant.needs import EmbedMany, for_someone, need_kinds, need_text, serving_categories
@@ -243,6 +244,34 @@ def _each_named(message: str, vocab) -> list[str]:
 _SHOP_RANGE = re.compile(r"\b(?:sell|carry|stock|offer|kinds? of|sorts? of|types? of)\b", re.I)
 
 
+# "a printer that isn't too expensive": an article, then the thing asked for (these words are no thing)
+_A_THING = re.compile(r"\b(?:a|an)\s+([a-z][a-z-]{2,})\b", re.I)
+_NO_THING = frozenset("bit lot little few couple cheaper less more similar different other another same one "
+                      "budget price good great nice new decent".split())
+
+
+def names_new_thing(message: str, topic: str, vocab) -> bool:
+    """Whether the message asks for "a X" where X is a word of the catalog's titles that the
+    conversation's topic does not have ("a printer that isn't too expensive" after monitors; not
+    "a bit cheaper", not "a cheaper one").
+
+    >>> v = CatalogVocabulary.build([])
+    >>> v.token_ids = {"printer": {"p"}, "monitor": {"m"}}
+    >>> names_new_thing("a printer that isn't too expensive", "27 inch monitor", v), names_new_thing("a bit cheaper", "monitor", v)
+    (True, False)
+    >>> names_new_thing("a cheaper monitor", "27 inch monitor", v)
+    False
+    """
+    said = {w.rstrip("s") for w in re.findall(r"[a-z]+", topic.lower())}
+    for m in _A_THING.finditer(message):
+        w = m.group(1).lower()
+        if w in _NO_THING or w.rstrip("s") in said:
+            continue
+        if w in vocab.token_ids or w.rstrip("s") in vocab.token_ids:
+            return True
+    return False
+
+
 def understand(
     message: str, state: State, shown: list, parse: Parse, brands: list[str], propose: Propose | None = None,
     vocab: CatalogVocabulary | None = None, embed: Embed | None = None, embed_many: EmbedMany | None = None,
@@ -330,6 +359,8 @@ def understand(
         rest = [r for r in refs if r not in best] if pool is not shown else []
         return Understood(intent="ask", state=new, refs=best + rest)
     content = _unbranded(_content_words(cut(q.text, [message[a:b] for a, b in reading.spans])), [*q.brands, *q.exclude_brands])
+    if intent == "refine" and CHEAPER.search(message) and names_new_thing(message, state.query.text, vocab):
+        intent = "find"  # "a printer that isn't too expensive" after monitors: a new request with a budget word
     if intent == "find" and state.focus and asks_about_focus(message) and not q.brands and not is_superlative(message):
         # "any downsides?", "i wear glasses, is it comfy with them": about the product in focus, even
         # when a word of it names a category ("glasses") or reads like a search ("any downsides")

@@ -267,3 +267,16 @@ def test_which_would_you_recommend_picks_the_best_rated_card_with_enough_reviews
     best = max(rated, key=lambda p: (p.rating_count * (p.average_rating - mu) / (p.rating_count + 5), p.rating_count))
     assert [c.product_id for c in again] == [p.id for p in shown]  # the same cards, so [n] still points at them
     assert text.text.startswith(f"Of these, I'd go for [{shown.index(best) + 1}] ") and f"{best.average_rating:.1f}/5" in text.text
+
+
+def test_not_too_expensive_keeps_the_lower_half_of_the_kinds_prices_and_starts_a_new_search(demo):
+    """Found by chatting as a shopper (stop 21): "a printer that isn't too expensive" after monitors
+    lowered the monitors' price cap (a "cheaper?" refine) and "nothing too expensive" was ignored."""
+    blenders = sorted(p.price for p in demo.catalog.store.iter_products() if "Blenders" in p.categories and p.price is not None)
+    assert len(blenders) >= 4
+    cap = blenders[(len(blenders) - 1) // 2]  # the lower median of the kind's prices
+    _, [(kettles, _), (cards, text)] = _conversation(demo, "i need a kettle", "a blender that isn't too expensive")
+    shown = [demo.catalog.store.get(c.product_id) for c in cards]
+    assert shown and all("Blenders" in p.categories for p in shown)  # a new search, not cheaper kettles
+    assert all(p.price <= cap for p in shown) and f"${cap:,.2f}" in text.text
+    assert min(p.price for p in shown) == blenders[0]  # the cheapest blender is among them
