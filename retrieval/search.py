@@ -370,7 +370,8 @@ class Catalog:
         """Row -> cosine of the query for the dense candidates and the BM25 top rows."""
         dense: dict[int, float] = {}
         qv = self.embed(text)
-        if allowed is None and self._matrix is None:
+        # small catalogs (settings.exact_search_max) search exactly: the same cards in every process
+        if allowed is None and self._matrix is None and len(index.seqs) > self.settings.exact_search_max:
             seq_row = index.row_of
             near = self._ask_vectors(self.vectors.query, qv, pool)
             id_seq = self.store.id_seqs([i for i, _ in near])

@@ -96,7 +96,7 @@ def main() -> None:
 
     server = ChromaServer(tmp / "chroma").start()
     try:
-        s = Settings(data_dir=tmp / "server", chroma=server.address, chroma_retry_s=0)
+        s = Settings(data_dir=tmp / "server", chroma=server.address, chroma_retry_s=0, exact_search_max=0)
         catalog = open_test_catalog(s)
         a = Assistant(s, catalog, load_ranker(s), ScriptedLLM(), ConversationStore(f"sqlite:///{tmp / 'c.sqlite'}"))
         out["chroma_alive"] = timed_turns(a, args.turns)

@@ -38,7 +38,8 @@ def server(tmp_path):
 
 @pytest.mark.timeout(300)
 def test_a_conversation_goes_on_while_the_chroma_server_is_down_and_after_it_returns(server, tmp_path):
-    s = Settings(data_dir=tmp_path / "data", llm_backend="scripted", chroma=server.address, chroma_retry_s=0)
+    s = Settings(data_dir=tmp_path / "data", llm_backend="scripted", chroma=server.address, chroma_retry_s=0,
+                 exact_search_max=0)  # unfiltered searches ask the server, as a big catalog's do
     catalog = open_test_catalog(s)
     assert isinstance(catalog.vectors, ChromaVectors) and catalog.vectors.where == server.address
     a = Assistant(s, catalog, load_ranker(s), ScriptedLLM(), ConversationStore(f"sqlite:///{tmp_path / 'events.sqlite'}"))

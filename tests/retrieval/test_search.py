@@ -202,11 +202,11 @@ def test_a_killed_chroma_server_degrades_search_to_bm25_and_recovers(tmp_path, s
         pytest.skip("the chroma CLI is not installed in this environment")
     server = ChromaServer(tmp_path / "chroma").start()
     try:
-        s = Settings(data_dir=tmp_path / "data", chroma=server.address, chroma_retry_s=0)
+        # a catalog above exact_search_max (here: any): a filtered search caches every vector in
+        # memory (Catalog.matrix) and then needs no server at all; the unfiltered one asks Chroma
+        s = Settings(data_dir=tmp_path / "data", chroma=server.address, chroma_retry_s=0, exact_search_max=0)
         ingest(s, shop_dir, progress=False, embedder=embedder)
         cat = open_catalog(s, embedder=embedder)
-        # no filter: a filtered search caches every vector in memory (Catalog.matrix) and then
-        # needs no server at all; the unfiltered one asks Chroma for its nearest neighbours
         query = StructuredQuery(text="noise cancelling headphones")
         before = cat.search(query, k=3)
         assert all(h.dense is not None for h in before) and cat.health()["search"] == "hybrid"
@@ -241,7 +241,8 @@ def test_a_stalled_chroma_server_costs_one_timeout_then_waits_for_the_retry_time
         pytest.skip("the chroma CLI is not installed in this environment")
     server = ChromaServer(tmp_path / "chroma").start()
     try:
-        s = Settings(data_dir=tmp_path / "data", chroma=server.address, chroma_timeout_s=1.0, chroma_retry_s=30)
+        s = Settings(data_dir=tmp_path / "data", chroma=server.address, chroma_timeout_s=1.0, chroma_retry_s=30,
+                     exact_search_max=0)  # the unfiltered search asks the server (Catalog._dense)
         ingest(s, shop_dir, progress=False, embedder=embedder)
         cat = open_catalog(s, embedder=embedder)
         assert cat.search(StructuredQuery(text="bluetooth speaker"), k=2)[0].dense is not None
