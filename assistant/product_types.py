@@ -461,11 +461,15 @@ def kinds_sold(catalog, n: int = 2) -> list[str]:
 def plural(phrase: str) -> str:
     """ "toner cartridge" -> "toner cartridges" (a type is named in the singular).
 
-    >>> plural("toner cartridge"), plural("battery"), plural("headphones")
-    ('toner cartridges', 'batteries', 'headphones')
+    >>> plural("toner cartridge"), plural("battery"), plural("headphones"), plural("mouse"), plural("switch")
+    ('toner cartridges', 'batteries', 'headphones', 'mice', 'switches')
     """
     if phrase.endswith("s"):
         return phrase
+    if phrase.endswith("mouse"):  # the one irregular plural among kinds of product seen in the catalogs
+        return phrase[:-5] + "mice"
+    if phrase.endswith(("ch", "sh", "x", "z")):
+        return phrase + "es"
     if phrase.endswith("y") and phrase[-2:-1] not in "aeiou":
         return phrase[:-1] + "ies"
     return phrase + "s"

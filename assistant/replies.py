@@ -247,8 +247,12 @@ def overview(a: Services, ctx: TurnContext) -> Iterator[Event]:
     ruled_out = {w for r in ctx.understood.notes for w in re.findall(r"[a-z]+", r.lower())}
     ctx.understood.notes = []  # ruled-out words, not notes to say
 
+    from assistant.references import COLOURS
+
     def kept(name: str) -> bool:
         words = set(re.findall(r"[a-z]+", name.lower()))
+        if words & set(COLOURS) or re.search(r"\d", name):  # "white toner cartridges" is one colour of a kind
+            return False
         return not (words & ruled_out or {w.rstrip("s") for w in words} & {w.rstrip("s") for w in ruled_out})
 
     departments = _departments(vocabulary_of(a.catalog), kept)
