@@ -190,10 +190,17 @@ def kind_of(hits: list, text: str) -> str | None:
     >>> hits = [NS(product=NS(title=t)) for t in ["Tough Dog Toy", "Rubber Dog Toy", "Cat Toy", "Dog Toys, Plush"]]
     >>> kind_of(hits, "my dog destroys every toy")
     'dog toy'
+    >>> hits = [NS(product=NS(title=t)) for t in ["Silicone Caulk, White", "Duct Tape - White", "Velcro Squares | White"]]
+    >>> kind_of(hits, "velcro 7/8 inch squares in white") is None
+    True
     """
     top = [title_tokens(h.product) for h in hits[:KIND_TOP]]
 
+    from assistant.references import COLOURS
+
     def agreed(phrase: list[str]) -> bool:
+        if phrase[-1] in COLOURS or phrase[-1] == "gray":  # "... in white": a colour is no kind of product
+            return False
         n = sum(has_phrase(t, phrase) for t in top)
         return n >= 2 and 2 * n >= len(top)
 
