@@ -262,11 +262,12 @@ def overview(a: Services, ctx: TurnContext) -> Iterator[Event]:
     if not departments:
         yield a.finish(ctx, "Tell me what you're looking for and I'll search the catalog for it.")
         return
-    named = [f"{top} ({', '.join(ks)})" for top, ks in departments.items()] if "" not in departments else departments[""]
+    named = ([f"{top} ({', '.join(ks)})" if ks else top for top, ks in departments.items()] if "" not in departments
+             else departments[""])
     besides = f"Besides {answers.listed(sorted(ruled_out))}, we" if ruled_out else "We"
     text = f"{besides} carry {answers.listed(named)}. What are you shopping for?"
     cards, seen = [], set()
-    for k in [k for ks in departments.values() for k in ks][:OVERVIEW_CARDS]:
+    for k in [k for top, ks in departments.items() for k in (ks or [top])][:OVERVIEW_CARDS]:
         p = _most_reviewed(a, k)
         if p is not None and p.id not in seen:
             seen.add(p.id)
@@ -298,15 +299,19 @@ def _departments(vocab, kept: Callable[[str], bool], per: int = 3, most: int = 8
     biggest departments first (at most ``most``); empty when the catalog has no category paths."""
     sizes: dict[str, int] = {}
     out: dict[str, list[str]] = {}
+    audiences: set[str] = set()  # departments split by who they are for ("Men's", "Women's"): named alone
     for leaf, n in vocab.category_size.most_common():
         path = vocab.leaves.get(leaf)
         top = path[: -len(leaf)].strip() if path and path.endswith(leaf) else ""
-        if not top or len(leaf) < 4 or leaf.lower().endswith(("'s", "’s")) or not kept(leaf):
+        if not top or not kept(leaf) and not leaf.lower().endswith(("'s", "’s")):
             continue
         sizes[top] = sizes.get(top, 0) + n
-        if len(out.setdefault(top, [])) < per:
+        out.setdefault(top, [])
+        if leaf.lower().endswith(("'s", "’s")):
+            audiences.add(top)
+        elif len(leaf) >= 4 and len(out[top]) < per:
             out[top].append(leaf.lower())
-    return {t: out[t] for t in sorted(out, key=lambda t: -sizes[t])[:most]}
+    return {t: ([] if t in audiences else out[t]) for t in sorted(out, key=lambda t: -sizes[t])[:most]}
 
 
 def _most_reviewed(a: Services, kind: str):
