@@ -49,7 +49,7 @@ STOPWORDS = frozenset(
     "a an and are as at be by for from has in is it its of on or that the to with this these those "
     "i me my we you your our show find want need looking look some any please".split()
 )
-BM25_VERSION = "3"  # bump when tokenize/bm25_text/the saved layout change: the index is rebuilt
+BM25_VERSION = "4"  # bump when tokenize/bm25_text/the saved layout change: the index is rebuilt
 
 
 def _stem(t: str) -> str:
