@@ -311,6 +311,11 @@ def understand(
         return Understood(intent="cart", state=new, refs=refs)
     if len(shown) >= 2 and asks_recommendation(said):  # "which one would you recommend?": a pick among the cards
         return Understood(intent="recommend", state=state.copy())
+    sibling = _sibling(message, state, shown, brands, vocab)
+    if sibling is not None:  # "the i7 one", "same thing in red": the focus's sibling with those words
+        new = state.copy()
+        new.shown, new.focus = [sibling], sibling
+        return Understood(intent="find", state=new, refs=[sibling], variant=[sibling], sibling=True)
     kinds = {w for c in vocab.categories for w in re.findall(r"[a-z]+", c.lower())}
     kinds |= {w[:-1] for w in kinds if w.endswith("s")}
     base = parse
@@ -439,6 +444,26 @@ def understand(
             new.focus = refs[0]
     return Understood(intent=intent, state=new, refs=refs, changes=changes, cheaper_than=cheaper_than, notes=notes,
                       lacking=missing)
+
+
+# a follow-up naming a variant is short: "do you have the german qwertz one in black" (9 words)
+SIBLING_WORDS = 10
+
+
+def _sibling(message: str, state: State, shown: list, brands: list[str], vocab: CatalogVocabulary) -> str | None:
+    """The sibling of the product in focus that a short follow-up asks for by its differing words
+    (``variants.asked_sibling``); not when it names a budget, a price move, an order or another brand."""
+    from assistant.variants import asked_sibling
+
+    focus = state.focus if state.focus in {p.id for p in shown} else None
+    if focus is None or len(message.split()) > SIBLING_WORDS or MONEY.search(message.lower()):
+        return None
+    if CHEAPER.search(message) or PRICIER.search(message) or is_superlative(message) or ANOTHER.search(message):
+        return None
+    title = vocab.titles.get(focus, "")
+    if any(b.lower() not in title for b in brand_mentions(message, brands)):
+        return None  # "id rather have apc": another brand, searched for
+    return asked_sibling(message, focus, vocab, frozenset(STOP))
 
 
 def coloured(ids: list[str], colours: list[str], vocab: CatalogVocabulary) -> list[str]:

@@ -266,3 +266,88 @@ def variant_question(a, product, question: str) -> VariantAnswer | None:
     if _IS_THERE.fullmatch(question) and not asked_colour(question, colours):
         return None
     return variant_answer(question, family, colours, price, force=True)
+
+
+# -- "the i7 one", "same thing in red", "do they do xl": a sibling of the product in focus ----------------
+# spellings and abbreviations of one variant word (British/American, clothing sizes), so the shopper's
+# "xl" finds a title's "X-Large" and "gray" a title's "Grey"
+_SAME_WORD = (
+    (re.compile(r"\bxx-?large\b|\bextra[- ]extra[- ]large\b|\b2xl\b"), "xxl"),
+    (re.compile(r"\bx-?large\b|\bextra[- ]large\b"), "xl"),
+    (re.compile(r"\bx-?small\b|\bextra[- ]small\b"), "xs"),
+    (re.compile(r"\bgrey\b"), "gray"),
+    (re.compile(r"\bcolour\b"), "color"),
+)
+# a sibling shares at least this share of its title words with the product (Jaccard of the word sets):
+# Ginsco "Female Blue 16-14 … Crimp Terminal" / "Female Red 22-18 … Connector Crimp Terminal" 0.67,
+# ThinkBook 13s i5 / i7 0.8, CHERRY G84-4100 US English Gray / German Black 0.64; two models of one
+# range ("Dual Lock TB3550 Black" / a Ginsco butt connector kit) share well under half
+SIBLING_ALIKE = 0.55
+# "the i7 one", "same thing in red", "got it in clear?", "do they do xl": points at the product in focus;
+# "a black one" / "any in red" asks the search for one (no determiner pointing back)
+_POINTS_BACK = re.compile(r"\b(?:the|that|this|it|they|them|those|these|same)\b|\bin \w+", re.I)
+_ASKS_ANEW = re.compile(r"^\s*(?:a|an|any|another|some)\b", re.I)
+# a question about the product itself ("how much storage does that have", "is it waterproof")
+_ABOUT_IT = re.compile(r"^\s*(?:how|why|when|where|who|which|what(?! about)|whats|is|are|does|can|will|would|should)\b", re.I)
+
+
+def variant_words(text: str) -> set[str]:
+    """The words of a title or request, variant words written one way.
+
+    >>> sorted(variant_words("Nitrile Gloves, X-Large, Grey"))
+    ['gloves', 'gray', 'nitrile', 'xl']
+    """
+    low = text.lower()
+    for pattern, word in _SAME_WORD:
+        low = pattern.sub(word, low)
+    return set(_TOKEN.findall(low))
+
+
+def _alike(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def asked_sibling(message: str, focus: str, vocab, skip: frozenset = frozenset()) -> str | None:
+    """The catalog product the shopper asks for instead of ``focus`` by the words in which their
+    titles differ: "the i7 one" after a ThinkBook 13s i5, "same thing in red" after blue spade
+    connectors, "do they do xl" after medium gloves. A sibling has most of the focus title's words
+    (``SIBLING_ALIKE``) and the asked words the focus title lacks; of several, the one with the most
+    asked words, then the most alike. None when the message does not point back at the product, asks
+    a question about it, or no sibling has an asked colour. ``skip``: words that are no variant
+    (stop words).
+
+    >>> from retrieval.catalog import Product
+    >>> from assistant.vocabulary import CatalogVocabulary
+    >>> v = CatalogVocabulary.build([Product(id="m", title="Acme Nitrile Gloves, Medium, Box/100"),
+    ...                              Product(id="x", title="Acme Nitrile Gloves, X-Large, Box/100"),
+    ...                              Product(id="t", title="Acme Nitrile Tape, X-Large")])
+    >>> asked_sibling("do they do xl", "m", v), asked_sibling("a xl one", "m", v), asked_sibling("in red?", "m", v)
+    ('x', None, None)
+    """
+    from assistant.references import COLOURS
+
+    title = vocab.titles.get(focus)
+    if not title or _ASKS_ANEW.match(message) or _ABOUT_IT.match(message) or not _POINTS_BACK.search(message):
+        return None
+    mine = variant_words(title)
+    asked = {w for w in variant_words(message) - mine - skip if len(w) >= 2 or w.isdigit()}
+    if not asked:
+        return None
+    from collections import Counter
+
+    shared: Counter = Counter()  # catalog products by the focus title words they share
+    for t in _TOKEN.findall(title.lower()):
+        shared.update(vocab.token_ids.get(t, ()))
+    floor = SIBLING_ALIKE * len(mine)
+    best, key = None, (0, 0.0)
+    for i in (i for i, n in shared.items() if n >= floor and i != focus):
+        words = variant_words(vocab.titles.get(i, ""))
+        alike = _alike(mine, words)
+        got = asked & words
+        if alike < SIBLING_ALIKE or not got:
+            continue
+        if any(c in asked and c not in words for c in COLOURS):
+            continue  # "black ones in xl?": a sibling in another colour is not what is asked
+        if (len(got), alike) > key:
+            best, key = i, (len(got), alike)
+    return best
