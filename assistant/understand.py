@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from assistant.attributes import Embed, Reading, beyond, read
+from assistant.attributes import Embed, Reading, beyond, names_attribute, read, read_labels
 from assistant.brands import missing_brands
 from assistant.carryover import (
     adds_only_filters,
@@ -364,6 +364,8 @@ def understand(
         rest = [r for r in refs if r not in best] if pool is not shown else []
         return Understood(intent="ask", state=new, refs=best + rest)
     content = _unbranded(_content_words(cut(q.text, [message[a:b] for a, b in reading.spans])), [*q.brands, *q.exclude_brands])
+    labels = read_labels(reading, vocab)  # "too heavy for me, anything lighter?": "heavy" names the weight ordered by
+    content = [w for w in content if not names_attribute(w, labels)]
     if intent == "refine" and CHEAPER.search(message) and names_new_thing(message, state.query.text, vocab):
         intent = "find"  # "a printer that isn't too expensive" after monitors: a new request with a budget word
     if intent == "find" and state.focus and asks_about_focus(message) and not q.brands and not is_superlative(message):

@@ -278,11 +278,11 @@ _SAME_WORD = (
     (re.compile(r"\bgrey\b"), "gray"),
     (re.compile(r"\bcolour\b"), "color"),
 )
-# a sibling shares at least this share of its title words with the product (Jaccard of the word sets):
-# Ginsco "Female Blue 16-14 … Crimp Terminal" / "Female Red 22-18 … Connector Crimp Terminal" 0.67,
-# ThinkBook 13s i5 / i7 0.8, CHERRY G84-4100 US English Gray / German Black 0.64; two models of one
-# range ("Dual Lock TB3550 Black" / a Ginsco butt connector kit) share well under half
-SIBLING_ALIKE = 0.55
+# a sibling shares at least this share of the shorter title's words (the overlap of the word sets):
+# Ginsco "Female Blue 16-14 … Crimp Terminal" / "Female Red 22-18 … Connector Crimp Terminal" 0.82,
+# ThinkBook 13s i5 / i7 0.87, CHERRY G84-4100 "USB QWERTY US English Gray" / "USB QWERTZ German
+# Black" 0.62; a range's other models share well under half ("Dual Lock … Black" / a Ginsco kit 0)
+SIBLING_ALIKE = 0.6
 # "the i7 one", "same thing in red", "got it in clear?", "do they do xl": points at the product in focus;
 # "a black one" / "any in red" asks the search for one (no determiner pointing back)
 _POINTS_BACK = re.compile(r"\b(?:the|that|this|it|they|them|those|these|same)\b|\bin \w+", re.I)
@@ -304,14 +304,19 @@ def variant_words(text: str) -> set[str]:
 
 
 def _alike(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
+    """The share of the shorter word set that the other has.
+
+    >>> _alike({"acme", "g84", "gray"}, {"acme", "g84", "black", "german"})
+    0.6666666666666666
+    """
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
 
 
 def asked_sibling(message: str, focus: str, vocab, skip: frozenset = frozenset()) -> str | None:
     """The catalog product the shopper asks for instead of ``focus`` by the words in which their
     titles differ: "the i7 one" after a ThinkBook 13s i5, "same thing in red" after blue spade
     connectors, "do they do xl" after medium gloves. A sibling has most of the focus title's words
-    (``SIBLING_ALIKE``) and the asked words the focus title lacks; of several, the one with the most
+    (``SIBLING_ALIKE``) and opens with the same word (the brand) and the asked words the focus title lacks; of several, the one with the most
     asked words, then the most alike. None when the message does not point back at the product, asks
     a question about it, or no sibling has an asked colour. ``skip``: words that are no variant
     (stop words).
@@ -338,11 +343,15 @@ def asked_sibling(message: str, focus: str, vocab, skip: frozenset = frozenset()
     shared: Counter = Counter()  # catalog products by the focus title words they share
     for t in _TOKEN.findall(title.lower()):
         shared.update(vocab.token_ids.get(t, ()))
-    floor = SIBLING_ALIKE * len(mine)
+    lead = title.split()[0]  # the brand, which titles open with: a sibling's is the same
+    floor = SIBLING_ALIKE * min(len(mine), 4)
     best, key = None, (0, 0.0)
     for i in (i for i, n in shared.items() if n >= floor and i != focus):
-        words = variant_words(vocab.titles.get(i, ""))
+        other = vocab.titles.get(i, "")
+        words = variant_words(other)
         alike = _alike(mine, words)
+        if not other.startswith(lead):
+            continue
         got = asked & words
         if alike < SIBLING_ALIKE or not got:
             continue
