@@ -79,6 +79,7 @@ from assistant.references import (
 )
 from assistant.refinement import brand_mentions, fresh_state, negated_brands, refine  # noqa: F401 (re-exported)
 from assistant.state import State, Understood
+from assistant.variants import sibling_text
 from assistant.vocabulary import CatalogVocabulary
 from retrieval.query import StructuredQuery
 
@@ -315,6 +316,7 @@ def understand(
     if sibling is not None:  # "the i7 one", "same thing in red": the focus's sibling with those words
         new = state.copy()
         new.shown, new.focus = [sibling], sibling
+        new.query.text = sibling_text(new.query.text, vocab.titles.get(state.focus, ""), vocab.titles.get(sibling, ""))
         return Understood(intent="find", state=new, refs=[sibling], variant=[sibling], sibling=True)
     kinds = {w for c in vocab.categories for w in re.findall(r"[a-z]+", c.lower())}
     kinds |= {w[:-1] for w in kinds if w.endswith("s")}
@@ -437,6 +439,7 @@ def understand(
             if bound is not None:  # "a lighter one": lighter than the product in focus
                 new.constraints = [c for c in new.constraints if c["key"] != bound["key"]] + [bound]
                 changes.append(bound["text"])
+                past_the_model(new, basis[0])
         # "any cheaper noise cancelling ones?": words said again are required, even if then nothing is left
         said = set(_content_words(message)) - {"cheaper", "pricier", "ones", "any", "else", "other", "options"}
         new.strict = bool(said & set(_content_words(new.query.text)))
@@ -457,6 +460,7 @@ def _sibling(message: str, state: State, shown: list, brands: list[str], vocab: 
     (``variants.asked_sibling``); not when it names a budget, a price move, an order or another brand."""
     from assistant.variants import asked_sibling
 
+
     focus = state.focus if state.focus in {p.id for p in shown} else None
     if focus is None or len(message.split()) > SIBLING_WORDS or MONEY.search(message.lower()):
         return None
@@ -466,6 +470,25 @@ def _sibling(message: str, state: State, shown: list, brands: list[str], vocab: 
     if any(b.lower() not in title for b in brand_mentions(message, brands)):
         return None  # "id rather have apc": another brand, searched for
     return asked_sibling(message, focus, vocab, frozenset(STOP))
+
+
+def past_the_model(new: State, product) -> None:
+    """After "anything lighter?" about a product asked for by its model ("jvc ha-rx900 headphones"):
+    the search is for others of its kind, so the model code (a title word with a digit) leaves the
+    request, and with it the brand that only named the model.
+
+    >>> from retrieval.catalog import Product
+    >>> s = State(StructuredQuery(text="jvc ha-rx900 headphones how are they", brands=["JVC"]))
+    >>> past_the_model(s, Product("j", "JVC HA-RX900 Headphones Black", brand="JVC")); s.query.text, s.query.brands
+    ('headphones how are they', [])
+    """
+    model = {w for w in re.findall(r"[a-z0-9-]+", (product.title or "").lower()) if re.search(r"\d", w)}
+    words = new.query.text.split()
+    if not any(w.lower() in model for w in words):
+        return
+    brands = {b.lower() for b in new.query.brands}
+    new.query.text = " ".join(w for w in words if w.lower() not in model and w.lower() not in brands)
+    new.query.brands = []
 
 
 def coloured(ids: list[str], colours: list[str], vocab: CatalogVocabulary) -> list[str]:

@@ -360,3 +360,16 @@ def asked_sibling(message: str, focus: str, vocab, skip: frozenset = frozenset()
         if (len(got), alike) > key:
             best, key = i, (len(got), alike)
     return best
+
+
+def sibling_text(text: str, title: str, sibling: str) -> str:
+    """The request once the sibling is chosen: without the words of the product's title that the
+    sibling's lacks (its colour, its gauge), with the sibling's words in their place.
+
+    >>> sibling_text("acme female spade connectors blue 16-14", "Acme Female Blue 16-14 Spade", "Acme Female Red 22-18 Spade")
+    'acme female spade connectors red 22 18'
+    """
+    mine, theirs = variant_words(title), variant_words(sibling)
+    kept = [w for w in re.findall(r"\S+", text) if not (variant_words(w) & (mine - theirs))]
+    added = [w for w in _TOKEN.findall(sibling.lower()) if w in theirs - mine and w not in kept]
+    return " ".join([*kept, *dict.fromkeys(added)])
