@@ -283,9 +283,10 @@ _SAME_WORD = (
 # ThinkBook 13s i5 / i7 0.87, CHERRY G84-4100 "USB QWERTY US English Gray" / "USB QWERTZ German
 # Black" 0.62; a range's other models share well under half ("Dual Lock … Black" / a Ginsco kit 0)
 SIBLING_ALIKE = 0.6
-# "the i7 one", "same thing in red", "got it in clear?", "do they do xl": points at the product in focus;
+# "the i7 one", "same thing in red", "got it in clear?", "do they do xl": points at the product in focus
+# ("in black" alone narrows the search);
 # "a black one" / "any in red" asks the search for one (no determiner pointing back)
-_POINTS_BACK = re.compile(r"\b(?:the|that|this|it|they|them|those|these|same)\b|\bin \w+", re.I)
+_POINTS_BACK = re.compile(r"\b(?:the|that|this|it|they|them|those|these|same)\b", re.I)
 _ASKS_ANEW = re.compile(r"^\s*(?:a|an|any|another|some)\b", re.I)
 # a question about the product itself ("how much storage does that have", "is it waterproof")
 _ABOUT_IT = re.compile(r"^\s*(?:how|why|when|where|who|which|what(?! about)|whats|is|are|does|can|will|would|should)\b", re.I)
