@@ -462,8 +462,8 @@ def _sibling(message: str, state: State, shown: list, brands: list[str], vocab: 
 
 
     focus = state.focus if state.focus in {p.id for p in shown} else None
-    if focus is None or len(message.split()) > SIBLING_WORDS or MONEY.search(message.lower()):
-        return None
+    if focus is None or len(message.split()) > SIBLING_WORDS or MONEY.search(message.lower()) or state.constraints:
+        return None  # (a sibling would escape the bounds asked for: "yellow" after cables of at least 10 m filters them)
     if CHEAPER.search(message) or PRICIER.search(message) or is_superlative(message) or ANOTHER.search(message):
         return None
     title = vocab.titles.get(focus, "")

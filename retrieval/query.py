@@ -188,7 +188,7 @@ def parse_price(low: str) -> tuple[float | None, float | None, list[tuple[int, i
     >>> parse_price("around 100 bucks")[:2]
     (80.0, 120.0)
     >>> parse_price("electric shaver, around 20-30 bucks")[:2], parse_price("16-14 gauge")[:2]
-    ((20.0, 30.0), (None, None))
+    ((16.0, 30.0), (None, None))
     >>> parse_price("a 2 in 1 laptop")[:2]   # a bare number is not a price
     (None, None)
     """
@@ -205,7 +205,8 @@ def parse_price(low: str) -> tuple[float | None, float | None, list[tuple[int, i
                 continue
             if kind in ("range", "range_said"):
                 a, b = sorted((_money(m.group(1)) * k_mult, _money(m.group(2)) * k_mult))
-                pmin, pmax = a, b
+                # "around 20-30 bucks": "around" loosens the floor; the top of a budget stays its cap
+                pmin, pmax = (round(a * 0.8, 2) if m.group(0).lstrip().startswith(("around", "about", "roughly", "approx")) else a), b
             elif kind == "max":
                 pmax = _money(m.group(1)) * k_mult
             elif kind in ("min", "min_loose"):
