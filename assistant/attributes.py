@@ -397,7 +397,7 @@ def read(message: str, categories: list[str], v: CatalogVocabulary, embed: Embed
         if a.typical is not None:  # plain numbers among its values: in which unit
             c["scale"] = _scale(a, b.measure.dimension, b.measure.value)
         r.constraints.append(c)
-        r.spans.append(_with_name(low, b.span, a.label))
+        r.spans.append(b.span)
     taken = lambda s: any(x < s[1] and s[0] < y for x, y in r.spans)  # noqa: E731
     for m in _DIRECTED.finditer(low):
         if taken(m.span()):

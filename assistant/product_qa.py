@@ -360,8 +360,8 @@ def route(a, ctx):
         focus = a.state(ctx.cid).focus
         product = a.products([focus])[0] if focus and a.products([focus]) else None
         got = variant_question(a, product, ctx.message) if product is not None else None
-        if got is not None and (not ctx.understood.sibling or (got.variant is not None and got.variant.id in ctx.understood.variant)):
-            return variant_reply  # (a sibling found by the words asked is shown as found, not answered about)
+        if got is not None and (not ctx.understood.sibling or got.variant is not None):
+            return variant_reply  # (a sibling found by the words asked is shown when the family has no answer with a card)
     return None
 
 
