@@ -215,11 +215,6 @@ def _pick(cands: list[Attribute], words: str, hints: tuple[str, ...], scope: Sco
     return _best(cands, scope)
 
 
-# the attribute's name written next to its bound: "8gb ram", "8gb of ram", "ram of at least 8gb"
-_NAME_AFTER = re.compile(r"\s+(?:of\s+)?([a-z]+)")
-_NAME_BEFORE = re.compile(r"([a-z]+)\s+(?:of\s+)?$")
-
-
 def names_attribute(word: str, labels: list[str]) -> bool:
     """Whether ``word`` names one of the attributes ``labels`` ("ram": internal memory, "heavy": weight).
 
@@ -234,23 +229,6 @@ def read_labels(reading: Reading, v: CatalogVocabulary) -> list[str]:
     """The labels of the attributes a reading bounds or orders by."""
     keys = [c["key"] for c in reading.constraints] + ([reading.order["key"]] if reading.order else [])
     return [v.attributes[k].label for k in keys if k in v.attributes]
-
-
-def _with_name(low: str, span: tuple[int, int], label: str) -> tuple[int, int]:
-    """``span`` of a bound, widened over the word next to it that names the attribute bounded
-    ("at least 8gb ram": "ram" names internal memory): that word asks for no product.
-
-    >>> low = "at least 8gb ram tho"
-    >>> low[slice(*_with_name(low, (0, 12), "internal memory"))], low[slice(*_with_name(low, (0, 12), "weight"))]
-    ('at least 8gb ram', 'at least 8gb')
-    """
-    names = lambda w: names_attribute(w, [label])  # noqa: E731
-    a, b = span
-    if (m := _NAME_AFTER.match(low, b)) and names(m.group(1)):
-        b = m.end()
-    if (m := _NAME_BEFORE.search(low[:a])) and names(m.group(1)):
-        a = m.start()
-    return a, b
 
 
 # "a laptop with 16gb ram", "headphones with 30 h of battery": what a product comes with is a minimum
