@@ -49,7 +49,7 @@ from assistant.grounding import FILLER, check, shoppers_words
 from assistant.llm import ChatModel, load_llm
 from assistant.store import ConversationStore, UnknownConversation
 from assistant.turn import Turn, TurnContext
-from assistant.understand import ANOTHER, CHEAPER, RuleUnderstander, State, Understood, brand_mentions, is_browse, thrifty
+from assistant.understand import CHEAPER, RuleUnderstander, State, Understood, is_browse, thrifty
 from assistant.vocabulary import vocabulary_of  # understand hook (issue 11)
 from ranker.blend import CoRatingSource
 from ranker.live import LiveRanker
@@ -195,8 +195,6 @@ class Assistant:
         t = time.perf_counter()
         hits = ([Hit(p, 1.0) for p in self.products(u.variant)] if u.variant  # understand hook (issue 11): "in black?"
                 else self.candidates.retrieve(state))
-        if not hits and u.intent == "refine" and ANOTHER.search(message) and state.query.brands:
-            hits = self._past_the_brand(ctx)  # "show me more calipers" after the two Mitutoyo ones: other makers'
         if not hits and not u.variant and u.cheaper_than is None:
             hits = self._unpriced(ctx)  # "a soldering iron under 40" where no soldering iron has a price
         elif u.intent == "find" and thrifty(message) and not u.variant:
@@ -327,20 +325,6 @@ class Assistant:
             phrase_index(vocab, self.catalog.embed, self.embed)
         except Exception as e:  # a warm-up only (or cut short by the process exiting): the first turn builds
             log.info("warming the catalog's understanding stopped: %s", e)  # what is missing and reports errors
-
-    def _past_the_brand(self, ctx) -> list:
-        """Hits of the topic from every maker once "more" has shown all of the brand asked for
-        (the brand filter leaves the state; a note says so), or none."""
-        state = ctx.state
-        if brand_mentions(ctx.message, state.query.brands):
-            return []  # "more mitutoyo ones": that brand, even if nothing is left
-        wider = state.copy()
-        wider.query.brands = []
-        hits = self.candidates.retrieve(wider)
-        if hits:
-            ctx.understood.notes.append(f"That's everything we have from {' or '.join(state.query.brands)}; here are others.")
-            state.query.brands = []
-        return hits
 
     def understand(self, message: str, state: State) -> Understood:
         """``understand.understand`` over this catalog (its parser, brands and shown products).
