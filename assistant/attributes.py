@@ -215,6 +215,22 @@ def _pick(cands: list[Attribute], words: str, hints: tuple[str, ...], scope: Sco
     return _best(cands, scope)
 
 
+def names_attribute(word: str, labels: list[str]) -> bool:
+    """Whether ``word`` names one of the attributes ``labels`` ("ram": internal memory, "heavy": weight).
+
+    >>> names_attribute("heavy", ["weight"]), names_attribute("laptop", ["weight", "internal memory"])
+    (True, False)
+    """
+    said = _stems(word) | set(_SYNONYMS.get(word, "").split())
+    return any(said & _stems(label) for label in labels)
+
+
+def read_labels(reading: Reading, v: CatalogVocabulary) -> list[str]:
+    """The labels of the attributes a reading bounds or orders by."""
+    keys = [c["key"] for c in reading.constraints] + ([reading.order["key"]] if reading.order else [])
+    return [v.attributes[k].label for k in keys if k in v.attributes]
+
+
 # "a laptop with 16gb ram", "headphones with 30 h of battery": what a product comes with is a minimum
 _WITH = re.compile(r"\bwith (?:a |an |at least )?(\d+(?:[.,]\d+)?\s?[a-z]+)\b")
 

@@ -32,7 +32,7 @@ BROWSE = set(
     "something anything else options option one ones show me see find get give please maybe perhaps "
     "how about what any some just only also instead rather i'd i want would like need looking for ok okay "
     "then and but with only just thats that's that which is are has have one ones "
-    "needs must should gotta has to be it tho though price prices matter matters doesnt dont care".split()
+    "needs must should gotta has to be it tho though price prices matter matters doesnt dont care too".split()
 )
 _BRAND_ASK = re.compile(
     r"\b(?:from|by|made by|brand(?:ed)?|make)\s+(?P<a>[A-Z][\w&'-]+(?:\s+[A-Z][\w&'-]+)?)"

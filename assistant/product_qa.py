@@ -359,8 +359,9 @@ def route(a, ctx):
         # yes/no in words with that card first, rather than a bare search result
         focus = a.state(ctx.cid).focus
         product = a.products([focus])[0] if focus and a.products([focus]) else None
-        if product is not None and variant_question(a, product, ctx.message) is not None:
-            return variant_reply
+        got = variant_question(a, product, ctx.message) if product is not None else None
+        if got is not None and (not ctx.understood.sibling or got.variant is not None):
+            return variant_reply  # (a sibling found by the words asked is shown when the family has no answer with a card)
     return None
 
 

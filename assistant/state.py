@@ -89,3 +89,4 @@ class Understood:
     notes: list[str] = field(default_factory=list)  # said before the answer ("We don't carry Zorblax.")
     lacking: list[str] = field(default_factory=list)  # brands asked for that the shop does not carry
     variant: list[str] = field(default_factory=list)  # "does it come in black?": these cards, no search
+    sibling: bool = False  # ``variant`` is the focus's sibling by the words asked ("the i7 one")

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from assistant.attributes import Embed, Reading, beyond, read
+from assistant.attributes import Embed, Reading, beyond, names_attribute, read, read_labels
 from assistant.brands import missing_brands
 from assistant.carryover import (
     adds_only_filters,
@@ -79,6 +79,7 @@ from assistant.references import (
 )
 from assistant.refinement import brand_mentions, fresh_state, negated_brands, refine  # noqa: F401 (re-exported)
 from assistant.state import State, Understood
+from assistant.variants import sibling_text
 from assistant.vocabulary import CatalogVocabulary
 from retrieval.query import StructuredQuery
 
@@ -311,6 +312,12 @@ def understand(
         return Understood(intent="cart", state=new, refs=refs)
     if len(shown) >= 2 and asks_recommendation(said):  # "which one would you recommend?": a pick among the cards
         return Understood(intent="recommend", state=state.copy())
+    sibling = _sibling(message, state, shown, brands, vocab)
+    if sibling is not None:  # "the i7 one", "same thing in red": the focus's sibling with those words
+        new = state.copy()
+        new.shown, new.focus = [sibling], sibling
+        new.query.text = sibling_text(new.query.text, vocab.titles.get(state.focus, ""), vocab.titles.get(sibling, ""))
+        return Understood(intent="find", state=new, refs=[sibling], variant=[sibling], sibling=True)
     kinds = {w for c in vocab.categories for w in re.findall(r"[a-z]+", c.lower())}
     kinds |= {w[:-1] for w in kinds if w.endswith("s")}
     base = parse
@@ -359,6 +366,8 @@ def understand(
         rest = [r for r in refs if r not in best] if pool is not shown else []
         return Understood(intent="ask", state=new, refs=best + rest)
     content = _unbranded(_content_words(cut(q.text, [message[a:b] for a, b in reading.spans])), [*q.brands, *q.exclude_brands])
+    labels = read_labels(reading, vocab)  # "too heavy for me, anything lighter?": "heavy" names the weight ordered by
+    content = [w for w in content if not names_attribute(w, labels)]
     if intent == "refine" and CHEAPER.search(message) and names_new_thing(message, state.query.text, vocab):
         intent = "find"  # "a printer that isn't too expensive" after monitors: a new request with a budget word
     if intent == "find" and state.focus and asks_about_focus(message) and not q.brands and not is_superlative(message):
@@ -430,6 +439,7 @@ def understand(
             if bound is not None:  # "a lighter one": lighter than the product in focus
                 new.constraints = [c for c in new.constraints if c["key"] != bound["key"]] + [bound]
                 changes.append(bound["text"])
+                past_the_model(new, basis[0])
         # "any cheaper noise cancelling ones?": words said again are required, even if then nothing is left
         said = set(_content_words(message)) - {"cheaper", "pricier", "ones", "any", "else", "other", "options"}
         new.strict = bool(said & set(_content_words(new.query.text)))
@@ -439,6 +449,46 @@ def understand(
             new.focus = refs[0]
     return Understood(intent=intent, state=new, refs=refs, changes=changes, cheaper_than=cheaper_than, notes=notes,
                       lacking=missing)
+
+
+# a follow-up naming a variant is short: "do you have the german qwertz one in black" (9 words)
+SIBLING_WORDS = 10
+
+
+def _sibling(message: str, state: State, shown: list, brands: list[str], vocab: CatalogVocabulary) -> str | None:
+    """The sibling of the product in focus that a short follow-up asks for by its differing words
+    (``variants.asked_sibling``); not when it names a budget, a price move, an order or another brand."""
+    from assistant.variants import asked_sibling
+
+
+    focus = state.focus if state.focus in {p.id for p in shown} else None
+    if focus is None or len(message.split()) > SIBLING_WORDS or MONEY.search(message.lower()) or state.constraints:
+        return None  # (a sibling would escape the bounds asked for: "yellow" after cables of at least 10 m filters them)
+    if CHEAPER.search(message) or PRICIER.search(message) or is_superlative(message) or ANOTHER.search(message):
+        return None
+    title = vocab.titles.get(focus, "")
+    if any(b.lower() not in title for b in brand_mentions(message, brands)):
+        return None  # "id rather have apc": another brand, searched for
+    return asked_sibling(message, focus, vocab, frozenset(STOP))
+
+
+def past_the_model(new: State, product) -> None:
+    """After "anything lighter?" about a product asked for by its model ("jvc ha-rx900 headphones"):
+    the search is for others of its kind, so the model code (a title word with a digit) leaves the
+    request, and with it the brand that only named the model.
+
+    >>> from retrieval.catalog import Product
+    >>> s = State(StructuredQuery(text="jvc ha-rx900 headphones how are they", brands=["JVC"]))
+    >>> past_the_model(s, Product("j", "JVC HA-RX900 Headphones Black", brand="JVC")); s.query.text, s.query.brands
+    ('headphones how are they', [])
+    """
+    model = {w for w in re.findall(r"[a-z0-9-]+", (product.title or "").lower()) if re.search(r"\d", w)}
+    words = new.query.text.split()
+    if not any(w.lower() in model for w in words):
+        return
+    brands = {b.lower() for b in new.query.brands}
+    new.query.text = " ".join(w for w in words if w.lower() not in model and w.lower() not in brands)
+    new.query.brands = []
 
 
 def coloured(ids: list[str], colours: list[str], vocab: CatalogVocabulary) -> list[str]:

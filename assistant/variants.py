@@ -266,3 +266,111 @@ def variant_question(a, product, question: str) -> VariantAnswer | None:
     if _IS_THERE.fullmatch(question) and not asked_colour(question, colours):
         return None
     return variant_answer(question, family, colours, price, force=True)
+
+
+# -- "the i7 one", "same thing in red", "do they do xl": a sibling of the product in focus ----------------
+# spellings and abbreviations of one variant word (British/American, clothing sizes), so the shopper's
+# "xl" finds a title's "X-Large" and "gray" a title's "Grey"
+_SAME_WORD = (
+    (re.compile(r"\bxx-?large\b|\bextra[- ]extra[- ]large\b|\b2xl\b"), "xxl"),
+    (re.compile(r"\bx-?large\b|\bextra[- ]large\b"), "xl"),
+    (re.compile(r"\bx-?small\b|\bextra[- ]small\b"), "xs"),
+    (re.compile(r"\bgrey\b"), "gray"),
+    (re.compile(r"\bcolour\b"), "color"),
+)
+# a sibling shares at least this share of the shorter title's words (the overlap of the word sets):
+# Ginsco "Female Blue 16-14 … Crimp Terminal" / "Female Red 22-18 … Connector Crimp Terminal" 0.82,
+# ThinkBook 13s i5 / i7 0.87, CHERRY G84-4100 "USB QWERTY US English Gray" / "USB QWERTZ German
+# Black" 0.62; a range's other models share well under half ("Dual Lock … Black" / a Ginsco kit 0)
+SIBLING_ALIKE = 0.6
+# "the i7 one", "same thing in red", "got it in clear?", "do they do xl": points at the product in focus
+# ("in black" alone narrows the search);
+# "a black one" / "any in red" asks the search for one (no determiner pointing back)
+_POINTS_BACK = re.compile(r"\b(?:the|that|this|it|they|them|those|these|same)\b", re.I)
+_ASKS_ANEW = re.compile(r"^\s*(?:a|an|any|another|some)\b", re.I)
+# a question about the product itself ("how much storage does that have", "is it waterproof")
+_ABOUT_IT = re.compile(r"^\s*(?:how|why|when|where|who|which|what(?! about)|whats|is|are|does|can|will|would|should)\b", re.I)
+
+
+def variant_words(text: str) -> set[str]:
+    """The words of a title or request, variant words written one way.
+
+    >>> sorted(variant_words("Nitrile Gloves, X-Large, Grey"))
+    ['gloves', 'gray', 'nitrile', 'xl']
+    """
+    low = text.lower()
+    for pattern, word in _SAME_WORD:
+        low = pattern.sub(word, low)
+    return set(_TOKEN.findall(low))
+
+
+def _alike(a: set[str], b: set[str]) -> float:
+    """The share of the shorter word set that the other has.
+
+    >>> _alike({"acme", "g84", "gray"}, {"acme", "g84", "black", "german"})
+    0.6666666666666666
+    """
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+
+
+def asked_sibling(message: str, focus: str, vocab, skip: frozenset = frozenset()) -> str | None:
+    """The catalog product the shopper asks for instead of ``focus`` by the words in which their
+    titles differ: "the i7 one" after a ThinkBook 13s i5, "same thing in red" after blue spade
+    connectors, "do they do xl" after medium gloves. A sibling has most of the focus title's words
+    (``SIBLING_ALIKE``) and opens with the same word (the brand) and the asked words the focus title lacks; of several, the one with the most
+    asked words, then the most alike. None when the message does not point back at the product, asks
+    a question about it, or no sibling has an asked colour. ``skip``: words that are no variant
+    (stop words).
+
+    >>> from retrieval.catalog import Product
+    >>> from assistant.vocabulary import CatalogVocabulary
+    >>> v = CatalogVocabulary.build([Product(id="m", title="Acme Nitrile Gloves, Medium, Box/100"),
+    ...                              Product(id="x", title="Acme Nitrile Gloves, X-Large, Box/100"),
+    ...                              Product(id="t", title="Acme Nitrile Tape, X-Large")])
+    >>> asked_sibling("do they do xl", "m", v), asked_sibling("a xl one", "m", v), asked_sibling("in red?", "m", v)
+    ('x', None, None)
+    """
+    from assistant.references import COLOURS
+
+    title = vocab.titles.get(focus)
+    if not title or _ASKS_ANEW.match(message) or _ABOUT_IT.match(message) or not _POINTS_BACK.search(message):
+        return None
+    mine = variant_words(title)
+    asked = {w for w in variant_words(message) - mine - skip if len(w) >= 2 or w.isdigit()}
+    if not asked:
+        return None
+    from collections import Counter
+
+    shared: Counter = Counter()  # catalog products by the focus title words they share
+    for t in _TOKEN.findall(title.lower()):
+        shared.update(vocab.token_ids.get(t, ()))
+    lead = title.split()[0]  # the brand, which titles open with: a sibling's is the same
+    floor = SIBLING_ALIKE * min(len(mine), 4)
+    best, key = None, (0, 0.0)
+    for i in (i for i, n in shared.items() if n >= floor and i != focus):
+        other = vocab.titles.get(i, "")
+        words = variant_words(other)
+        alike = _alike(mine, words)
+        if not other.startswith(lead):
+            continue
+        got = asked & words
+        if alike < SIBLING_ALIKE or not got:
+            continue
+        if any(c in asked and c not in words for c in COLOURS):
+            continue  # "black ones in xl?": a sibling in another colour is not what is asked
+        if (len(got), alike) > key:
+            best, key = i, (len(got), alike)
+    return best
+
+
+def sibling_text(text: str, title: str, sibling: str) -> str:
+    """The request once the sibling is chosen: without the words of the product's title that the
+    sibling's lacks (its colour, its gauge), with the sibling's words in their place.
+
+    >>> sibling_text("acme female spade connectors blue 16-14", "Acme Female Blue 16-14 Spade", "Acme Female Red 22-18 Spade")
+    'acme female spade connectors red 22 18'
+    """
+    mine, theirs = variant_words(title), variant_words(sibling)
+    kept = [w for w in re.findall(r"\S+", text) if not (variant_words(w) & (mine - theirs))]
+    added = [w for w in _TOKEN.findall(sibling.lower()) if w in theirs - mine and w not in kept]
+    return " ".join([*kept, *dict.fromkeys(added)])

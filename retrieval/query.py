@@ -95,6 +95,8 @@ _PRICE_PATTERNS: list[tuple[str, str]] = [
     # (regex, what it sets); order matters: ranges first
     (rf"\b(?:between|from)\s+{_NUM}\s+(?:and|to|-)\s+{_NUM}", "range"),
     (rf"(?<![\w.]){_SYMBOL}\s*(\d+(?:\.\d+)?)\s*(?:-|to)\s*{_SYMBOL}\s*(\d+(?:\.\d+)?)", "range"),
+    # "around 20-30 bucks", "10 to 15 dollars": a range when a currency is named (not "16-14 gauge")
+    (rf"(?:\b(?:around|about|roughly|approximately)\s+)?(?<![\w.-]){_NUM}\s*(?:-|to)\s*{_NUM}", "range_said"),
     (rf"\b(?:under|below|less than|cheaper than|at most|no more than|max(?:imum)?|up to|within|for less than|<)\s*{_NUM}", "max"),
     (rf"{_NUM}\s+(?:or|and)\s+(?:less|under|below|cheaper)\b", "max"),
     (rf"\b(?:over|above|more than|at least|min(?:imum)?|starting at|>)\s*{_NUM}(?![\d.,]*\s*(?:\+\s*)?stars?)", "min"),
@@ -185,6 +187,8 @@ def parse_price(low: str) -> tuple[float | None, float | None, list[tuple[int, i
     (20.0, 50.0)
     >>> parse_price("around 100 bucks")[:2]
     (80.0, 120.0)
+    >>> parse_price("electric shaver, around 20-30 bucks")[:2], parse_price("16-14 gauge")[:2]
+    ((16.0, 30.0), (None, None))
     >>> parse_price("a 2 in 1 laptop")[:2]   # a bare number is not a price
     (None, None)
     """
@@ -197,9 +201,12 @@ def parse_price(low: str) -> tuple[float | None, float | None, list[tuple[int, i
             if _measured(low, m):
                 continue  # "up to 10 kg", "around 23 watts": a measurement, not a price
             k_mult = 1000.0 if re.search(r"\d\s*k\b", m.group(0)) else 1.0
-            if kind == "range":
+            if kind == "range_said" and not _HAS_CURRENCY.search(m.group(0)):
+                continue
+            if kind in ("range", "range_said"):
                 a, b = sorted((_money(m.group(1)) * k_mult, _money(m.group(2)) * k_mult))
-                pmin, pmax = a, b
+                # "around 20-30 bucks": "around" loosens the floor; the top of a budget stays its cap
+                pmin, pmax = (round(a * 0.8, 2) if m.group(0).lstrip().startswith(("around", "about", "roughly", "approx")) else a), b
             elif kind == "max":
                 pmax = _money(m.group(1)) * k_mult
             elif kind in ("min", "min_loose"):
