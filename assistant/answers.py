@@ -213,6 +213,15 @@ _PRICE_CMP = re.compile(r"\b(?P<low>cheaper|less expensive|more affordable|costs
 _YES_NO = re.compile(r"^\W*(?:so\s+|and\s+|ok\s+|okay\s+)*(?:is|are|was|does|do)\b", re.I)
 
 
+def price_compared(message: str) -> bool:
+    """Whether the message asks how prices compare ("cheaper", "more expensive", "how much more").
+
+    >>> price_compared("which is cheaper, the first or the third?"), price_compared("which one is quieter?")
+    (True, False)
+    """
+    return bool(_PRICE_CMP.search(message))
+
+
 def price_comparison(message: str, products: list) -> str | None:
     """The price relation between two or more referenced products, from their listed prices, or
     None when the message is not about how their prices compare. A yes/no question ("is the second

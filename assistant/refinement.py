@@ -92,6 +92,8 @@ def switched_text(text: str, theirs: list) -> str:
     'smartphone'
     >>> switched_text("vacuum", [Product("2", "Eureka Floor vacuum", brand="Eureka")])
     'vacuum'
+    >>> switched_text("blender", [Product("3", "Acme Blender Pro", brand="Acme")])
+    'blender'
     """
     from assistant.product_types import declared_phrase, series
 
@@ -99,7 +101,7 @@ def switched_text(text: str, theirs: list) -> str:
     words = [w for w in text.split() if w.lower() not in line]
     if words or not theirs:
         return " ".join(words)
-    return next((k for p in theirs if (k := declared_phrase(p))), "")
+    return next((k for p in theirs if (k := declared_phrase(p))), "") or text  # no declared kind: the words stay
 
 
 def refine(message: str, old: State, shown: list, refs: list[str], parse: Parse, brands: list[str]) -> tuple[State, list[str], float | None]:

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from assistant.answers import price_compared
 from assistant.attributes import Embed, Reading, beyond, names_attribute, read, read_labels
 from assistant.brands import missing_brands
 from assistant.carryover import (
@@ -363,7 +364,8 @@ def understand(
         # "which one is quieter?" after a comparison: the winner among the cards, named
         new = state.copy()
         new.focus = best[0]
-        rest = [r for r in refs if r not in best] if pool is not shown else []
+        # "which is cheaper, the first or the third?": the other named card stays, for the price comparison
+        rest = [r for r in refs if r not in best] if pool is not shown and price_compared(message) else []
         return Understood(intent="ask", state=new, refs=best + rest)
     content = _unbranded(_content_words(cut(q.text, [message[a:b] for a, b in reading.spans])), [*q.brands, *q.exclude_brands])
     labels = read_labels(reading, vocab)  # "too heavy for me, anything lighter?": "heavy" names the weight ordered by

@@ -215,6 +215,8 @@ def test_brand_only_follow_ups_refine_the_topic_on_screen():
     switched = understand("what about zeta", State(StructuredQuery(text="acme blender", brands=["Acme"]), shown=["b1"], focus="b1"),
                           shown[:1], parse, brands)
     assert switched.state.query.brands == ["Zeta"] and switched.state.query.text == "blender"
+
+
 def test_a_brand_switch_keeps_the_kind_on_a_catalog_without_categories():
     """'what about nimbus' after acme blenders: nimbus blenders, not whatever nimbus sells."""
     from retrieval.query import Vocabulary, parse_query
