@@ -294,7 +294,7 @@ def filed_groups(described: Counter, total: int) -> dict[str, str]:
 
     >>> d = Counter({"Shop Tools Calipers": 3, "Shop Tools Anchors": 2, "Shop Clean Wipes": 2, "Shop Clean Mops": 2, "A caliper.": 1})
     >>> list(filed_groups(d, 10).values())
-    ['Calipers', 'Anchors', 'Wipes', 'Mops']
+    ['calipers', 'anchors', 'wipes', 'mops']
     >>> filed_groups(Counter({"x": 1, "y": 1}), 2)
     {}
     """
@@ -303,7 +303,8 @@ def filed_groups(described: Counter, total: int) -> dict[str, str]:
         return {}
     df = Counter(w for d in shared for w in set(d.split()))
     common = {w for w, n in df.items() if n >= GROUP_COMMON * len(shared)}
-    return {d: " ".join(w for w in d.split() if w not in common) or d for d in shared}
+    # lower-cased: said in answers as a kind of product ("none of the sound measurement ..."), not as a name
+    return {d: (" ".join(w for w in d.split() if w not in common) or d).lower() for d in shared}
 
 
 def vocabulary_of(catalog) -> CatalogVocabulary:
