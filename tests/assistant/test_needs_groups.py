@@ -62,7 +62,7 @@ def test_shared_descriptions_file_the_catalog_without_its_department_words(scien
 ])
 def test_a_need_gets_the_group_of_products_that_serves_it(scientific, by_group, minilm, message, serving):
     groups = serving_categories(message, scientific, minilm[0]) or need_kinds(message, scientific, *minilm)
-    titles = _titles_in(scientific, by_group, groups)
+    titles = _titles_in(scientific, by_group, groups[:1])  # the best group ("what do i need" may bundle more)
     assert groups and titles, message
     named = [t for t in titles if re.search(serving, t)]
     assert len(named) >= len(titles) / 2, (groups, titles[:4])
