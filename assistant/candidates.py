@@ -85,6 +85,8 @@ def in_categories(p, categories: list[str]) -> bool:
     False
     """
     mine = {c.lower() for c in p.categories}
+    if not mine and p.description:  # filed by a shared description (``CatalogVocabulary.groups``)
+        mine = {p.description.lower()}
     title = p.title.lower()
     for c in categories:
         c = c.lower()
@@ -109,7 +111,7 @@ def filed_first(hits: list, categories: list[str], enough: int = 4) -> list:
     if not categories:
         return hits
     asked = {c.lower() for c in categories}
-    filed = [h for h in hits if asked & {c.lower() for c in h.product.categories}]
+    filed = [h for h in hits if asked & ({c.lower() for c in h.product.categories} or {(h.product.description or "").lower()})]
     if not filed:
         return hits
     return filed if len(filed) >= enough else filed + [h for h in hits if h not in filed]
@@ -530,10 +532,11 @@ class Candidates:
                 most = max(len(said & set(h.matched)) for h in hits)
                 hits = [h for h in hits if h.score >= SUPERLATIVE_FLOOR * top and len(said & set(h.matched)) >= most]
             hits = sort_hits(hits, state)
-        if not hits and state.need and any(" " in c and c not in vocab.category_size for c in state.query.categories):
+        if not hits and state.need and any(" " in c and c not in vocab.category_size and c not in vocab.groups
+                                           for c in state.query.categories):
             # "show me more" after every "solderless breadboard" (a title phrase); a catalog category
             # ("Premium Beauty") is no phrase to widen: "beauty" in a title is not beauty care
-            return self.retrieve(broader(state, set(vocab.category_size)))
+            return self.retrieve(broader(state, {*vocab.category_size, *vocab.groups}))
         return hits
 
     def unmatched(self, state: State, shown: list) -> list[str]:

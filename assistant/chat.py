@@ -524,7 +524,8 @@ class Assistant:
         context = ("Filters now: " + "; ".join(u.changes) + ".") if u.changes else ""
         note = ""
         if unmatched:  # said first, whatever the LLM writes: "for the gym" must not look answered
-            asked = " or ".join(state.query.categories)
+            groups = vocabulary_of(self.catalog).groups  # a shared description: its own words, not the department's
+            asked = " or ".join(groups.get(c, c) for c in state.query.categories)
             alt = (len(top), top[-1].product.categories[-1]) if top[-1].alternative else None
             note = answers.unmatched_note(unmatched, asked, alt)
             context = (context + f" The shopper is told that none of the {asked or 'products'} mention "

@@ -98,15 +98,23 @@ def serving_categories(message: str, vocab, embed: Embed | None) -> list[str]:
     the message names no need (or names a product: ``names_a_product``), the catalog has no
     categories, or nothing is close enough. Who the need is for ("a gift for my dad") is left
     out of the match: it would pick gift cards for every gift."""
-    if embed is None or not vocab.leaves or not NEED_CUE.search(message) or names_a_product(message):
+    leaves = vocab.leaves or getattr(vocab, "groups", {})  # a catalog filed by shared descriptions: those
+    if embed is None or not leaves or not NEED_CUE.search(message) or names_a_product(message):
         return []
-    message = need_text(message)
+    return _serving(need_text(message), leaves, embed, by_text=not vocab.leaves)
+
+
+def _serving(message: str, leaves: dict[str, str], embed: Embed, by_text: bool = False) -> list[str]:
+    """The leaves (categories, or shared descriptions with their distinctive words as the text when
+    ``by_text``) that serve the need, best first: ``serving_categories``."""
     q = embed(message)
     said = {w.rstrip("s") for w in re.findall(r"[a-z]{4,}", message.lower())}
     # a category that names a word of the need ("coffee": Coffee Beans, Coffee Makers) beats one
     # that is only near it in meaning (Tea, next to coffee in "Coffee & Tea")
-    scored = sorted(((float(q @ embed(text)) + NAMED_BONUS * bool(said & {w.rstrip("s") for w in re.findall(r"[a-z]{4,}", leaf.lower())}),
-                      leaf) for leaf, text in vocab.leaves.items()), reverse=True)
+    def named(leaf: str, text: str) -> bool:
+        return bool(said & {w.rstrip("s") for w in re.findall(r"[a-z]{4,}", (text if by_text else leaf).lower())})
+
+    scored = sorted(((float(q @ embed(text)) + NAMED_BONUS * named(leaf, text), leaf) for leaf, text in leaves.items()), reverse=True)
     if not scored or scored[0][0] < NEED_MIN:
         return []
     best = scored[0][0]
@@ -156,7 +164,7 @@ NEED_SHAPE = re.compile(
     r"aren'?t|smells?|feels?|broke|died|stopped)\b"
     r"|\b(?:something|anything|stuff|things?)\s+(?:to|that|which|for (?:when|if|\w+ing))\b"
     r"|\bhow (?:do|can|could|should|would) (?:i|we|you)\b"
-    r"|\b(?:i|we)\s*(?:need|want|have|'d like|would like|am trying|'m trying|are trying)\s+to\s+"
+    r"|(?:\b(?:i|we)\s*|^\s*)(?:need|want|have|'d like|would like|am trying|'m trying|are trying)\s+to\s+"
     r"(?!buy\b|get\b|find\b|order\b|purchase\b|see\b|browse\b|shop\b|look (?:at|for)\b|compare\b|know\b|ask\b)"
     r"|\b(?:connect|hook up|plug)\b.*\bto\b"
     r"|\bkeep (?:my|our|the|it|them)\b"
@@ -196,6 +204,8 @@ def is_need(message: str) -> bool:
     >>> [is_need(m) for m in ["i want to connect my laptop to my tv", "my wrists hurt when typing",
     ...                       "something to keep my filament dry", "i want to buy a tent", "hdmi cable"]]
     [True, True, True, False, False]
+    >>> is_need("need to measure the thickness of some sheet metal"), is_need("need to buy a caliper")
+    (True, False)
     """
     return bool(NEED_SHAPE.search(message))
 
@@ -328,6 +338,12 @@ def need_kinds(message: str, vocab, embed: Embed | None, embed_many: EmbedMany |
     Near-ties of the best (``KIND_MARGIN``) are kept, at most ``MAX_KINDS``."""
     if embed is None or not vocab.titles or not is_need(message):
         return []
+    if getattr(vocab, "groups", None) and not vocab.leaves:
+        # a catalog filed by shared descriptions (category paths) says what serves a need better than
+        # its title phrases: "measure how loud it is" is Sound Measurement, not "low noise" or "volume"
+        served = _serving(need_text(message), vocab.groups, embed, by_text=True)
+        if served:
+            return served
     phrases, vectors = phrase_index(vocab, embed, embed_many)
     if not phrases:
         return []

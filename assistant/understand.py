@@ -417,10 +417,10 @@ def understand(
             served = serving_categories(message, vocab, embed)  # "a gift for my dad who likes coffee"
             if served:
                 new.query.categories, new.need = served, new.query.text or message
-                changes.append("for " + ", ".join(served))
+                changes.append("for " + ", ".join(vocab.groups.get(c, c) for c in served))
             elif kinds := need_kinds(message, vocab, embed, embed_many):  # "connect my laptop to my tv": hdmi cables
                 new.query.categories, new.need = kinds, message
-                changes.append("for " + ", ".join(kinds))
+                changes.append("for " + ", ".join(vocab.groups.get(c, c) for c in kinds))
         if whole_catalog(words) and (new.query.sort != "relevance" or new.order or missing):
             new.query.text = ""  # "the most expensive thing you sell": over the whole catalog
             if missing and new.query.sort == "relevance" and not new.order:

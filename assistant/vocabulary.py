@@ -111,6 +111,10 @@ class CatalogVocabulary:
     # word -> products whose text writes it capitalised inside a sentence: a name ("compatible with Apple iPad")
     named: Counter = field(default_factory=Counter)
     leaves: dict[str, str] = field(default_factory=dict)  # leaf category -> its path ("Outdoor & Camping Tents")
+    # on a catalog without categories whose products share their descriptions (UniSRec's run-together
+    # category path: "Industrial & Scientific Test, Measure & Inspect Sound Measurement"): each shared
+    # description -> its words that set it apart (``filed_groups``); {} elsewhere
+    groups: dict[str, str] = field(default_factory=dict)
     # category -> key -> dimensions of its values: "capacity" is litres for kettles, people for tents
     dims_in_category: dict[str, dict[str, Counter]] = field(default_factory=dict)
     # category -> word-valued key -> its values' parts ("natural rubber" of "natural rubber, PU")
@@ -133,8 +137,11 @@ class CatalogVocabulary:
         values: dict[str, set] = defaultdict(set)
         key_in_cat: dict[str, Counter] = defaultdict(Counter)
         brands: set[str] = set()
+        described: Counter = Counter()
         for p in products:
             v.total += 1
+            if p.description and len(p.description) <= GROUP_MAX_CHARS:
+                described[p.description] += 1
             cats = list(p.categories or [])
             for c in cats:
                 v.category_size[c] += 1
@@ -204,6 +211,8 @@ class CatalogVocabulary:
         v.categories = sorted(v.category_size)
         v.key_in_category = dict(key_in_cat)
         v.brands = sorted(brands, key=len, reverse=True)
+        if not v.leaves:
+            v.groups = filed_groups(described, v.total)
         return v
 
     def coverage(self, key: str, categories: list[str]) -> float:
@@ -266,6 +275,36 @@ def opposed_values(values: dict[str, set]) -> dict[str, str]:
 
 
 _BUILD_LOCK = threading.Lock()
+
+
+# a description names a group of products (a category path) when at most this long and shared by
+# at least two products; the catalog is filed that way when such groups hold at least GROUP_SHARE
+# of its products (the Amazon 2018 Scientific set in UniSRec's form: 776 paths for 4,385 items,
+# 95 % of them in a shared one; Icecat's descriptions are each product's own)
+GROUP_MAX_CHARS = 200
+GROUP_SHARE = 0.5
+# a word in at least this share of the groups says nothing about any ("Industrial & Scientific")
+GROUP_COMMON = 0.3
+
+
+def filed_groups(described: Counter, total: int) -> dict[str, str]:
+    """The shared descriptions that file the catalog's products into groups, each with its words
+    that set it apart from the others (the department every path starts with left out); {} when
+    too few products share theirs.
+
+    >>> d = Counter({"Shop Tools Calipers": 3, "Shop Tools Anchors": 2, "Shop Clean Wipes": 2, "Shop Clean Mops": 2, "A caliper.": 1})
+    >>> list(filed_groups(d, 10).values())
+    ['calipers', 'anchors', 'wipes', 'mops']
+    >>> filed_groups(Counter({"x": 1, "y": 1}), 2)
+    {}
+    """
+    shared = {d: n for d, n in described.items() if n >= 2}
+    if not total or sum(shared.values()) < GROUP_SHARE * total:
+        return {}
+    df = Counter(w for d in shared for w in set(d.split()))
+    common = {w for w, n in df.items() if n >= GROUP_COMMON * len(shared)}
+    # lower-cased: said in answers as a kind of product ("none of the sound measurement ..."), not as a name
+    return {d: (" ".join(w for w in d.split() if w not in common) or d).lower() for d in shared}
 
 
 def vocabulary_of(catalog) -> CatalogVocabulary:
