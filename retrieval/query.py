@@ -97,7 +97,8 @@ _PRICE_PATTERNS: list[tuple[str, str]] = [
     (rf"(?<![\w.]){_SYMBOL}\s*(\d+(?:\.\d+)?)\s*(?:-|to)\s*{_SYMBOL}\s*(\d+(?:\.\d+)?)", "range"),
     # "around 20-30 bucks", "10 to 15 dollars": a range when a currency is named (not "16-14 gauge")
     (rf"(?:\b(?:around|about|roughly|approximately)\s+)?(?<![\w.-]){_NUM}\s*(?:-|to)\s*{_NUM}", "range_said"),
-    (rf"\b(?:under|below|less than|cheaper than|at most|no more than|max(?:imum)?|up to|within|for less than|<)\s*{_NUM}", "max"),
+    (rf"\b(?:under|below|less than|cheaper than|at most|no more than|max(?:imum)?|up to|within|for less than|<|"
+     rf"(?:nothing|not|no|never|none)\s+(?:over|above|more than|higher than|exceeding|pricier than))\s*{_NUM}", "max"),
     (rf"{_NUM}\s+(?:or|and)\s+(?:less|under|below|cheaper)\b", "max"),
     (rf"\b(?:over|above|more than|at least|min(?:imum)?|starting at|>)\s*{_NUM}(?![\d.,]*\s*(?:\+\s*)?stars?)", "min"),
     (rf"{_NUM}\s+(?:or|and)\s+(?:more|up|above|over)\b(?!\s*stars?)", "min_loose"),
@@ -191,6 +192,8 @@ def parse_price(low: str) -> tuple[float | None, float | None, list[tuple[int, i
     ((16.0, 30.0), (None, None))
     >>> parse_price("a 2 in 1 laptop")[:2]   # a bare number is not a price
     (None, None)
+    >>> parse_price("surge protector, nothing over $20")[:2], parse_price("not above 50 bucks")[:2]
+    ((None, 20.0), (None, 50.0))
     """
     pmin = pmax = None
     spans: list[tuple[int, int]] = []
