@@ -198,6 +198,27 @@ def asks_about_focus(message: str) -> bool:
     return bool(IT_QUESTION.search(message)) or (bool(QUESTION.search(message)) and is_opinion_question(message))
 
 
+_WHAT_LIKE = re.compile(r"^\W*(?:(?:and|so|ok|okay|hmm)\W+)*(?:what|how)(?:'s|s| is| are)\s+(?:the\s+|its\s+)?"
+                        r"([a-z][a-z -]{1,30}?)\s+(?:like|on it|on that|on this)\b", re.I)
+
+
+def spec_like(message: str, product) -> bool:
+    """ "whats the battery like", "how is the screen on it": a question about a part of ``product``
+    that its spec sheet names (a key with that word), not a search for that part.
+
+    >>> from retrieval.catalog import Product
+    >>> p = Product("g", "Galaxy S20", attributes={"battery_capacity": "4000 mAh", "display_diagonal": "6.2"})
+    >>> spec_like("whats the battery like", p), spec_like("what's the display like on it?", p), spec_like("whats the camera like", p)
+    (True, True, False)
+    """
+    m = _WHAT_LIKE.search(message)
+    if m is None or product is None:
+        return False
+    words = {w.rstrip("s") for w in re.findall(r"[a-z]+", m.group(1).lower())} - {"the", "its", "it"}
+    keys = {w.rstrip("s") for k in (product.attributes or {}) for w in re.split(r"[_\W]+", k.lower()) if w}
+    return bool(words) and words <= keys
+
+
 Parse = Callable[[str], StructuredQuery]
 Propose = Callable[[str], dict]
 
@@ -372,6 +393,8 @@ def understand(
     content = [w for w in content if not names_attribute(w, labels)]
     if intent == "refine" and CHEAPER.search(message) and names_new_thing(message, state.query.text, vocab):
         intent = "find"  # "a printer that isn't too expensive" after monitors: a new request with a budget word
+    if intent == "find" and state.focus and shown and spec_like(message, next((p for p in shown if p.id == state.focus), None)):
+        intent, refs = "ask", [state.focus]  # "whats the battery like": the focus's battery, not a search for batteries
     if intent == "find" and state.focus and asks_about_focus(message) and not q.brands and not is_superlative(message):
         # "any downsides?", "i wear glasses, is it comfy with them": about the product in focus, even
         # when a word of it names a category ("glasses") or reads like a search ("any downsides")
