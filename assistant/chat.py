@@ -231,8 +231,8 @@ class Assistant:
 
     def _thrifty(self, ctx: TurnContext, hits: list[Hit]) -> list[Hit]:
         """ "A cheap laptop", "nothing too expensive": with no budget or order given, the hits priced at
-        most the median price of those among the ``THRIFTY_TOP`` most relevant that are of the best
-        hit's kind (``_kind_key``), that kind first, else in the same order; the cap joins the
+        most the median price of those among the ``THRIFTY_TOP`` most relevant that are of the kind
+        asked for (``_same_kind``), that kind first, else in the same order; the cap joins the
         conversation's filters (so "cheaper?" and later turns keep it) and the answer says it."""
         q = ctx.state.query
         if q.price_max is not None or q.price_min is not None or q.sort != "relevance":
@@ -245,8 +245,8 @@ class Assistant:
         cap = prices[(len(prices) - 1) // 2]  # the lower median: a price some relevant product has
         kept = [h for h in hits if h.product.price is not None and h.product.price <= cap]
         # the kind asked for first ("an affordable monitor": monitors, then cheaper monitor cables)
-        kept = [h for h, ok in zip(kept, self._same_kind(ctx.state, kept)) if ok] + \
-               [h for h, ok in zip(kept, self._same_kind(ctx.state, kept)) if not ok]
+        ours = self._same_kind(ctx.state, kept)
+        kept = [h for h, ok in zip(kept, ours) if ok] + [h for h, ok in zip(kept, ours) if not ok]
         q.price_max = cap
         ctx.understood.changes.append(f"at most {answers.fmt_price(cap)}, the lower half of these prices")
         return kept

@@ -23,13 +23,14 @@ HANDOFF = re.compile(
     r"(an? )?(actual|real) (person|human|people)|(a|the) manager)\b",
     re.I,
 )
+# "that's all", "i'm good": the shopper says they are done (``CLOSING``, ``replies.chitchat``)
+DONE = r"that'?s all|thats all|that is all|that'?s it|thats it|nothing else|i'?m good|im good"
 # "ok thanks thats all", "that's all, thank you", "great, thanks for your help": the shopper is done
 CLOSING = re.compile(
     r"^\W*(?:(?:ok(?:ay)?|great|cool|perfect|awesome|nice|alright|brilliant|super|no)\W+)*"
     r"(?:(?:thanks|thank you|thx|ty|cheers)(?:\s+(?:so much|a lot|very much|again))?"
-    r"(?:\W+(?:for (?:your|the) help|for that|that'?s all|thats all|that is all|that'?s it|thats it|i'?m good|im good|"
-    r"all good|bye|goodbye|nothing else))*"
-    r"|(?:that'?s all|thats all|that is all|that'?s it|thats it|nothing else|i'?m good|im good)"
+    rf"(?:\W+(?:for (?:your|the) help|for that|{DONE}|all good|bye|goodbye))*"
+    rf"|(?:{DONE})"
     r"(?:\W+(?:for now|thanks|thank you|thx|cheers|bye))*)\W*$", re.I)
 GREETING = re.compile(
     r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|thanks|thank you|thx|cheers|ok(ay)?|bye|goodbye|"

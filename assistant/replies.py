@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 
 from assistant import answers
 from assistant.events import Cards, Event, Handoff, Notice
+from assistant.intents import DONE
 from assistant.turn import Services, TurnContext
 from assistant.understand import QUESTION
 
@@ -39,7 +40,7 @@ def handoff(a: Services, ctx: TurnContext) -> Iterator[Event]:
 
 def chitchat(a: Services, ctx: TurnContext) -> Iterator[Event]:
     low = ctx.message.lower()
-    done = re.search(r"\b(that'?s all|thats all|that is all|that'?s it|thats it|nothing else|i'?m good|im good|bye|goodbye)\b", low)
+    done = re.search(rf"\b(?:{DONE}|bye|goodbye)\b", low)
     if done and re.search(r"\b(thanks|thank you|thx|cheers|ty)\b", low):
         text = "You're welcome! Happy shopping, and come back any time."
     elif re.search(r"\b(thanks|thank you|thx|cheers)\b", low):
@@ -179,7 +180,6 @@ def reviews(a: Services, ctx: TurnContext) -> Iterator[Event]:
     yield a.finish(ctx, text, cards=[card], citations=[product.id])
 
 
-Reply = Callable[[Services, TurnContext], Iterator[Event]]
 def cart(a: Services, ctx: TurnContext) -> Iterator[Event]:
     """ "Add the second one to my cart": the product meant goes into the cart (the card's button's
     event), its card shown with the sentence saying so."""
@@ -242,12 +242,10 @@ def overview(a: Services, ctx: TurnContext) -> Iterator[Event]:
     """ "What do you sell?" / "what else have you got apart from tea?": the shop's biggest kinds of
     product (its departments and their leaf categories where it has them), without the ones ruled
     out, and a card of the most reviewed product of each of the first few kinds."""
+    from assistant.references import COLOURS
     from assistant.vocabulary import vocabulary_of
 
-    ruled_out = {w for r in ctx.understood.notes for w in re.findall(r"[a-z]+", r.lower())}
-    ctx.understood.notes = []  # ruled-out words, not notes to say
-
-    from assistant.references import COLOURS
+    ruled_out = {w for r in ctx.understood.ruled_out for w in re.findall(r"[a-z]+", r.lower())}
 
     def kept(name: str) -> bool:
         words = set(re.findall(r"[a-z]+", name.lower()))
@@ -325,6 +323,7 @@ def _most_reviewed(a: Services, kind: str):
     return max(hits, key=lambda h: (h.product.rating_count or 0, h.score)).product
 
 
+Reply = Callable[[Services, TurnContext], Iterator[Event]]
 # intents whose reply is theirs alone: no product-question, superlative or policy hook reads them
 NO_HOOKS = frozenset({"overview", "cart", "recommend"})
 BY_INTENT: dict[str, Reply] = {

@@ -90,3 +90,4 @@ class Understood:
     lacking: list[str] = field(default_factory=list)  # brands asked for that the shop does not carry
     variant: list[str] = field(default_factory=list)  # "does it come in black?": these cards, no search
     sibling: bool = False  # ``variant`` is the focus's sibling by the words asked ("the i7 one")
+    ruled_out: list[str] = field(default_factory=list)  # "what else have you got apart from tea?": kinds not to name

@@ -326,7 +326,7 @@ def understand(
     ruled_out = [*excluded, *negated_words(message, excluded)]
     if asks_overview(said, ruled_out) and (ruled_out or not state.active or _SHOP_RANGE.search(said)):
         # "what do you sell?", "what else have you got apart from tea?": the shop's range, no search
-        return Understood(intent="overview", state=state.copy(), notes=ruled_out)
+        return Understood(intent="overview", state=state.copy(), ruled_out=ruled_out)
     if shown and asks_cart(said):  # "add the second one to my cart": the product meant (else "it")
         refs = resolve_refs(message, shown, state.focus)[:1] or [state.focus or shown[0].id]
         new = state.copy()
@@ -484,7 +484,6 @@ def _sibling(message: str, state: State, shown: list, brands: list[str], vocab: 
     """The sibling of the product in focus that a short follow-up asks for by its differing words
     (``variants.asked_sibling``); not when it names a budget, a price move, an order or another brand."""
     from assistant.variants import asked_sibling
-
 
     focus = state.focus if state.focus in {p.id for p in shown} else None
     if focus is None or len(message.split()) > SIBLING_WORDS or MONEY.search(message.lower()) or state.constraints:
